@@ -1,0 +1,291 @@
+"""The audit trail: every write to a domain row leaves one record, in the same transaction.
+
+How it cannot be bypassed: an :class:`AuditedModel`'s ``update()``,
+``delete()`` and ``insert()``/``insert_many()`` return query classes that
+write the audit rows themselves when executed, and ``save()`` /
+``delete_instance()`` go through those same queries. Writes whose effect
+cannot be known row by row (``insert_from``, ``replace``, ``on_conflict``
+upserts) raise :class:`AuditBypassError` instead.
+
+Who made a change comes from two ContextVars, ``audit_source`` ("manual"
+unless set, a plugin's name inside a sync, "recurring" for automation) and
+``audit_sync_run`` (the ``sync_histories`` id while a sync writes). Thread
+workers do not inherit ContextVars: set them inside the worker with
+:func:`audit_context`.
+"""
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterator
+
+from peewee import (
+    AutoField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    ModelDelete,
+    ModelInsert,
+    ModelUpdate,
+    classmethod_only,
+)
+
+from core.base import BaseModel, JSONField
+from core.timeutil import utcnow
+
+audit_source: ContextVar[str] = ContextVar("audit_source", default="manual")
+audit_sync_run: ContextVar[int | None] = ContextVar("audit_sync_run", default=None)
+
+REDACTED = "***"
+# Bookkeeping columns: their change alone is not news.
+UNTRACKED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+
+
+class AuditBypassError(TypeError):
+    """Raised for a bulk write on an audited model whose per-row effect cannot be audited."""
+
+
+@contextlib.contextmanager
+def audit_context(source: str, sync_run: int | None = None) -> Iterator[None]:
+    """Attribute every write inside the block to ``source`` (and a sync run)."""
+    source_token = audit_source.set(source)
+    run_token = audit_sync_run.set(sync_run)
+    try:
+        yield
+    finally:
+        audit_sync_run.reset(run_token)
+        audit_source.reset(source_token)
+
+
+class AuditRecord(BaseModel):
+    """One create/update/delete of one domain row. Append-only (SQLite triggers)."""
+
+    id = AutoField()
+    table_name = CharField(index=True)
+    row_id = IntegerField()
+    action = CharField()  # create | update | delete
+    changes = JSONField()  # {field: [old, new]}
+    source = CharField(index=True)
+    sync_run = IntegerField(null=True, index=True)  # sync_histories.id
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "audit_records"
+        indexes = ((("table_name", "row_id"), False),)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return REDACTED
+    return value
+
+
+def _redact(model, field_name: str, value: Any) -> Any:
+    if field_name in model.redacted_fields:
+        return None if value in (None, b"", "") else REDACTED
+    return _json_safe(value)
+
+
+def _row_dicts(model, ids) -> dict[int, dict]:
+    pk = model._meta.primary_key
+    rows: dict[int, dict] = {}
+    ids = list(ids)
+    # Chunked: SQLite limits the number of bound parameters per statement.
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in model.select().where(pk.in_(chunk)).dicts():
+            rows[row[pk.name]] = row
+    return rows
+
+
+def diff(model, old: dict | None, new: dict | None) -> dict[str, list]:
+    """``{field: [old, new]}`` for the tracked fields that differ; secrets redacted."""
+    changes: dict[str, list] = {}
+    for field in model._meta.sorted_fields:
+        name = field.name
+        if name in UNTRACKED_FIELDS:
+            continue
+        before = old.get(name) if old else None
+        after = new.get(name) if new else None
+        if before == after:
+            continue
+        changes[name] = [_redact(model, name, before), _redact(model, name, after)]
+    return changes
+
+
+def record(model, row_id: int, action: str, changes: dict) -> None:
+    AuditRecord.insert(
+        table_name=model._meta.table_name,
+        row_id=row_id,
+        action=action,
+        changes=changes,
+        source=audit_source.get(),
+        sync_run=audit_sync_run.get(),
+        created_at=utcnow(),
+    ).execute()
+
+
+def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
+    if not entries:
+        return
+    source, run, now = audit_source.get(), audit_sync_run.get(), utcnow()
+    rows = [
+        {"table_name": model._meta.table_name, "row_id": row_id, "action": action,
+         "changes": changes, "source": source, "sync_run": run, "created_at": now}
+        for row_id, action, changes in entries
+    ]
+    for start in range(0, len(rows), 200):
+        AuditRecord.insert_many(rows[start : start + 200]).execute()
+
+
+class AuditedUpdate(ModelUpdate):
+    def _execute(self, database):
+        model = self.model
+        if self._from is not None or self._returning:
+            raise AuditBypassError(
+                f"UPDATE ... FROM/RETURNING on {model.__name__} cannot be audited; update rows one by one"
+            )
+        pk = model._meta.primary_key
+        with database.atomic():
+            select = model.select(pk)
+            if self._where is not None:
+                select = select.where(self._where)
+            ids = [row[0] for row in select.tuples()]
+            if not ids:
+                return 0
+            before = _row_dicts(model, ids)
+            count = super()._execute(database)
+            after = _row_dicts(model, ids)
+            entries = []
+            for row_id in ids:
+                changes = diff(model, before.get(row_id), after.get(row_id))
+                if changes:
+                    entries.append((row_id, "update", changes))
+            _record_many(model, entries)
+            return count
+
+
+class AuditedDelete(ModelDelete):
+    def _execute(self, database):
+        model = self.model
+        if self._returning:
+            raise AuditBypassError(f"DELETE ... RETURNING on {model.__name__} cannot be audited")
+        pk = model._meta.primary_key
+        with database.atomic():
+            select = model.select()
+            if self._where is not None:
+                select = select.where(self._where)
+            rows = list(select.dicts())
+            if not rows:
+                return 0
+            entries = [(row[pk.name], "delete", diff(model, row, None)) for row in rows]
+            count = super()._execute(database)
+            _record_many(model, entries)
+            return count
+
+
+class AuditedInsert(ModelInsert):
+    def _execute(self, database):
+        model = self.model
+        if self._on_conflict is not None:
+            raise AuditBypassError(
+                f"INSERT OR REPLACE / ON CONFLICT on {model.__name__} cannot be audited row by row; "
+                "look the row up and save() it instead"
+            )
+        if self._query_type == ModelInsert.QUERY:
+            raise AuditBypassError(f"INSERT ... SELECT on {model.__name__} cannot be audited; insert rows instead")
+        pk = model._meta.primary_key
+        with database.atomic():
+            # RETURNING gives us the ids of every inserted row, also for multi-row inserts.
+            self._returning = (pk,)
+            self._return_cursor = True
+            cursor = super()._execute(database)
+            ids = [row[0] for row in cursor]
+            after = _row_dicts(model, ids)
+            _record_many(model, [(i, "create", diff(model, None, after.get(i))) for i in ids])
+        if self._query_type == ModelInsert.SIMPLE:
+            return ids[0] if ids else None
+        return ids
+
+
+def _refuse(model, what: str):
+    raise AuditBypassError(f"{model.__name__}.{what}() would bypass the audit trail")
+
+
+class AuditedModel(BaseModel):
+    """Base for every domain model whose writes are audited.
+
+    Subclasses list columns whose values must never reach an audit record in
+    ``redacted_fields`` (recorded as ``"***"`` when set, ``None`` when empty).
+    """
+
+    redacted_fields: frozenset[str] = frozenset()
+
+    @classmethod
+    def update(cls, __data=None, **update):
+        return AuditedUpdate(cls, cls._normalize_data(__data, update))
+
+    @classmethod
+    def insert(cls, __data=None, **insert):
+        return AuditedInsert(cls, cls._normalize_data(__data, insert))
+
+    @classmethod
+    def insert_many(cls, rows, fields=None):
+        return AuditedInsert(cls, insert=rows, columns=fields)
+
+    @classmethod
+    def insert_from(cls, query, fields):
+        _refuse(cls, "insert_from")
+
+    @classmethod
+    def replace(cls, __data=None, **insert):
+        _refuse(cls, "replace")
+
+    @classmethod
+    def replace_many(cls, rows, fields=None):
+        _refuse(cls, "replace_many")
+
+    @classmethod_only
+    def delete(cls):
+        return AuditedDelete(cls)
+
+    def save(self, force_insert: bool = False, only=None):
+        """Save; an update that changes nothing writes nothing (and leaves no audit record)."""
+        pk = self._pk
+        if pk is not None and not force_insert:
+            with self._meta.database.atomic():
+                current = type(self).select().where(self._pk_expr()).dicts().get_or_none()
+                if current is not None and not self._differs_from(current, only):
+                    self._dirty.clear()
+                    return 0
+                if hasattr(self, "updated_at"):
+                    self.updated_at = utcnow()
+                return super().save(force_insert=force_insert, only=only)
+        return super().save(force_insert=force_insert, only=only)
+
+    def _differs_from(self, current: dict, only) -> bool:
+        names = {f.name if hasattr(f, "name") else f for f in only} if only else None
+        for field in self._meta.sorted_fields:
+            name = field.name
+            if name in UNTRACKED_FIELDS or (names is not None and name not in names):
+                continue
+            mine = field.python_value(field.db_value(self.__data__.get(name)))
+            if mine != current.get(name):
+                return True
+        return False
+
+    def delete_instance(self, recursive: bool = False, delete_nullable: bool = False):
+        if recursive:
+            # Peewee's recursive delete walks dependents with bulk queries; we
+            # want each dependent's removal decided (and audited) by a service.
+            raise AuditBypassError(
+                f"{type(self).__name__}.delete_instance(recursive=True) is not supported; "
+                "delete dependents explicitly"
+            )
+        return super().delete_instance()

@@ -1,0 +1,222 @@
+"""Versioned schema migrations, run when the database is opened.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. Each migration
+is frozen SQL (not generated from today's models), so a database made by any
+earlier version upgrades the same way forever. To change the schema: append a
+migration, bump nothing else, and extend ``tests/test_migrations.py``.
+``test_models_match_schema`` fails if a model and the migrated schema drift.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from peewee import Database
+
+
+class SchemaTooNewError(Exception):
+    pass
+
+
+# Version 1: the seed tables the integrations platform started with.
+V1 = [
+    """CREATE TABLE "plugin_configurations" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "plugin_name" VARCHAR(255) NOT NULL,
+        "enabled" INTEGER NOT NULL DEFAULT 0,
+        "credentials" BLOB,
+        "settings" TEXT NOT NULL DEFAULT '{}',
+        "state" TEXT NOT NULL DEFAULT '{}')""",
+    'CREATE UNIQUE INDEX "plugin_configurations_plugin_name" ON "plugin_configurations" ("plugin_name")',
+    """CREATE TABLE "sync_histories" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "plugin_name" VARCHAR(255) NOT NULL,
+        "status" VARCHAR(255) NOT NULL DEFAULT 'pending'
+            CHECK ("status" IN ('pending', 'running', 'completed', 'failed')),
+        "started_at" DATETIME, "completed_at" DATETIME,
+        "records_processed" INTEGER NOT NULL DEFAULT 0,
+        "records_created" INTEGER NOT NULL DEFAULT 0,
+        "records_updated" INTEGER NOT NULL DEFAULT 0,
+        "records_skipped" INTEGER NOT NULL DEFAULT 0,
+        "error_message" TEXT, "error_backtrace" TEXT,
+        "metadata" TEXT NOT NULL DEFAULT '{}',
+        "log" TEXT NOT NULL DEFAULT '',
+        "trigger" VARCHAR(255) NOT NULL DEFAULT 'cli'
+            CHECK ("trigger" IN ('tui', 'cli', 'schedule')),
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL)""",
+    'CREATE INDEX "sync_histories_plugin_name" ON "sync_histories" ("plugin_name")',
+    'CREATE INDEX "sync_histories_status" ON "sync_histories" ("status")',
+    # invoice_id references a table that arrives in version 2; SQLite allows
+    # that, and every value is NULL until then.
+    """CREATE TABLE "money_transactions" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "external_id" VARCHAR(255),
+        "source" VARCHAR(255) NOT NULL,
+        "transaction_type" VARCHAR(255) NOT NULL
+            CHECK ("transaction_type" IN ('income', 'expense')),
+        "amount" INTEGER NOT NULL CHECK (amount > 0),
+        "currency" VARCHAR(255) NOT NULL DEFAULT 'EUR',
+        "description" TEXT NOT NULL DEFAULT '',
+        "transacted_on" DATE NOT NULL,
+        "counterparty" VARCHAR(255) NOT NULL DEFAULT '',
+        "counterparty_account" VARCHAR(255) NOT NULL DEFAULT '',
+        "reference" VARCHAR(255) NOT NULL DEFAULT '',
+        "invoice_id" INTEGER REFERENCES "invoices" ("id"),
+        "raw_data" TEXT NOT NULL DEFAULT '{}')""",
+    'CREATE INDEX "money_transactions_transacted_on" ON "money_transactions" ("transacted_on")',
+    'CREATE INDEX "money_transactions_invoice_id" ON "money_transactions" ("invoice_id")',
+    'CREATE UNIQUE INDEX "money_transactions_source_external_id" ON "money_transactions" ("source", "external_id")',
+]
+
+# Version 2: the invoicing domain, the business profile and the audit trail.
+V2 = [
+    """CREATE TABLE "business_profile" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "name" VARCHAR(255) NOT NULL DEFAULT '', "address" TEXT NOT NULL DEFAULT '',
+        "email" VARCHAR(255) NOT NULL DEFAULT '', "phone" VARCHAR(255) NOT NULL DEFAULT '',
+        "ico" VARCHAR(255) NOT NULL DEFAULT '', "dic" VARCHAR(255) NOT NULL DEFAULT '',
+        "registry_line" VARCHAR(255) NOT NULL DEFAULT '',
+        "vat_payer" INTEGER NOT NULL DEFAULT 0,
+        "iban" VARCHAR(255) NOT NULL DEFAULT '', "bic" VARCHAR(255) NOT NULL DEFAULT '',
+        "bank_account" VARCHAR(255) NOT NULL DEFAULT '',
+        "default_currency" VARCHAR(255) NOT NULL DEFAULT 'CZK',
+        "default_hourly_rate" INTEGER NOT NULL DEFAULT 0,
+        "payment_terms_days" INTEGER NOT NULL DEFAULT 14,
+        "invoice_number_pattern" VARCHAR(255) NOT NULL DEFAULT '{year}{seq:04}',
+        "locale" VARCHAR(255) NOT NULL DEFAULT 'cs')""",
+    """CREATE TABLE "clients" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "name" VARCHAR(255) NOT NULL, "email" VARCHAR(255) NOT NULL DEFAULT '',
+        "address" TEXT NOT NULL DEFAULT '', "country" VARCHAR(255) NOT NULL DEFAULT 'CZ',
+        "ico" VARCHAR(255) NOT NULL DEFAULT '', "dic" VARCHAR(255) NOT NULL DEFAULT '',
+        "currency" VARCHAR(255) NOT NULL DEFAULT 'CZK',
+        "language" VARCHAR(255) NOT NULL DEFAULT 'cs' CHECK ("language" IN ('en', 'cs')),
+        "hourly_rate" INTEGER, "payment_terms_days" INTEGER,
+        "archived" INTEGER NOT NULL DEFAULT 0)""",
+    'CREATE INDEX "clients_archived" ON "clients" ("archived")',
+    """CREATE TABLE "projects" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "client_id" INTEGER NOT NULL REFERENCES "clients" ("id"),
+        "name" VARCHAR(255) NOT NULL, "hourly_rate" INTEGER,
+        "archived" INTEGER NOT NULL DEFAULT 0)""",
+    'CREATE INDEX "projects_client_id" ON "projects" ("client_id")',
+    'CREATE INDEX "projects_archived" ON "projects" ("archived")',
+    'CREATE UNIQUE INDEX "projects_client_id_name" ON "projects" ("client_id", "name")',
+    """CREATE TABLE "invoices" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "number" VARCHAR(255) NOT NULL, "year" INTEGER NOT NULL, "seq" INTEGER NOT NULL,
+        "client_id" INTEGER NOT NULL REFERENCES "clients" ("id"),
+        "status" VARCHAR(255) NOT NULL DEFAULT 'draft'
+            CHECK ("status" IN ('draft', 'sent', 'paid', 'cancelled')),
+        "currency" VARCHAR(255) NOT NULL, "language" VARCHAR(255) NOT NULL DEFAULT 'cs',
+        "issued_on" DATE NOT NULL, "due_on" DATE NOT NULL,
+        "taxable_supply_on" DATE, "sent_on" DATE, "paid_on" DATE,
+        "variable_symbol" VARCHAR(255) NOT NULL DEFAULT '',
+        "vat_payer" INTEGER NOT NULL DEFAULT 0, "reverse_charge" INTEGER NOT NULL DEFAULT 0,
+        "subtotal" INTEGER NOT NULL DEFAULT 0, "vat_total" INTEGER NOT NULL DEFAULT 0,
+        "total" INTEGER NOT NULL DEFAULT 0,
+        "supplier" TEXT NOT NULL DEFAULT '{}', "customer" TEXT NOT NULL DEFAULT '{}',
+        "note" TEXT NOT NULL DEFAULT '')""",
+    'CREATE UNIQUE INDEX "invoices_number" ON "invoices" ("number")',
+    'CREATE INDEX "invoices_client_id" ON "invoices" ("client_id")',
+    'CREATE INDEX "invoices_status" ON "invoices" ("status")',
+    'CREATE INDEX "invoices_issued_on" ON "invoices" ("issued_on")',
+    'CREATE INDEX "invoices_due_on" ON "invoices" ("due_on")',
+    'CREATE INDEX "invoices_variable_symbol" ON "invoices" ("variable_symbol")',
+    'CREATE UNIQUE INDEX "invoices_year_seq" ON "invoices" ("year", "seq")',
+    """CREATE TABLE "invoice_lines" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "invoice_id" INTEGER NOT NULL REFERENCES "invoices" ("id"),
+        "position" INTEGER NOT NULL DEFAULT 0, "description" TEXT NOT NULL,
+        "quantity" TEXT NOT NULL DEFAULT '1', "unit" VARCHAR(255) NOT NULL DEFAULT 'h',
+        "unit_price" INTEGER NOT NULL, "vat_rate" TEXT NOT NULL DEFAULT '0',
+        "amount" INTEGER NOT NULL,
+        "project_id" INTEGER REFERENCES "projects" ("id"))""",
+    'CREATE INDEX "invoice_lines_invoice_id" ON "invoice_lines" ("invoice_id")',
+    'CREATE INDEX "invoice_lines_project_id" ON "invoice_lines" ("project_id")',
+    """CREATE TABLE "work_entries" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "project_id" INTEGER NOT NULL REFERENCES "projects" ("id"),
+        "date" DATE NOT NULL,
+        "kind" VARCHAR(255) NOT NULL DEFAULT 'time' CHECK ("kind" IN ('time', 'fixed')),
+        "minutes" INTEGER CHECK ("minutes" IS NULL OR "minutes" >= 0),
+        "started_at" DATETIME, "ended_at" DATETIME,
+        "description" TEXT NOT NULL DEFAULT '', "billable" INTEGER NOT NULL DEFAULT 1,
+        "fixed_amount" INTEGER, "hourly_rate" INTEGER,
+        "invoice_line_id" INTEGER REFERENCES "invoice_lines" ("id"),
+        "source" VARCHAR(255) NOT NULL DEFAULT 'manual', "external_id" VARCHAR(255))""",
+    'CREATE INDEX "work_entries_project_id" ON "work_entries" ("project_id")',
+    'CREATE INDEX "work_entries_date" ON "work_entries" ("date")',
+    'CREATE INDEX "work_entries_invoice_line_id" ON "work_entries" ("invoice_line_id")',
+    'CREATE UNIQUE INDEX "work_entries_source_external_id" ON "work_entries" ("source", "external_id")',
+    # At most one running timer, enforced by the database across processes.
+    """CREATE UNIQUE INDEX "work_entries_one_running_timer" ON "work_entries" (("started_at" IS NOT NULL))
+        WHERE "started_at" IS NOT NULL AND "ended_at" IS NULL""",
+    """CREATE TABLE "recurring_rules" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "name" VARCHAR(255) NOT NULL,
+        "project_id" INTEGER NOT NULL REFERENCES "projects" ("id"),
+        "kind" VARCHAR(255) NOT NULL DEFAULT 'time',
+        "frequency" VARCHAR(255) NOT NULL DEFAULT 'weekly',
+        "interval" INTEGER NOT NULL DEFAULT 1,
+        "minutes" INTEGER, "fixed_amount" INTEGER,
+        "description" TEXT NOT NULL DEFAULT '',
+        "start_on" DATE NOT NULL, "end_on" DATE, "next_on" DATE,
+        "active" INTEGER NOT NULL DEFAULT 1,
+        "settings" TEXT NOT NULL DEFAULT '{}')""",
+    'CREATE INDEX "recurring_rules_project_id" ON "recurring_rules" ("project_id")',
+    """CREATE TABLE "audit_records" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "table_name" VARCHAR(255) NOT NULL, "row_id" INTEGER NOT NULL,
+        "action" VARCHAR(255) NOT NULL CHECK ("action" IN ('create', 'update', 'delete')),
+        "changes" TEXT NOT NULL, "source" VARCHAR(255) NOT NULL,
+        "sync_run" INTEGER, "created_at" DATETIME NOT NULL)""",
+    'CREATE INDEX "audit_records_table_name" ON "audit_records" ("table_name")',
+    'CREATE INDEX "audit_records_source" ON "audit_records" ("source")',
+    'CREATE INDEX "audit_records_sync_run" ON "audit_records" ("sync_run")',
+    'CREATE INDEX "audit_records_created_at" ON "audit_records" ("created_at")',
+    'CREATE INDEX "audit_records_table_name_row_id" ON "audit_records" ("table_name", "row_id")',
+    """CREATE TRIGGER "audit_records_no_update" BEFORE UPDATE ON "audit_records"
+        BEGIN SELECT RAISE(ABORT, 'audit_records is append-only'); END""",
+    """CREATE TRIGGER "audit_records_no_delete" BEFORE DELETE ON "audit_records"
+        BEGIN SELECT RAISE(ABORT, 'audit_records is append-only'); END""",
+]
+
+Migration = list[str] | Callable[[Database], None]
+MIGRATIONS: list[Migration] = [V1, V2]
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(database: Database) -> int:
+    return database.execute_sql("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(database: Database, target: int = LATEST) -> int:
+    """Bring the schema to ``target``; each step is one transaction with its version bump."""
+    current = schema_version(database)
+    if current > LATEST:
+        raise SchemaTooNewError(
+            f"{database.database} was written by a newer Fakturka (schema version {current}; "
+            f"this version knows up to {LATEST}). Upgrade Fakturka to open it."
+        )
+    for version in range(current + 1, target + 1):
+        with database.atomic():
+            # Another process may have migrated while we waited for the lock.
+            if schema_version(database) >= version:
+                continue
+            step = MIGRATIONS[version - 1]
+            if callable(step):
+                step(database)
+            else:
+                for statement in step:
+                    database.execute_sql(statement)
+            database.execute_sql(f"PRAGMA user_version = {int(version)}")
+    return schema_version(database)

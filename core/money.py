@@ -1,0 +1,66 @@
+"""Money: integer minor units in the database, ``Decimal`` in the Python API.
+
+Never floats. The number of minor digits comes from ISO 4217 via Babel
+(CZK and EUR have 2, JPY 0).
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision
+
+
+class MoneyError(ValueError):
+    pass
+
+
+def precision(currency: str) -> int:
+    return get_currency_precision(currency.upper())
+
+
+def to_minor(amount: Decimal | int | str, currency: str) -> int:
+    """``Decimal("1234.50"), "CZK"`` -> ``123450``. Rounds half up to the currency's digits."""
+    try:
+        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation:
+        raise MoneyError(f"{amount!r} is not an amount of money.") from None
+    if not value.is_finite():
+        raise MoneyError(f"{amount!r} is not an amount of money.")
+    digits = precision(currency)
+    scaled = (value * (Decimal(10) ** digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(scaled)
+
+
+def from_minor(minor: int | None, currency: str) -> Decimal | None:
+    """``123450, "CZK"`` -> ``Decimal("1234.50")``."""
+    if minor is None:
+        return None
+    digits = precision(currency)
+    return (Decimal(int(minor)) / (Decimal(10) ** digits)).quantize(Decimal(1).scaleb(-digits))
+
+
+class MoneyAttribute:
+    """A Decimal view of an integer minor-units column, using the row's currency.
+
+    ``amount_value = MoneyAttribute("amount")`` on a model with ``amount`` and
+    ``currency`` columns reads and writes Decimal values.
+    """
+
+    def __init__(self, minor_field: str, currency_field: str = "currency"):
+        self.minor_field = minor_field
+        self.currency_field = currency_field
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return from_minor(getattr(instance, self.minor_field), self._currency(instance))
+
+    def __set__(self, instance, value):
+        minor = None if value is None else to_minor(value, self._currency(instance))
+        setattr(instance, self.minor_field, minor)
+
+    def _currency(self, instance) -> str:
+        currency = getattr(instance, self.currency_field, None)
+        if not currency:
+            raise MoneyError("set the currency before the amount")
+        return currency

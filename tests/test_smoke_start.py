@@ -1,0 +1,6 @@
+from core.db import db
+from core.migrations import LATEST, schema_version
+
+
+def test_fresh_database_is_at_latest_schema(database):
+    assert schema_version(db) == LATEST
