@@ -199,6 +199,9 @@ def set_credentials(plugin_name: str, secrets: dict[str, str], key_path: Path | 
     """Encrypt and store ``secrets`` for ``plugin_name`` (creating its configuration row)."""
     model = _config_model()
     try:
+        # Finish (or discard) an interrupted rotation first: otherwise this blob
+        # would be written under the key that the rotation is retiring.
+        load_keyring(key_path)
         key = load_or_create_key(key_path)
     except KeyFileError as exc:
         raise CredentialError(f"credentials for {plugin_name} cannot be saved: {exc}") from None

@@ -190,8 +190,17 @@ V2 = [
         BEGIN SELECT RAISE(ABORT, 'audit_records is append-only'); END""",
 ]
 
+# Version 3: VAT rates (a payer's lines take the project's rate, else the profile's)
+# and the hourly rate frozen on a billed entry.
+V3 = [
+    """ALTER TABLE "business_profile" ADD COLUMN "default_vat_rate" TEXT NOT NULL DEFAULT '21'""",
+    """ALTER TABLE "projects" ADD COLUMN "vat_rate" TEXT""",
+    # The rate an entry was invoiced at, frozen; its own rate stays in hourly_rate.
+    """ALTER TABLE "work_entries" ADD COLUMN "billed_rate" INTEGER""",
+]
+
 Migration = list[str] | Callable[[Database], None]
-MIGRATIONS: list[Migration] = [V1, V2]
+MIGRATIONS: list[Migration] = [V1, V2, V3]
 LATEST = len(MIGRATIONS)
 
 

@@ -106,6 +106,7 @@ class BusinessProfile(Timestamped):
     payment_terms_days = IntegerField(default=14)
     invoice_number_pattern = CharField(default="{year}{seq:04}")
     locale = CharField(default="cs")  # default invoice language: en | cs
+    default_vat_rate = DecimalTextField(default="21")  # percent, used when vat_payer
 
     class Meta:
         table_name = "business_profile"
@@ -136,6 +137,7 @@ class Project(Timestamped):
     client = ForeignKeyField(Client, backref="projects", index=True)
     name = CharField()
     hourly_rate = IntegerField(null=True)  # minor units of the client's currency
+    vat_rate = DecimalTextField(null=True)  # percent; None -> profile default
     archived = BooleanField(default=False, index=True)
 
     class Meta:
@@ -205,7 +207,8 @@ class WorkEntry(Timestamped):
     description = TextField(default="")
     billable = BooleanField(default=True)
     fixed_amount = IntegerField(null=True)  # minor units, for kind == "fixed"
-    hourly_rate = IntegerField(null=True)  # own rate; frozen here when invoiced
+    hourly_rate = IntegerField(null=True)  # the entry's own rate, overriding project/client
+    billed_rate = IntegerField(null=True)  # the rate it was invoiced at, frozen
     invoice_line = ForeignKeyField(InvoiceLine, null=True, backref="entries", index=True)
     source = CharField(default="manual")
     external_id = CharField(null=True)

@@ -64,3 +64,26 @@ class MoneyAttribute:
         if not currency:
             raise MoneyError("set the currency before the amount")
         return currency
+
+
+def parse_amount(text: str) -> Decimal:
+    """Parse what a person types: ``1234.50``, ``1 234,50``, ``1,234.50`` -> Decimal.
+
+    Raises :class:`MoneyError` with a sentence when it is not an amount.
+    """
+    raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if raw.count(",") and raw.count("."):
+        # The last separator is the decimal one; the other groups thousands.
+        if raw.rfind(",") > raw.rfind("."):
+            raw = raw.replace(".", "").replace(",", ".")
+        else:
+            raw = raw.replace(",", "")
+    elif raw.count(",") == 1:
+        raw = raw.replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.") from None
+    if not value.is_finite():
+        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.")
+    return value

@@ -1,0 +1,59 @@
+"""The headless command line: a thin mirror of the core services.
+
+``build_parser()`` defines every command (each area registers its own in
+its module); ``run_command(args)`` runs a parsed command against an open
+database and returns the exit code. Wrong input exits 1 with one sentence;
+a database that cannot be opened exits 2. The entry point that can also
+start the terminal app is ``tui.cli.main``; this package never imports the UI.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.cli.base import CommandError, app_version
+from core.db import DatabaseOpenError, open_database
+
+__all__ = ["CommandError", "app_version", "build_parser", "open_for", "run_command"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.cli import clients, invoices, system, timesheet
+
+    parser = argparse.ArgumentParser(
+        prog="fakturka",
+        description="Track time, invoice it with a payment QR code, and let your bank mark invoices paid. "
+        "Run without a command to open the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"fakturka {app_version()}")
+    parser.add_argument("--db", metavar="PATH", type=Path,
+                        help="open this database file instead of the default one")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (clients, timesheet, invoices, system):
+        module.register(commands)
+    return parser
+
+
+def open_for(args) -> Path:
+    """Open the database the arguments name; raises DatabaseOpenError with a sentence."""
+    return open_database(args.db)
+
+
+def run_command(args) -> int:
+    """Run a parsed headless command. Errors become one sentence on stderr."""
+    from core.cli.base import EXPECTED_ERRORS
+
+    try:
+        open_for(args)
+    except DatabaseOpenError as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.handler(args) or 0
+    except EXPECTED_ERRORS as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fakturka: interrupted; nothing was changed by the unfinished step.", file=sys.stderr)
+        return 130

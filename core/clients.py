@@ -1,0 +1,196 @@
+"""Clients and their projects. Archived ones leave pickers but keep their history."""
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import fn
+
+from core import validation as v
+from core.forms import Checker
+from core.models import Client, Project
+from core.money import from_minor, parse_amount, to_minor
+from core.profile import _check_bool, check_days, check_rate_percent, get_profile
+
+CLIENT_FIELDS = ("name", "email", "address", "country", "ico", "dic", "currency",
+                 "language", "hourly_rate", "payment_terms_days", "archived")
+PROJECT_FIELDS = ("name", "hourly_rate", "vat_rate", "archived")
+
+
+class NotFound(LookupError):
+    """Nothing matches what the person named; the message says so in a sentence."""
+
+
+def _check_name(value: Any, what: str) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise v.ValidationError(f"The {what} needs a name.", "name")
+    return name
+
+
+def _optional_rate(value: Any, currency: str) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    amount = parse_amount(str(value))
+    if amount < 0:
+        raise v.ValidationError(f"An hourly rate cannot be negative ({value}).", "hourly_rate")
+    return to_minor(amount, currency)
+
+
+def _optional_days(value: Any) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return check_days(value)
+
+
+def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, Any]:
+    unknown = set(values) - set(CLIENT_FIELDS)
+    if unknown:
+        raise v.ValidationError(f"Unknown client field {sorted(unknown)[0]!r}; known fields: {', '.join(CLIENT_FIELDS)}.")
+    checker = Checker(values)
+    checker.check("name", lambda x: _check_name(x, "client"))
+    checker.check("email", v.check_email)
+    checker.check("address", lambda x: str(x or "").strip())
+    checker.check("country", v.check_country)
+    checker.check("ico", v.check_ico)
+    checker.check("dic", v.check_dic)
+    checker.check("currency", v.check_currency)
+    checker.check("language", v.check_language)
+    checker.check("payment_terms_days", _optional_days)
+    checker.check("archived", _check_bool)
+    currency = checker.cleaned.get("currency") or (current.currency if current else get_profile().default_currency)
+    checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
+    return checker.result()
+
+
+def add_client(**values: Any) -> Client:
+    profile = get_profile()
+    values.setdefault("currency", profile.default_currency)
+    values.setdefault("language", profile.locale)
+    cleaned = _clean_client(values, None)
+    if "name" not in cleaned:
+        raise v.ValidationError("The client needs a name.", "name")
+    return Client.create(**cleaned)
+
+
+def edit_client(client: Client, **values: Any) -> Client:
+    cleaned = _clean_client(values, client)
+    if "currency" in cleaned and cleaned["currency"] != client.currency and "hourly_rate" not in cleaned \
+            and client.hourly_rate is not None:
+        # Keep the rate's face value when the currency changes.
+        cleaned["hourly_rate"] = to_minor(from_minor(client.hourly_rate, client.currency), cleaned["currency"])
+    for name, value in cleaned.items():
+        setattr(client, name, value)
+    client.save()
+    return client
+
+
+def archive_client(client: Client, archived: bool = True) -> Client:
+    client.archived = archived
+    client.save()
+    return client
+
+
+def list_clients(include_archived: bool = False) -> list[Client]:
+    query = Client.select().order_by(fn.lower(Client.name))
+    if not include_archived:
+        query = query.where(Client.archived == False)  # noqa: E712 (SQL comparison)
+    return list(query)
+
+
+def find_client(ref: str | int, include_archived: bool = True) -> Client:
+    """A client by id, exact name (any case) or unambiguous name prefix."""
+    text = str(ref).strip()
+    query = Client.select()
+    if not include_archived:
+        query = query.where(Client.archived == False)  # noqa: E712
+    if text.isdigit():
+        found = query.where(Client.id == int(text)).first()
+        if found:
+            return found
+    exact = list(query.where(fn.lower(Client.name) == text.lower()))
+    if len(exact) == 1:
+        return exact[0]
+    prefix = list(query.where(fn.lower(Client.name).startswith(text.lower())).limit(5))
+    if len(prefix) == 1:
+        return prefix[0]
+    if prefix:
+        names = ", ".join(c.name for c in prefix)
+        raise NotFound(f"Client {text!r} is ambiguous: it matches {names}.")
+    raise NotFound(f"There is no client called {text!r}; see 'fakturka client list'.")
+
+
+# -- projects ------------------------------------------------------------------
+
+def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
+    unknown = set(values) - set(PROJECT_FIELDS)
+    if unknown:
+        raise v.ValidationError(f"Unknown project field {sorted(unknown)[0]!r}; known fields: {', '.join(PROJECT_FIELDS)}.")
+    checker = Checker(values)
+    checker.check("name", lambda x: _check_name(x, "project"))
+    checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
+    checker.check("vat_rate", lambda x: None if x in (None, "") else check_rate_percent(x))
+    checker.check("archived", _check_bool)
+    return checker.result()
+
+
+def add_project(client: Client, **values: Any) -> Project:
+    cleaned = _clean_project(values, client.currency)
+    if "name" not in cleaned:
+        raise v.ValidationError("The project needs a name.", "name")
+    if Project.select().where((Project.client == client) & (fn.lower(Project.name) == cleaned["name"].lower())).exists():
+        raise v.ValidationError(f"{client.name} already has a project called {cleaned['name']!r}.", "name")
+    return Project.create(client=client, **cleaned)
+
+
+def edit_project(project: Project, **values: Any) -> Project:
+    cleaned = _clean_project(values, project.client.currency)
+    for name, value in cleaned.items():
+        setattr(project, name, value)
+    project.save()
+    return project
+
+
+def archive_project(project: Project, archived: bool = True) -> Project:
+    project.archived = archived
+    project.save()
+    return project
+
+
+def list_projects(client: Client | None = None, include_archived: bool = False) -> list[Project]:
+    query = (Project.select(Project, Client).join(Client)
+             .order_by(fn.lower(Client.name), fn.lower(Project.name)))
+    if client is not None:
+        query = query.where(Project.client == client)
+    if not include_archived:
+        query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
+    return list(query)
+
+
+def project_label(project: Project) -> str:
+    return f"{project.client.name} / {project.name}"
+
+
+def find_project(ref: str | int, include_archived: bool = True) -> Project:
+    """A project by id, ``Client/Project``, or a project name that only one client has."""
+    text = str(ref).strip()
+    query = Project.select(Project, Client).join(Client)
+    if not include_archived:
+        query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
+    if text.isdigit():
+        found = query.where(Project.id == int(text)).first()
+        if found:
+            return found
+    if "/" in text:
+        client_part, _, project_part = (p.strip() for p in text.partition("/"))
+        client = find_client(client_part)
+        found = query.where((Project.client == client) & (fn.lower(Project.name) == project_part.lower())).first()
+        if found:
+            return found
+        raise NotFound(f"{client.name} has no project called {project_part!r}.")
+    matches = list(query.where(fn.lower(Project.name) == text.lower()).limit(5))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        options = ", ".join(project_label(p) for p in matches)
+        raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project.")
+    raise NotFound(f"There is no project called {text!r}; see 'fakturka project list'.")

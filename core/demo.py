@@ -1,0 +1,116 @@
+"""A believable demo dataset for an empty database (``fakturka demo``)."""
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from core import clients as client_svc
+from core import invoicing
+from core import profile as profile_svc
+from core.audit import audit_context
+from core.db import db
+from core.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
+from core.timesheet import EntryInput, add_entry
+
+
+class DemoRefused(Exception):
+    pass
+
+
+def database_is_empty() -> bool:
+    return not any(model.select().exists() for model in
+                   (BusinessProfile, Client, WorkEntry, Invoice, MoneyTransaction))
+
+
+def _month_start(day: date, months_back: int) -> date:
+    year, month = day.year, day.month - months_back
+    while month <= 0:
+        month += 12
+        year -= 1
+    return date(year, month, 1)
+
+
+def _month_end(first: date) -> date:
+    return (_month_start(first + timedelta(days=32), 0)) - timedelta(days=1)
+
+
+def load_demo(today: date | None = None, seed: int = 7) -> str:
+    """Fill an empty database: profile, 3 clients, projects, 6 months of work, invoices in every state."""
+    if not database_is_empty():
+        raise DemoRefused("The database already has data; demo data only goes into an empty one "
+                          "(use --db with a new file to try it).")
+    today = today or date.today()
+    rng = random.Random(seed)
+    with audit_context("demo"), db.atomic():
+        profile_svc.update_profile({
+            "name": "Jana Nováková", "address": "Korunní 2569/108\n101 00 Praha 10",
+            "email": "jana@novakova.dev", "ico": "25596641", "dic": "CZ25596641",
+            "registry_line": "Fyzická osoba zapsaná v živnostenském rejstříku",
+            "vat_payer": True, "iban": "CZ6508000000192000145399", "bic": "GIBACZPX",
+            "bank_account": "19-2000145399/0800", "default_currency": "CZK",
+            "default_hourly_rate": "1500", "payment_terms_days": 14, "locale": "cs",
+        })
+        pekarna = client_svc.add_client(
+            name="Pekárna U Šťastných s.r.o.", email="ucetni@pekarna-stastni.cz",
+            address="Náměstí Míru 12\n120 00 Praha 2", country="CZ", ico="27082440",
+            dic="CZ27082440", currency="CZK", language="cs", hourly_rate="1400", payment_terms_days=14)
+        berlin = client_svc.add_client(
+            name="Nordlicht Software GmbH", email="billing@nordlicht.example",
+            address="Torstraße 49\n10119 Berlin\nGermany", country="DE", dic="DE811907980",
+            currency="EUR", language="en", hourly_rate="75", payment_terms_days=30)
+        studio = client_svc.add_client(
+            name="Maple & Pine Studio", email="hello@mapleandpine.example",
+            address="200 King St W\nToronto ON M5H 3T4\nCanada", country="CA",
+            currency="USD", language="en", hourly_rate="85", payment_terms_days=21)
+        projects = {
+            pekarna: [client_svc.add_project(pekarna, name="E-shop"),
+                      client_svc.add_project(pekarna, name="Údržba webu", hourly_rate="1100")],
+            berlin: [client_svc.add_project(berlin, name="API platform"),
+                     client_svc.add_project(berlin, name="Code review", hourly_rate="90")],
+            studio: [client_svc.add_project(studio, name="Portfolio site")],
+        }
+        tasks = ["Implementation", "Bug fixing", "Code review", "Meeting", "Deployment",
+                 "Refactoring", "Tests", "Performance tuning", "Design review", "Documentation"]
+        first = _month_start(today, 5)
+        day = first
+        while day <= today:
+            if day.weekday() < 5:
+                for client, client_projects in projects.items():
+                    if rng.random() < (0.55 if client is not studio else 0.2):
+                        project = rng.choice(client_projects)
+                        add_entry(EntryInput(project=project, date=day, duration=rng.choice([30, 45, 60, 90, 120, 180, 240]),
+                                             description=rng.choice(tasks), billable=rng.random() > 0.08))
+            day += timedelta(days=1)
+        add_entry(EntryInput(project=projects[pekarna][0], date=first + timedelta(days=3),
+                             fixed="12000", description="Nasazení a konfigurace serveru"))
+
+        # Invoice each past month; the states follow age, as they would in real life.
+        created: list[Invoice] = []
+        for back in range(5, 0, -1):
+            month_first = _month_start(today, back)
+            month_last = _month_end(month_first)
+            issue = month_last + timedelta(days=1)
+            for client in (pekarna, berlin, studio):
+                try:
+                    inv = invoicing.create_invoice(client, until=month_last, issued_on=issue)
+                except invoicing.InvoiceError:
+                    continue
+                created.append(inv)
+                if back >= 2 or client is studio:
+                    invoicing.mark_sent(inv, issue)
+                if back >= 3:
+                    MoneyTransaction.create(
+                        source="demo", external_id=f"demo-{inv.number}", transaction_type="income",
+                        amount=inv.total, currency=inv.currency, transacted_on=inv.due_on - timedelta(days=2),
+                        counterparty=client.name, reference=inv.variable_symbol,
+                        description=f"Payment {inv.number}", invoice=inv)
+                    invoicing.mark_paid(inv, inv.due_on - timedelta(days=2))
+        # One cancelled invoice, as happens when a client disputes a bill.
+        for inv in created:
+            if inv.status == "sent" and inv.client == studio:
+                invoicing.cancel_invoice(inv)
+                break
+        # Some unbilled work in the current month stays for the person to invoice.
+    counts = (f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, "
+              f"{Invoice.select().count()} invoices")
+    return counts

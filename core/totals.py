@@ -1,0 +1,55 @@
+"""Invoice arithmetic, in one place: line amounts, the per-rate VAT summary, totals.
+
+All amounts are integer minor units; quantities and rates are Decimals.
+Rounding is half-up, once per line (quantity x unit price) and once per VAT
+rate (the tax of each rate's base), which is how Czech VAT summaries are
+computed (tax per rate, not per line).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable
+
+
+def round_half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def line_amount(quantity: Decimal, unit_price_minor: int) -> int:
+    """quantity x unit price, rounded half-up to a whole minor unit."""
+    return round_half_up(Decimal(quantity) * Decimal(unit_price_minor))
+
+
+@dataclass(frozen=True)
+class RateSummary:
+    rate: Decimal  # percent, e.g. Decimal("21")
+    base: int  # minor units
+    vat: int  # minor units
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    vat_total: int
+    total: int
+    per_rate: list[RateSummary] = field(default_factory=list)
+
+
+def compute_totals(lines: Iterable[tuple[int, Decimal]], *, vat_payer: bool, reverse_charge: bool) -> Totals:
+    """Totals from ``(amount_minor, vat_rate_percent)`` pairs.
+
+    A non-payer, or a reverse-charge invoice, charges no VAT: the summary
+    still lists the bases per rate (at 0 VAT) so the document can show them.
+    """
+    bases: dict[Decimal, int] = {}
+    for amount, rate in lines:
+        rate = Decimal(rate).normalize() if vat_payer and not reverse_charge else Decimal(0)
+        bases[rate] = bases.get(rate, 0) + int(amount)
+    per_rate = [
+        RateSummary(rate=rate, base=base, vat=round_half_up(Decimal(base) * rate / Decimal(100)))
+        for rate, base in sorted(bases.items(), key=lambda item: item[0], reverse=True)
+    ]
+    subtotal = sum(r.base for r in per_rate)
+    vat_total = sum(r.vat for r in per_rate)
+    return Totals(subtotal=subtotal, vat_total=vat_total, total=subtotal + vat_total, per_rate=per_rate)
