@@ -90,11 +90,15 @@ def archive_client(client: Client, archived: bool = True) -> Client:
     return client
 
 
-def list_clients(include_archived: bool = False) -> list[Client]:
-    query = Client.select().order_by(fn.lower(Client.name))
+def clients_query(include_archived: bool = False):
+    query = Client.select().order_by(fn.lower(Client.name), Client.id)
     if not include_archived:
         query = query.where(Client.archived == False)  # noqa: E712 (SQL comparison)
-    return list(query)
+    return query
+
+
+def list_clients(include_archived: bool = False) -> list[Client]:
+    return list(clients_query(include_archived))
 
 
 def find_client(ref: str | int, include_archived: bool = True) -> Client:
@@ -156,14 +160,18 @@ def archive_project(project: Project, archived: bool = True) -> Project:
     return project
 
 
-def list_projects(client: Client | None = None, include_archived: bool = False) -> list[Project]:
+def projects_query(client: Client | None = None, include_archived: bool = False):
     query = (Project.select(Project, Client).join(Client)
-             .order_by(fn.lower(Client.name), fn.lower(Project.name)))
+             .order_by(fn.lower(Client.name), fn.lower(Project.name), Project.id))
     if client is not None:
         query = query.where(Project.client == client)
     if not include_archived:
         query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
-    return list(query)
+    return query
+
+
+def list_projects(client: Client | None = None, include_archived: bool = False) -> list[Project]:
+    return list(projects_query(client, include_archived))
 
 
 def project_label(project: Project) -> str:

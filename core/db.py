@@ -11,6 +11,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import peewee
 from peewee import SqliteDatabase
 
 from core import paths
@@ -60,12 +61,17 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
     """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
     from core import migrations  # local: migrations imports models, which import db
 
-    path = Path(path) if path else paths.default_db_path()
-    path = path.expanduser()
-    if not path.parent.exists():
-        paths.ensure_private_dir(path.parent)
-    check_database_file(path)
-    paths.create_private_file(path)
+    path = Path(path).expanduser() if path else None
+    try:
+        path = path or paths.default_db_path()
+        if not path.parent.exists():
+            paths.ensure_private_dir(path.parent)
+        check_database_file(path)
+        paths.create_private_file(path)
+    except OSError as exc:  # e.g. a parent that is a file, a directory we may not write
+        raise DatabaseOpenError(
+            f"Cannot create the database file {path or exc.filename}: {exc.strerror}."
+        ) from None
     if not db.is_closed():
         db.close()
     db.init(str(path), pragmas=PRAGMAS, timeout=5)
@@ -74,7 +80,7 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
         db.execute_sql("PRAGMA schema_version").fetchone()
         if migrate:
             migrations.migrate(db)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
         db.close()
         raise DatabaseOpenError(
             f"{path} cannot be opened as a Fakturka database ({exc}); it was left untouched."

@@ -186,11 +186,20 @@ def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
 
 # -- payments and status ---------------------------------------------------------
 
+def _paid_query(invoice_ref):
+    Payment = MoneyTransaction.alias("payment")
+    return (Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0))
+            .where((Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")))
+
+
 def amount_paid(invoice: Invoice) -> int:
     """Income transactions linked to the invoice, in minor units."""
-    return (MoneyTransaction.select(fn.COALESCE(fn.SUM(MoneyTransaction.amount), 0))
-            .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
-            .scalar())
+    return _paid_query(invoice.id).scalar()
+
+
+def amount_paid_sql():
+    """``amount_paid`` as a correlated subquery over ``Invoice`` rows (for sums over many invoices)."""
+    return _paid_query(Invoice.id)
 
 
 def amount_due(invoice: Invoice) -> int:

@@ -46,8 +46,9 @@ V1 = [
         "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL)""",
     'CREATE INDEX "sync_histories_plugin_name" ON "sync_histories" ("plugin_name")',
     'CREATE INDEX "sync_histories_status" ON "sync_histories" ("status")',
-    # invoice_id references a table that arrives in version 2; SQLite allows
-    # that, and every value is NULL until then.
+    # invoice_id references a table that arrives in version 2. SQLite accepts
+    # the declaration; with foreign keys on, writes need that table, which is
+    # why open_database always migrates to the latest version before any write.
     """CREATE TABLE "money_transactions" (
         "id" INTEGER NOT NULL PRIMARY KEY,
         "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,

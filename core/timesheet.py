@@ -67,6 +67,21 @@ def entry_amount(entry: WorkEntry) -> int:
     return round_half_up(Decimal(entry.minutes) * Decimal(resolve_rate(entry)) / Decimal(60))
 
 
+def entry_amount_sql(profile_rate: int):
+    """``entry_amount`` as an SQL expression, for sums over many rows (dashboard).
+
+    Needs WorkEntry joined to Project and Client. Same rule as
+    ``entry_amount``: the first rate set, minutes x rate / 60 rounded half-up
+    (integer arithmetic: (2 x minutes x rate + 60) / 120).
+    """
+    from peewee import Case, fn
+
+    rate = fn.COALESCE(WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate,
+                       Client.hourly_rate, profile_rate)
+    timed = (2 * fn.COALESCE(WorkEntry.minutes, 0) * rate + 60) / 120
+    return Case(None, [(WorkEntry.kind == "fixed", fn.COALESCE(WorkEntry.fixed_amount, 0))], timed)
+
+
 # -- entries ----------------------------------------------------------------------
 
 @dataclass
@@ -214,3 +229,36 @@ def stop_timer(*, now: datetime | None = None) -> WorkEntry:
 def elapsed_minutes(entry: WorkEntry, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     return int((now - entry.started_at).total_seconds() // 60)
+
+
+def entries_query(*, project: Project | None = None, client: Client | None = None,
+                  since: date | None = None, until: date | None = None, unbilled_only: bool = False):
+    """Entries newest first, filtered; pages with ``.limit().offset()`` on the date index."""
+    query = (WorkEntry.select(WorkEntry, Project, Client).join(Project).join(Client)
+             .order_by(WorkEntry.date.desc(), WorkEntry.id.desc()))
+    if project is not None:
+        query = query.where(WorkEntry.project == project)
+    if client is not None:
+        query = query.where(Project.client == client)
+    if since is not None:
+        query = query.where(WorkEntry.date >= since)
+    if until is not None:
+        query = query.where(WorkEntry.date <= until)
+    if unbilled_only:
+        query = query.where(unbilled_condition())
+    return query
+
+
+def period_bounds(period: str, today: date | None = None) -> tuple[date | None, date | None]:
+    """``week`` | ``month`` | ``last-month`` | ``all`` -> (since, until)."""
+    from datetime import timedelta
+
+    today = today or date.today()
+    if period == "week":
+        return today - timedelta(days=today.weekday()), today
+    if period == "month":
+        return today.replace(day=1), today
+    if period == "last-month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    return None, None

@@ -1,31 +1,193 @@
-"""The Fakturka terminal app (the shell; sections arrive with the TUI issue)."""
+"""The Fakturka terminal app: sections as Textual modes, global keys, theme and language."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.screen import Screen
 
 from core.cli import app_version
+from core.clients import find_project, list_projects, project_label
+from core.config import UiConfig, load_config, save_config
+from core.dates import format_minutes
+from core.demo import database_is_empty, load_demo
+from core.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
+from tui.i18n import _, set_language
+from tui.screens.base import SectionScreen, translate_bindings
+from tui.screens.clients import ClientsScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
+from tui.screens.invoices import InvoicesScreen
+from tui.screens.settings import SettingsScreen
+from tui.screens.time import TimeScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.widgets.form import FormField, FormScreen
+
+SECTIONS = {
+    "dashboard": ("d", "Dashboard", DashboardScreen),
+    "time": ("t", "Time", TimeScreen),
+    "clients": ("c", "Clients & Projects", ClientsScreen),
+    "invoices": ("i", "Invoices", InvoicesScreen),
+    "settings": ("s", "Settings", SettingsScreen),
+}
 
 
 class FakturkaApp(App):
     TITLE = "Fakturka"
     CSS_PATH = "app.tcss"
+    MODES = {name: screen for name, (_key, _title, screen) in SECTIONS.items()}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit"),
+        *(Binding(key, f"section('{name}')", title, id=f"section-{name}")
+          for name, (key, title, _screen) in SECTIONS.items()),
+        Binding("ctrl+t", "toggle_timer", "Start/stop timer", id="timer"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("f2", "toggle_theme", "Light/dark", show=False, id="theme"),
+        Binding("f3", "toggle_language", "Čeština/English", show=False, id="language"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
-    def __init__(self, db_path: Path, **kwargs):
+    def __init__(self, db_path: Path, *, first_start_prompt: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.db_path = db_path
+        self.first_start_prompt = first_start_prompt
+        self.config: UiConfig = load_config()
+        set_language(self.config.language)
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
-        with Vertical(id="welcome"):
-            yield Static(f"Fakturka {app_version()}", id="title")
-            yield Static(f"Database: {self.db_path}", id="db-path")
-            yield Static("Time tracking, invoices and bank sync arrive in the next releases.", id="hint")
-        yield Footer()
+    # -- start-up --------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        translate_bindings(self)
+        self.switch_mode("dashboard")
+        self.update_timer_indicator()
+        self.set_interval(20, self.update_timer_indicator)
+        if self.first_start_prompt and database_is_empty():
+            self.push_screen(WelcomeScreen(), self._welcome_choice)
+
+    def _welcome_choice(self, choice: str | None) -> None:
+        if choice == "profile":
+            self.switch_mode("settings")
+        elif choice == "demo":
+            summary = load_demo()
+            self.notify(_("Demo data loaded: {summary}.").format(summary=summary))
+            self._refresh_current()
+
+    def _refresh_current(self) -> None:
+        screen = self.screen
+        if isinstance(screen, SectionScreen):
+            screen.refresh_data()
+
+    # -- sections, help ---------------------------------------------------------
+
+    def action_section(self, name: str) -> None:
+        if self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = []
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if binding.description:
+                rows.append((self.get_key_display(binding), binding.description))
+        rows.append(("ctrl+p", _("Command palette")))
+        self.push_screen(HelpScreen(rows, self.screen.title or "Fakturka"))
+
+    # -- the timer ----------------------------------------------------------------
+
+    def update_timer_indicator(self) -> None:
+        entry = running_timer()
+        if entry is None:
+            self.sub_title = f"v{app_version()}"
+        else:
+            self.sub_title = (f"⏱ {project_label(entry.project)} {format_minutes(elapsed_minutes(entry))}"
+                              + (f" · {entry.description}" if entry.description else ""))
+        # Each mode's screen has its own header: copy the indicator onto the one shown.
+        self.screen.sub_title = self.sub_title
+
+    def action_toggle_timer(self) -> None:
+        if running_timer() is not None:
+            entry = stop_timer()
+            self.notify(_("Timer stopped: {time} on {project}.").format(
+                time=format_minutes(entry.minutes), project=project_label(entry.project)))
+            self.update_timer_indicator()
+            self._refresh_current()
+            return
+        options = [(project_label(p), p.id) for p in list_projects()]
+        if not options:
+            self.notify(_("Add a client and a project first (press c)."), severity="warning")
+            return
+        default = None
+        table = self.screen.query("#entries")
+        if table:
+            key = table.first().selected_key()
+            if key:
+                from core.models import WorkEntry
+
+                entry = WorkEntry.get_or_none(WorkEntry.id == int(key))
+                default = entry.project_id if entry else None
+
+        def submit(values: dict):
+            from core.validation import ValidationError
+
+            if values["project"] is None:
+                raise ValidationError(_("Choose a project."), "project")
+            try:
+                return start_timer(find_project(values["project"]), values["description"])
+            except TimerError as exc:
+                raise ValidationError(str(exc)) from None
+
+        def started(entry) -> None:
+            if entry is not None:
+                self.update_timer_indicator()
+                self._refresh_current()
+
+        self.push_screen(FormScreen(_("Start the timer"), [
+            FormField("project", _("Project"), "choice", default or options[0][1], options=options, required=True),
+            FormField("description", _("What are you working on?"), value=""),
+        ], submit), started)
+
+    # -- theme and language (remembered in config.json) ----------------------------------
+
+    def set_theme(self, theme: str) -> None:
+        self.theme = theme
+        self.config.theme = theme
+        save_config(self.config)
+
+    def action_toggle_theme(self) -> None:
+        self.set_theme("textual-light" if self.theme != "textual-light" else "textual-dark")
+
+    def set_language(self, lang: str) -> None:
+        set_language(lang)
+        self.config.language = lang
+        save_config(self.config)
+        translate_bindings(self)
+        screen = self.screen
+        if isinstance(screen, SectionScreen):
+            self.call_later(screen.on_screen_resume)
+        self.refresh_bindings()
+
+    def action_toggle_language(self) -> None:
+        self.set_language("en" if self.config.language == "cs" else "cs")
+
+    # -- command palette -------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name, (key, title, _screen) in SECTIONS.items():
+            yield SystemCommand(f"{_('Go to')} {_(title)}", f"{_('Key')}: {key}",
+                                lambda name=name: self.action_section(name))
+        yield SystemCommand(_("Start/stop timer"), "ctrl+t", self.action_toggle_timer)
+        yield SystemCommand(_("Switch light/dark theme"), "f2", self.action_toggle_theme)
+        yield SystemCommand(_("Switch language (Čeština/English)"), "f3", self.action_toggle_language)
+        yield SystemCommand(_("Help: keys of this screen"), "?", self.action_help)
+        if isinstance(screen, SectionScreen):
+            for key, active in screen.active_bindings.items():
+                binding = active.binding
+                if active.node is screen and binding.description:
+                    yield SystemCommand(binding.description, f"{_('Key')}: {self.get_key_display(binding)}",
+                                        lambda action=binding.action: screen.run_action(action))

@@ -5,7 +5,7 @@ from core import timesheet as svc
 from core.cli.base import date_arg, print_json, print_table
 from core.clients import find_client, find_project, project_label
 from core.dates import format_minutes
-from core.models import Client, Project, WorkEntry
+from core.models import WorkEntry
 from core.money import from_minor
 from core.timeutil import utcnow
 
@@ -64,14 +64,10 @@ def _entry_dict(e: WorkEntry) -> dict:
 
 
 def list_entries(args) -> int:
-    query = (WorkEntry.select(WorkEntry, Project, Client).join(Project).join(Client)
-             .order_by(WorkEntry.date.desc(), WorkEntry.id.desc()).limit(max(1, args.limit)))
-    if args.project:
-        query = query.where(WorkEntry.project == find_project(args.project))
-    if args.client:
-        query = query.where(Project.client == find_client(args.client))
-    if args.unbilled:
-        query = query.where(svc.unbilled_condition())
+    query = svc.entries_query(
+        project=find_project(args.project) if args.project else None,
+        client=find_client(args.client) if args.client else None,
+        unbilled_only=args.unbilled).limit(max(1, args.limit))
     rows = [_entry_dict(e) for e in query]
     if args.json:
         print_json(rows)

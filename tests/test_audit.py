@@ -1,0 +1,710 @@
+"""The audit trail: one record per create/update/delete of a domain row, no bypass.
+
+See DESIGN.md, "Audit trail". Every test below runs against a fresh migrated
+database (the ``database`` fixture) under a temporary FAKTURKA_HOME.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from peewee import DatabaseError, IntegrityError, Model as PeeweeModel
+
+from core.audit import (
+    REDACTED,
+    AuditBypassError,
+    AuditedModel,
+    AuditRecord,
+    audit_context,
+    audit_source,
+    record,
+    audit_sync_run,
+)
+from core.credentials import set_credentials
+from core.db import db
+from core.models import (
+    AUDITED_MODELS,
+    BusinessProfile,
+    Client,
+    Invoice,
+    InvoiceLine,
+    MoneyTransaction,
+    PluginConfiguration,
+    Project,
+    RecurringRule,
+    WorkEntry,
+)
+
+pytestmark = pytest.mark.usefixtures("database")
+
+BOOKKEEPING = {"id", "created_at", "updated_at"}
+_seq = itertools.count(1)
+
+
+class Boom(Exception):
+    """Raised inside a transaction to force a rollback."""
+
+
+# -- factories: minimal valid rows, parents created as needed --------------------
+
+def client_row(**kw) -> Client:
+    return Client.create(**{"name": f"Client {next(_seq)}", **kw})
+
+
+def project_row(**kw) -> Project:
+    kw.setdefault("client", client_row())
+    return Project.create(**{"name": f"Project {next(_seq)}", **kw})
+
+
+def invoice_row(**kw) -> Invoice:
+    kw.setdefault("client", client_row())
+    return Invoice.create(**invoice_fields(client=kw.pop("client"), **kw))
+
+
+def invoice_fields(**kw) -> dict:
+    n = next(_seq)
+    return {
+        "number": f"2025{n:04}", "year": 2025, "seq": n, "currency": "CZK",
+        "issued_on": date(2025, 3, 1), "due_on": date(2025, 3, 15), **kw,
+    }
+
+
+def invoice_line_row(**kw) -> InvoiceLine:
+    kw.setdefault("invoice", invoice_row())
+    return InvoiceLine.create(**{"description": "Development", "unit_price": 150000, "amount": 225000,
+                                 "quantity": Decimal("1.5"), **kw})
+
+
+# Per model: build(n) -> the kwargs of a new row (parents already created),
+# and the one field an update changes, with its new value.
+SPECS = {
+    BusinessProfile: dict(
+        build=lambda: {"name": "Jana Nováková", "ico": "12345678"},
+        field="name", new="Jana Dvořáková",
+    ),
+    Client: dict(
+        build=lambda: {"name": f"Acme {next(_seq)}", "email": "billing@acme.test", "hourly_rate": 120000},
+        field="email", new="accounts@acme.test",
+    ),
+    Project: dict(
+        build=lambda: {"client": client_row(), "name": f"Website {next(_seq)}"},
+        field="name", new="Website relaunch",
+    ),
+    Invoice: dict(
+        build=lambda: invoice_fields(client=client_row(), total=225000),
+        field="status", new="sent",
+    ),
+    InvoiceLine: dict(
+        build=lambda: {"invoice": invoice_row(), "description": "Development", "quantity": Decimal("1.5"),
+                       "unit_price": 150000, "amount": 225000},
+        field="quantity", new=Decimal("2.25"),
+    ),
+    WorkEntry: dict(
+        build=lambda: {"project": project_row(), "date": date(2025, 2, 3), "minutes": 90,
+                       "description": "Code review"},
+        field="minutes", new=120,
+    ),
+    RecurringRule: dict(
+        build=lambda: {"name": "Monthly retainer", "project": project_row(), "kind": "fixed",
+                       "frequency": "monthly", "fixed_amount": 500000, "start_on": date(2025, 1, 1),
+                       "next_on": date(2025, 2, 1)},
+        field="next_on", new=date(2025, 3, 1),
+    ),
+    MoneyTransaction: dict(
+        build=lambda: {"source": "fio", "external_id": f"tx-{next(_seq)}", "transaction_type": "income",
+                       "amount": 12345, "currency": "CZK", "transacted_on": date(2025, 2, 10),
+                       "raw_data": {"id": 1, "vs": "20250001"}},
+        field="amount", new=12000,
+    ),
+    PluginConfiguration: dict(
+        build=lambda: {"plugin_name": f"plugin-{next(_seq)}", "settings": {"account": "1"}},
+        field="settings", new={"account": "2"},
+    ),
+}
+
+
+def test_specs_cover_every_audited_model():
+    assert set(SPECS) == set(AUDITED_MODELS)
+    for model in AUDITED_MODELS:
+        assert issubclass(model, AuditedModel)
+
+
+def as_json(value):
+    """How a value appears in an audit record's changes."""
+    if isinstance(value, PeeweeModel):
+        return value.id
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def raw_row(model, row_id) -> dict:
+    """The stored row read with plain SQL, as {field name: python value}."""
+    cursor = db.execute_sql(f'SELECT * FROM "{model._meta.table_name}" WHERE id = ?', (row_id,))
+    values = cursor.fetchone()
+    assert values is not None, f"{model.__name__} {row_id} is not stored"
+    by_column = {f.column_name: f for f in model._meta.sorted_fields}
+    row = {}
+    for (column, *_), value in zip(cursor.description, values):
+        field = by_column[column]
+        row[field.name] = field.python_value(value)
+    return row
+
+
+def audit_mark() -> int:
+    return db.execute_sql("SELECT coalesce(max(id), 0) FROM audit_records").fetchone()[0]
+
+
+def records_after(mark: int) -> list[AuditRecord]:
+    return list(AuditRecord.select().where(AuditRecord.id > mark).order_by(AuditRecord.id))
+
+
+def audit_count() -> int:
+    return db.execute_sql("SELECT count(*) FROM audit_records").fetchone()[0]
+
+
+def table_count(model) -> int:
+    return db.execute_sql(f'SELECT count(*) FROM "{model._meta.table_name}"').fetchone()[0]
+
+
+def create_row(model):
+    return model.create(**SPECS[model]["build"]())
+
+
+AUDITED = pytest.mark.parametrize("model", AUDITED_MODELS, ids=lambda m: m.__name__)
+
+
+# -- create / update / delete of one row -------------------------------------------
+
+@AUDITED
+def test_create_writes_one_create_record(model):
+    kwargs = SPECS[model]["build"]()
+    mark = audit_mark()
+    row = model.create(**kwargs)
+
+    recs = records_after(mark)
+    assert len(recs) == 1
+    rec = recs[0]
+    assert (rec.table_name, rec.row_id, rec.action) == (model._meta.table_name, row.id, "create")
+    changes = rec.changes
+    # Every value given appears as [None, value].
+    for name, value in kwargs.items():
+        assert changes[name] == [None, as_json(value)], name
+    # Every other non-null column too (defaults), and nothing else.
+    stored = raw_row(model, row.id)
+    expected = {name: [None, as_json(value)] for name, value in stored.items()
+                if name not in BOOKKEEPING and value is not None}
+    assert changes == expected
+    assert not BOOKKEEPING & set(changes)
+
+
+@AUDITED
+def test_update_of_one_field_writes_one_update_record(model):
+    spec = SPECS[model]
+    row = create_row(model)
+    old = getattr(row, spec["field"])
+    before_row = raw_row(model, row.id)
+
+    mark = audit_mark()
+    fresh = model.get_by_id(row.id)
+    setattr(fresh, spec["field"], spec["new"])
+    fresh.save()
+
+    recs = records_after(mark)
+    assert len(recs) == 1
+    rec = recs[0]
+    assert (rec.table_name, rec.row_id, rec.action) == (model._meta.table_name, row.id, "update")
+    assert rec.changes == {spec["field"]: [as_json(old), as_json(spec["new"])]}
+    # The change is stored; nothing else moved except updated_at.
+    after_row = raw_row(model, row.id)
+    assert after_row[spec["field"]] == spec["new"]
+    changed = {k for k in after_row if after_row[k] != before_row[k]}
+    assert changed <= {spec["field"], "updated_at"}
+
+
+@AUDITED
+def test_delete_instance_writes_one_delete_record(model):
+    spec = SPECS[model]
+    row = create_row(model)
+    value = getattr(row, spec["field"])
+
+    mark = audit_mark()
+    assert model.get_by_id(row.id).delete_instance() == 1
+
+    recs = records_after(mark)
+    assert len(recs) == 1
+    rec = recs[0]
+    assert (rec.table_name, rec.row_id, rec.action) == (model._meta.table_name, row.id, "delete")
+    assert rec.changes[spec["field"]] == [as_json(value), None]
+    assert all(new is None and old is not None for old, new in rec.changes.values())
+    assert model.get_or_none(model.id == row.id) is None
+
+
+@AUDITED
+def test_unchanged_save_writes_nothing_and_keeps_updated_at(model):
+    row = create_row(model)
+    stored_before = raw_row(model, row.id)
+    mark = audit_mark()
+
+    # Straight after create, and after a reload from the database.
+    assert row.save() == 0
+    fresh = model.get_by_id(row.id)
+    assert fresh.save() == 0
+    # Setting a field to the value it already has is no change either.
+    setattr(fresh, SPECS[model]["field"], getattr(fresh, SPECS[model]["field"]))
+    assert fresh.save() == 0
+
+    assert records_after(mark) == []
+    assert raw_row(model, row.id) == stored_before  # updated_at included
+
+
+def test_changed_save_bumps_updated_at():
+    row = client_row()
+    before = raw_row(Client, row.id)["updated_at"]
+    row.email = "new@example.test"
+    row.save()
+    after = raw_row(Client, row.id)["updated_at"]
+    assert after >= before
+    assert raw_row(Client, row.id)["created_at"] == row.created_at
+
+
+# -- transactions -------------------------------------------------------------------
+
+@AUDITED
+def test_rolled_back_create_leaves_no_row_and_no_record(model):
+    rows_before, audit_before = table_count(model), audit_count()
+    with pytest.raises(Boom):
+        with db.atomic():
+            model.create(**SPECS[model]["build"]())
+            assert audit_count() > audit_before  # written inside the transaction...
+            raise Boom
+    assert table_count(model) == rows_before  # ...and gone with it
+    assert audit_count() == audit_before
+
+
+def test_rolled_back_update_and_delete_leave_no_change_and_no_record():
+    keep = client_row(email="old@example.test")
+    stored = raw_row(Client, keep.id)
+    audit_before = audit_count()
+
+    with pytest.raises(Boom):
+        with db.atomic():
+            keep.email = "new@example.test"
+            keep.save()
+            raise Boom
+    with pytest.raises(Boom):
+        with db.atomic():
+            Client.get_by_id(keep.id).delete_instance()
+            raise Boom
+    with pytest.raises(Boom):
+        with db.atomic():
+            Client.update(archived=True).where(Client.id == keep.id).execute()
+            Client.delete().where(Client.id == keep.id).execute()
+            raise Boom
+
+    assert raw_row(Client, keep.id) == stored
+    assert audit_count() == audit_before
+
+
+def test_rolled_back_savepoint_keeps_the_outer_write_and_its_record():
+    mark = audit_mark()
+    with db.atomic():
+        outer = client_row(name="Outer")
+        with pytest.raises(Boom):
+            with db.atomic():
+                client_row(name="Inner")
+                raise Boom
+    assert [c.name for c in Client.select()] == ["Outer"]
+    recs = records_after(mark)
+    assert [(r.row_id, r.action) for r in recs] == [(outer.id, "create")]
+
+
+def test_failed_insert_leaves_no_record():
+    audit_before = audit_count()
+    with pytest.raises(IntegrityError):
+        MoneyTransaction.create(source="fio", transaction_type="income", amount=0,
+                                transacted_on=date(2025, 1, 1))
+    assert audit_count() == audit_before
+    assert table_count(MoneyTransaction) == 0
+
+
+# -- bulk queries are audited row by row ---------------------------------------------
+
+@AUDITED
+def test_bulk_update_audits_every_row(model):
+    spec = SPECS[model]
+    rows = [create_row(model) for _ in range(4)]
+    untouched = rows.pop()
+    olds = {r.id: getattr(r, spec["field"]) for r in rows}
+    untouched_before = raw_row(model, untouched.id)
+
+    mark = audit_mark()
+    count = model.update({spec["field"]: spec["new"]}).where(model.id.in_(list(olds))).execute()
+
+    assert count == 3
+    recs = records_after(mark)
+    assert len(recs) == 3
+    assert {r.row_id for r in recs} == set(olds)
+    for rec in recs:
+        assert rec.table_name == model._meta.table_name
+        assert rec.action == "update"
+        assert rec.changes == {spec["field"]: [as_json(olds[rec.row_id]), as_json(spec["new"])]}
+    assert raw_row(model, untouched.id) == untouched_before
+
+
+def test_bulk_update_records_each_rows_own_old_and_new_value():
+    a = client_row(currency="CZK", hourly_rate=100)
+    b = client_row(currency="USD", hourly_rate=250)
+    c = client_row(currency="EUR", hourly_rate=None)
+    mark = audit_mark()
+
+    n = Client.update(currency="EUR", hourly_rate=Client.hourly_rate + 50).execute()
+
+    assert n == 3
+    by_row = {r.row_id: r.changes for r in records_after(mark)}
+    assert by_row == {
+        a.id: {"currency": ["CZK", "EUR"], "hourly_rate": [100, 150]},
+        b.id: {"currency": ["USD", "EUR"], "hourly_rate": [250, 300]},
+        # Already EUR, and NULL + 50 stays NULL: the row matched but did not change.
+    }
+    assert c.id not in by_row
+
+
+def test_bulk_update_matching_nothing_writes_nothing():
+    client_row()
+    mark = audit_mark()
+    assert Client.update(name="x").where(Client.id < 0).execute() == 0
+    assert records_after(mark) == []
+
+
+def test_bulk_update_of_many_rows_audits_all_of_them():
+    # More rows than one chunk of bound parameters (500) in the audit code.
+    ids = Client.insert_many([{"name": f"C{i}"} for i in range(1203)]).execute()
+    mark = audit_mark()
+    assert Client.update(archived=True).execute() == 1203
+    recs = records_after(mark)
+    assert sorted(r.row_id for r in recs) == sorted(ids)
+    assert all(r.changes == {"archived": [False, True]} for r in recs)
+
+
+@AUDITED
+def test_bulk_delete_audits_every_deleted_row(model):
+    spec = SPECS[model]
+    rows = [create_row(model) for _ in range(3)]
+    survivor = rows.pop()
+    values = {r.id: getattr(r, spec["field"]) for r in rows}
+
+    mark = audit_mark()
+    count = model.delete().where(model.id.in_(list(values))).execute()
+
+    assert count == 2
+    recs = records_after(mark)
+    assert len(recs) == 2
+    for rec in recs:
+        assert rec.table_name == model._meta.table_name
+        assert rec.action == "delete"
+        assert rec.changes[spec["field"]] == [as_json(values[rec.row_id]), None]
+        assert all(new is None for _, new in rec.changes.values())
+    assert {r.row_id for r in recs} == set(values)
+    assert [r.id for r in model.select()] == [survivor.id]
+
+
+def test_bulk_delete_without_where_audits_every_row():
+    ids = [client_row().id for _ in range(5)]
+    mark = audit_mark()
+    assert Client.delete().execute() == 5
+    recs = records_after(mark)
+    assert sorted(r.row_id for r in recs) == ids
+    assert {r.action for r in recs} == {"delete"}
+    assert table_count(Client) == 0
+
+
+@AUDITED
+def test_insert_many_audits_every_inserted_row(model):
+    batch = [SPECS[model]["build"]() for _ in range(3)]
+    mark = audit_mark()
+
+    ids = model.insert_many(batch).execute()
+
+    assert len(ids) == 3
+    recs = records_after(mark)
+    assert [r.row_id for r in recs] == list(ids)
+    for rec, kwargs in zip(recs, batch):
+        assert rec.table_name == model._meta.table_name
+        assert rec.action == "create"
+        stored = raw_row(model, rec.row_id)
+        assert rec.changes == {name: [None, as_json(value)] for name, value in stored.items()
+                               if name not in BOOKKEEPING and value is not None}
+        for name, value in kwargs.items():
+            assert rec.changes[name] == [None, as_json(value)]
+
+
+def test_single_insert_query_is_audited():
+    mark = audit_mark()
+    new_id = Client.insert(name="Inserted", email="i@example.test").execute()
+    recs = records_after(mark)
+    assert [(r.row_id, r.action) for r in recs] == [(new_id, "create")]
+    assert recs[0].changes["name"] == [None, "Inserted"]
+
+
+def test_bulk_create_and_bulk_update_are_audited():
+    objs = [Client(name="A"), Client(name="B")]
+    mark = audit_mark()
+    Client.bulk_create(objs)
+    created = records_after(mark)
+    assert [(r.action, r.changes["name"]) for r in created] == [("create", [None, "A"]), ("create", [None, "B"])]
+
+    rows = list(Client.select().order_by(Client.id))
+    for row in rows:
+        row.email = f"{row.name.lower()}@example.test"
+    mark = audit_mark()
+    assert Client.bulk_update(rows, fields=[Client.email]) == 2
+    updated = records_after(mark)
+    assert {r.row_id: r.changes for r in updated} == {
+        rows[0].id: {"email": ["", "a@example.test"]},
+        rows[1].id: {"email": ["", "b@example.test"]},
+    }
+
+
+# -- writes that cannot be audited are refused -----------------------------------------
+
+@AUDITED
+def test_replace_and_insert_from_are_refused(model):
+    kwargs = SPECS[model]["build"]()
+    rows_before, audit_before = table_count(model), audit_count()
+    with pytest.raises(AuditBypassError):
+        model.replace(**kwargs).execute()
+    with pytest.raises(AuditBypassError):
+        model.replace_many([kwargs]).execute()
+    with pytest.raises(AuditBypassError):
+        model.insert_from(model.select(model.created_at), [model.created_at]).execute()
+    assert table_count(model) == rows_before
+    assert audit_count() == audit_before
+
+
+@pytest.mark.parametrize("upsert", [
+    lambda q: q.on_conflict_replace(),
+    lambda q: q.on_conflict_ignore(),
+    lambda q: q.on_conflict(conflict_target=[MoneyTransaction.source, MoneyTransaction.external_id],
+                            update={MoneyTransaction.amount: 999}),
+    lambda q: q.on_conflict("REPLACE"),
+], ids=["replace", "ignore", "do-update", "or-replace"])
+@pytest.mark.parametrize("many", [False, True], ids=["insert", "insert_many"])
+def test_upserts_are_refused_and_write_nothing(upsert, many):
+    existing = MoneyTransaction.create(**SPECS[MoneyTransaction]["build"]())
+    stored = raw_row(MoneyTransaction, existing.id)
+    # Both a conflicting row and a new one: neither may be written.
+    clash = {**SPECS[MoneyTransaction]["build"](), "external_id": existing.external_id, "amount": 1}
+    fresh = SPECS[MoneyTransaction]["build"]()
+    rows_before, audit_before = table_count(MoneyTransaction), audit_count()
+
+    query = MoneyTransaction.insert_many([clash, fresh]) if many else MoneyTransaction.insert(**fresh)
+    with pytest.raises(AuditBypassError):
+        upsert(query).execute()
+
+    assert table_count(MoneyTransaction) == rows_before
+    assert audit_count() == audit_before
+    assert raw_row(MoneyTransaction, existing.id) == stored
+
+
+def test_update_and_delete_with_returning_or_from_are_refused():
+    row = client_row(name="Keep")
+    other = client_row(name="Other")
+    stored, audit_before = raw_row(Client, row.id), audit_count()
+    with pytest.raises(AuditBypassError):
+        Client.update(name="x").where(Client.id == row.id).returning(Client.id).execute()
+    with pytest.raises(AuditBypassError):
+        Client.delete().where(Client.id == row.id).returning(Client.id).execute()
+    Other = Client.alias()
+    with pytest.raises(AuditBypassError):
+        (Client.update(name=Other.name).from_(Other)
+         .where((Other.id == other.id) & (Client.id == row.id)).execute())
+    assert raw_row(Client, row.id) == stored
+    assert audit_count() == audit_before
+
+
+def test_recursive_delete_instance_is_refused():
+    project = project_row()
+    entry = WorkEntry.create(project=project, date=date(2025, 1, 2), minutes=30)
+    audit_before = audit_count()
+    with pytest.raises(AuditBypassError):
+        project.client.delete_instance(recursive=True)
+    with pytest.raises(AuditBypassError):
+        project.delete_instance(recursive=True, delete_nullable=True)
+    assert Client.get_or_none(Client.id == project.client_id) is not None
+    assert Project.get_or_none(Project.id == project.id) is not None
+    assert WorkEntry.get_or_none(WorkEntry.id == entry.id) is not None
+    assert audit_count() == audit_before
+
+
+# -- who made the change ---------------------------------------------------------------
+
+def test_source_defaults_to_manual():
+    mark = audit_mark()
+    row = client_row()
+    row.email = "x@example.test"
+    row.save()
+    row.delete_instance()
+    recs = records_after(mark)
+    assert [r.action for r in recs] == ["create", "update", "delete"]
+    assert {(r.source, r.sync_run) for r in recs} == {("manual", None)}
+
+
+def test_audit_context_sets_source_and_sync_run():
+    keep = client_row()
+    mark = audit_mark()
+    with audit_context("fio", sync_run=7):
+        tx = MoneyTransaction.create(**SPECS[MoneyTransaction]["build"]())
+        Client.update(archived=True).where(Client.id == keep.id).execute()
+        MoneyTransaction.insert_many([SPECS[MoneyTransaction]["build"]()]).execute()
+        tx.delete_instance()
+    client_row()  # after the block: manual again
+    recs = records_after(mark)
+    assert [(r.source, r.sync_run) for r in recs[:-1]] == [("fio", 7)] * 4
+    assert (recs[-1].source, recs[-1].sync_run) == ("manual", None)
+    assert audit_source.get() == "manual" and audit_sync_run.get() is None
+
+
+def test_record_helper_uses_the_context():
+    mark = audit_mark()
+    with audit_context("fio", sync_run=9):
+        record(Client, 41, "update", {"name": ["a", "b"]})
+    record(Client, 42, "delete", {})
+    assert [(r.table_name, r.row_id, r.action, r.changes, r.source, r.sync_run)
+            for r in records_after(mark)] == [
+        ("clients", 41, "update", {"name": ["a", "b"]}, "fio", 9),
+        ("clients", 42, "delete", {}, "manual", None),
+    ]
+
+
+def test_audit_context_nests_and_restores_after_an_error():
+    mark = audit_mark()
+    with pytest.raises(Boom):
+        with audit_context("fio", sync_run=3):
+            with audit_context("recurring"):
+                client_row()
+            client_row()
+            raise Boom
+    client_row()
+    assert [(r.source, r.sync_run) for r in records_after(mark)] == [
+        ("recurring", None), ("fio", 3), ("manual", None),
+    ]
+
+
+def _in_thread(fn):
+    errors = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            db.close()  # the worker's own connection
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert not errors, errors
+
+
+def test_context_does_not_leak_into_a_plain_thread():
+    """ContextVars do not cross into threading.Thread: a worker must set them itself."""
+    mark = audit_mark()
+    with audit_context("fio", sync_run=7):
+        _in_thread(lambda: client_row(name="from worker"))
+        client_row(name="from main")
+    recs = {r.changes["name"][1]: (r.source, r.sync_run) for r in records_after(mark)}
+    assert recs == {"from worker": ("manual", None), "from main": ("fio", 7)}
+
+
+def test_context_set_inside_a_thread_applies_there():
+    def work():
+        with audit_context("recurring", sync_run=11):
+            client_row(name="scheduled")
+
+    mark = audit_mark()
+    _in_thread(work)
+    client_row(name="after")
+    recs = {r.changes["name"][1]: (r.source, r.sync_run) for r in records_after(mark)}
+    assert recs == {"scheduled": ("recurring", 11), "after": ("manual", None)}
+
+
+# -- secrets never reach the audit trail -------------------------------------------------
+
+SECRET = "fio-token-QWxhZGRpbjpvcGVuIHNlc2FtZQ"
+
+
+def test_credentials_are_redacted_in_every_action():
+    mark = audit_mark()
+    row = set_credentials("fio", {"token": SECRET})
+    blob_v1 = bytes(PluginConfiguration.get_by_id(row.id).credentials)
+    set_credentials("fio", {"token": SECRET + "-2"})
+    blob_v2 = bytes(PluginConfiguration.get_by_id(row.id).credentials)
+    set_credentials("fio", {})  # clears
+    PluginConfiguration.update(credentials=blob_v1).execute()
+    PluginConfiguration.get_by_id(row.id).delete_instance()
+
+    recs = records_after(mark)
+    assert [(r.action, r.changes.get("credentials")) for r in recs] == [
+        ("create", [None, REDACTED]),
+        ("update", [REDACTED, REDACTED]),
+        ("update", [REDACTED, None]),
+        ("update", [None, REDACTED]),
+        ("delete", [REDACTED, None]),
+    ]
+    raw = db.execute_sql("SELECT group_concat(changes, '|') FROM audit_records").fetchone()[0]
+    assert SECRET not in raw
+    for blob in (blob_v1, blob_v2):
+        assert blob.hex() not in raw.lower()
+        assert blob.decode("latin-1") not in raw
+
+
+def test_credentials_change_is_recorded_even_when_redacted_values_look_equal():
+    row = PluginConfiguration.create(plugin_name="fio", credentials=b"\x01" + b"a" * 40)
+    mark = audit_mark()
+    row.credentials = b"\x01" + b"b" * 40
+    row.save()
+    recs = records_after(mark)
+    assert [(r.action, r.changes) for r in recs] == [("update", {"credentials": [REDACTED, REDACTED]})]
+
+
+# -- the audit table itself ------------------------------------------------------------------
+
+def test_audit_records_are_append_only():
+    client_row()
+    before = list(db.execute_sql("SELECT * FROM audit_records").fetchall())
+    assert before
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.execute_sql("UPDATE audit_records SET source = 'forged'")
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.execute_sql("DELETE FROM audit_records")
+    with pytest.raises(DatabaseError, match="append-only"):
+        AuditRecord.update(source="forged").execute()
+    with pytest.raises(DatabaseError, match="append-only"):
+        AuditRecord.delete().execute()
+    assert list(db.execute_sql("SELECT * FROM audit_records").fetchall()) == before
+
+
+def test_created_at_is_utc(monkeypatch):
+    # A local zone far from UTC, so local time would be hours off.
+    with monkeypatch.context() as patch:
+        patch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+        time.tzset()
+        try:
+            assert abs(datetime.now() - datetime.now(timezone.utc).replace(tzinfo=None)) > timedelta(hours=13)
+            mark = audit_mark()
+            client_row()
+            rec = records_after(mark)[0]
+            now_utc = datetime.now(timezone.utc).replace(tzinfo=None)
+        finally:
+            patch.undo()
+            time.tzset()
+    assert rec.created_at.tzinfo is None  # stored naive, meaning UTC
+    assert abs(now_utc - rec.created_at) < timedelta(minutes=10)

@@ -1,0 +1,96 @@
+"""Dashboard: this week and month, what is unbilled, outstanding, overdue, received, 12 months."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.widgets import Static
+
+from core.dates import format_minutes
+from core.reports import Dashboard, dashboard
+from core.timesheet import running_timer
+from core.clients import project_label
+from tui.i18n import _, money
+from tui.screens.base import SectionScreen
+
+BAR_WIDTH = 24
+MONTH_MSGIDS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _amounts(per_currency: dict[str, int]) -> str:
+    if not per_currency:
+        return "—"
+    return "\n".join(money(amount, cur) for cur, amount in sorted(per_currency.items()))
+
+
+def chart_currencies(data: Dashboard) -> list[str]:
+    return sorted(set(data.invoiced_by_month) | set(data.received_by_month))
+
+
+def chart(data: Dashboard, currency: str) -> str:
+    """Invoiced vs received per month for one currency: one line per month, two bars."""
+    invoiced = data.invoiced_by_month.get(currency, [0] * 12)
+    received = data.received_by_month.get(currency, [0] * 12)
+    peak = max(invoiced + received) or 1
+    lines = [f"[$accent]█[/] {_('invoiced')}   [$success]█[/] {_('received')}"]
+    for month, inv, rec in zip(data.months, invoiced, received):
+        label = f"{_(MONTH_MSGIDS[month.month - 1])} {month.year % 100:02d}"
+        inv_bar = "█" * round(BAR_WIDTH * inv / peak)
+        rec_bar = "█" * round(BAR_WIDTH * rec / peak)
+        amounts = f"{money(inv, currency)} / {money(rec, currency)}" if inv or rec else ""
+        lines.append(f"{label:>6} [$accent]{inv_bar:<{BAR_WIDTH}}[/] [$success]{rec_bar:<{BAR_WIDTH}}[/] {amounts}")
+    return "\n".join(lines)
+
+
+class DashboardScreen(SectionScreen):
+    SECTION = "dashboard"
+    TITLE_MSGID = "Dashboard"
+    BINDINGS = [Binding("g", "next_currency", "Chart currency"), Binding("r", "refresh", "Refresh")]
+
+    chart_index = 0
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="dashboard"):
+            with Grid(id="cards"):
+                for card in ("week", "month", "unbilled", "outstanding", "overdue", "received"):
+                    yield Static(id=f"card-{card}", classes="card")
+            yield Static(id="timer-card", classes="card wide")
+            yield Static(id="chart", classes="card wide")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.refresh_data()
+
+    def action_next_currency(self) -> None:
+        self.chart_index += 1
+        self.refresh_data()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        data = dashboard()
+        self.query_one("#card-week", Static).update(
+            f"[b]{_('This week')}[/b]\n{format_minutes(data.week.minutes)} h\n{_amounts(data.week.billable)}")
+        self.query_one("#card-month", Static).update(
+            f"[b]{_('This month')}[/b]\n{format_minutes(data.month.minutes)} h\n{_amounts(data.month.billable)}")
+        self.query_one("#card-unbilled", Static).update(f"[b]{_('Unbilled')}[/b]\n{_amounts(data.unbilled)}")
+        self.query_one("#card-outstanding", Static).update(
+            f"[b]{_('Outstanding')} ({data.outstanding_count})[/b]\n{_amounts(data.outstanding)}")
+        overdue = self.query_one("#card-overdue", Static)
+        overdue.update(f"[b]{_('Overdue')} ({data.overdue_count})[/b]\n{_amounts(data.overdue)}")
+        overdue.set_class(data.overdue_count > 0, "alert")
+        self.query_one("#card-received", Static).update(
+            f"[b]{_('Received this year')}[/b]\n{_amounts(data.received_this_year)}")
+        timer = running_timer()
+        text = (f"⏱ {project_label(timer.project)} · {timer.description or ''} · {_('since')} "
+                f"{timer.started_at:%H:%M} UTC" if timer else _("not running (ctrl+t starts it)"))
+        self.query_one("#timer-card", Static).update(f"[b]{_('Timer')}:[/b] {text}")
+        currencies = chart_currencies(data)
+        title = _("Invoiced vs received, last 12 months")
+        if not currencies:
+            self.query_one("#chart", Static).update(f"[b]{title}[/b]\n{_('Nothing invoiced in the last 12 months yet.')}")
+            return
+        currency = currencies[self.chart_index % len(currencies)]
+        hint = f"  ({_('g: next currency')})" if len(currencies) > 1 else ""
+        self.query_one("#chart", Static).update(f"[b]{title}: {currency}[/b]{hint}\n{chart(data, currency)}")

@@ -1,0 +1,324 @@
+"""Invoices: list with status filter, the new-invoice wizard, detail, status changes, PDF export."""
+from __future__ import annotations
+
+from datetime import date
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Select, Static
+from textual.worker import get_current_worker
+
+from core import invoicing as svc
+from core import paths
+from core.clients import list_clients
+from core.dates import parse_date
+from core.db import db
+from core.models import Invoice
+from core.validation import ValidationError
+from tui.i18n import _, day, money
+from tui.screens.base import SectionScreen
+from tui.widgets.confirm import Confirm
+from tui.widgets.inputs import DateInput
+from tui.widgets.paged_table import PagedTable
+
+STATUS_FILTERS = [("All", ""), ("Draft", "draft"), ("Sent", "sent"), ("Overdue", "overdue"),
+                  ("Paid", "paid"), ("Cancelled", "cancelled")]
+
+
+class NewInvoiceScreen(ModalScreen[Invoice | None]):
+    """Pick a client and an end date, see the lines and total, then create the draft."""
+
+    BINDINGS = [Binding("ctrl+s", "create", "Create draft", priority=True), Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        clients = [(c.name, c.id) for c in list_clients()]
+        with Vertical(classes="dialog wizard-dialog"):
+            yield Static(_("New invoice"), classes="dialog-title")
+            with Horizontal(classes="filters"):
+                yield Select(clients, prompt=_("Client"), id="wizard-client")
+                yield DateInput(date.today().isoformat(), id="wizard-until")
+                yield Checkbox(_("One line per entry"), id="wizard-per-entry")
+            yield Static("", id="wizard-error", classes="error hidden")
+            yield DataTable(id="wizard-lines", cursor_type="row")
+            yield Static("", id="wizard-total", classes="total")
+            with Horizontal(classes="buttons"):
+                yield Button(_("Create draft") + " (ctrl+s)", id="create", variant="primary")
+                yield Button(_("Cancel") + " (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#wizard-lines", DataTable).add_columns(
+            _("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount"))
+        self.query_one("#wizard-client", Select).focus()
+
+    def _inputs(self):
+        client_id = self.query_one("#wizard-client", Select).value
+        if client_id is Select.NULL:
+            raise ValidationError(_("Choose a client."))
+        from core.models import Client
+
+        client = Client.get_by_id(client_id)
+        text = self.query_one("#wizard-until", DateInput).value
+        until = parse_date(text) if text.strip() else None
+        return client, until, self.query_one("#wizard-per-entry", Checkbox).value
+
+    def _show_error(self, message: str) -> None:
+        error = self.query_one("#wizard-error", Static)
+        error.update(message)
+        error.set_class(not message, "hidden")
+
+    def preview(self) -> None:
+        table = self.query_one("#wizard-lines", DataTable)
+        table.clear()
+        total = self.query_one("#wizard-total", Static)
+        try:
+            client, until, per_entry = self._inputs()
+        except ValidationError as exc:
+            self._show_error(str(exc))
+            total.update("")
+            return
+        self._show_error("")
+        draft = svc.preview_invoice(client, until=until, per_entry=per_entry)
+        for line in draft.lines:
+            table.add_row(line.description, str(line.quantity), line.unit, money(line.unit_price, draft.currency),
+                          str(line.vat_rate), money(line.amount, draft.currency))
+        if not draft.lines:
+            total.update(_("{client} has nothing unbilled up to this date.").format(client=client.name))
+            return
+        parts = [f"{_('Entries')}: {draft.entry_count}"]
+        if draft.vat_payer:
+            parts.append(f"{_('Subtotal')}: {money(draft.totals.subtotal, draft.currency)}")
+            parts.append(f"{_('VAT')}: {money(draft.totals.vat_total, draft.currency)}"
+                         + (f" ({_('reverse charge')})" if draft.reverse_charge else ""))
+        parts.append(f"[b]{_('Total')}: {money(draft.totals.total, draft.currency)}[/b]")
+        total.update("   ".join(parts))
+
+    def on_select_changed(self, event) -> None:
+        self.preview()
+
+    def on_checkbox_changed(self, event) -> None:
+        self.preview()
+
+    def on_input_changed(self, event) -> None:
+        if event.validation_result is None or event.validation_result.is_valid:
+            self.preview()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_create() if event.button.id == "create" else self.action_cancel()
+
+    def action_create(self) -> None:
+        try:
+            client, until, per_entry = self._inputs()
+            invoice = svc.create_invoice(client, until=until, per_entry=per_entry)
+        except (ValidationError, svc.InvoiceError) as exc:
+            self._show_error(str(exc))
+            return
+        self.dismiss(invoice)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class InvoiceDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, invoice: Invoice):
+        super().__init__()
+        self.invoice = invoice
+
+    def compose(self) -> ComposeResult:
+        inv = self.invoice
+        cur = inv.currency
+        paid = svc.amount_paid(inv)
+        with Vertical(classes="dialog detail-dialog"):
+            yield Static(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(
+                    f"{_('Client')}: [b]{inv.client.name}[/b]\n"
+                    f"{_('Issued')}: {day(inv.issued_on)}   {_('Due')}: {day(inv.due_on)}   "
+                    f"{_('Taxable supply')}: {day(inv.taxable_supply_on)}\n"
+                    f"{_('Variable symbol')}: {inv.variable_symbol}")
+                lines = DataTable(id="detail-lines", cursor_type="none")
+                yield lines
+                totals = svc.invoice_totals(inv)
+                summary = []
+                if inv.vat_payer:
+                    for r in totals.per_rate:
+                        summary.append(f"{_('VAT')} {r.rate} %: {_('base')} {money(r.base, cur)}, "
+                                       f"{_('VAT')} {money(r.vat, cur)}")
+                    if inv.reverse_charge:
+                        summary.append(_("Reverse charge"))
+                summary.append(f"[b]{_('Total')}: {money(inv.total, cur)}[/b]")
+                summary.append(f"{_('Paid')}: {money(paid, cur)}   {_('Still due')}: {money(svc.amount_due(inv), cur)}")
+                yield Static("\n".join(summary), classes="total")
+                yield Label(_("Payments"), classes="pane-title")
+                payments = DataTable(id="detail-payments", cursor_type="none")
+                yield payments
+
+    def on_mount(self) -> None:
+        inv = self.invoice
+        lines = self.query_one("#detail-lines", DataTable)
+        lines.add_columns(_("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount"))
+        for line in svc.invoice_lines(inv):
+            lines.add_row(line.description, str(line.quantity), line.unit, money(line.unit_price, inv.currency),
+                          str(line.vat_rate), money(line.amount, inv.currency))
+        payments = self.query_one("#detail-payments", DataTable)
+        payments.add_columns(_("Date"), _("Amount"), _("Source"), _("Reference"))
+        for tx in inv.payments:
+            payments.add_row(day(tx.transacted_on), money(tx.amount, tx.currency), tx.source, tx.reference or "—")
+        if not payments.row_count:
+            payments.add_row("—", _("no payments yet"), "", "")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class InvoicesScreen(SectionScreen):
+    SECTION = "invoices"
+    TITLE_MSGID = "Invoices"
+    BINDINGS = [
+        Binding("n", "new_invoice", "New invoice"),
+        Binding("enter", "detail", "Detail"),
+        Binding("S", "send", "Mark sent"),
+        Binding("P", "pay", "Mark paid"),
+        Binding("X", "cancel_invoice", "Cancel invoice"),
+        Binding("D", "delete_draft", "Delete draft"),
+        Binding("e", "export", "Export PDF"),
+        Binding("E", "export_all", "Export all listed"),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="invoices"):
+            with Horizontal(classes="filters"):
+                yield Select([(_(label), value) for label, value in STATUS_FILTERS], value="", allow_blank=False,
+                             id="filter-status")
+            yield PagedTable(self.fetch, [
+                (_("Number"), "number"), (_("Client"), "client"), (_("Status"), "status"),
+                (_("Issued"), "issued"), (_("Due"), "due"), (_("Total"), "total"), (_("Still due"), "due_amount")],
+                id="invoice-list")
+            with Horizontal(id="export-progress", classes="hidden"):
+                yield Label(_("Exporting PDFs"))
+                yield ProgressBar(id="export-bar", show_eta=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#invoice-list").focus()
+
+    def _status(self) -> str | None:
+        value = self.query_one("#filter-status", Select).value
+        return value if isinstance(value, str) and value else None  # Select.NULL before the first paint
+
+    def fetch(self, offset: int, limit: int):
+        today = date.today()
+        rows = []
+        for inv in svc.invoices_query(self._status()).limit(limit).offset(offset):
+            status = svc.display_status(inv, today)
+            label = _(status)
+            if status == "overdue":
+                label = f"[b red]{label}[/]"
+            rows.append((inv.id, [inv.number, inv.client.name, label, day(inv.issued_on), day(inv.due_on),
+                                  money(inv.total, inv.currency), money(svc.amount_due(inv), inv.currency)]))
+        return rows
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.query_one(PagedTable).set_fetch(self.fetch)
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def selected(self) -> Invoice | None:
+        key = self.query_one(PagedTable).selected_key()
+        return Invoice.get_or_none(Invoice.id == int(key)) if key else None
+
+    def action_new_invoice(self) -> None:
+        def created(invoice: Invoice | None) -> None:
+            if invoice is not None:
+                self.notify(_("Draft invoice {number} created.").format(number=invoice.number))
+                self.refresh_data()
+        self.app.push_screen(NewInvoiceScreen(), created)
+
+    def action_detail(self) -> None:
+        invoice = self.selected()
+        if invoice:
+            self.app.push_screen(InvoiceDetailScreen(invoice))
+
+    def _confirm_then(self, question: str, label: str, action, done_message: str) -> None:
+        invoice = self.selected()
+        if invoice is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                action(invoice)
+            except svc.InvoiceError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(done_message.format(number=invoice.number))
+            self.refresh_data()
+
+        self.app.push_screen(Confirm(question.format(number=invoice.number, client=invoice.client.name), label,
+                                     danger=action in (svc.cancel_invoice, svc.delete_draft)), answered)
+
+    def action_send(self) -> None:
+        self._confirm_then(_("Mark invoice {number} for {client} as sent?"), _("Mark sent"), svc.mark_sent,
+                           _("Invoice {number} marked sent."))
+
+    def action_pay(self) -> None:
+        self._confirm_then(_("Mark invoice {number} for {client} as paid today?"), _("Mark paid"), svc.mark_paid,
+                           _("Invoice {number} marked paid."))
+
+    def action_cancel_invoice(self) -> None:
+        self._confirm_then(_("Cancel invoice {number} for {client}? Its entries become unbilled again."),
+                           _("Cancel invoice"), svc.cancel_invoice, _("Invoice {number} cancelled."))
+
+    def action_delete_draft(self) -> None:
+        self._confirm_then(_("Delete draft {number} for {client}? Its entries become unbilled again."),
+                           _("Delete"), svc.delete_draft, _("Draft {number} deleted."))
+
+    def action_export(self) -> None:
+        invoice = self.selected()
+        if invoice:
+            self.export([invoice.id])
+
+    def action_export_all(self) -> None:
+        ids = [inv.id for inv in svc.invoices_query(self._status()).select(Invoice.id)]
+        if not ids:
+            self.notify(_("No invoices are listed."), severity="warning")
+            return
+        self.export(ids)
+
+    def export(self, invoice_ids: list[int]) -> None:
+        panel = self.query_one("#export-progress")
+        panel.remove_class("hidden")
+        bar = self.query_one("#export-bar", ProgressBar)
+        bar.update(total=len(invoice_ids), progress=0)
+        self.run_export(invoice_ids, paths.exports_dir())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pdf-export")
+    def run_export(self, invoice_ids: list[int], out_dir) -> None:
+        from core import pdf
+
+        worker = get_current_worker()
+        bar = self.query_one("#export-bar", ProgressBar)
+        try:
+            with db.connection_context():
+                invoices = [Invoice.get_by_id(i) for i in invoice_ids]
+
+                def progress(done: int, total: int) -> None:
+                    if worker.is_cancelled:
+                        raise InterruptedError
+                    self.app.call_from_thread(bar.update, progress=done)
+
+                written = pdf.export_invoices(invoices, out_dir, progress=progress)
+            where = written[0] if len(written) == 1 else out_dir
+            self.app.call_from_thread(self.notify, _("Exported {count} PDF(s) to {path}").format(
+                count=len(written), path=where), timeout=10)
+        except Exception as exc:  # noqa: BLE001 (a failed export must not close the app)
+            self.app.call_from_thread(self.notify, _("PDF export failed: {error}").format(error=exc),
+                                      severity="error", timeout=10)
+        finally:
+            self.app.call_from_thread(self.query_one("#export-progress").add_class, "hidden")

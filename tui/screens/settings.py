@@ -1,0 +1,86 @@
+"""Settings: the business profile form, theme and language."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Label, Select, Static
+
+from core import profile as svc
+from core.money import from_minor
+from tui.i18n import _, language
+from tui.screens.base import SectionScreen
+from tui.widgets.form import FormField, FormView, expected_errors
+
+THEMES = [("Dark", "textual-dark"), ("Light", "textual-light"), ("Nord", "nord"), ("Gruvbox", "gruvbox"),
+          ("Tokyo Night", "tokyo-night"), ("Solarized light", "solarized-light")]
+LANGUAGES = [("English", "en"), ("Čeština", "cs")]
+
+
+def profile_fields() -> list[FormField]:
+    p = svc.get_profile()
+    return [
+        FormField("name", _("Name or company"), value=p.name, required=True),
+        FormField("address", _("Address"), "textarea", p.address),
+        FormField("email", _("E-mail"), value=p.email),
+        FormField("phone", _("Phone"), value=p.phone),
+        FormField("ico", _("Company ID (IČO)"), value=p.ico),
+        FormField("dic", _("VAT ID (DIČ)"), value=p.dic),
+        FormField("registry_line", _("Registry line"), value=p.registry_line,
+                  help=_("e.g. Fyzická osoba zapsaná v živnostenském rejstříku")),
+        FormField("vat_payer", _("I am a VAT payer"), "bool", p.vat_payer),
+        FormField("default_vat_rate", _("Default VAT rate (%)"), value=str(p.default_vat_rate)),
+        FormField("iban", _("IBAN"), value=p.iban),
+        FormField("bic", _("BIC"), value=p.bic),
+        FormField("bank_account", _("Czech account number"), value=p.bank_account,
+                  help=_("[prefix-]number/bank code, e.g. 19-2000145399/0800")),
+        FormField("default_currency", _("Default currency"), value=p.default_currency),
+        FormField("default_hourly_rate", _("Default hourly rate"), "money",
+                  str(from_minor(p.default_hourly_rate, p.default_currency))),
+        FormField("payment_terms_days", _("Payment terms (days)"), "number", p.payment_terms_days),
+        FormField("invoice_number_pattern", _("Invoice number pattern"), value=p.invoice_number_pattern,
+                  help=_("{year}, {yy} and {seq} (e.g. {seq:04}); at most 10 digits.")),
+        FormField("locale", _("Default invoice language"), "choice", p.locale,
+                  options=[("Čeština", "cs"), ("English", "en")]),
+    ]
+
+
+class SettingsScreen(SectionScreen):
+    SECTION = "settings"
+    TITLE_MSGID = "Settings"
+    BINDINGS = [Binding("ctrl+s", "save", "Save profile", priority=True)]
+
+    def body(self) -> ComposeResult:
+        with Horizontal(id="settings"):
+            with VerticalScroll(classes="pane wide-pane"):
+                yield Static(_("Business profile"), classes="pane-title")
+                yield FormView(profile_fields(), id="profile-form")
+                yield Button(_("Save profile") + " (ctrl+s)", id="save-profile", variant="primary")
+            with Vertical(classes="pane narrow-pane"):
+                yield Static(_("Appearance"), classes="pane-title")
+                yield Label(_("Theme"))
+                yield Select(THEMES, value=self.app.theme if self.app.theme in dict(map(reversed, THEMES))
+                             else "textual-dark", allow_blank=False, id="theme")
+                yield Label(_("Language"))
+                yield Select(LANGUAGES, value=language(), allow_blank=False, id="language")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save-profile":
+            self.action_save()
+
+    def action_save(self) -> None:
+        form = self.query_one("#profile-form", FormView)
+        try:
+            svc.update_profile(form.values())
+        except expected_errors() as exc:
+            form.show_exception(exc)
+            self.notify(_("The profile was not saved: fix the marked fields."), severity="error")
+            return
+        form.clear_errors()
+        self.notify(_("Profile saved."))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "theme" and event.value != self.app.theme:
+            self.app.set_theme(event.value)
+        elif event.select.id == "language" and event.value != language():
+            self.app.set_language(event.value)

@@ -1,0 +1,160 @@
+"""Time: the entries list with filters, add/edit/delete, and the timer."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Checkbox, Select
+
+from core import timesheet
+from core.clients import find_project, list_projects, project_label
+from core.dates import format_minutes
+from core.models import WorkEntry
+from core.money import from_minor
+from tui.i18n import _, day, money
+from tui.screens.base import SectionScreen
+from tui.widgets.confirm import Confirm
+from tui.widgets.form import FormField, FormScreen
+from tui.widgets.paged_table import PagedTable
+
+PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
+
+
+def project_options() -> list[tuple[str, int]]:
+    return [(project_label(p), p.id) for p in list_projects()]
+
+
+def entry_fields(entry: WorkEntry | None, default_project: int | None = None) -> list[FormField]:
+    currency_value = (lambda minor: "" if minor is None else str(from_minor(minor, entry.project.client.currency)))
+    return [
+        FormField("project", _("Project"), "choice", entry.project_id if entry else default_project,
+                  options=project_options(), required=True),
+        FormField("date", _("Date"), "date", entry.date.isoformat() if entry else "today", required=True),
+        FormField("duration", _("Duration"), "text",
+                  format_minutes(entry.minutes) if entry and entry.minutes else "",
+                  help=_("90, 1h30m, 1:30 or 1.5h. Leave empty for a fixed amount.")),
+        FormField("description", _("Description"), "text", entry.description if entry else ""),
+        FormField("billable", _("Billable"), "bool", entry.billable if entry else True),
+        FormField("fixed", _("Fixed amount"), "money", currency_value(entry.fixed_amount) if entry else "",
+                  help=_("Fill in for a fixed-price item instead of hours.")),
+        FormField("hourly_rate", _("Own hourly rate"), "money", currency_value(entry.hourly_rate) if entry else "",
+                  help=_("Leave empty to use the project's, client's or profile's rate.")),
+    ]
+
+
+def submit_entry(entry: WorkEntry | None):
+    def submit(values: dict) -> WorkEntry:
+        from core.validation import ValidationError
+
+        if values["project"] is None:
+            raise ValidationError(_("Choose a project."), "project")
+        data = timesheet.EntryInput(
+            project=find_project(values["project"]), date=values["date"], duration=values["duration"],
+            description=values["description"], billable=values["billable"], fixed=values["fixed"],
+            hourly_rate=values["hourly_rate"])
+        return timesheet.edit_entry(entry, data) if entry else timesheet.add_entry(data)
+    return submit
+
+
+class TimeScreen(SectionScreen):
+    SECTION = "time"
+    TITLE_MSGID = "Time"
+    BINDINGS = [
+        Binding("n", "new_entry", "New entry"),
+        Binding("e,enter", "edit_entry", "Edit"),
+        Binding("delete", "delete_entry", "Delete"),
+        Binding("u", "toggle_unbilled", "Unbilled only"),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="time"):
+            with Horizontal(classes="filters"):
+                yield Select([(_("All projects"), 0)] + project_options(), value=0, allow_blank=False,
+                             id="filter-project")
+                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                             id="filter-period")
+                yield Checkbox(_("Unbilled only"), id="filter-unbilled")
+            yield PagedTable(self.fetch, [
+                (_("Date"), "date"), (_("Project"), "project"), (_("Time"), "time"),
+                (_("Amount"), "amount"), (_("State"), "state"), (_("Description"), "description")],
+                id="entries")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#entries").focus()
+
+    def _filters(self) -> dict:
+        project_id = self.query_one("#filter-project", Select).value
+        project_id = project_id if isinstance(project_id, int) else 0  # Select.NULL before the first paint
+        since, until = timesheet.period_bounds(str(self.query_one("#filter-period", Select).value))
+        return {"project": find_project(project_id) if project_id else None, "since": since, "until": until,
+                "unbilled_only": self.query_one("#filter-unbilled", Checkbox).value}
+
+    def fetch(self, offset: int, limit: int):
+        query = timesheet.entries_query(**self._filters()).limit(limit).offset(offset)
+        rows = []
+        for e in query:
+            time_text = format_minutes(e.minutes) if e.kind == "time" and e.minutes is not None else (
+                "⏱" if e.kind == "time" else "")
+            rows.append((e.id, [day(e.date), project_label(e.project), time_text,
+                                money(timesheet.entry_amount(e), e.project.client.currency),
+                                _(timesheet.entry_billing_state(e)), e.description]))
+        return rows
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.query_one(PagedTable).set_fetch(self.fetch)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.query_one(PagedTable).set_fetch(self.fetch)
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def _selected(self) -> WorkEntry | None:
+        key = self.query_one(PagedTable).selected_key()
+        return WorkEntry.get_or_none(WorkEntry.id == int(key)) if key else None
+
+    def action_toggle_unbilled(self) -> None:
+        box = self.query_one("#filter-unbilled", Checkbox)
+        box.value = not box.value
+
+    def action_new_entry(self) -> None:
+        if not project_options():
+            self.notify(_("Add a client and a project first (press c)."), severity="warning")
+            return
+        selected = self._selected()
+        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, selected.project_id if selected else None),
+                                        submit_entry(None)), self._saved)
+
+    def action_edit_entry(self) -> None:
+        entry = self._selected()
+        if entry is None:
+            return
+        if entry.invoice_line_id is not None:
+            self.notify(_("This entry is billed on invoice {number}; delete or cancel that invoice to change it.")
+                        .format(number=entry.invoice_line.invoice.number), severity="warning")
+            return
+        self.app.push_screen(FormScreen(_("Edit entry"), entry_fields(entry), submit_entry(entry)), self._saved)
+
+    def _saved(self, result) -> None:
+        if result is not None:
+            self.notify(_("Entry saved."))
+            self.refresh_data()
+
+    def action_delete_entry(self) -> None:
+        entry = self._selected()
+        if entry is None:
+            return
+        if entry.invoice_line_id is not None:
+            self.notify(_("This entry is billed on invoice {number}; delete or cancel that invoice to change it.")
+                        .format(number=entry.invoice_line.invoice.number), severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                timesheet.delete_entry(entry)
+                self.notify(_("Entry deleted."))
+                self.refresh_data()
+
+        self.app.push_screen(Confirm(_("Delete the entry of {date} ({project})?").format(
+            date=day(entry.date), project=project_label(entry.project)), _("Delete")), answered)

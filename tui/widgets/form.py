@@ -1,0 +1,172 @@
+"""The form pattern every editing screen uses.
+
+Labels above inputs, a message under each field when the service refuses
+it, ``ctrl+s`` saves, ``escape`` cancels, and nothing typed is lost on an
+error: the form stays open with every value as it was. A form knows no
+business rules: ``on_submit(values)`` calls a core service, which raises
+``FormErrors`` / ``ValidationError`` with sentences the form places under
+the right fields.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+from core.forms import FormErrors
+from core.validation import ValidationError
+from tui.i18n import _
+from tui.widgets.inputs import DateInput, MoneyInput
+
+
+@dataclass
+class FormField:
+    key: str
+    label: str
+    kind: str = "text"  # text | secret | number | money | date | choice | bool | textarea | path
+    value: Any = ""
+    options: list[tuple[str, Any]] = field(default_factory=list)  # for choice: (label, value)
+    help: str = ""
+    required: bool = False
+    allow_blank: bool = False  # choice: may be left empty
+
+
+def _widget_for(f: FormField) -> Widget:
+    wid = f"field-{f.key}"
+    if f.kind == "bool":
+        return Checkbox(f.label, value=bool(f.value), id=wid)
+    if f.kind == "choice":
+        value = f.value if f.value not in (None, "") else Select.NULL
+        return Select(f.options, value=value, allow_blank=f.allow_blank or value is Select.NULL, id=wid)
+    if f.kind == "textarea":
+        return TextArea(str(f.value or ""), id=wid, classes="textarea")
+    if f.kind == "money":
+        return MoneyInput(str(f.value or ""), id=wid)
+    if f.kind == "date":
+        return DateInput(str(f.value or ""), id=wid)
+    if f.kind == "number":
+        return Input(str(f.value if f.value is not None else ""), type="number", id=wid)
+    return Input(str(f.value if f.value is not None else ""), password=f.kind == "secret", id=wid)
+
+
+class FormView(Vertical):
+    """The fields, their error lines and a general error line; embeddable anywhere."""
+
+    def __init__(self, fields: list[FormField], **kwargs):
+        super().__init__(**kwargs)
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="form-error", classes="error hidden")
+        for f in self.fields:
+            with Vertical(classes="form-row", id=f"row-{f.key}"):
+                if f.kind != "bool":
+                    yield Label(f.label + (" *" if f.required else ""), classes="form-label")
+                yield _widget_for(f)
+                if f.help:
+                    yield Static(f.help, classes="form-help")
+                yield Static("", id=f"error-{f.key}", classes="error hidden")
+
+    def values(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.key}")
+            if isinstance(widget, Checkbox):
+                result[f.key] = widget.value
+            elif isinstance(widget, Select):
+                result[f.key] = None if widget.value is Select.NULL else widget.value
+            elif isinstance(widget, TextArea):
+                result[f.key] = widget.text
+            else:
+                result[f.key] = widget.value
+        return result
+
+    def clear_errors(self) -> None:
+        for error in self.query(".error"):
+            error.update("")
+            error.add_class("hidden")
+
+    def show_error(self, key: str | None, message: str) -> None:
+        target = None
+        if key:
+            found = self.query(f"#error-{key}")
+            target = found.first() if found else None
+        if target is None:
+            target = self.query_one("#form-error", Static)
+        target.update(message)
+        target.remove_class("hidden")
+        if key and target.id == f"error-{key}":
+            self.query_one(f"#field-{key}").focus()
+
+    def show_exception(self, exc: Exception) -> None:
+        self.clear_errors()
+        if isinstance(exc, FormErrors):
+            first = None
+            for key, message in exc.errors.items():
+                self.show_error(key if any(f.key == key for f in self.fields) else None, message)
+                first = first or key
+            if first and any(f.key == first for f in self.fields):
+                self.query_one(f"#field-{first}").focus()
+        elif isinstance(exc, ValidationError):
+            key = exc.field if exc.field and any(f.key == exc.field for f in self.fields) else None
+            self.show_error(key, str(exc))
+        else:
+            self.show_error(None, str(exc))
+
+
+# Errors a service raises with a sentence for the person; others are bugs and propagate.
+def expected_errors() -> tuple[type[Exception], ...]:
+    from core.cli.base import EXPECTED_ERRORS
+
+    return EXPECTED_ERRORS
+
+
+class FormScreen(ModalScreen[Any]):
+    """A modal form: ``push_screen(FormScreen(title, fields, on_submit), callback)``.
+
+    Dismisses with whatever ``on_submit`` returned; with ``None`` on escape.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, title: str, fields: list[FormField], on_submit: Callable[[dict], Any], **kwargs):
+        super().__init__(**kwargs)
+        self.form_title = title
+        self.fields = fields
+        self.on_submit = on_submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form-dialog"):
+            yield Static(self.form_title, classes="dialog-title")
+            with VerticalScroll(classes="form-scroll"):
+                yield FormView(self.fields, id="form")
+            with Horizontal(classes="buttons"):
+                yield Button(_("Save") + " (ctrl+s)", id="save", variant="primary")
+                yield Button(_("Cancel") + " (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_save(self) -> None:
+        form = self.query_one(FormView)
+        try:
+            result = self.on_submit(form.values())
+        except expected_errors() as exc:
+            form.show_exception(exc)
+            return
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
