@@ -35,6 +35,7 @@ class SectionScreen(Screen):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._composed_language = language()
+        self._stale = False  # set when another screen covers this one
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -48,13 +49,18 @@ class SectionScreen(Screen):
         translate_bindings(self)
         self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
 
+    def on_screen_suspend(self) -> None:
+        self._stale = True
+
     async def on_screen_resume(self) -> None:
         if self._composed_language != language():
             self._composed_language = language()
             translate_bindings(self)
             self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
             await self.recompose()
-        self.refresh_data()
+        if self._stale:  # data may have changed while it was hidden
+            self._stale = False
+            self.refresh_data()
 
     def refresh_data(self) -> None:
         """Re-read what the screen shows (after returning to it or after a change)."""

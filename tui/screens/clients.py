@@ -107,7 +107,8 @@ class ClientsScreen(SectionScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "clients":
-            self.query_one("#projects", PagedTable).set_fetch(self.fetch_projects)
+            client = self.selected_client()
+            self.query_one("#projects", PagedTable).set_fetch(self.fetch_projects, client.id if client else 0)
 
     def refresh_data(self) -> None:
         self.query_one("#clients", PagedTable).reload()
@@ -121,7 +122,7 @@ class ClientsScreen(SectionScreen):
 
     def action_toggle_archived(self) -> None:
         self.show_archived = not self.show_archived
-        self.query_one("#clients", PagedTable).set_fetch(self.fetch_clients)
+        self.query_one("#clients", PagedTable).set_fetch(self.fetch_clients, self.show_archived)
 
     def action_new_client(self) -> None:
         def submit(values):

@@ -197,14 +197,14 @@ class InvoicesScreen(SectionScreen):
             yield PagedTable(self.fetch, [
                 (_("Number"), "number"), (_("Client"), "client"), (_("Status"), "status"),
                 (_("Issued"), "issued"), (_("Due"), "due"), (_("Total"), "total"), (_("Still due"), "due_amount")],
-                id="invoice-list")
+                signature="all", id="invoice-list")
             with Horizontal(id="export-progress", classes="hidden"):
                 yield Label(_("Exporting PDFs"))
                 yield ProgressBar(id="export-bar", show_eta=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#invoice-list").focus()
+        self.query_one("#invoice-list", PagedTable).focus()
 
     def _status(self) -> str | None:
         value = self.query_one("#filter-status", Select).value
@@ -223,7 +223,7 @@ class InvoicesScreen(SectionScreen):
         return rows
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        self.query_one(PagedTable).set_fetch(self.fetch)
+        self.query_one(PagedTable).set_fetch(self.fetch, self._status() or "all")
 
     def refresh_data(self) -> None:
         self.query_one(PagedTable).reload()

@@ -77,11 +77,11 @@ class TimeScreen(SectionScreen):
             yield PagedTable(self.fetch, [
                 (_("Date"), "date"), (_("Project"), "project"), (_("Time"), "time"),
                 (_("Amount"), "amount"), (_("State"), "state"), (_("Description"), "description")],
-                id="entries")
+                signature=(None, None, None, False), id="entries")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#entries").focus()
+        self.query_one("#entries", PagedTable).focus()
 
     def _filters(self) -> dict:
         project_id = self.query_one("#filter-project", Select).value
@@ -101,11 +101,17 @@ class TimeScreen(SectionScreen):
                                 _(timesheet.entry_billing_state(e)), e.description]))
         return rows
 
+    def _refilter(self) -> None:
+        filters = self._filters()
+        signature = (filters["project"].id if filters["project"] else None, filters["since"], filters["until"],
+                     filters["unbilled_only"])
+        self.query_one(PagedTable).set_fetch(self.fetch, signature)
+
     def on_select_changed(self, event: Select.Changed) -> None:
-        self.query_one(PagedTable).set_fetch(self.fetch)
+        self._refilter()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        self.query_one(PagedTable).set_fetch(self.fetch)
+        self._refilter()
 
     def refresh_data(self) -> None:
         self.query_one(PagedTable).reload()

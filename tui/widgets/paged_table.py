@@ -20,7 +20,7 @@ class PagedTable(DataTable):
     PAGE_SIZE = 100
     PREFETCH_MARGIN = 10
 
-    def __init__(self, fetch: Fetch, columns: Sequence[str | tuple[str, str]], **kwargs):
+    def __init__(self, fetch: Fetch, columns: Sequence[str | tuple[str, str]], signature: object = None, **kwargs):
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
@@ -28,6 +28,7 @@ class PagedTable(DataTable):
         self.column_specs = columns
         self.loaded = 0
         self.has_more = False
+        self.signature = signature  # what the current fetch filters on
 
     def on_mount(self) -> None:
         for spec in self.column_specs:
@@ -69,8 +70,15 @@ class PagedTable(DataTable):
         if self.has_more and event.cursor_row >= self.row_count - self.PREFETCH_MARGIN:
             self._append_page()
 
-    def set_fetch(self, fetch: Fetch) -> None:
-        """Change the query (a filter changed) and show its first page."""
+    def set_fetch(self, fetch: Fetch, signature: object = None) -> None:
+        """Change the query (a filter changed) and show its first page.
+
+        ``signature`` identifies the filter; setting the same one again (as
+        widgets do when they first post their value) reads nothing.
+        """
+        if signature is not None and signature == self.signature:
+            return
+        self.signature = signature
         self.fetch = fetch
         self.loaded = 0
         self.reload(keep_cursor=False)

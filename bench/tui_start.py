@@ -1,0 +1,111 @@
+"""Start-up and first-page times of the terminal app on a large database.
+
+Runs, in one go and alternating so machine noise hits both alike:
+- the real app, from process start until the dashboard shows its figures;
+- a bare Textual app showing one label (the floor), same measurement;
+then, inside the real app, the time each list screen takes to show its first
+page, and the peak memory of the app process.
+
+Budgets (issue 4): dashboard <= 1.0 s and <= 2.5 x the bare app; each list's
+first page <= 100 ms; peak memory <= 200 MB.
+
+Usage: .venv/bin/python bench/tui_start.py [--db PATH] [--runs N] [--scale F]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE_APP = r"""
+import sys, time
+from textual.app import App
+from textual.widgets import Label
+class Bare(App):
+    def compose(self):
+        yield Label("hello")
+async def pilot(p):
+    await p.pause()
+    p.app.exit()
+Bare().run(headless=True, size=(140, 40), auto_pilot=pilot)
+"""
+
+REAL_APP = r"""
+import json, os, resource, sys, time
+from pathlib import Path
+from core.db import open_database
+from tui.app import FakturkaApp
+path = open_database(Path(sys.argv[1]))
+timings = {}
+async def pilot(p):
+    app = p.app
+    await p.pause()
+    card = app.screen.query_one("#card-week")
+    assert "h" in str(card.render()), "dashboard has no figures"
+    timings["dashboard_ready"] = time.time()
+    for key, table_id in (("t", "#entries"), ("c", "#clients"), ("i", "#invoice-list")):
+        started = time.perf_counter()
+        await p.press(key)
+        await p.pause()
+        table = app.screen.query_one(table_id)
+        assert table.row_count > 0, table_id
+        timings[f"first_page_{key}"] = time.perf_counter() - started
+    app.exit()
+FakturkaApp(db_path=path, first_start_prompt=False).run(headless=True, size=(140, 40), auto_pilot=pilot)
+timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(timings))
+"""
+
+
+def run(code: str, *args: str) -> tuple[float, dict]:
+    env = dict(os.environ, FAKTURKA_HOME=tempfile.mkdtemp(prefix="fk-bench-"))
+    started = time.time()
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)
+    ended = time.time()
+    data = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+    ready = data.get("dashboard_ready", ended)
+    return ready - started, data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, help="an existing big database (default: build one in a temp dir)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1M/50k/200k rows")
+    args = parser.parse_args()
+    db_path = args.db
+    if db_path is None:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from make_big_db import build
+
+        db_path = Path(tempfile.mkdtemp(prefix="fk-bench-db-")) / "big.db"
+        t = time.perf_counter()
+        build(db_path, args.scale)
+        print(f"built {db_path} in {time.perf_counter() - t:.1f} s")
+    bare, real, details = [], [], []
+    for _ in range(args.runs):
+        bare.append(run(BARE_APP)[0])
+        seconds, data = run(REAL_APP, str(db_path))
+        real.append(seconds)
+        details.append(data)
+    b, r = statistics.median(bare), statistics.median(real)
+    print(f"bare Textual app, start to first paint : {b * 1000:7.0f} ms (median of {args.runs})")
+    print(f"Fakturka, start to dashboard figures   : {r * 1000:7.0f} ms   budget 1000 ms")
+    print(f"ratio                                  : {r / b:7.2f}     budget 2.50")
+    for key, name in (("t", "Time"), ("c", "Clients"), ("i", "Invoices")):
+        value = statistics.median(d[f"first_page_{key}"] for d in details)
+        print(f"first page of {name:<25}: {value * 1000:7.0f} ms   budget 100 ms")
+    print(f"peak memory of the app process         : {max(d['peak_rss_mb'] for d in details):7.0f} MB   budget 200 MB")
+
+
+if __name__ == "__main__":
+    main()
