@@ -91,7 +91,7 @@ def archive_client(client: Client, archived: bool = True) -> Client:
 
 
 def clients_query(include_archived: bool = False):
-    query = Client.select().order_by(fn.lower(Client.name), Client.id)
+    query = Client.select().order_by(fn.casefold(Client.name), Client.id)
     if not include_archived:
         query = query.where(Client.archived == False)  # noqa: E712 (SQL comparison)
     return query
@@ -111,10 +111,10 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
         found = query.where(Client.id == int(text)).first()
         if found:
             return found
-    exact = list(query.where(fn.lower(Client.name) == text.lower()))
+    exact = list(query.where(fn.casefold(Client.name) == text.casefold()))
     if len(exact) == 1:
         return exact[0]
-    prefix = list(query.where(fn.lower(Client.name).startswith(text.lower())).limit(5))
+    prefix = list(query.where(fn.casefold(Client.name).startswith(text.casefold())).limit(5))
     if len(prefix) == 1:
         return prefix[0]
     if prefix:
@@ -141,7 +141,7 @@ def add_project(client: Client, **values: Any) -> Project:
     cleaned = _clean_project(values, client.currency)
     if "name" not in cleaned:
         raise v.ValidationError("The project needs a name.", "name")
-    if Project.select().where((Project.client == client) & (fn.lower(Project.name) == cleaned["name"].lower())).exists():
+    if Project.select().where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold())).exists():
         raise v.ValidationError(f"{client.name} already has a project called {cleaned['name']!r}.", "name")
     return Project.create(client=client, **cleaned)
 
@@ -162,7 +162,7 @@ def archive_project(project: Project, archived: bool = True) -> Project:
 
 def projects_query(client: Client | None = None, include_archived: bool = False):
     query = (Project.select(Project, Client).join(Client)
-             .order_by(fn.lower(Client.name), fn.lower(Project.name), Project.id))
+             .order_by(fn.casefold(Client.name), fn.casefold(Project.name), Project.id))
     if client is not None:
         query = query.where(Project.client == client)
     if not include_archived:
@@ -191,11 +191,11 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
     if "/" in text:
         client_part, _, project_part = (p.strip() for p in text.partition("/"))
         client = find_client(client_part)
-        found = query.where((Project.client == client) & (fn.lower(Project.name) == project_part.lower())).first()
+        found = query.where((Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())).first()
         if found:
             return found
         raise NotFound(f"{client.name} has no project called {project_part!r}.")
-    matches = list(query.where(fn.lower(Project.name) == text.lower()).limit(5))
+    matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from core.validation import ValidationError
 
@@ -51,7 +51,7 @@ def parse_duration(text: str, field: str = "duration") -> int:
             raise ValidationError(problem, field)
     except InvalidOperation:
         raise ValidationError(problem, field) from None
-    whole = int(minutes.to_integral_value())
+    whole = int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # half up, like the timer
     if whole <= 0:
         raise ValidationError(f"A duration must be at least one minute ({text!r}).", field)
     if whole > 24 * 60:

@@ -18,6 +18,12 @@ from core import paths
 
 db = SqliteDatabase(None, lock_type="IMMEDIATE")
 
+
+@db.func("casefold", deterministic=True)
+def _casefold(value):
+    """Unicode case folding for name look-ups: SQLite's lower() only knows A-Z ("Čedok")."""
+    return value.casefold() if isinstance(value, str) else value
+
 PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,

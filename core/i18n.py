@@ -95,6 +95,7 @@ def babel_locale(lang: str) -> str:
     return BABEL_LOCALES[normalize_language(lang)]
 
 
+@lru_cache(maxsize=4096)
 def format_money(minor: int, currency: str, lang: str) -> str:
     """``123450, "CZK"`` -> ``"1 234,50 Kč"`` (cs) or ``"CZK 1,234.50"`` (en); no-break spaces."""
     currency = currency.upper()
@@ -110,12 +111,6 @@ def format_money(minor: int, currency: str, lang: str) -> str:
     return format_currency(amount, currency, format=pattern, locale=locale)
 
 
-def format_amount(minor: int, currency: str, lang: str) -> str:
-    """The number alone, with the currency's digits: ``"1 234,50"`` / ``"1,234.50"``."""
-    amount = from_minor(minor, currency.upper())
-    return format_decimal(amount, locale=babel_locale(lang), decimal_quantization=False)
-
-
 def format_date(d: date | None, lang: str) -> str:
     """Babel's medium date: ``"21. 11. 2026"`` (cs), ``"Nov 21, 2026"`` (en); ``""`` for None."""
     if d is None:
@@ -123,6 +118,7 @@ def format_date(d: date | None, lang: str) -> str:
     return _babel_format_date(d, format="medium", locale=babel_locale(lang))
 
 
+@lru_cache(maxsize=1024)
 def format_quantity(quantity: Decimal | int | str, lang: str) -> str:
     """``Decimal("7.50")`` -> ``"7,5"`` (cs) / ``"7.5"`` (en); never rounds a digit away."""
     value = Decimal(str(quantity))
@@ -133,6 +129,7 @@ def format_quantity(quantity: Decimal | int | str, lang: str) -> str:
     return format_decimal(value, locale=babel_locale(lang), decimal_quantization=False)
 
 
+@lru_cache(maxsize=256)
 def format_percent_rate(rate: Decimal | int | str, lang: str) -> str:
     """A VAT rate given in percent: ``Decimal("21")`` -> ``"21 %"`` (cs) / ``"21%"`` (en)."""
     value = Decimal(str(rate)) / Decimal(100)

@@ -66,19 +66,40 @@ def is_reverse_charge(client: Client, vat_payer: bool) -> bool:
     return bool(vat_payer and client.dic and client.country != "CZ" and client.country in EU_COUNTRIES)
 
 
-def _vat_rate(project: Project, profile) -> Decimal:
-    if not profile.vat_payer:
+def charges_czech_vat(client: Client, vat_payer: bool) -> bool:
+    """Whether a line for this client carries Czech VAT.
+
+    Not for a non-payer, not under reverse charge, and not for a customer
+    outside the EU (services supplied abroad are outside the Czech VAT's
+    scope for business customers; see docs/architecture.md).
+    """
+    if not vat_payer or is_reverse_charge(client, vat_payer):
+        return False
+    return client.country == "CZ" or client.country in EU_COUNTRIES
+
+
+def _vat_rate(project: Project, profile, charged: bool) -> Decimal:
+    if not charged:
         return Decimal(0)
     return Decimal(project.vat_rate if project.vat_rate is not None else profile.default_vat_rate)
 
 
 def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: str = "cs") -> list[LineDraft]:
-    """Group entries into invoice lines: per project and rate, or one line per entry."""
+    """Group entries into invoice lines: per project and rate, or one line per entry.
+
+    Raises InvoiceError when a time entry has no hourly rate to bill at.
+    """
     profile = get_profile()
     unit_time = "h"
     unit_piece = "ks" if language == "cs" else "pcs"
     groups: OrderedDict[tuple, list[WorkEntry]] = OrderedDict()
     for entry in entries:
+        if entry.kind == "time" and resolve_rate(entry) is None:
+            client = entry.project.client
+            raise InvoiceError(
+                f"There is no hourly rate for {client.name} / {entry.project.name}: set one on the client or "
+                f"the project (the profile's rate is in {profile.default_currency}, the client pays in "
+                f"{client.currency}).")
         if entry.kind == "fixed" or per_entry:
             key = ("entry", entry.id)
         else:
@@ -88,7 +109,7 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
     for key, members in groups.items():
         first = members[0]
         project = first.project
-        vat = _vat_rate(project, profile)
+        vat = _vat_rate(project, profile, charges_czech_vat(project.client, profile.vat_payer))
         if first.kind == "fixed":
             description = first.description or project.name
             lines.append(LineDraft(description, Decimal(1), unit_piece, first.fixed_amount, vat,
@@ -150,6 +171,8 @@ def create_invoice(client: Client, *, until: date | None = None, since: date | N
         profile = get_profile()
         terms = client.payment_terms_days if client.payment_terms_days is not None else profile.payment_terms_days
         seq, number = next_number(issued_on.year)
+        if Invoice.select().where(Invoice.number == number).exists():
+            raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
         supply = min(issued_on, until) if until else issued_on
         invoice = Invoice.create(
             number=number, year=issued_on.year, seq=seq, client=client, status="draft",

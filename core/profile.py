@@ -40,6 +40,10 @@ def check_number_pattern(pattern: str) -> str:
         raise v.ValidationError(
             f"The invoice number pattern {pattern!r} is not valid ({exc}); use {{year}}, {{yy}}, {{seq}} or {{seq:04}}.",
             "invoice_number_pattern") from None
+    if "{year" not in pattern and "{yy" not in pattern:
+        # The sequence restarts every year; without the year numbers would repeat.
+        raise v.ValidationError("The invoice number pattern needs {year} or {yy}: the sequence starts again "
+                                "each year, e.g. {year}{seq:04}.", "invoice_number_pattern")
     if not any(ch.isdigit() for ch in sample):
         raise v.ValidationError("The invoice number pattern must produce digits.", "invoice_number_pattern")
     if len("".join(ch for ch in longest if ch.isdigit())) > 10:
@@ -106,6 +110,10 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     currency = checker.cleaned.get("default_currency") or profile.default_currency
     checker.check("default_hourly_rate", lambda x: _non_negative_minor(x, currency, "default_hourly_rate"))
     cleaned = checker.result()
+    if currency != profile.default_currency and "default_hourly_rate" not in cleaned:
+        # Keep the rate's face value (1500 stays 1500) in the new currency's minor units.
+        cleaned["default_hourly_rate"] = to_minor(from_minor(profile.default_hourly_rate, profile.default_currency),
+                                                  currency)
     for name, value in cleaned.items():
         setattr(profile, name, value)
     if profile.id is None:

@@ -36,12 +36,12 @@ class Dashboard:
     received_by_month: dict[str, list[int]]
 
 
-def _work(since: date, until: date, profile_rate: int) -> PeriodWork:
+def _work(since: date, until: date, profile_rate: tuple[int, str]) -> PeriodWork:
     base = (WorkEntry.select().join(Project).join(Client)
             .where((WorkEntry.date >= since) & (WorkEntry.date <= until) & finished_condition()))
     minutes = base.select(fn.COALESCE(fn.SUM(WorkEntry.minutes), 0)).scalar()
     billable = {cur: amount for cur, amount in
-                base.select(Client.currency, fn.SUM(entry_amount_sql(profile_rate)))
+                base.select(Client.currency, fn.SUM(entry_amount_sql(*profile_rate)))
                 .where(WorkEntry.billable == True).group_by(Client.currency).tuples()}  # noqa: E712
     return PeriodWork(minutes=minutes, billable=billable)
 
@@ -69,11 +69,12 @@ def _outstanding(condition) -> tuple[int, PerCurrency]:
 
 def dashboard(today: date | None = None) -> Dashboard:
     today = today or date.today()
-    rate = get_profile().default_hourly_rate
+    profile = get_profile()
+    rate = (profile.default_hourly_rate, profile.default_currency)
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
     unbilled = {cur: amount for cur, amount in
-                WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(rate)))
+                WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*rate)))
                 .join(Project).join(Client).where(unbilled_condition())
                 .group_by(Client.currency).tuples()}
     outstanding_count, outstanding = _outstanding(Invoice.status == "sent")

@@ -50,24 +50,32 @@ def unbilled_entries(client: Client, until: date | None = None, since: date | No
 
 # -- rates ------------------------------------------------------------------------
 
-def resolve_rate(entry: WorkEntry) -> int:
-    """The hourly rate in minor units: frozen billed rate, else entry -> project -> client -> profile."""
+def resolve_rate(entry: WorkEntry) -> int | None:
+    """The hourly rate in minor units: frozen billed rate, else entry -> project -> client -> profile.
+
+    The profile's rate is in the profile's currency, so it applies only to
+    clients billed in that currency; otherwise there is no rate (None).
+    """
     for rate in (entry.billed_rate, entry.hourly_rate, entry.project.hourly_rate, entry.project.client.hourly_rate):
         if rate is not None:
             return rate
-    return get_profile().default_hourly_rate
+    profile = get_profile()
+    if entry.project.client.currency == profile.default_currency:
+        return profile.default_hourly_rate
+    return None
 
 
 def entry_amount(entry: WorkEntry) -> int:
     """What the entry is worth in minor units of its client's currency."""
     if entry.kind == "fixed":
         return entry.fixed_amount or 0
-    if entry.minutes is None:
+    rate = resolve_rate(entry)
+    if entry.minutes is None or rate is None:
         return 0
-    return round_half_up(Decimal(entry.minutes) * Decimal(resolve_rate(entry)) / Decimal(60))
+    return round_half_up(Decimal(entry.minutes) * Decimal(rate) / Decimal(60))
 
 
-def entry_amount_sql(profile_rate: int):
+def entry_amount_sql(profile_rate: int, profile_currency: str):
     """``entry_amount`` as an SQL expression, for sums over many rows (dashboard).
 
     Needs WorkEntry joined to Project and Client. Same rule as
@@ -76,8 +84,9 @@ def entry_amount_sql(profile_rate: int):
     """
     from peewee import Case, fn
 
+    profile_fallback = Case(None, [(Client.currency == profile_currency, profile_rate)], 0)
     rate = fn.COALESCE(WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate,
-                       Client.hourly_rate, profile_rate)
+                       Client.hourly_rate, profile_fallback)
     timed = (2 * fn.COALESCE(WorkEntry.minutes, 0) * rate + 60) / 120
     return Case(None, [(WorkEntry.kind == "fixed", fn.COALESCE(WorkEntry.fixed_amount, 0))], timed)
 
@@ -170,6 +179,8 @@ def add_entry(data: EntryInput) -> WorkEntry:
 
 def edit_entry(entry: WorkEntry, data: EntryInput) -> WorkEntry:
     _check_locked(entry, "edit")
+    if entry.started_at is not None and entry.ended_at is None:
+        raise TimerError("This entry is the running timer; stop it first, then edit it.")
     _apply(entry, data)
     entry.save()
     return entry
@@ -218,6 +229,7 @@ def stop_timer(*, now: datetime | None = None) -> WorkEntry:
     entry = running_timer()
     if entry is None:
         raise TimerError("No timer is running.")
+    _check_locked(entry, "stop the timer of")
     now = now or utcnow()
     seconds = max(0.0, (now - entry.started_at).total_seconds())
     entry.ended_at = now

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import sys
 
-from core.cli import build_parser, open_for, run_command
+from core.cli import UsageError, build_parser, open_for, run_command
 from core.db import DatabaseOpenError
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 2
     if args.command:
         return run_command(args)
     try:

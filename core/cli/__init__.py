@@ -15,13 +15,24 @@ from pathlib import Path
 from core.cli.base import CommandError, app_version
 from core.db import DatabaseOpenError, open_database
 
-__all__ = ["CommandError", "app_version", "build_parser", "open_for", "run_command"]
+__all__ = ["CommandError", "UsageError", "app_version", "build_parser", "open_for", "run_command"]
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (unknown option, bad date...); exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one sentence, not a usage block plus exit."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from core.cli import clients, invoices, system, timesheet
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fakturka",
         description="Track time, invoice it with a payment QR code, and let your bank mark invoices paid. "
         "Run without a command to open the terminal app.",

@@ -1,6 +1,8 @@
 """``fakturka log``, ``fakturka entries`` and ``fakturka timer ...``."""
 from __future__ import annotations
 
+import re
+
 from core import timesheet as svc
 from core.cli.base import date_arg, print_json, print_table
 from core.clients import find_client, find_project, project_label
@@ -20,6 +22,8 @@ def register(commands) -> None:
     log.add_argument("--rate", help="this entry's own hourly rate")
     log.add_argument("--non-billable", action="store_true", help="track it but never invoice it")
     log.set_defaults(handler=log_entry)
+    # "-1h" is a (negative) duration, not an option: let the service say why it is refused.
+    log._negative_number_matcher = re.compile(r"^-\d[\d.,:hm ]*$")
 
     entries = commands.add_parser("entries", help="list work entries")
     entries.add_argument("--project", help="only this project")

@@ -1,0 +1,396 @@
+"""The headless CLI (``tui.cli.main``): clients, projects, logging, the timer, invoices, the profile."""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from core.audit import AuditRecord
+from core.models import ALL_MODELS, Client, Invoice, MoneyTransaction, Project, WorkEntry
+from tui.cli import main
+
+IBAN = "CZ6508000000192000145399"
+
+
+def db_state() -> dict:
+    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
+            for model in ALL_MODELS}
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``fakturka ARGS``; returns (exit code, stdout, stderr). argparse exits count as exit codes."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def ok(cli):
+    """Run a command that must succeed; returns its stdout."""
+
+    def run(*argv: str) -> str:
+        code, out, err = cli(*argv)
+        assert (code, err) == (0, ""), f"fakturka {' '.join(argv)} -> {code}: {err}"
+        return out
+
+    return run
+
+
+@pytest.fixture
+def refused(cli):
+    """Run a command that must fail cleanly: non-zero, one line on stderr, nothing changed."""
+
+    def run(*argv: str) -> str:
+        before = db_state()
+        code, out, err = cli(*argv)
+        assert code != 0, f"fakturka {' '.join(argv)} succeeded: {out}"
+        assert "Traceback" not in err and "Traceback" not in out
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
+        assert lines[0].startswith("fakturka")
+        assert db_state() == before
+        return lines[0]
+
+    return run
+
+
+@pytest.fixture
+def books(ok):
+    """A profile, a client with two projects, and some logged work."""
+    ok("profile", "edit", "--set", "name=Jana Nováková", "--set", f"iban={IBAN}",
+       "--set", "default_hourly_rate=1000")
+    ok("client", "add", "Acme s.r.o.", "--rate", "1200", "--terms", "30", "--email", "ucetni@acme.cz",
+       "--ico", "27082440")
+    ok("project", "add", "Acme", "Web", "--rate", "1500")
+    ok("project", "add", "Acme", "Ops")
+    ok("log", "Web", "1h30m", "Checkout", "--date", "2026-03-02")
+    ok("log", "Acme/Ops", "45", "Backups", "--date", "2026-03-03")
+    ok("log", "Web", "2h", "Search", "--date", "2026-04-01")
+    return None
+
+
+# -- clients and projects ----------------------------------------------------------------
+
+def test_client_add_list_edit_archive(ok):
+    out = ok("client", "add", "Acme s.r.o.", "--email", "a@acme.cz", "--ico", "27082440",
+             "--dic", "cz27082440", "--rate", "1 200,50", "--terms", "21", "--address", "Street 1\\nPraha")
+    assert "Added client Acme s.r.o." in out
+    ok("client", "add", "Nordlicht GmbH", "--country", "de", "--dic", "DE811907980", "--currency", "eur",
+       "--language", "en")
+    rows = json.loads(ok("client", "list", "--json"))
+    assert [r["name"] for r in rows] == ["Acme s.r.o.", "Nordlicht GmbH"]
+    acme, nord = rows
+    assert (acme["ico"], acme["dic"], acme["hourly_rate"], acme["payment_terms_days"], acme["address"]) == \
+        ("27082440", "CZ27082440", "1200.50", 21, "Street 1\nPraha")
+    assert (nord["country"], nord["currency"], nord["language"], nord["hourly_rate"]) == ("DE", "EUR", "en", None)
+
+    ok("client", "edit", "acme", "--name", "Acme a.s.", "--rate", "1300")
+    stored = Client.get_by_id(acme["id"])
+    assert (stored.name, stored.hourly_rate) == ("Acme a.s.", 130000)
+    assert "Acme a.s." in ok("client", "list")
+
+    ok("client", "archive", "Nordlicht")
+    assert [r["name"] for r in json.loads(ok("client", "list", "--json"))] == ["Acme a.s."]
+    everyone = json.loads(ok("client", "list", "--all", "--json"))
+    assert [(r["name"], r["archived"]) for r in everyone] == [("Acme a.s.", False), ("Nordlicht GmbH", True)]
+    ok("client", "archive", "Nordlicht", "--undo")
+    assert len(json.loads(ok("client", "list", "--json"))) == 2
+
+    records = AuditRecord.select().where(AuditRecord.table_name == "clients")
+    assert records.count() == 5  # 2 creates, 1 edit, archive, unarchive
+    assert {r.source for r in records} == {"manual"}
+
+
+def test_project_add_list_edit_archive(ok):
+    ok("client", "add", "Acme")
+    ok("client", "add", "Beta", "--currency", "EUR")
+    out = ok("project", "add", "Acme", "Web", "--rate", "1500", "--vat-rate", "12")
+    assert "Added project Acme / Web" in out
+    ok("project", "add", "Beta", "Web")
+    ok("project", "add", "Beta", "API", "--rate", "80")
+    rows = json.loads(ok("project", "list", "--json"))
+    assert [(r["client"], r["name"], r["hourly_rate"]) for r in rows] == [
+        ("Acme", "Web", "1500.00"), ("Beta", "API", "80.00"), ("Beta", "Web", None)]
+    assert rows[0]["vat_rate"] == "12"
+    assert [r["name"] for r in json.loads(ok("project", "list", "--client", "Beta", "--json"))] == ["API", "Web"]
+    ok("project", "edit", "Beta/Web", "--name", "Website", "--rate", "90")
+    web = Project.get(Project.name == "Website")
+    assert (web.client.name, web.hourly_rate) == ("Beta", 9000)
+    ok("project", "archive", "Beta/API")
+    assert [r["name"] for r in json.loads(ok("project", "list", "--json"))] == ["Web", "Website"]
+    assert len(json.loads(ok("project", "list", "--all", "--json"))) == 3
+
+
+def test_ambiguous_project_is_refused_with_the_options(ok, refused):
+    ok("client", "add", "Acme")
+    ok("client", "add", "Beta")
+    ok("project", "add", "Acme", "Web")
+    ok("project", "add", "Beta", "Web")
+    line = refused("log", "Web", "1h", "work")
+    assert "ambiguous" in line and "Acme / Web" in line and "Beta / Web" in line
+
+
+def test_czech_names_work_on_the_command_line(ok):
+    """The demo's own client and project names must be usable as typed."""
+    ok("profile", "edit", "--set", "name=Jana", "--set", "default_hourly_rate=1000")
+    ok("client", "add", "Pekárna U Šťastných s.r.o.")
+    ok("project", "add", "Pekárna U Šťastných s.r.o.", "Údržba webu")
+    ok("log", "Údržba webu", "1h", "Aktualizace", "--date", "2026-03-02")
+    ok("invoice", "create", "--client", "Pekárna U Šťastných s.r.o.", "--date", "2026-03-31")
+    assert Invoice.select().count() == 1
+
+
+def test_duplicate_project_refused(ok, refused):
+    ok("client", "add", "Acme")
+    ok("project", "add", "Acme", "Web")
+    assert "already has a project called 'Web'" in refused("project", "add", "Acme", "Web")
+
+
+# -- logging and the timer -------------------------------------------------------------------
+
+def test_log_time_and_fixed_amounts(books, ok):
+    entries = list(WorkEntry.select().order_by(WorkEntry.id))
+    assert [(e.kind, e.minutes, e.date.isoformat(), e.description) for e in entries] == [
+        ("time", 90, "2026-03-02", "Checkout"), ("time", 45, "2026-03-03", "Backups"),
+        ("time", 120, "2026-04-01", "Search")]
+    out = ok("log", "Web", "0", "Server setup", "--fixed", "5000", "--date", "2026-03-04")
+    assert "5000.00 CZK" in out
+    fixed = WorkEntry.select().order_by(WorkEntry.id.desc()).first()
+    assert (fixed.kind, fixed.fixed_amount, fixed.minutes, fixed.date) == ("fixed", 500000, None, date(2026, 3, 4))
+    ok("log", "Web", "30", "Call", "--non-billable", "--date", "2026-03-05")
+    ok("log", "Web", "1:15", "Rush", "--rate", "2000", "--date", "21.3.2026")
+    rows = json.loads(ok("entries", "--json"))
+    by_desc = {r["description"]: r for r in rows}
+    assert by_desc["Rush"]["date"] == "2026-03-21" and by_desc["Rush"]["amount"] == "2500.00"
+    assert by_desc["Call"]["state"] == "non-billable"
+    assert by_desc["Server setup"]["amount"] == "5000.00"
+    assert len(json.loads(ok("entries", "--unbilled", "--json"))) == 5
+    today = WorkEntry.select().count()
+    ok("log", "Web", "1.5h", "No date given")
+    assert WorkEntry.select().count() == today + 1
+    assert WorkEntry.select().order_by(WorkEntry.id.desc()).first().date == date.today()
+
+
+def test_timer_start_status_stop(books, ok, refused):
+    assert json.loads(ok("timer", "status", "--json")) is None
+    assert "No timer is running" in ok("timer", "status")
+    assert "Timer started on Acme s.r.o. / Web" in ok("timer", "start", "Web", "Refactoring")
+    status = json.loads(ok("timer", "status", "--json"))
+    assert (status["client"], status["project"], status["description"]) == ("Acme s.r.o.", "Web", "Refactoring")
+    assert status["elapsed_minutes"] >= 0
+    assert "Running on Acme s.r.o. / Web" in ok("timer", "status")
+    line = refused("timer", "start", "Ops", "other")
+    assert "already running on Acme s.r.o. / Web" in line
+    # A running timer is not invoiced.
+    entry_id = status["entry"]
+    assert "Timer stopped" in ok("timer", "stop")
+    stopped = WorkEntry.get_by_id(entry_id)
+    assert stopped.minutes >= 1 and stopped.ended_at is not None
+    assert "No timer is running" in refused("timer", "stop")
+
+
+def test_running_timer_is_left_out_of_the_invoice(books, ok):
+    ok("timer", "start", "Web", "ongoing")
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
+    running = WorkEntry.get(WorkEntry.description == "ongoing")
+    assert running.invoice_line_id is None and running.minutes is None
+
+
+# -- invoices -------------------------------------------------------------------------------------
+
+def test_dry_run_creates_nothing(books, ok):
+    before = db_state()
+    out = ok("invoice", "create", "--client", "Acme", "--dry-run")
+    assert "nothing created" in out
+    assert "from 3 entries" in out
+    assert db_state() == before
+
+
+def test_invoice_create_list_show(books, ok):
+    out = ok("invoice", "create", "--client", "Acme", "--until", "2026-03-31", "--date", "2026-04-01")
+    assert "Created draft invoice 20260001" in out
+    assert "VS 20260001" in out
+    invoice = Invoice.get(Invoice.number == "20260001")
+    assert invoice.due_on == date(2026, 5, 1)  # the client's 30 days
+    rows = json.loads(ok("invoice", "list", "--json"))
+    assert len(rows) == 1
+    assert rows[0] == {"number": "20260001", "client": "Acme s.r.o.", "status": "draft",
+                       "issued_on": "2026-04-01", "due_on": "2026-05-01", "currency": "CZK",
+                       "total": "3150.00", "due": "3150.00", "variable_symbol": "20260001"}
+    detail = json.loads(ok("invoice", "show", "20260001", "--json"))
+    assert [(l["description"], l["quantity"], l["unit"], l["unit_price"], l["amount"]) for l in detail["lines"]] == [
+        ("Web", "1.50", "h", "1500.00", "2250.00"), ("Ops", "0.75", "h", "1200.00", "900.00")]
+    assert (detail["subtotal"], detail["vat_total"], detail["total"], detail["paid"]) == \
+        ("3150.00", "0.00", "3150.00", "0.00")
+    assert detail["taxable_supply_on"] == "2026-03-31"
+    assert detail["payments"] == []
+    assert detail["supplier"]["iban"] == IBAN and detail["customer"]["ico"] == "27082440"
+    text = ok("invoice", "show", "20260001")
+    assert "Invoice 20260001" in text and "3150.00 CZK" in text
+    # The April entry is still unbilled.
+    assert [r["description"] for r in json.loads(ok("entries", "--unbilled", "--json"))] == ["Search"]
+
+
+def test_invoice_per_entry_and_since(books, ok):
+    ok("invoice", "create", "--client", "Acme", "--since", "2026-03-03", "--per-entry", "--date", "2026-04-30")
+    detail = json.loads(ok("invoice", "show", "20260001", "--json"))
+    assert [l["description"] for l in detail["lines"]] == ["2026-03-03 Backups", "2026-04-01 Search"]
+
+
+def test_invoice_status_commands(books, ok, refused):
+    issued = date.today() - timedelta(days=90)  # due 30 days later, so overdue by now
+    paid_on = issued + timedelta(days=40)
+    number = f"{issued.year}0001"
+    ok("invoice", "create", "--client", "Acme", "--date", issued.isoformat())
+    assert json.loads(ok("invoice", "list", "--status", "overdue", "--json")) == []  # a draft is never overdue
+    assert "marked sent" in ok("invoice", "send", number, "--date", issued.isoformat())
+    assert Invoice.get(Invoice.number == number).status == "sent"
+    rows = json.loads(ok("invoice", "list", "--status", "overdue", "--json"))
+    assert [(r["number"], r["status"]) for r in rows] == [(number, "overdue")]
+    assert Invoice.get(Invoice.number == number).status == "sent"  # derived, not stored
+    assert "only a draft can be sent" in refused("invoice", "send", number)
+    invoice = Invoice.get(Invoice.number == number)
+    MoneyTransaction.create(source="fio", transaction_type="income", amount=100000, currency="CZK",
+                            transacted_on=paid_on, reference=number, invoice=invoice)
+    detail = json.loads(ok("invoice", "show", number, "--json"))
+    assert (detail["total"], detail["paid"], detail["due"]) == ("6150.00", "1000.00", "5150.00")
+    assert detail["payments"] == [{"id": 1, "date": paid_on.isoformat(), "amount": "1000.00", "source": "fio",
+                                   "reference": number}]
+    assert f"marked paid on {paid_on.isoformat()}" in ok("invoice", "pay", number, "--date", paid_on.isoformat())
+    assert [r["number"] for r in json.loads(ok("invoice", "list", "--status", "paid", "--json"))] == [number]
+    assert json.loads(ok("invoice", "list", "--status", "overdue", "--json")) == []
+    assert "paid invoice cannot be cancelled" in refused("invoice", "cancel", number, "--yes")
+    assert "cannot be marked paid" in refused("invoice", "pay", number)
+
+
+def test_invoice_cancel_and_delete(books, ok, refused):
+    ok("invoice", "create", "--client", "Acme", "--until", "2026-03-31", "--date", "2026-04-01")
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-02")
+    # Confirmation is needed; without a terminal only --yes gives it.
+    assert "--yes" in refused("invoice", "cancel", "20260001")
+    assert "not the newest" in refused("invoice", "delete", "20260001", "--yes")
+    assert "cancelled" in ok("invoice", "cancel", "20260001", "--yes")
+    assert Invoice.get(Invoice.number == "20260001").status == "cancelled"
+    assert len(json.loads(ok("entries", "--unbilled", "--json"))) == 2
+    assert "deleted" in ok("invoice", "delete", "20260002", "--yes")
+    assert Invoice.select().count() == 1
+    assert len(json.loads(ok("entries", "--unbilled", "--json"))) == 3
+    out = ok("invoice", "create", "--client", "Acme", "--date", "2026-04-03")
+    assert "20260002" in out  # the deleted draft's number is reused; the cancelled one's is not
+
+
+def test_billed_entry_cannot_be_changed_from_the_cli(books, ok):
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
+    assert WorkEntry.select().where(WorkEntry.invoice_line.is_null()).count() == 0
+    assert [r["state"] for r in json.loads(ok("entries", "--json"))] == ["billed"] * 3
+
+
+# -- the profile ------------------------------------------------------------------------------------
+
+def test_profile_edit_and_show(ok):
+    ok("profile", "edit", "--set", "name=Jana Nováková", "--set", "iban=cz65 0800 0000 1920 0014 5399",
+       "--set", "ico=25596641", "--set", "dic=CZ25596641", "--set", "bank-account=19-2000145399/0800",
+       "--set", "vat_payer=yes", "--set", "default_hourly_rate=1500", "--set", "invoice_number_pattern=FV-{yy}-{seq:03}")
+    data = json.loads(ok("profile", "show", "--json"))
+    assert data["name"] == "Jana Nováková"
+    assert data["iban"] == IBAN
+    assert data["bank_account"] == "19-2000145399/0800"
+    assert data["vat_payer"] is True
+    assert data["default_hourly_rate"] == "1500.00"
+    assert data["invoice_number_pattern"] == "FV-{yy}-{seq:03}"
+    assert "Jana Nováková" in ok("profile", "show")
+    records = AuditRecord.select().where(AuditRecord.table_name == "business_profile")
+    assert records.count() == 1 and records[0].source == "manual"
+
+
+# -- wrong input: non-zero, one sentence, nothing changed -------------------------------------------
+
+def test_unknown_client(books, refused):
+    assert "no client called 'Nobody'" in refused("invoice", "create", "--client", "Nobody")
+    assert "no client called 'Nobody'" in refused("project", "add", "Nobody", "Web")
+    assert "no client called 'Nobody'" in refused("client", "edit", "Nobody", "--rate", "5")
+
+
+def test_unknown_project_and_invoice(books, refused):
+    assert "no project called 'Mobile'" in refused("log", "Mobile", "1h", "x")
+    assert "has no project called 'Mobile'" in refused("log", "Acme/Mobile", "1h", "x")
+    assert "no invoice '2026999'" in refused("invoice", "show", "2026999")
+
+
+@pytest.mark.parametrize("duration", ["-30", "-1h", "0", "abc", "25h"])
+def test_bad_duration(books, refused, duration):
+    line = refused("log", "Web", duration, "x")
+    assert any(word in line for word in ("duration", "longer than a day")), line
+
+
+@pytest.mark.parametrize("argv", [
+    ("log", "Web", "1h", "x", "--date", "32.13.2026"),
+    ("log", "Web", "1h", "x", "--date", "tomorrowish"),
+    ("invoice", "create", "--client", "Acme", "--until", "2026-02-30"),
+])
+def test_bad_date(books, refused, argv):
+    line = refused(*argv)
+    assert "is not a date" in line
+
+
+def test_invalid_iban_in_profile_edit(books, refused):
+    line = refused("profile", "edit", "--set", "iban=CZ6508000000192000145398", "--set", "name=Other")
+    assert "IBAN" in line and "check digits" in line
+
+
+def test_other_refusals(books, ok, refused):
+    assert "Unknown profile field" in refused("profile", "edit", "--set", "colour=blue")
+    assert "KEY=VALUE" in refused("profile", "edit", "--set", "iban")
+    assert "IČO" in refused("client", "add", "Bad", "--ico", "12345678")
+    assert "more than zero" in refused("log", "Web", "0", "x", "--fixed", "-5")
+    assert "Nothing to change" in refused("client", "edit", "Acme")
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
+    assert "no unbilled billable entries" in refused("invoice", "create", "--client", "Acme")
+    assert "no unbilled billable entries" in refused("invoice", "create", "--client", "Acme", "--dry-run")
+    assert "Unknown status" in refused("invoice", "list", "--status", "lost")
+
+
+def test_archived_project_and_client_refused_for_new_work(books, ok, refused):
+    ok("project", "archive", "Acme/Ops")
+    assert "no project called 'Ops'" in refused("log", "Ops", "1h", "x")
+    assert "has no project called 'Ops'" in refused("timer", "start", "Acme/Ops")
+    ok("client", "archive", "Acme")
+    assert "no client called 'Acme'" in refused("invoice", "create", "--client", "Acme")
+
+
+def test_cli_writes_are_audited_as_manual(books, ok):
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
+    ok("invoice", "send", "20260001", "--date", "2026-04-30")
+    sources = {r.source for r in AuditRecord.select()}
+    assert sources == {"manual"}
+    tables = {r.table_name for r in AuditRecord.select()}
+    assert {"business_profile", "clients", "projects", "work_entries", "invoices", "invoice_lines"} <= tables
+
+
+def test_unreadable_database_exits_2(cli, tmp_path):
+    bogus = tmp_path / "not-a-db.txt"
+    bogus.write_text("hello, this is not SQLite")
+    code, out, err = cli("--db", str(bogus), "client", "list")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "not a Fakturka database" in err
+    assert bogus.read_text() == "hello, this is not SQLite"
+
+
+def test_timer_status_elapsed_is_computed_from_the_stored_start(books, ok):
+    ok("timer", "start", "Web")
+    entry = WorkEntry.get(WorkEntry.started_at.is_null(False))
+    entry.started_at = entry.started_at - timedelta(minutes=95)
+    entry.save()
+    status = json.loads(ok("timer", "status", "--json"))
+    assert status["elapsed_minutes"] in (95, 96)
+    text = ok("timer", "status")
+    assert "for 1:35" in text or "for 1:36" in text
