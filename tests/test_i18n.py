@@ -1,0 +1,135 @@
+"""Catalogs (en, cs) compiled from .po at run time, plurals, and locale formatting."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from core import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+UI_STRINGS = {
+    "Dashboard": "Přehled",
+    "Time": "Čas",
+    "Clients & Projects": "Klienti a projekty",
+    "Invoices": "Faktury",
+    "Settings": "Nastavení",
+    "Quit": "Konec",
+    "Help": "Nápověda",
+}
+
+
+def nb(text: str) -> str:
+    """Babel separates with no-break spaces; compare with plain ones."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def catalog(lang: str):
+    with open(i18n.po_path(lang), "rb") as fh:
+        return read_po(fh, locale=lang)
+
+
+@pytest.mark.parametrize(("n", "invoices", "hours"), [
+    (1, "1 faktura", "1 hodina"),
+    (2, "2 faktury", "2 hodiny"),
+    (5, "5 faktur", "5 hodin"),
+])
+def test_czech_plurals_have_three_forms(n, invoices, hours):
+    assert i18n.ngettext("cs", "{n} invoice", "{n} invoices", n).format(n=n) == invoices
+    assert i18n.ngettext("cs", "{n} hour", "{n} hours", n).format(n=n) == hours
+
+
+@pytest.mark.parametrize(("n", "invoices", "hours"), [(1, "1 invoice", "1 hour"), (2, "2 invoices", "2 hours")])
+def test_english_plurals(n, invoices, hours):
+    assert i18n.ngettext("en", "{n} invoice", "{n} invoices", n).format(n=n) == invoices
+    assert i18n.ngettext("en", "{n} hour", "{n} hours", n).format(n=n) == hours
+
+
+def test_czech_plural_forms_header_is_the_standard_one():
+    assert catalog("cs").plural_forms == "nplurals=3; plural=(n==1) ? 0 : (n>=2 && n<=4) ? 1 : 2;"
+    assert catalog("en").plural_forms == "nplurals=2; plural=(n != 1);"
+
+
+def test_ui_strings_are_translated():
+    for msgid, czech in UI_STRINGS.items():
+        assert i18n.gettext("cs", msgid) == czech
+        assert i18n.gettext("en", msgid) == msgid
+
+
+def test_both_catalogs_have_the_same_messages_all_translated():
+    en, cs = catalog("en"), catalog("cs")
+    en_ids = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in en if m.id}
+    cs_ids = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in cs if m.id}
+    assert en_ids == cs_ids
+    for message in cs:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (tuple, list)) else [message.string]
+        assert all(strings), f"untranslated: {message.id!r}"
+        assert not message.fuzzy
+
+
+def test_every_pdf_string_is_in_both_catalogs():
+    """Whatever core/pdf.py passes to t() must be translated, or a Czech invoice shows English."""
+    msgids = {msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "pdf.py"), keywords={"t": None})}
+    assert {"Invoice {number}", "Supplier", "Customer", "Total to pay", "QR Platba"} <= msgids
+    cs_ids = {m.id for m in catalog("cs") if m.id and not m.context}
+    en_ids = {m.id for m in catalog("en") if m.id and not m.context}
+    assert msgids - cs_ids == set()
+    assert msgids - en_ids == set()
+
+
+def test_units_are_translated_in_their_context():
+    assert i18n.pgettext("cs", "unit", "h") == "hod"
+    assert i18n.pgettext("cs", "unit", "pcs") == "ks"
+    assert i18n.pgettext("en", "unit", "pcs") == "pcs"
+
+
+def test_catalog_is_compiled_once_per_language():
+    assert i18n.translations("cs") is i18n.translations("cs")
+    assert i18n.translations("cs_CZ") is not None
+    assert i18n.gettext("cs_CZ", "Customer") == "Odběratel"
+
+
+def test_unknown_language_is_a_clear_error():
+    with pytest.raises(ValueError, match="unsupported language 'de'"):
+        i18n.gettext("de", "Customer")
+
+
+def test_money_formats_per_language():
+    assert nb(i18n.format_money(123450, "CZK", "cs")) == "1 234,50 Kč"
+    assert nb(i18n.format_money(123450, "CZK", "en")) == "CZK 1,234.50"
+    assert nb(i18n.format_money(123450, "EUR", "cs")) == "1 234,50 €"
+    assert i18n.format_money(123450, "EUR", "en") == "€1,234.50"
+    assert i18n.format_money(123450, "USD", "en") == "$1,234.50"
+    assert i18n.format_money(1000, "JPY", "en") == "¥1,000"
+    # Amounts never wrap inside: the separators are no-break spaces.
+    assert " " not in i18n.format_money(123450, "CZK", "cs")
+
+
+def test_dates_use_babel_medium_format():
+    assert i18n.format_date(date(2026, 11, 21), "cs") == "21. 11. 2026"
+    assert i18n.format_date(date(2026, 11, 21), "en") == "Nov 21, 2026"
+    assert i18n.format_date(None, "en") == ""
+
+
+def test_quantities_keep_their_digits():
+    assert i18n.format_quantity(Decimal("7.50"), "cs") == "7,5"
+    assert i18n.format_quantity(Decimal("7.50"), "en") == "7.5"
+    assert i18n.format_quantity(Decimal("100.00"), "en") == "100"
+    assert nb(i18n.format_quantity(Decimal("1234.125"), "cs")) == "1 234,125"
+
+
+def test_vat_rates_as_percent():
+    assert nb(i18n.format_percent_rate(Decimal("21"), "cs")) == "21 %"
+    assert i18n.format_percent_rate(Decimal("12"), "en") == "12%"
+    assert nb(i18n.format_percent_rate(Decimal("12.5"), "cs")) == "12,5 %"
+
+
+def test_country_names():
+    assert i18n.country_name("de", "cs") == "Německo"
+    assert i18n.country_name("DE", "en") == "Germany"
