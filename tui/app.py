@@ -89,11 +89,16 @@ class FakturkaApp(App):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        rows = []
+        rows, widget_rows = [], []
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if binding.description:
-                rows.append((self.get_key_display(binding), binding.description))
+                row = (self.get_key_display(binding), binding.description)
+                # The screen's and the app's keys first; a list's own navigation keys after them.
+                (rows if active.node in (self.screen, self) else widget_rows).append(row)
+        if isinstance(self.screen, SectionScreen):
+            rows.extend(self.screen.EXTRA_HELP_ROWS())
+        rows.extend(row for row in widget_rows if row not in rows)
         rows.append(("ctrl+p", _("Command palette")))
         self.push_screen(HelpScreen(rows, self.screen.title or "Fakturka"))
 
@@ -168,8 +173,9 @@ class FakturkaApp(App):
         translate_bindings(self)
         screen = self.screen
         if isinstance(screen, SectionScreen):
-            self.call_later(screen.on_screen_resume)
-        self.refresh_bindings()
+            self.call_later(screen.on_screen_resume)  # re-composes, then refreshes the footer
+        else:
+            self.refresh_bindings()
 
     def action_toggle_language(self) -> None:
         self.set_language("en" if self.config.language == "cs" else "cs")

@@ -40,10 +40,15 @@ class SectionScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield from self.body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def body(self) -> ComposeResult:
         yield from ()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS() -> list[tuple[str, str]]:
+        """Keys handled outside bindings (e.g. enter on a list), for the help screen."""
+        return []
 
     def on_mount(self) -> None:
         translate_bindings(self)
@@ -53,14 +58,23 @@ class SectionScreen(Screen):
         self._stale = True
 
     async def on_screen_resume(self) -> None:
+        self.app.update_timer_indicator()  # it may have started or stopped elsewhere
         if self._composed_language != language():
             self._composed_language = language()
             translate_bindings(self)
             self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
             await self.recompose()
+            self.app.refresh_bindings()  # the new footer needs the translated bindings
+            self.focus_main()
         if self._stale:  # data may have changed while it was hidden
             self._stale = False
             self.refresh_data()
 
     def refresh_data(self) -> None:
         """Re-read what the screen shows (after returning to it or after a change)."""
+
+    def focus_main(self) -> None:
+        """Give the focus to the screen's main list (after a re-compose)."""
+        tables = self.query("PagedTable")
+        if tables:
+            tables.first().focus()

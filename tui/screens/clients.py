@@ -59,7 +59,7 @@ class ClientsScreen(SectionScreen):
     BINDINGS = [
         Binding("n", "new_client", "New client"),
         Binding("N", "new_project", "New project"),
-        Binding("e,enter", "edit", "Edit"),
+        Binding("e", "edit", "Edit"),
         Binding("a", "archive", "Archive/restore"),
         Binding("v", "toggle_archived", "Show archived"),
         Binding("tab", "switch_list", "Clients ⇄ projects", show=False),
@@ -96,6 +96,13 @@ class ClientsScreen(SectionScreen):
         return [(p.id, [p.name, money(p.hourly_rate, client.currency) if p.hourly_rate is not None else "—",
                         _("archived") if p.archived else _("active")])
                 for p in svc.projects_query(client, include_archived=True).limit(limit).offset(offset)]
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Edit")), ("tab", _("Clients ⇄ projects"))]
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_edit()
 
     def selected_client(self) -> Client | None:
         key = self.query_one("#clients", PagedTable).selected_key()

@@ -180,7 +180,6 @@ class InvoicesScreen(SectionScreen):
     TITLE_MSGID = "Invoices"
     BINDINGS = [
         Binding("n", "new_invoice", "New invoice"),
-        Binding("enter", "detail", "Detail"),
         Binding("S", "send", "Mark sent"),
         Binding("P", "pay", "Mark paid"),
         Binding("X", "cancel_invoice", "Cancel invoice"),
@@ -227,6 +226,14 @@ class InvoicesScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         self.query_one(PagedTable).reload()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Detail"))]
+
+    def on_data_table_row_selected(self, event) -> None:
+        if event.data_table.id == "invoice-list":
+            self.action_detail()
 
     def selected(self) -> Invoice | None:
         key = self.query_one(PagedTable).selected_key()

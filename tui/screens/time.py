@@ -61,7 +61,7 @@ class TimeScreen(SectionScreen):
     TITLE_MSGID = "Time"
     BINDINGS = [
         Binding("n", "new_entry", "New entry"),
-        Binding("e,enter", "edit_entry", "Edit"),
+        Binding("e", "edit_entry", "Edit"),
         Binding("delete", "delete_entry", "Delete"),
         Binding("u", "toggle_unbilled", "Unbilled only"),
     ]
@@ -115,6 +115,13 @@ class TimeScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         self.query_one(PagedTable).reload()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Edit"))]
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_edit_entry()
 
     def _selected(self) -> WorkEntry | None:
         key = self.query_one(PagedTable).selected_key()

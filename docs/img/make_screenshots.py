@@ -1,0 +1,100 @@
+"""Screenshots of the main screens for docs/user-guide.md.
+
+Run from the repository root:  .venv/bin/python docs/img/make_screenshots.py
+
+It starts the app headless on a throw-away FAKTURKA_HOME with the demo data,
+visits each screen with the keys a person would press, and saves an SVG per
+screen next to this script (``App.save_screenshot``). When ``rsvg-convert``
+is installed, a PNG of each is written too. Nothing here is a test; the
+real data directory is never touched.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SIZE = (140, 44)
+
+
+async def take(app, pilot, name: str) -> Path:
+    await pilot.pause()
+    app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
+    print(f"  {name}.svg")
+    return HERE / f"{name}.svg"
+
+
+async def shoot() -> list[Path]:
+    from textual.widgets import Select
+
+    from core.db import close_database, open_database
+    from core.models import Client
+    from core.timesheet import unbilled_entries
+    from tui.app import FakturkaApp
+
+    db_path = open_database()
+    app = FakturkaApp(db_path=db_path)
+    shots = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            shots.append(await take(app, pilot, "welcome"))
+            await pilot.press("tab", "enter")  # Load demo data
+            await pilot.pause()
+            shots.append(await take(app, pilot, "dashboard"))
+            await pilot.press("t")
+            shots.append(await take(app, pilot, "time"))
+            await pilot.press("c")
+            shots.append(await take(app, pilot, "clients"))
+            await pilot.press("i")
+            shots.append(await take(app, pilot, "invoices"))
+
+            await pilot.press("n")
+            await pilot.pause()
+            client = next(c for c in Client.select().order_by(Client.name) if unbilled_entries(c).exists())
+            app.screen.query_one("#wizard-client", Select).value = client.id
+            shots.append(await take(app, pilot, "invoice-wizard"))
+            await pilot.press("escape")
+            await pilot.pause()
+
+            await pilot.press("question_mark")
+            shots.append(await take(app, pilot, "help"))
+            await pilot.press("escape")
+            await pilot.pause()
+
+            await pilot.press("s")
+            shots.append(await take(app, pilot, "settings"))
+            await pilot.press("ctrl+q")
+    finally:
+        close_database()
+    return shots
+
+
+def main() -> int:
+    home = tempfile.mkdtemp(prefix="fakturka-screenshots-")
+    os.environ["FAKTURKA_HOME"] = home
+    sys.path.insert(0, str(ROOT))
+    try:
+        print(f"Writing screenshots to {HERE}")
+        shots = asyncio.run(shoot())
+        converter = shutil.which("rsvg-convert")
+        if converter is None:
+            print("rsvg-convert is not installed: SVG only.")
+            return 0
+        for svg in shots:
+            png = svg.with_suffix(".png")
+            subprocess.run([converter, "--format=png", f"--output={png}", str(svg)], check=True)
+            print(f"  {png.name}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
