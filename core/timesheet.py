@@ -203,7 +203,9 @@ def entry_billing_state(entry: WorkEntry) -> str:
 # -- the running timer ---------------------------------------------------------------
 
 def running_timer() -> WorkEntry | None:
-    return (WorkEntry.select(WorkEntry, Project, Client).join(Project).join(Client)
+    # No joins here: alone, this WHERE is answered by the one-running-timer
+    # partial index; joined, SQLite scans every entry (seconds at a million).
+    return (WorkEntry.select()
             .where(WorkEntry.started_at.is_null(False) & WorkEntry.ended_at.is_null(True))
             .first())
 
