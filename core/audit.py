@@ -37,6 +37,9 @@ from core.timeutil import utcnow
 
 audit_source: ContextVar[str] = ContextVar("audit_source", default="manual")
 audit_sync_run: ContextVar[int | None] = ContextVar("audit_sync_run", default=None)
+# Set while a plugin's sync() collects its changes: a direct write then would
+# land outside the run's all-or-nothing transaction, so it is refused.
+write_block: ContextVar[str | None] = ContextVar("write_block", default=None)
 
 REDACTED = "***"
 # Bookkeeping columns: their change alone is not news.
@@ -147,6 +150,7 @@ def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
 class AuditedUpdate(ModelUpdate):
     def _execute(self, database):
         model = self.model
+        _check_writes_allowed(model)
         if self._from is not None or self._returning:
             raise AuditBypassError(
                 f"UPDATE ... FROM/RETURNING on {model.__name__} cannot be audited; update rows one by one"
@@ -174,6 +178,7 @@ class AuditedUpdate(ModelUpdate):
 class AuditedDelete(ModelDelete):
     def _execute(self, database):
         model = self.model
+        _check_writes_allowed(model)
         if self._returning:
             raise AuditBypassError(f"DELETE ... RETURNING on {model.__name__} cannot be audited")
         pk = model._meta.primary_key
@@ -193,6 +198,7 @@ class AuditedDelete(ModelDelete):
 class AuditedInsert(ModelInsert):
     def _execute(self, database):
         model = self.model
+        _check_writes_allowed(model)
         if self._on_conflict is not None:
             raise AuditBypassError(
                 f"INSERT OR REPLACE / ON CONFLICT on {model.__name__} cannot be audited row by row; "
@@ -212,6 +218,12 @@ class AuditedInsert(ModelInsert):
         if self._query_type == ModelInsert.SIMPLE:
             return ids[0] if ids else None
         return ids
+
+
+def _check_writes_allowed(model) -> None:
+    reason = write_block.get()
+    if reason:
+        raise AuditBypassError(f"writing {model.__name__} directly is not allowed here: {reason}")
 
 
 def _refuse(model, what: str):

@@ -1,0 +1,114 @@
+"""Time entries from a Toggl Track or Clockify CSV export.
+
+Each row becomes a work entry on the project of the same name (written
+"Client / Project" or just the project name when only one client has it),
+or on the default project. Rows are keyed by a hash of their content, so
+importing the same export again changes nothing.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from core.plugins.base import Bool, PathField, Plugin, SyncError, Text
+
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def _column(row: dict, *names: str) -> str:
+    for name in names:
+        for key, value in row.items():
+            if key and key.strip().lower() == name.lower():
+                return (value or "").strip()
+    return ""
+
+
+def _parse_date(text: str) -> date:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"unknown date {text!r}")
+
+
+def _minutes(row: dict) -> int:
+    decimal_hours = _column(row, "Duration (decimal)")
+    if decimal_hours:
+        return round(Decimal(decimal_hours.replace(",", ".")) * 60)
+    text = _column(row, "Duration", "Duration (h)")
+    parts = text.split(":")
+    if len(parts) == 3:
+        hours, minutes, seconds = (int(p) for p in parts)
+        return round((hours * 3600 + minutes * 60 + seconds) / 60)
+    raise ValueError(f"unknown duration {text!r}")
+
+
+class TimeCsvImport(Plugin):
+    name = "time-csv"
+    version = "1.0.0"
+    fields = [
+        PathField("path", "CSV export file", required=True,
+                  help="A detailed time report exported from Toggl Track or Clockify as CSV."),
+        Text("default_project", "Default project",
+             help="Client / Project for rows whose project is not found. Empty: such rows are skipped."),
+        Bool("billable_only", "Only billable rows", default=False),
+    ]
+
+    def sync(self, ctx):
+        path = Path(ctx.settings["path"]).expanduser()
+        if not path.is_file():
+            raise SyncError(f"The file {path} does not exist (check the CSV export file setting).")
+        projects = {}
+        names: dict[str, list] = {}
+        for project in ctx.projects():
+            projects[f"{project.client.name} / {project.name}".casefold()] = project
+            names.setdefault(project.name.casefold(), []).append(project)
+        default = None
+        if ctx.settings.get("default_project"):
+            default = projects.get(ctx.settings["default_project"].replace("/", " / ").replace("  ", " ").casefold())
+            if default is None:
+                raise SyncError(f"The default project {ctx.settings['default_project']!r} does not exist; "
+                                "write it as Client / Project.")
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                rows = list(csv.DictReader(fh))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
+        if rows and not _column(rows[0], "Start date", "Start Date"):
+            raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")
+        ctx.log(f"Reading {len(rows)} rows from {path.name}")
+        skipped = 0
+        for number, row in enumerate(rows, start=2):
+            ctx.progress(number - 1, len(rows))
+            if ctx.settings.get("billable_only") and _column(row, "Billable").lower() not in ("yes", "true", "1"):
+                continue
+            client_name, project_name = _column(row, "Client"), _column(row, "Project")
+            project = projects.get(f"{client_name} / {project_name}".casefold())
+            if project is None and len(names.get(project_name.casefold(), [])) == 1:
+                project = names[project_name.casefold()][0]
+            project = project or default
+            if project is None:
+                skipped += 1
+                ctx.log(f"Row {number}: no project {client_name} / {project_name}; skipped", "warning")
+                continue
+            try:
+                day = _parse_date(_column(row, "Start date", "Start Date"))
+                minutes = _minutes(row)
+            except (ValueError, InvalidOperation) as exc:
+                raise SyncError(f"{path.name}, row {number}: {exc}.") from None
+            if minutes <= 0:
+                continue
+            key = "|".join([_column(row, "Email", "User"), _column(row, "Start date", "Start Date"),
+                            _column(row, "Start time", "Start Time"), client_name, project_name,
+                            _column(row, "Description")])
+            ctx.add_work_entry(project=project, date=day, minutes=minutes,
+                               description=_column(row, "Description"),
+                               billable=_column(row, "Billable").lower() in ("yes", "true", "1", ""),
+                               external_id=hashlib.sha256(key.encode()).hexdigest()[:32])
+        ctx.metadata["file"] = path.name
+        ctx.metadata["rows"] = len(rows)
+        ctx.metadata["skipped_rows"] = skipped

@@ -1,0 +1,475 @@
+"""The sync engine: runs one plugin, records the run, lands its writes all-or-nothing.
+
+A run, step by step (``run_sync``):
+
+1. Refuse before anything runs: unknown plugin, disabled, missing required
+   fields, credentials that cannot be decrypted, or the plugin already
+   syncing in any process (a ``flock`` per plugin, released by the OS if the
+   process dies).
+2. A ``sync_histories`` row goes pending -> running.
+3. The plugin's ``sync(ctx)`` runs with no transaction open: it downloads
+   and calls the ``ctx`` write helpers, which only collect. A direct model
+   write here is refused (it would escape the all-or-nothing guarantee);
+   ``ctx.apply(fn)`` defers one to the commit instead.
+4. One IMMEDIATE transaction applies everything, with audit rows under the
+   plugin's name and the run's id, runs the after-apply hooks (payment
+   matching), saves the new ``state`` and completes the history row. The
+   write lock is held only for this step, never across a network wait.
+5. On any error or a cancel, nothing of the run is written; the history row
+   becomes failed with the message (and the backtrace of an unexpected error).
+
+Every string stored or shown from a run has the plugin's secret values
+replaced by ``***``, including URL-encoded forms.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+from urllib.parse import quote, quote_plus
+
+from core import credentials as creds
+from core import plugin_config
+from core.audit import audit_context, write_block
+from core.db import db
+from core.locks import FileLock, LockBusy, is_locked
+from core.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
+from core.money import to_minor
+from core.plugins import get_plugin
+from core.plugins.base import SyncError
+from core.timeutil import utcnow
+
+MASK = "***"
+TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
+LogCallback = Callable[[str], None]
+ProgressCallback = Callable[[int, int], None]
+
+
+class SyncRefused(Exception):
+    """The run was refused before it started; the message says why and what to do."""
+
+
+class SyncCancelled(Exception):
+    """Raised inside a plugin at its next ctx call after the person cancelled."""
+
+
+# -- secrets never leave the run --------------------------------------------------------
+
+class Masker:
+    """Replaces every form of the secret values with ``***`` in strings and nested data."""
+
+    def __init__(self, secrets: Iterable[str]):
+        variants: set[str] = set()
+        for secret in secrets:
+            if not isinstance(secret, str) or len(secret) < 3:
+                continue  # too short to mask without mangling ordinary text
+            variants.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+        self.variants = sorted(variants, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for variant in self.variants:
+            value = value.replace(variant, MASK)
+        return value
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.data(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.data(v) for v in value]
+        return value
+
+
+# -- what a plugin sees --------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class PendingTransaction:
+    values: dict[str, Any]
+
+
+@dataclass
+class ApplyResult:
+    """What the commit step did; after-apply hooks (matching) read and add to it."""
+
+    created_transactions: list[int] = field(default_factory=list)
+    updated_transactions: list[int] = field(default_factory=list)
+
+
+class SyncContext:
+    """Everything a plugin may use during ``sync(ctx)``. See docs/plugins.md."""
+
+    def __init__(self, plugin_name: str, run_id: int, credentials: dict, settings: dict, state: dict,
+                 masker: Masker, on_log: LogCallback | None = None, on_progress: ProgressCallback | None = None,
+                 cancel_event: threading.Event | None = None):
+        self.plugin_name = plugin_name
+        self.run_id = run_id
+        self.credentials = dict(credentials)
+        self.settings = dict(settings)
+        self.state: dict[str, Any] = dict(state or {})
+        self.metadata: dict[str, Any] = {}
+        self.counts = Counts()
+        self._masker = masker
+        self._on_log = on_log
+        self._on_progress = on_progress
+        self._cancel = cancel_event or threading.Event()
+        self.lines: list[str] = []
+        self._transactions: dict[str, PendingTransaction] = {}
+        self._unkeyed_transactions: list[PendingTransaction] = []
+        self._entries: list[dict[str, Any]] = []
+        self._deferred: list[Callable[[], Any]] = []
+
+    # -- logging, progress, cancellation --
+    @property
+    def source(self) -> str:
+        return self.plugin_name
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise SyncCancelled("Cancelled by the user.")
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.check_cancelled()
+        self._emit(message, level)
+
+    def _emit(self, message: str, level: str = "info") -> None:
+        stamp = datetime.now().strftime("%H:%M:%S")
+        line = self._masker.text(f"{stamp} {level.upper():<7} {message}")
+        self.lines.append(line)
+        if self._on_log:
+            self._on_log(line)
+
+    def progress(self, done: int, total: int) -> None:
+        self.check_cancelled()
+        if self._on_progress:
+            self._on_progress(done, total)
+
+    # -- write helpers (collected now, applied at the end in one transaction) --
+    def upsert_transaction(self, *, external_id: str | None, transaction_type: str, amount: Decimal | str | int,
+                           currency: str, transacted_on: date, description: str = "", counterparty: str = "",
+                           counterparty_account: str = "", reference: str = "", raw_data: dict | None = None) -> None:
+        """Create or update a money transaction identified by ``(plugin name, external_id)``.
+
+        ``amount`` is positive; ``transaction_type`` says which way it went
+        ("income" or "expense"). Re-sending an unchanged one counts as skipped.
+        """
+        self.check_cancelled()
+        if transaction_type not in MoneyTransaction.TYPES:
+            raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
+        minor = to_minor(Decimal(str(amount)), currency)
+        if minor <= 0:
+            raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
+        if not isinstance(transacted_on, date):
+            raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
+        values = {
+            "source": self.plugin_name, "external_id": None if external_id is None else str(external_id),
+            "transaction_type": transaction_type, "amount": minor, "currency": currency.upper(),
+            "transacted_on": transacted_on, "description": description or "", "counterparty": counterparty or "",
+            "counterparty_account": counterparty_account or "", "reference": reference or "",
+            "raw_data": raw_data or {},
+        }
+        self.counts.processed += 1
+        pending = PendingTransaction(values)
+        if values["external_id"] is None:
+            self._unkeyed_transactions.append(pending)
+        else:
+            self._transactions[values["external_id"]] = pending  # the last word for an id wins
+
+    def add_work_entry(self, *, project: Project, date: date, minutes: int, description: str = "",
+                       billable: bool = True, external_id: str | None = None) -> None:
+        """Add a time entry; with ``external_id`` it is upserted by ``(plugin name, external_id)``."""
+        self.check_cancelled()
+        if not isinstance(minutes, int) or minutes <= 0:
+            raise ValueError(f"minutes must be a positive whole number, not {minutes!r}")
+        self.counts.processed += 1
+        self._entries.append({"project": project.id if isinstance(project, Project) else int(project),
+                              "date": date, "minutes": minutes, "description": description or "",
+                              "billable": bool(billable), "source": self.plugin_name,
+                              "external_id": None if external_id is None else str(external_id), "kind": "time"})
+
+    def apply(self, write: Callable[[], Any]) -> None:
+        """Run ``write()`` (direct model writes) inside the run's final transaction."""
+        self.check_cancelled()
+        self._deferred.append(write)
+
+    # -- reads --
+    def clients(self) -> list[Client]:
+        return list(Client.select().where(Client.archived == False))  # noqa: E712
+
+    def projects(self) -> list[Project]:
+        return list(Project.select(Project, Client).join(Client).where(Project.archived == False))  # noqa: E712
+
+    def open_invoices(self) -> list[Invoice]:
+        return list(Invoice.select().where(Invoice.status == "sent"))
+
+
+# -- applying what a run collected -------------------------------------------------------
+
+TX_COMPARED = ("transaction_type", "amount", "currency", "description", "transacted_on", "counterparty",
+               "counterparty_account", "reference", "raw_data")
+
+# Called inside the commit transaction after the plugin's writes: (ctx, result).
+AFTER_APPLY: list[Callable[[SyncContext, ApplyResult], None]] = []
+
+
+def _normalised(model, name: str, value: Any) -> Any:
+    field_ = model._meta.fields[name]
+    return field_.python_value(field_.db_value(value))
+
+
+def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
+    pending = list(ctx._transactions.values())
+    new_rows: list[dict] = [p.values for p in ctx._unkeyed_transactions]
+    for start in range(0, len(pending), 500):
+        chunk = pending[start : start + 500]
+        ids = [p.values["external_id"] for p in chunk]
+        existing = {row.external_id: row for row in MoneyTransaction.select().where(
+            (MoneyTransaction.source == ctx.plugin_name) & MoneyTransaction.external_id.in_(ids))}
+        for p in chunk:
+            row = existing.get(p.values["external_id"])
+            if row is None:
+                new_rows.append(p.values)
+                continue
+            changed = {name: p.values[name] for name in TX_COMPARED
+                       if _normalised(MoneyTransaction, name, p.values[name]) != getattr(row, name)}
+            if not changed:
+                ctx.counts.skipped += 1
+                continue
+            for name, value in changed.items():
+                setattr(row, name, value)
+            row.save()
+            ctx.counts.updated += 1
+            result.updated_transactions.append(row.id)
+    for start in range(0, len(new_rows), 500):
+        ids = MoneyTransaction.insert_many(new_rows[start : start + 500]).execute()
+        result.created_transactions.extend(ids)
+        ctx.counts.created += len(ids)
+
+
+def _apply_entries(ctx: SyncContext) -> None:
+    for values in ctx._entries:
+        row = None
+        if values["external_id"] is not None:
+            row = WorkEntry.get_or_none((WorkEntry.source == values["source"])
+                                        & (WorkEntry.external_id == values["external_id"]))
+        if row is None:
+            WorkEntry.create(**values)
+            ctx.counts.created += 1
+            continue
+        if row.invoice_line_id is not None:
+            ctx.counts.skipped += 1  # billed: an import never changes an invoiced entry
+            continue
+        changed = False
+        for name in ("project", "date", "minutes", "description", "billable"):
+            current = row.project_id if name == "project" else getattr(row, name)
+            if _normalised(WorkEntry, name, values[name]) != current:
+                setattr(row, name, values[name])
+                changed = True
+        if changed:
+            row.save()
+            ctx.counts.updated += 1
+        else:
+            ctx.counts.skipped += 1
+
+
+# -- running -------------------------------------------------------------------------------
+
+@dataclass
+class SyncOutcome:
+    run_id: int
+    status: str
+    counts: Counts
+    error: str | None
+    metadata: dict
+    log: list[str]
+
+
+def _lock_name(plugin_name: str) -> str:
+    return f"sync-{plugin_name}"
+
+
+def _local_time(ts: datetime | None) -> str:
+    if ts is None:
+        return "?"
+    return ts.replace(tzinfo=timezone.utc).astimezone().strftime("%H:%M:%S")
+
+
+def recover_interrupted_runs() -> int:
+    """Mark runs left pending/running by a process that died as failed ("interrupted")."""
+    count = 0
+    for run in SyncHistory.select().where(SyncHistory.status.in_(("pending", "running"))):
+        if is_locked(_lock_name(run.plugin_name)):
+            continue  # still running somewhere
+        SyncHistory.update(status="failed", completed_at=utcnow(), updated_at=utcnow(),
+                           error_message="Interrupted: the process running this sync stopped before it finished; "
+                                         "nothing of it was saved. Run it again.").where(
+            (SyncHistory.id == run.id) & SyncHistory.status.in_(("pending", "running"))).execute()
+        count += 1
+    return count
+
+
+def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
+    """The plugin class, its configuration and decrypted credentials, or SyncRefused."""
+    try:
+        plugin = get_plugin(name)
+    except LookupError as exc:
+        raise SyncRefused(str(exc)) from None
+    row = plugin_config.get_config(name)
+    if row is None or not row.enabled:
+        raise SyncRefused(f"{name} is disabled; enable it first ('fakturka plugins enable {name}', "
+                          "or space on the Plugins screen).")
+    try:
+        secrets = creds.get_credentials(name)
+    except creds.CredentialError as exc:
+        raise SyncRefused(f"{exc}.") from None
+    missing = plugin_config.missing_fields(plugin, row.settings, {k for k, v in secrets.items() if v})
+    if missing:
+        names = ", ".join(f"{f.label} ({f.key})" for f in missing)
+        raise SyncRefused(f"{name} is not fully configured: missing {names}. "
+                          f"Configure it with 'fakturka plugins configure {name}' or on the Plugins screen.")
+    return plugin, row, secrets
+
+
+def run_sync(name: str, *, trigger: str = "cli", on_log: LogCallback | None = None,
+             on_progress: ProgressCallback | None = None, cancel_event: threading.Event | None = None,
+             on_started: Callable[[int], None] | None = None) -> SyncOutcome:
+    """Run plugin ``name`` once. Raises SyncRefused before starting; otherwise returns the outcome."""
+    recover_interrupted_runs()
+    plugin_cls, config, secrets = check_runnable(name)
+    lock = FileLock(_lock_name(name))
+    try:
+        lock.acquire()
+    except LockBusy:
+        running = (SyncHistory.select().where((SyncHistory.plugin_name == name)
+                                              & SyncHistory.status.in_(("pending", "running")))
+                   .order_by(SyncHistory.id.desc()).first())
+        if running is not None:
+            by = TRIGGER_LABELS.get(running.trigger, running.trigger)
+            raise SyncRefused(f"{name} is already syncing (started {_local_time(running.started_at)} by {by}).") from None
+        raise SyncRefused(f"{name} is already syncing in another process.") from None
+    try:
+        return _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started)
+    finally:
+        lock.release()
+
+
+def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started) -> SyncOutcome:
+    name = plugin_cls.name
+    masker = Masker(v for v in secrets.values() if isinstance(v, str))
+    history = SyncHistory.create(plugin_name=name, status="pending", trigger=trigger)
+    SyncHistory.update(status="running", started_at=utcnow(), updated_at=utcnow()).where(
+        SyncHistory.id == history.id).execute()
+    if on_started:
+        on_started(history.id)
+    settings = plugin_config.effective_settings(plugin_cls, config.settings)
+    ctx = SyncContext(name, history.id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event)
+    ctx._emit(f"{name} {plugin_cls.version}: sync started")
+    try:
+        token = write_block.set(f"a plugin's sync() writes through ctx helpers or ctx.apply() "
+                                f"(plugin {name})")
+        try:
+            plugin = plugin_cls()
+            outcome = plugin.sync(ctx)
+            if inspect.isawaitable(outcome):
+                _run_coroutine(outcome)
+        finally:
+            write_block.reset(token)
+        ctx.check_cancelled()
+        _commit(ctx, history.id, config.id)
+    except SyncCancelled:
+        ctx._emit("Cancelled by the user; nothing was saved.", "warning")
+        return _fail(ctx, history.id, "Cancelled by the user; nothing was saved.", None)
+    except SyncError as exc:
+        ctx._emit(str(exc), "error")
+        return _fail(ctx, history.id, str(exc), None)
+    except Exception as exc:  # noqa: BLE001 - a plugin bug must become a failed run, not a crash
+        message = f"{name} failed: {type(exc).__name__}: {exc}"
+        ctx._emit(message, "error")
+        return _fail(ctx, history.id, message, traceback.format_exc())
+    return SyncOutcome(history.id, "completed", ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+def _run_coroutine(awaitable) -> None:
+    """Run an async plugin's sync to completion from this (synchronous) engine.
+
+    Normally there is no event loop in this thread (CLI, a Textual thread
+    worker) and asyncio.run is enough; when the caller already runs one, the
+    coroutine gets its own thread, with this context (source, write guard).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_await(awaitable))
+        return
+    context = contextvars.copy_context()
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            context.run(asyncio.run, _await(awaitable))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="fakturka-async-plugin")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
+    result = ApplyResult()
+    with db.atomic(), audit_context(ctx.plugin_name, run_id):
+        _apply_transactions(ctx, result)
+        _apply_entries(ctx)
+        for write in ctx._deferred:
+            write()
+        for hook in AFTER_APPLY:
+            hook(ctx, result)
+        counts = ctx.counts
+        ctx._emit(f"Done: {counts.processed} processed, {counts.created} created, {counts.updated} updated, "
+                  f"{counts.skipped} unchanged.")
+        config = PluginConfiguration.get_by_id(config_id)
+        if config.state != ctx.state:
+            config.state = ctx.state
+            config.save()
+        SyncHistory.update(
+            status="completed", completed_at=utcnow(), updated_at=utcnow(),
+            records_processed=counts.processed, records_created=counts.created,
+            records_updated=counts.updated, records_skipped=counts.skipped,
+            metadata=ctx._masker.data(ctx.metadata), log="\n".join(ctx.lines),
+        ).where(SyncHistory.id == run_id).execute()
+
+
+def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> SyncOutcome:
+    masker = ctx._masker
+    SyncHistory.update(
+        status="failed", completed_at=utcnow(), updated_at=utcnow(),
+        records_processed=ctx.counts.processed, records_created=0, records_updated=0, records_skipped=0,
+        error_message=masker.text(message), error_backtrace=masker.text(backtrace) if backtrace else None,
+        metadata=masker.data(ctx.metadata), log="\n".join(ctx.lines),
+    ).where(SyncHistory.id == run_id).execute()
+    return SyncOutcome(run_id, "failed", Counts(processed=ctx.counts.processed), masker.text(message),
+                       masker.data(ctx.metadata), ctx.lines)
