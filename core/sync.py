@@ -41,7 +41,7 @@ from core.db import db
 from core.locks import FileLock, LockBusy, is_locked
 from core.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 from core.money import to_minor
-from core.plugins import get_plugin
+from core.plugins import UnknownPlugin, get_plugin
 from core.plugins.base import SyncError
 from core.timeutil import utcnow
 
@@ -330,7 +330,7 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
     """The plugin class, its configuration and decrypted credentials, or SyncRefused."""
     try:
         plugin = get_plugin(name)
-    except LookupError as exc:
+    except UnknownPlugin as exc:
         raise SyncRefused(str(exc)) from None
     row = plugin_config.get_config(name)
     if row is None or not row.enabled:

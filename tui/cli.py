@@ -5,9 +5,15 @@ import sys
 
 from core.cli import UsageError, build_parser, open_for, run_command
 from core.db import DatabaseOpenError
+from core.plugins import PluginRegistrationError, registry
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        registry()  # a malformed plugin fails here, naming its class and file
+    except PluginRegistrationError as exc:
+        print(f"fakturka: cannot start: {exc}", file=sys.stderr)
+        return 2
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
@@ -20,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseOpenError as exc:
         print(f"fakturka: {exc}", file=sys.stderr)
         return 2
+    from core.sync import recover_interrupted_runs
+
+    recover_interrupted_runs()
     from tui.app import FakturkaApp  # Textual loads only when the app is wanted
 
     FakturkaApp(db_path=db_path).run()

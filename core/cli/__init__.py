@@ -30,7 +30,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import clients, invoices, system, timesheet
+    from core.cli import clients, invoices, plugins, system, timesheet
 
     parser = Parser(
         prog="fakturka",
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="PATH", type=Path,
                         help="open this database file instead of the default one")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (clients, timesheet, invoices, system):
+    for module in (clients, timesheet, invoices, plugins, system):
         module.register(commands)
     return parser
 
@@ -60,6 +60,9 @@ def run_command(args) -> int:
     except DatabaseOpenError as exc:
         print(f"fakturka: {exc}", file=sys.stderr)
         return 2
+    from core.sync import recover_interrupted_runs
+
+    recover_interrupted_runs()
     try:
         return args.handler(args) or 0
     except EXPECTED_ERRORS as exc:

@@ -13,6 +13,8 @@ from core.clients import NotFound
 from core.credentials import CredentialError
 from core.dates import parse_date
 from core.demo import DemoRefused
+from core.plugins import UnknownPlugin
+from core.sync import SyncRefused
 from core.invoicing import InvoiceError
 from core.money import MoneyError
 from core.timesheet import EntryLocked, TimerError
@@ -25,7 +27,7 @@ class CommandError(Exception):
 
 # Errors that carry a sentence meant for the person; anything else is a bug.
 EXPECTED_ERRORS = (CommandError, ValidationError, NotFound, InvoiceError, MoneyError,
-                   EntryLocked, TimerError, CredentialError, DemoRefused)
+                   EntryLocked, TimerError, CredentialError, DemoRefused, UnknownPlugin, SyncRefused)
 
 
 def app_version() -> str:

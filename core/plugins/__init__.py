@@ -17,6 +17,10 @@ BUNDLED: list[type[Plugin]] = [
 _registry: dict[str, type[Plugin]] | None = None
 
 
+class UnknownPlugin(LookupError):
+    """No registered plugin has that name; the message lists the known ones."""
+
+
 def registry() -> dict[str, type[Plugin]]:
     """The checked registry (built once; raises PluginRegistrationError)."""
     global _registry
@@ -35,8 +39,8 @@ def get_plugin(name: str) -> type[Plugin]:
     plugins = registry()
     if name not in plugins:
         known = ", ".join(sorted(plugins)) or "none"
-        raise LookupError(f"There is no plugin called {name!r}; known plugins: {known}.")
+        raise UnknownPlugin(f"There is no plugin called {name!r}; known plugins: {known}.")
     return plugins[name]
 
 
-__all__ = ["BUNDLED", "Plugin", "PluginRegistrationError", "get_plugin", "registry", "use_plugins"]
+__all__ = ["BUNDLED", "Plugin", "PluginRegistrationError", "UnknownPlugin", "get_plugin", "registry", "use_plugins"]
