@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -18,11 +19,15 @@ from tui.i18n import _, set_language
 from tui.screens.base import SectionScreen, translate_bindings
 from tui.screens.clients import ClientsScreen
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.audit import AuditScreen
 from tui.screens.help import HelpScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.plugins import PluginsScreen
 from tui.screens.invoices import InvoicesScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.time import TimeScreen
 from tui.screens.welcome import WelcomeScreen
+from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
 
 SECTIONS = {
@@ -30,6 +35,9 @@ SECTIONS = {
     "time": ("t", "Time", TimeScreen),
     "clients": ("c", "Clients & Projects", ClientsScreen),
     "invoices": ("i", "Invoices", InvoicesScreen),
+    "plugins": ("p", "Plugins", PluginsScreen),
+    "history": ("h", "Sync history", HistoryScreen),
+    "audit": ("a", "Audit log", AuditScreen),
     "settings": ("s", "Settings", SettingsScreen),
 }
 
@@ -38,11 +46,13 @@ class FakturkaApp(App):
     TITLE = "Fakturka"
     CSS_PATH = "app.tcss"
     MODES = {name: screen for name, (_key, _title, screen) in SECTIONS.items()}
+    # Section keys stay out of the footer (eight of them crowd out the screen's own
+    # keys); `?` and the command palette list them, and the header names the section.
     BINDINGS = [
-        *(Binding(key, f"section('{name}')", title, id=f"section-{name}")
-          for name, (key, title, _screen) in SECTIONS.items()),
         Binding("ctrl+t", "toggle_timer", "Start/stop timer", id="timer"),
         Binding("question_mark", "help", "Help", id="help"),
+        *(Binding(key, f"section('{name}')", title, id=f"section-{name}", show=False)
+          for name, (key, title, _screen) in SECTIONS.items()),
         Binding("f2", "toggle_theme", "Light/dark", show=False, id="theme"),
         Binding("f3", "toggle_language", "Čeština/English", show=False, id="language"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -52,6 +62,7 @@ class FakturkaApp(App):
         super().__init__(**kwargs)
         self.db_path = db_path
         self.first_start_prompt = first_start_prompt
+        self.current_sync: SyncSession | None = None
         self.config: UiConfig = load_config()
         set_language(self.config.language)
         if self.config.theme in self.available_themes:
@@ -155,6 +166,55 @@ class FakturkaApp(App):
             FormField("project", _("Project"), "choice", default or options[0][1], options=options, required=True),
             FormField("description", _("What are you working on?"), value=""),
         ], submit), started)
+
+    # -- syncs (run in a thread worker; the Plugins screen's log panel reads the session) -------
+
+    def start_sync(self, name: str) -> SyncSession | None:
+        if self.current_sync is not None and not self.current_sync.finished:
+            self.notify(_("{name} is still syncing; wait for it or cancel it (x).").format(
+                name=self.current_sync.plugin_name), severity="warning")
+            return None
+        session = SyncSession(name)
+        self.current_sync = session
+        self._sync_worker(session)
+        return session
+
+    @work(thread=True, exit_on_error=False, group="sync")
+    def _sync_worker(self, session: SyncSession) -> None:
+        from core.db import db
+        from core.sync import SyncRefused, run_sync
+
+        def started(run_id: int) -> None:
+            session.run_id = run_id
+            session.status = "running"
+
+        try:
+            with db.connection_context():
+                outcome = run_sync(session.plugin_name, trigger="tui", on_log=session.lines.append,
+                                   on_progress=session.set_progress, cancel_event=session.cancel,
+                                   on_started=started)
+        except SyncRefused as exc:
+            session.message, session.status = str(exc), "refused"
+            session.lines.append(str(exc))
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        except Exception as exc:  # noqa: BLE001 - a failed sync must never close the app
+            session.message, session.status = f"{type(exc).__name__}: {exc}", "failed"
+            session.lines.append(session.message)
+            self.call_from_thread(self.notify, session.message, severity="error", timeout=8)
+            return
+        c = outcome.counts
+        session.counts = _("{created} created, {updated} updated, {skipped} unchanged").format(
+            created=c.created, updated=c.updated, skipped=c.skipped)
+        session.status = outcome.status
+        if outcome.status == "completed":
+            session.message = _("{name}: sync completed ({counts}).").format(name=session.plugin_name,
+                                                                             counts=session.counts)
+            self.call_from_thread(self.notify, session.message, timeout=8)
+        else:
+            session.message = outcome.error or ""
+            self.call_from_thread(self.notify, _("{name}: sync failed: {error}").format(
+                name=session.plugin_name, error=outcome.error), severity="error", timeout=10)
 
     # -- theme and language (remembered in config.json) ----------------------------------
 

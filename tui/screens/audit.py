@@ -1,0 +1,110 @@
+"""Audit log: every change, newest first, filterable by source, table, record and period."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Select, Static
+
+from core.audit import AuditRecord
+from core.history import audit_query, audit_sources, audit_tables, format_changes
+from core.timesheet import period_bounds
+from tui.i18n import _
+from tui.screens.base import SectionScreen
+from tui.widgets.paged_table import PagedTable
+
+PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
+
+
+class AuditDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, record: AuditRecord):
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        r = self.record
+        with Vertical(classes="dialog detail-dialog"):
+            yield Static(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}", classes="dialog-title")
+            yield Static(f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
+                         f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC")
+            yield DataTable(id="audit-fields", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("Field"), _("Old"), _("New"))
+        for name, (old, new) in self.record.changes.items():
+            table.add_row(name, "∅" if old is None else str(old), "∅" if new is None else str(new))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class AuditScreen(SectionScreen):
+    SECTION = "audit"
+    TITLE_MSGID = "Audit log"
+    BINDINGS = [Binding("r", "refresh", "Refresh")]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="audit"):
+            with Horizontal(classes="filters"):
+                yield Select([(_("All sources"), "")] + [(s, s) for s in audit_sources()], value="",
+                             allow_blank=False, id="filter-source")
+                yield Select([(_("All tables"), "")] + [(t, t) for t in audit_tables()], value="",
+                             allow_blank=False, id="filter-table")
+                yield Input(placeholder=_("Record id"), type="integer", id="filter-record")
+                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                             id="filter-period")
+            yield PagedTable(self.fetch, [
+                (_("Time"), "time"), (_("Source"), "source"), (_("Table"), "table"), (_("Record"), "row"),
+                (_("Action"), "action"), (_("Changes"), "changes")], signature=("", "", None, "all"),
+                id="audit-list")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(PagedTable).focus()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Detail"))]
+
+    def _filters(self) -> tuple:
+        def value(selector):
+            v = self.query_one(selector, Select).value
+            return v if isinstance(v, str) else ""
+        record = self.query_one("#filter-record", Input).value.strip()
+        return (value("#filter-source"), value("#filter-table"), int(record) if record.isdigit() else None,
+                value("#filter-period") or "all")
+
+    def fetch(self, offset: int, limit: int):
+        source, table, record, period = self._filters()
+        since, until = period_bounds(period)
+        query = audit_query(source=source or None, table=table or None, row_id=record, since=since, until=until)
+        return [(r.id, [f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.source, r.table_name, str(r.row_id), r.action,
+                        format_changes(r.changes, limit=3)])
+                for r in query.limit(limit).offset(offset)]
+
+    def _refilter(self) -> None:
+        self.query_one(PagedTable).set_fetch(self.fetch, self._filters())
+
+    def on_select_changed(self, event) -> None:
+        self._refilter()
+
+    def on_input_changed(self, event) -> None:
+        self._refilter()
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def on_data_table_row_selected(self, event) -> None:
+        if event.data_table.id != "audit-list":
+            return
+        key = self.query_one(PagedTable).selected_key()
+        record = AuditRecord.get_or_none(AuditRecord.id == int(key)) if key else None
+        if record:
+            self.app.push_screen(AuditDetailScreen(record))

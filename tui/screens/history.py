@@ -1,0 +1,105 @@
+"""Sync history: every run, newest first; detail with log, error, backtrace and what changed."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Log, Static
+
+from core.history import format_changes, history_query, run_changes
+from core.models import SyncHistory
+from tui.i18n import _
+from tui.screens.base import SectionScreen
+from tui.widgets.paged_table import PagedTable
+
+
+def _when(ts) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
+
+
+class RunDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, run: SyncHistory):
+        super().__init__()
+        self.run = run
+
+    def compose(self) -> ComposeResult:
+        r = self.run
+        with Vertical(classes="dialog detail-dialog"):
+            yield Static(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}", classes="dialog-title")
+            with VerticalScroll():
+                duration = f"{r.duration.total_seconds():.1f} s" if r.duration else "—"
+                yield Static(
+                    f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
+                    f"{_('Trigger')}: {r.trigger}\n"
+                    f"{_('Processed')}: {r.records_processed}   {_('Created')}: {r.records_created}   "
+                    f"{_('Updated')}: {r.records_updated}   {_('Unchanged')}: {r.records_skipped}"
+                    + (f"\n[b red]{_('Error')}:[/] {r.error_message}" if r.error_message else ""),
+                    markup=True)
+                yield Label(_("Log"), classes="pane-title")
+                log = Log(id="run-log", max_lines=5000, auto_scroll=False, classes="run-log")
+                yield log
+                if r.error_backtrace:
+                    yield Label(_("Backtrace"), classes="pane-title")
+                    yield Static(r.error_backtrace, markup=False, classes="backtrace")
+                yield Label(_("What changed"), classes="pane-title")
+                yield DataTable(id="run-changes", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
+        table = self.query_one("#run-changes", DataTable)
+        table.add_columns(_("Action"), _("Table"), _("Record"), _("Changes"))
+        changes = run_changes(self.run.id)
+        for c in changes:
+            table.add_row(c.action, c.table_name, str(c.row_id), format_changes(c.changes, limit=4))
+        if not changes:
+            table.add_row("—", _("nothing"), "", "")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class HistoryScreen(SectionScreen):
+    SECTION = "history"
+    TITLE_MSGID = "Sync history"
+    BINDINGS = [Binding("r", "refresh", "Refresh")]
+
+    def body(self) -> ComposeResult:
+        yield PagedTable(self.fetch, [
+            (_("Run"), "id"), (_("Plugin"), "plugin"), (_("Status"), "status"), (_("Started"), "started"),
+            (_("Duration"), "duration"), (_("Processed"), "processed"), (_("Created"), "created"),
+            (_("Updated"), "updated"), (_("Unchanged"), "skipped"), (_("Error"), "error")], id="history-list")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(PagedTable).focus()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Detail"))]
+
+    def fetch(self, offset: int, limit: int):
+        rows = []
+        for r in history_query().limit(limit).offset(offset):
+            status = _(r.status)
+            if r.status == "failed":
+                status = f"[b red]{status}[/]"
+            rows.append((r.id, [str(r.id), r.plugin_name, status, _when(r.started_at),
+                                f"{r.duration.total_seconds():.1f} s" if r.duration else "—",
+                                str(r.records_processed), str(r.records_created), str(r.records_updated),
+                                str(r.records_skipped), (r.error_message or "")[:60]]))
+        return rows
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def on_data_table_row_selected(self, event) -> None:
+        key = self.query_one(PagedTable).selected_key()
+        run = SyncHistory.get_or_none(SyncHistory.id == int(key)) if key else None
+        if run:
+            self.app.push_screen(RunDetailScreen(run))

@@ -1,0 +1,156 @@
+"""Plugins: list, enable/disable, configuration form generated from fields, sync with a live log."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Log, ProgressBar, Static
+
+from core import plugin_config
+from core.plugins import get_plugin
+from core.plugins.base import Field
+from tui.i18n import _
+from tui.screens.base import SectionScreen
+from tui.widgets.form import FormField, FormScreen
+from tui.widgets.paged_table import PagedTable
+
+KIND_TO_FORM = {"text": "text", "secret": "secret", "number": "number", "money": "money", "date": "date",
+                "choice": "choice", "bool": "bool", "path": "text"}
+
+
+def plugin_form_fields(name: str) -> list[FormField]:
+    """The configuration form, generated from the plugin's ``fields``."""
+    plugin = get_plugin(name)
+    view = plugin_config.masked_view(name)
+    fields = []
+    for f in plugin.fields:
+        value = view.get(f.key)
+        help_text = f.help
+        if f.secret:
+            # A stored secret is never shown or sent back: empty means "keep it".
+            help_text = (help_text + " " if help_text else "") + (
+                _("Saved; type a new value to replace it.") if value else _("Not set yet."))
+            value = ""
+        fields.append(FormField(f.key, f.label, KIND_TO_FORM[f.kind], "" if value is None else value,
+                                options=[(c, c) for c in f.choices], help=help_text, required=f.required,
+                                allow_blank=not f.required))
+    return fields
+
+
+class PluginsScreen(SectionScreen):
+    SECTION = "plugins"
+    TITLE_MSGID = "Plugins"
+    BINDINGS = [
+        Binding("space", "toggle_enabled", "Enable/disable"),
+        Binding("e", "configure", "Configure"),
+        Binding("r", "sync", "Sync now"),
+        Binding("x", "cancel_sync", "Cancel sync"),
+        Binding("l", "clear_log", "Clear log", show=False),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="plugins"):
+            yield PagedTable(self.fetch, [
+                (_("Plugin"), "name"), (_("Version"), "version"), (_("Enabled"), "enabled"),
+                (_("Configured"), "configured"), (_("Last sync"), "last"), (_("Result"), "status")],
+                id="plugin-list")
+            with Vertical(id="sync-panel", classes="pane"):
+                with Horizontal(classes="sync-head"):
+                    yield Label(_("Sync log"), classes="pane-title", id="sync-title")
+                    yield ProgressBar(id="sync-progress", show_eta=False)
+                    yield Static("", id="sync-counts")
+                yield Log(id="sync-log", max_lines=5000, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#plugin-list").focus()
+        self._shown_lines = 0
+        self._shown_session = None
+        self.set_interval(0.1, self.poll_session)
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Configure"))]
+
+    def fetch(self, offset: int, limit: int):
+        rows = []
+        for s in plugin_config.all_statuses()[offset: offset + limit]:
+            last = s.last_run
+            rows.append((s.name, [s.name, s.version, _("yes") if s.enabled else _("no"),
+                                  _("yes") if s.configured else (_("missing") + ": " + ", ".join(s.missing)
+                                                                 if s.missing else _("no")),
+                                  last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
+                                  _(last.status) if last else "—"]))
+        return rows
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def selected(self) -> str | None:
+        return self.query_one(PagedTable).selected_key()
+
+    def on_data_table_row_selected(self, event) -> None:
+        self.action_configure()
+
+    def action_toggle_enabled(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        status = plugin_config.plugin_status(name)
+        plugin_config.set_enabled(name, not status.enabled)
+        self.notify((_("{name} enabled.") if not status.enabled else _("{name} disabled.")).format(name=name))
+        self.refresh_data()
+
+    def action_configure(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+
+        def submit(values: dict):
+            return plugin_config.configure(name, values)
+
+        def saved(result) -> None:
+            if result is not None:
+                self.notify(_("{name} configuration saved.").format(name=name))
+                self.refresh_data()
+
+        self.app.push_screen(FormScreen(_("Configure {name}").format(name=name), plugin_form_fields(name), submit),
+                             saved)
+
+    def action_sync(self) -> None:
+        name = self.selected()
+        if name is not None:
+            self.app.start_sync(name)
+            self.poll_session()
+
+    def action_cancel_sync(self) -> None:
+        session = self.app.current_sync
+        if session and not session.finished:
+            session.cancel.set()
+            self.notify(_("Cancelling {name}…").format(name=session.plugin_name))
+
+    def action_clear_log(self) -> None:
+        self.query_one("#sync-log", Log).clear()
+
+    def poll_session(self) -> None:
+        """Copy what the running (or last) sync produced since the last poll into the panel."""
+        session = self.app.current_sync
+        if session is None:
+            return
+        log = self.query_one("#sync-log", Log)
+        if session is not self._shown_session:
+            self._shown_session, self._shown_lines = session, 0
+            log.clear()
+        new = session.lines[self._shown_lines:]
+        if new:
+            log.write_lines(new)
+            self._shown_lines += len(new)
+        bar = self.query_one("#sync-progress", ProgressBar)
+        if session.total:
+            bar.update(total=session.total, progress=session.done)
+        title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
+        self.query_one("#sync-title", Label).update(title)
+        self.query_one("#sync-counts", Static).update(session.counts)
+        if session.finished and getattr(self, "_refreshed_for", None) is not session:
+            self._refreshed_for = session
+            self.refresh_data()
