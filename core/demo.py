@@ -103,7 +103,7 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
                         source="demo", external_id=f"demo-{inv.number}", transaction_type="income",
                         amount=inv.total, currency=inv.currency, transacted_on=inv.due_on - timedelta(days=2),
                         counterparty=client.name, reference=inv.variable_symbol,
-                        description=f"Payment {inv.number}", invoice=inv)
+                        description=f"Payment {inv.number}", invoice=inv, match_status="matched")
                     invoicing.mark_paid(inv, inv.due_on - timedelta(days=2))
         # One cancelled invoice, as happens when a client disputes a bill.
         for inv in created:

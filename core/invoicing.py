@@ -226,10 +226,37 @@ def amount_paid_sql():
 
 
 def amount_due(invoice: Invoice) -> int:
-    """What is still owed (never below zero); nothing for a cancelled invoice."""
-    if invoice.status == "cancelled":
+    """What is still owed (never below zero); nothing for a cancelled or paid invoice."""
+    if invoice.status in ("cancelled", "paid"):
         return 0
     return max(0, invoice.total - amount_paid(invoice))
+
+
+def is_overpaid(invoice: Invoice) -> bool:
+    return amount_paid(invoice) > invoice.total
+
+
+def settle_payment_status(invoice: Invoice) -> bool:
+    """After payments changed: paid when nothing is owed, back to sent when a payment was removed.
+
+    The one place that turns payments into the paid status. Returns True
+    when the invoice became paid.
+    """
+    paid = amount_paid(invoice)
+    if invoice.status in ("sent", "draft") and paid > 0 and paid >= invoice.total:
+        last = (MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
+                .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
+                .scalar())
+        invoice.status = "paid"
+        invoice.paid_on = last
+        invoice.save()
+        return True
+    if invoice.status == "paid" and paid < invoice.total:
+        # A payment was unlinked: the invoice is owed again.
+        invoice.status = "sent"
+        invoice.paid_on = None
+        invoice.save()
+    return False
 
 
 def overdue_condition(today: date | None = None):

@@ -200,8 +200,18 @@ V3 = [
     """ALTER TABLE "work_entries" ADD COLUMN "billed_rate" INTEGER""",
 ]
 
+# Version 4: payment matching. Each incoming transaction is unmatched, matched
+# (to invoice_id), left for review (with candidates) or ignored by the person.
+V4 = [
+    """ALTER TABLE "money_transactions" ADD COLUMN "match_status" VARCHAR(255) NOT NULL DEFAULT 'unmatched'
+        CHECK ("match_status" IN ('unmatched', 'matched', 'review', 'ignored'))""",
+    """ALTER TABLE "money_transactions" ADD COLUMN "match_note" TEXT NOT NULL DEFAULT '{}'""",
+    'CREATE INDEX "money_transactions_match_status" ON "money_transactions" ("match_status")',
+    "UPDATE money_transactions SET match_status = 'matched' WHERE invoice_id IS NOT NULL",
+]
+
 Migration = list[str] | Callable[[Database], None]
-MIGRATIONS: list[Migration] = [V1, V2, V3]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4]
 LATEST = len(MIGRATIONS)
 
 

@@ -254,7 +254,10 @@ class MoneyTransaction(Timestamped):
     reference = CharField(default="")  # variable symbol / payment reference
     invoice = ForeignKeyField(Invoice, null=True, backref="payments", index=True)
     raw_data = JSONField(default=dict)
+    match_status = CharField(default="unmatched", index=True)  # unmatched | matched | review | ignored
+    match_note = JSONField(default=dict)  # how it was matched, or the candidates to review
 
+    MATCH_STATUSES = ("unmatched", "matched", "review", "ignored")
     amount_value = MoneyAttribute("amount")
 
     class Meta:
