@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from core.plugins.base import Plugin
 from core.plugins.registry import PluginRegistrationError, build_registry
+from core.plugins.fio import FioPlugin
 from core.plugins.timecsv import TimeCsvImport
 
 BUNDLED: list[type[Plugin]] = [
+    FioPlugin,
     TimeCsvImport,
 ]
 
