@@ -20,6 +20,7 @@ from tui.screens.base import SectionScreen, translate_bindings
 from tui.screens.clients import ClientsScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.audit import AuditScreen
+from tui.screens.bank import BankScreen
 from tui.screens.help import HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.plugins import PluginsScreen
@@ -35,6 +36,7 @@ SECTIONS = {
     "time": ("t", "Time", TimeScreen),
     "clients": ("c", "Clients & Projects", ClientsScreen),
     "invoices": ("i", "Invoices", InvoicesScreen),
+    "bank": ("b", "Bank transactions", BankScreen),
     "plugins": ("p", "Plugins", PluginsScreen),
     "history": ("h", "Sync history", HistoryScreen),
     "audit": ("a", "Audit log", AuditScreen),

@@ -30,7 +30,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import clients, invoices, plugins, system, timesheet
+    from core.cli import bank, clients, invoices, plugins, system, timesheet
 
     parser = Parser(
         prog="fakturka",
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="PATH", type=Path,
                         help="open this database file instead of the default one")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (clients, timesheet, invoices, plugins, system):
+    for module in (clients, timesheet, invoices, bank, plugins, system):
         module.register(commands)
     return parser
 

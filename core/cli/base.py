@@ -16,6 +16,7 @@ from core.demo import DemoRefused
 from core.plugins import UnknownPlugin
 from core.sync import SyncRefused
 from core.invoicing import InvoiceError
+from core.matching import MatchError
 from core.money import MoneyError
 from core.timesheet import EntryLocked, TimerError
 from core.validation import ValidationError
@@ -27,7 +28,7 @@ class CommandError(Exception):
 
 # Errors that carry a sentence meant for the person; anything else is a bug.
 EXPECTED_ERRORS = (CommandError, ValidationError, NotFound, InvoiceError, MoneyError,
-                   EntryLocked, TimerError, CredentialError, DemoRefused, UnknownPlugin, SyncRefused)
+                   EntryLocked, TimerError, CredentialError, DemoRefused, UnknownPlugin, SyncRefused, MatchError)
 
 
 def app_version() -> str:

@@ -108,7 +108,7 @@ def invoice_detail(inv: Invoice) -> dict:
         "taxable_supply_on": inv.taxable_supply_on, "sent_on": inv.sent_on, "paid_on": inv.paid_on,
         "language": inv.language, "vat_payer": inv.vat_payer, "reverse_charge": inv.reverse_charge,
         "subtotal": from_minor(inv.subtotal, inv.currency), "vat_total": from_minor(inv.vat_total, inv.currency),
-        "paid": from_minor(svc.amount_paid(inv), inv.currency),
+        "paid": from_minor(svc.amount_paid(inv), inv.currency), "overpaid": svc.is_overpaid(inv),
         "vat_summary": [{"rate": r.rate, "base": from_minor(r.base, inv.currency),
                          "vat": from_minor(r.vat, inv.currency)} for r in totals.per_rate],
         "lines": [{"description": l.description, "quantity": l.quantity, "unit": l.unit,
@@ -141,7 +141,8 @@ def invoice_show(args) -> int:
         print(f"Subtotal: {data['subtotal']} {cur}   VAT: {data['vat_total']} {cur}"
               + ("   (reverse charge)" if data["reverse_charge"] else ""))
     print(f"Total:    {data['total']} {cur}")
-    print(f"Paid:     {data['paid']} {cur}   still due: {data['due']} {cur}")
+    print(f"Paid:     {data['paid']} {cur}   still due: {data['due']} {cur}"
+          + ("   (overpaid)" if data["overpaid"] else ""))
     for p in data["payments"]:
         print(f"  payment {p['date']}  {p['amount']} {cur}  from {p['source']}  ref {p['reference'] or '-'}")
     return 0

@@ -1,0 +1,225 @@
+"""Bank transactions: filters, detail with the raw movement, link/unlink/ignore by hand."""
+from __future__ import annotations
+
+import json
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Select, Static
+
+from core import matching
+from core.models import Invoice, MoneyTransaction
+from core.timesheet import period_bounds
+from tui.i18n import _, day, money
+from tui.screens.base import SectionScreen
+from tui.widgets.confirm import Confirm
+from tui.widgets.paged_table import PagedTable
+
+STATUS_FILTERS = [("All", ""), ("Unmatched", "unmatched"), ("Needs review", "review"), ("Matched", "matched"),
+                  ("Ignored", "ignored")]
+PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
+
+
+class TransactionDetailScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, tx: MoneyTransaction):
+        super().__init__()
+        self.tx = tx
+
+    def compose(self) -> ComposeResult:
+        t = self.tx
+        sign = "-" if t.transaction_type == "expense" else ""
+        with Vertical(classes="dialog detail-dialog"):
+            yield Static(f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(
+                    f"{_('Date')}: {day(t.transacted_on)}   {_('Amount')}: {sign}{money(t.amount, t.currency)}\n"
+                    f"{_('Counterparty')}: {t.counterparty or '—'}  {t.counterparty_account}\n"
+                    f"{_('Variable symbol')}: {t.reference or '—'}\n"
+                    f"{_('Message')}: {t.description or '—'}\n"
+                    f"{_('Invoice')}: {t.invoice.number if t.invoice_id else '—'}", markup=False)
+                yield Static(_("How it was matched"), classes="pane-title")
+                yield Static(json.dumps(t.match_note, ensure_ascii=False, indent=2) if t.match_note else "—",
+                             markup=False)
+                yield Static(_("Raw movement"), classes="pane-title")
+                yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—",
+                             markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class InvoicePickerScreen(ModalScreen[Invoice | None]):
+    """Candidates for a transaction, best first, with the evidence."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, tx: MoneyTransaction):
+        super().__init__()
+        self.tx = tx
+        self.candidates = matching.candidates_for(tx)
+
+    def compose(self) -> ComposeResult:
+        t = self.tx
+        with Vertical(classes="dialog wizard-dialog"):
+            yield Static(_("Which invoice does this pay?") + f"  {money(t.amount, t.currency)} · VS {t.reference or '—'}"
+                         f" · {(t.description or '')[:50]}", classes="dialog-title", markup=False)
+            yield DataTable(id="picker", cursor_type="row")
+            yield Static(_("enter picks the invoice, escape cancels."), classes="form-help")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(_("Invoice"), _("Client"), _("Status"), _("Total"), _("Due"), _("Evidence"))
+        for inv, _score, evidence in self.candidates:
+            table.add_row(inv.number, inv.client.name, _(inv.status), money(inv.total, inv.currency),
+                          day(inv.due_on), ", ".join(evidence) or "—", key=str(inv.id))
+        table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(Invoice.get_by_id(int(event.row_key.value)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BankScreen(SectionScreen):
+    SECTION = "bank"
+    TITLE_MSGID = "Bank transactions"
+    BINDINGS = [
+        Binding("l", "link", "Link to invoice"),
+        Binding("u", "unlink", "Unlink"),
+        Binding("g", "ignore", "Ignore/restore"),
+        Binding("m", "match", "Match now"),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="bank"):
+            with Horizontal(classes="filters"):
+                yield Select([(_(label), value) for label, value in STATUS_FILTERS], value="", allow_blank=False,
+                             id="filter-status")
+                yield Select([(_("All sources"), "")] + [(s, s) for s in self._sources()], value="",
+                             allow_blank=False, id="filter-source")
+                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                             id="filter-period")
+            yield PagedTable(self.fetch, [
+                (_("Date"), "date"), (_("Source"), "source"), (_("Amount"), "amount"), (_("VS"), "vs"),
+                (_("Counterparty"), "counterparty"), (_("Message"), "message"), (_("Status"), "status"),
+                (_("Invoice"), "invoice")], signature=("", "", "all"), id="tx-list")
+
+    @staticmethod
+    def _sources() -> list[str]:
+        return [r[0] for r in MoneyTransaction.select(MoneyTransaction.source).distinct()
+                .order_by(MoneyTransaction.source).tuples()]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(PagedTable).focus()
+
+    @staticmethod
+    def EXTRA_HELP_ROWS():
+        return [("enter", _("Detail"))]
+
+    def _filters(self) -> tuple:
+        def value(selector, default=""):
+            v = self.query_one(selector, Select).value
+            return v if isinstance(v, str) else default
+        return value("#filter-status"), value("#filter-source"), value("#filter-period", "all") or "all"
+
+    def fetch(self, offset: int, limit: int):
+        status, source, period = self._filters()
+        since, until = period_bounds(period)
+        rows = []
+        query = matching.transactions_query(status=status or None, source=source or None, since=since, until=until)
+        for t in query.limit(limit).offset(offset):
+            sign = "-" if t.transaction_type == "expense" else ""
+            label = _(t.match_status)
+            if t.match_status == "review":
+                label = f"[b yellow]{label}[/]"
+            rows.append((t.id, [day(t.transacted_on), t.source, f"{sign}{money(t.amount, t.currency)}",
+                                t.reference or "", (t.counterparty or "")[:28], (t.description or "")[:40], label,
+                                t.invoice.number if t.invoice_id else ""]))
+        return rows
+
+    def on_select_changed(self, event) -> None:
+        self.query_one(PagedTable).set_fetch(self.fetch, self._filters())
+
+    def refresh_data(self) -> None:
+        self.query_one(PagedTable).reload()
+
+    def selected(self) -> MoneyTransaction | None:
+        key = self.query_one(PagedTable).selected_key()
+        return MoneyTransaction.get_or_none(MoneyTransaction.id == int(key)) if key else None
+
+    def on_data_table_row_selected(self, event) -> None:
+        tx = self.selected()
+        if tx:
+            self.app.push_screen(TransactionDetailScreen(tx))
+
+    def _do(self, action, done: str) -> None:
+        try:
+            action()
+        except matching.MatchError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(done)
+        self.refresh_data()
+
+    def action_link(self) -> None:
+        tx = self.selected()
+        if tx is None:
+            return
+        if tx.invoice_id is not None:
+            self.notify(_("This transaction already pays invoice {number}; unlink it first (u).").format(
+                number=tx.invoice.number), severity="warning")
+            return
+
+        def picked(invoice: Invoice | None) -> None:
+            if invoice is None:
+                return
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._do(lambda: matching.link(tx, invoice),
+                             _("Transaction linked to invoice {number}.").format(number=invoice.number))
+
+            self.app.push_screen(Confirm(_("Record {amount} as a payment of invoice {number}?").format(
+                amount=money(tx.amount, tx.currency), number=invoice.number), _("Link"), danger=False), confirmed)
+
+        self.app.push_screen(InvoicePickerScreen(tx), picked)
+
+    def action_unlink(self) -> None:
+        tx = self.selected()
+        if tx is None or tx.invoice_id is None:
+            self.notify(_("This transaction is not linked to an invoice."), severity="warning")
+            return
+        number = tx.invoice.number
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._do(lambda: matching.unlink(tx), _("Unlinked from invoice {number}.").format(number=number))
+
+        self.app.push_screen(Confirm(_("Remove this payment from invoice {number}?").format(number=number),
+                                     _("Unlink")), confirmed)
+
+    def action_ignore(self) -> None:
+        tx = self.selected()
+        if tx is None:
+            return
+        restore = tx.match_status == "ignored"
+        question = (_("Make this transaction unmatched again?") if restore
+                    else _("Mark this transaction as not an invoice payment?"))
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._do(lambda: matching.ignore(tx, not restore), _("Restored.") if restore else _("Ignored."))
+
+        self.app.push_screen(Confirm(question, _("Restore") if restore else _("Ignore"), danger=False), confirmed)
+
+    def action_match(self) -> None:
+        report = matching.match_transactions()
+        self.notify(_("Matched {matched}, {review} need review; paid: {paid}.").format(
+            matched=len(report.matched), review=len(report.review), paid=", ".join(report.paid_invoices) or "—"))
+        self.refresh_data()
