@@ -112,6 +112,9 @@ def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None 
             settings[key] = parse_field(field, raw)
         except ValidationError as exc:
             errors[key] = str(exc)
+            continue
+        if settings[key] is None and field.required and field.default in (None, ""):
+            errors[key] = f"{field.label} is required."
     for key in secrets:
         if not by_key[key].secret:
             errors[key] = f"{by_key[key].label} is not a secret; give it with --set."

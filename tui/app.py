@@ -70,6 +70,11 @@ class FakturkaApp(App):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
+               markup: bool = True) -> None:
+        """Notifications carry names, bank messages and plugin errors: never parse them as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # -- start-up --------------------------------------------------------------
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from core.timesheet import period_bounds
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.tables import PlainDataTable
 
 PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
 
@@ -27,10 +28,11 @@ class AuditDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         r = self.record
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}", classes="dialog-title")
-            yield Static(f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
+            yield Static(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}", classes="dialog-title",
+                         markup=False)
+            yield Static(markup=False, content=f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
                          f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC")
-            yield DataTable(id="audit-fields", cursor_type="row")
+            yield PlainDataTable(id="audit-fields", cursor_type="row")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -96,6 +98,14 @@ class AuditScreen(SectionScreen):
         self._refilter()
 
     def refresh_data(self) -> None:
+        # New sources and tables appear as plugins run: refresh the filter choices too.
+        for selector, label, values in (("#filter-source", _("All sources"), audit_sources()),
+                                        ("#filter-table", _("All tables"), audit_tables())):
+            select = self.query_one(selector, Select)
+            current = select.value
+            with self.prevent(Select.Changed):
+                select.set_options([(label, "")] + [(v, v) for v in values])
+                select.value = current if current in values or current == "" else ""
         self.query_one(PagedTable).reload()
 
     def action_refresh(self) -> None:

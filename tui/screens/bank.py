@@ -16,6 +16,7 @@ from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [("All", ""), ("Unmatched", "unmatched"), ("Needs review", "review"), ("Matched", "matched"),
                   ("Ignored", "ignored")]
@@ -33,7 +34,8 @@ class TransactionDetailScreen(ModalScreen[None]):
         t = self.tx
         sign = "-" if t.transaction_type == "expense" else ""
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title")
+            yield Static(f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title",
+                         markup=False)
             with VerticalScroll():
                 yield Static(
                     f"{_('Date')}: {day(t.transacted_on)}   {_('Amount')}: {sign}{money(t.amount, t.currency)}\n"
@@ -67,7 +69,7 @@ class InvoicePickerScreen(ModalScreen[Invoice | None]):
         with Vertical(classes="dialog wizard-dialog"):
             yield Static(_("Which invoice does this pay?") + f"  {money(t.amount, t.currency)} · VS {t.reference or '—'}"
                          f" · {(t.description or '')[:50]}", classes="dialog-title", markup=False)
-            yield DataTable(id="picker", cursor_type="row")
+            yield PlainDataTable(id="picker", cursor_type="row")
             yield Static(_("enter picks the invoice, escape cancels."), classes="form-help")
 
     def on_mount(self) -> None:
@@ -135,9 +137,7 @@ class BankScreen(SectionScreen):
         query = matching.transactions_query(status=status or None, source=source or None, since=since, until=until)
         for t in query.limit(limit).offset(offset):
             sign = "-" if t.transaction_type == "expense" else ""
-            label = _(t.match_status)
-            if t.match_status == "review":
-                label = f"[b yellow]{label}[/]"
+            label = styled(_(t.match_status), "bold yellow") if t.match_status == "review" else _(t.match_status)
             rows.append((t.id, [day(t.transacted_on), t.source, f"{sign}{money(t.amount, t.currency)}",
                                 t.reference or "", (t.counterparty or "")[:28], (t.description or "")[:40], label,
                                 t.invoice.number if t.invoice_id else ""]))

@@ -1,6 +1,7 @@
 """Dashboard: this week and month, what is unbilled, outstanding, overdue, received, 12 months."""
 from __future__ import annotations
 
+from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -85,7 +86,8 @@ class DashboardScreen(SectionScreen):
         timer = running_timer()
         text = (f"⏱ {project_label(timer.project)} · {timer.description or ''} · {_('since')} "
                 f"{timer.started_at:%H:%M} UTC" if timer else _("not running (ctrl+t starts it)"))
-        self.query_one("#timer-card", Static).update(f"[b]{_('Timer')}:[/b] {text}")
+        self.query_one("#timer-card", Static).update(
+            Content.from_markup(f"[b]{_('Timer')}:[/b] $text", text=text))
         currencies = chart_currencies(data)
         title = _("Invoiced vs received, last 12 months")
         if not currencies:

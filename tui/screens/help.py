@@ -7,6 +7,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from tui.widgets.tables import PlainDataTable
+
 from tui.i18n import _
 
 
@@ -21,7 +23,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help-dialog"):
             yield Static(_("Keys") + f": {self.screen_title}", classes="dialog-title")
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield PlainDataTable(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Static(_("ctrl+p opens the command palette with every action. Press escape to close."),
                          classes="form-help")
 

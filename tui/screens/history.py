@@ -1,6 +1,7 @@
 """Sync history: every run, newest first; detail with log, error, backtrace and what changed."""
 from __future__ import annotations
 
+from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -12,6 +13,7 @@ from core.models import SyncHistory
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.tables import PlainDataTable, styled
 
 
 def _when(ts) -> str:
@@ -31,13 +33,13 @@ class RunDetailScreen(ModalScreen[None]):
             yield Static(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}", classes="dialog-title")
             with VerticalScroll():
                 duration = f"{r.duration.total_seconds():.1f} s" if r.duration else "—"
-                yield Static(
+                yield Static(Content.from_markup(
                     f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
                     f"{_('Trigger')}: {r.trigger}\n"
                     f"{_('Processed')}: {r.records_processed}   {_('Created')}: {r.records_created}   "
                     f"{_('Updated')}: {r.records_updated}   {_('Unchanged')}: {r.records_skipped}"
-                    + (f"\n[b red]{_('Error')}:[/] {r.error_message}" if r.error_message else ""),
-                    markup=True)
+                    + (f"\n[b red]{_('Error')}:[/] $error" if r.error_message else ""),
+                    error=r.error_message or ""))
                 yield Label(_("Log"), classes="pane-title")
                 log = Log(id="run-log", max_lines=5000, auto_scroll=False, classes="run-log")
                 yield log
@@ -45,7 +47,7 @@ class RunDetailScreen(ModalScreen[None]):
                     yield Label(_("Backtrace"), classes="pane-title")
                     yield Static(r.error_backtrace, markup=False, classes="backtrace")
                 yield Label(_("What changed"), classes="pane-title")
-                yield DataTable(id="run-changes", cursor_type="row")
+                yield PlainDataTable(id="run-changes", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
@@ -83,9 +85,7 @@ class HistoryScreen(SectionScreen):
     def fetch(self, offset: int, limit: int):
         rows = []
         for r in history_query().limit(limit).offset(offset):
-            status = _(r.status)
-            if r.status == "failed":
-                status = f"[b red]{status}[/]"
+            status = styled(_(r.status), "bold red") if r.status == "failed" else _(r.status)
             rows.append((r.id, [str(r.id), r.plugin_name, status, _when(r.started_at),
                                 f"{r.duration.total_seconds():.1f} s" if r.duration else "—",
                                 str(r.records_processed), str(r.records_created), str(r.records_updated),

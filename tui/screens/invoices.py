@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from textual.content import Content
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +24,7 @@ from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [("All", ""), ("Draft", "draft"), ("Sent", "sent"), ("Overdue", "overdue"),
                   ("Paid", "paid"), ("Cancelled", "cancelled")]
@@ -42,7 +44,7 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
                 yield DateInput(date.today().isoformat(), id="wizard-until")
                 yield Checkbox(_("One line per entry"), id="wizard-per-entry")
             yield Static("", id="wizard-error", classes="error hidden")
-            yield DataTable(id="wizard-lines", cursor_type="row")
+            yield PlainDataTable(id="wizard-lines", cursor_type="row")
             yield Static("", id="wizard-total", classes="total")
             with Horizontal(classes="buttons"):
                 yield Button(_("Create draft") + " (ctrl+s)", id="create", variant="primary")
@@ -66,7 +68,7 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
 
     def _show_error(self, message: str) -> None:
         error = self.query_one("#wizard-error", Static)
-        error.update(message)
+        error.update(Content(message))
         error.set_class(not message, "hidden")
 
     def preview(self) -> None:
@@ -85,7 +87,7 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
             table.add_row(line.description, str(line.quantity), line.unit, money(line.unit_price, draft.currency),
                           str(line.vat_rate), money(line.amount, draft.currency))
         if not draft.lines:
-            total.update(_("{client} has nothing unbilled up to this date.").format(client=client.name))
+            total.update(Content(_("{client} has nothing unbilled up to this date.").format(client=client.name)))
             return
         parts = [f"{_('Entries')}: {draft.entry_count}"]
         if draft.vat_payer:
@@ -135,12 +137,12 @@ class InvoiceDetailScreen(ModalScreen[None]):
         with Vertical(classes="dialog detail-dialog"):
             yield Static(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}", classes="dialog-title")
             with VerticalScroll():
-                yield Static(
-                    f"{_('Client')}: [b]{inv.client.name}[/b]\n"
+                yield Static(Content.from_markup(
+                    f"{_('Client')}: [b]$client[/b]\n"
                     f"{_('Issued')}: {day(inv.issued_on)}   {_('Due')}: {day(inv.due_on)}   "
                     f"{_('Taxable supply')}: {day(inv.taxable_supply_on)}\n"
-                    f"{_('Variable symbol')}: {inv.variable_symbol}")
-                lines = DataTable(id="detail-lines", cursor_type="none")
+                    f"{_('Variable symbol')}: {inv.variable_symbol}", client=inv.client.name))
+                lines = PlainDataTable(id="detail-lines", cursor_type="none")
                 yield lines
                 totals = svc.invoice_totals(inv)
                 summary = []
@@ -154,7 +156,7 @@ class InvoiceDetailScreen(ModalScreen[None]):
                 summary.append(f"{_('Paid')}: {money(paid, cur)}   {_('Still due')}: {money(svc.amount_due(inv), cur)}")
                 yield Static("\n".join(summary), classes="total")
                 yield Label(_("Payments"), classes="pane-title")
-                payments = DataTable(id="detail-payments", cursor_type="none")
+                payments = PlainDataTable(id="detail-payments", cursor_type="none")
                 yield payments
 
     def on_mount(self) -> None:
@@ -214,9 +216,7 @@ class InvoicesScreen(SectionScreen):
         rows = []
         for inv in svc.invoices_query(self._status()).limit(limit).offset(offset):
             status = svc.display_status(inv, today)
-            label = _(status)
-            if status == "overdue":
-                label = f"[b red]{label}[/]"
+            label = styled(_(status), "bold red") if status == "overdue" else _(status)
             rows.append((inv.id, [inv.number, inv.client.name, label, day(inv.issued_on), day(inv.due_on),
                                   money(inv.total, inv.currency), money(svc.amount_due(inv), inv.currency)]))
         return rows

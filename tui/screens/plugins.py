@@ -1,6 +1,7 @@
 """Plugins: list, enable/disable, configuration form generated from fields, sync with a live log."""
 from __future__ import annotations
 
+from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -149,7 +150,7 @@ class PluginsScreen(SectionScreen):
         if session.total:
             bar.update(total=session.total, progress=session.done)
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
-        self.query_one("#sync-title", Label).update(title)
+        self.query_one("#sync-title", Label).update(Content(title))
         self.query_one("#sync-counts", Static).update(session.counts)
         if session.finished and getattr(self, "_refreshed_for", None) is not session:
             self._refreshed_for = session

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -25,7 +26,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(Content(self.question), id="question")  # names in questions are not markup
             with Horizontal(classes="buttons"):
                 yield Button(self.confirm_label, id="yes", variant="error" if self.danger else "primary")
                 yield Button(_("Cancel"), id="no")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -99,7 +100,7 @@ class FormView(Vertical):
             target = found.first() if found else None
         if target is None:
             target = self.query_one("#form-error", Static)
-        target.update(message)
+        target.update(Content(message))  # messages quote what was typed: never markup
         target.remove_class("hidden")
         if key and target.id == f"error-{key}":
             self.query_one(f"#field-{key}").focus()
@@ -146,12 +147,17 @@ class FormScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
-            yield Static(self.form_title, classes="dialog-title")
+            yield Static(Content(self.form_title), classes="dialog-title")
             with VerticalScroll(classes="form-scroll"):
                 yield FormView(self.fields, id="form")
             with Horizontal(classes="buttons"):
                 yield Button(_("Save") + " (ctrl+s)", id="save", variant="primary")
                 yield Button(_("Cancel") + " (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        # Typing straight away goes into the first field, not the scroll container.
+        if self.fields:
+            self.query_one(f"#field-{self.fields[0].key}").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":

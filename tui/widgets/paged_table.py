@@ -12,11 +12,13 @@ from typing import Any, Callable, Sequence
 
 from textual.widgets import DataTable
 
+from tui.widgets.tables import PlainDataTable
+
 Row = tuple[Any, Sequence[Any]]
 Fetch = Callable[[int, int], list[Row]]
 
 
-class PagedTable(DataTable):
+class PagedTable(PlainDataTable):
     PAGE_SIZE = 100
     PREFETCH_MARGIN = 10
 
