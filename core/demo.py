@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
 
 from core import clients as client_svc
-from core import invoicing
+from core import invoicing, paths, plugin_config
 from core import profile as profile_svc
 from core.audit import audit_context
 from core.db import db
 from core.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
+from core.money import from_minor
 from core.timesheet import EntryInput, add_entry
 
 
@@ -96,7 +99,7 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
                 except invoicing.InvoiceError:
                     continue
                 created.append(inv)
-                if back >= 2 or client is studio:
+                if back >= 2 or client is not berlin:
                     invoicing.mark_sent(inv, issue)
                 if back >= 3:
                     MoneyTransaction.create(
@@ -111,6 +114,87 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
                 invoicing.cancel_invoice(inv)
                 break
         # Some unbilled work in the current month stays for the person to invoice.
+        statement = write_demo_statement(today)
+        plugin_config.configure("bank-statement", {"path": str(statement)})
+        plugin_config.set_enabled("bank-statement", True)
     counts = (f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, "
-              f"{Invoice.select().count()} invoices")
+              f"{Invoice.select().count()} invoices; a bank statement to try 'fakturka sync bank-statement' "
+              f"is at {statement}")
     return counts
+
+
+# -- a bank statement that pays some of the demo invoices -----------------------------------
+
+_STATEMENT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>FAKTURKA-DEMO-{stamp}</MsgId><CreDtTm>{today}T08:00:00</CreDtTm></GrpHdr>
+{statements}
+  </BkToCstmrStmt>
+</Document>
+"""
+
+_STMT = """    <Stmt>
+      <Id>DEMO-{currency}-{stamp}</Id>
+      <CreDtTm>{today}T08:00:00</CreDtTm>
+      <Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>{currency}</Ccy></Acct>
+{entries}
+    </Stmt>"""
+
+_NTRY = """      <Ntry>
+        <Amt Ccy="{currency}">{amount}</Amt>
+        <CdtDbtInd>{direction}</CdtDbtInd>
+        <Sts>BOOK</Sts>
+        <BookgDt><Dt>{day}</Dt></BookgDt>
+        <ValDt><Dt>{day}</Dt></ValDt>
+        <AcctSvcrRef>{ref}</AcctSvcrRef>
+        <NtryDtls><TxDtls>
+          <Refs><EndToEndId>{end_to_end}</EndToEndId></Refs>
+          <RltdPties><{party}><Nm>{name}</Nm></{party}></RltdPties>
+          <RmtInf>{remittance}</RmtInf>
+        </TxDtls></NtryDtls>
+      </Ntry>"""
+
+
+def _entry(currency, amount_minor, direction, day, ref, name, end_to_end="NOTPROVIDED", ustrd="", strd=""):
+    remittance = (f"<Ustrd>{escape(ustrd)}</Ustrd>" if ustrd else "") + (
+        f"<Strd><CdtrRefInf><Ref>{strd}</Ref></CdtrRefInf></Strd>" if strd else "")
+    return _NTRY.format(currency=currency, amount=from_minor(amount_minor, currency), direction=direction,
+                        day=day.isoformat(), ref=ref, end_to_end=end_to_end,
+                        party="Dbtr" if direction == "CRDT" else "Cdtr", name=escape(name), remittance=remittance)
+
+
+def write_demo_statement(today: date) -> Path:
+    """A camt.053 file: one exact payment (VS), one partial (VS), one without VS (number in the
+    message) and one unrelated expense, for invoices the demo left open."""
+    open_czk = list(Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "CZK"))
+                    .order_by(Invoice.issued_on))
+    open_eur = list(Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "EUR"))
+                    .order_by(Invoice.issued_on))
+    paid_day = today - timedelta(days=2)
+    czk, eur = [], []
+    if open_czk:
+        exact = open_czk[0]
+        czk.append(_entry("CZK", exact.total, "CRDT", paid_day, "DEMO-1", exact.client.name,
+                          end_to_end=exact.variable_symbol, ustrd=f"Faktura {exact.number}"))
+    if len(open_czk) > 1:
+        partial = open_czk[1]
+        czk.append(_entry("CZK", partial.total // 2, "CRDT", paid_day, "DEMO-2", partial.client.name,
+                          strd=partial.variable_symbol, ustrd="Záloha"))
+    czk.append(_entry("CZK", 49900, "DBIT", today - timedelta(days=1), "DEMO-3", "Alza.cz a.s.",
+                      ustrd="Nákup: USB-C hub"))
+    if open_eur:
+        foreign = open_eur[0]
+        eur.append(_entry("EUR", foreign.total, "CRDT", paid_day, "DEMO-4", foreign.client.name,
+                          ustrd=f"Invoice {foreign.number}, thank you"))
+    stamp = today.strftime("%Y%m%d")
+    statements = [_STMT.format(currency="CZK", stamp=stamp, today=today.isoformat(),
+                               iban="CZ6508000000192000145399", entries="\n".join(czk))]
+    if eur:
+        statements.append(_STMT.format(currency="EUR", stamp=stamp, today=today.isoformat(),
+                                       iban="CZ2808000000192000145401", entries="\n".join(eur)))
+    folder = paths.ensure_private_dir(paths.data_dir() / "demo")
+    path = folder / "bank-statement.xml"
+    path.write_text(_STATEMENT.format(stamp=stamp, today=today.isoformat(), statements="\n".join(statements)),
+                    encoding="utf-8")
+    return path

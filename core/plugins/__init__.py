@@ -9,9 +9,11 @@ from __future__ import annotations
 from core.plugins.base import Plugin
 from core.plugins.registry import PluginRegistrationError, build_registry
 from core.plugins.fio import FioPlugin
+from core.plugins.statement import BankStatementImport
 from core.plugins.timecsv import TimeCsvImport
 
 BUNDLED: list[type[Plugin]] = [
+    BankStatementImport,
     FioPlugin,
     TimeCsvImport,
 ]
