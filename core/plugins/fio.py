@@ -9,11 +9,13 @@ ever logged; the engine masks it anyway.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -63,9 +65,14 @@ class FioPlugin(Plugin):
             since = today
         base = str(ctx.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/") + "/"
         url = f"{base}periods/{token}/{since.isoformat()}/{today.isoformat()}/transactions.json"
-        host = urlsplit(base).netloc or base
+        try:
+            host = urlsplit(base).netloc or base
+        except ValueError:  # e.g. "http://[::1/": a mistyped API address setting
+            raise SyncError(f"The API address {base} is not a valid URL; check the API address setting "
+                            "(or leave it empty for the real Fio API).") from None
         ctx.log(f"Downloading movements from {since.isoformat()} to {today.isoformat()} ({host})")
-        body = self._get(ctx, url, host, float(ctx.settings.get("timeout") or 30))
+        with _hidden_from_http_logs(token):
+            body = self._get(ctx, url, host, float(ctx.settings.get("timeout") or 30))
         statement = _statement(body)
         info = statement.get("info") or {}
         movements = ((statement.get("transactionList") or {}).get("transaction")) or []
@@ -88,6 +95,9 @@ class FioPlugin(Plugin):
                                 "may be invalid (Fio sometimes just hangs then). Try again later.") from None
             except httpx.HTTPError as exc:
                 raise SyncError(f"Could not reach Fio at {host} ({type(exc).__name__}). Check your connection.") from None
+            except httpx.InvalidURL:  # not an HTTPError: a mistyped API address setting
+                raise SyncError(f"The API address {host} is not a valid URL; check the API address setting "
+                                "(or leave it empty for the real Fio API).") from None
             status = response.status_code
             if status == 200:
                 return response.content
@@ -137,6 +147,32 @@ class FioPlugin(Plugin):
             raw_data={COLUMN_NAMES.get(int(key[6:]), key): (str(cell.get("value")) if cell.get("value") is not None
                                                             else None)
                       for key, cell in movement.items() if key.startswith("column") and isinstance(cell, dict)})
+
+
+class _MaskToken(logging.Filter):
+    def __init__(self, token: str):
+        super().__init__()
+        self.variants = [v for v in dict.fromkeys((token, quote(token, safe=""))) if v]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(v in message for v in self.variants):
+            for variant in self.variants:
+                message = message.replace(variant, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+@contextlib.contextmanager
+def _hidden_from_http_logs(token: str):
+    """httpx logs every request's URL (logger "httpx", INFO); Fio's URL holds the token: mask it there."""
+    logger = logging.getLogger("httpx")
+    mask = _MaskToken(token)
+    logger.addFilter(mask)
+    try:
+        yield
+    finally:
+        logger.removeFilter(mask)
 
 
 def _as_date(value) -> date | None:
