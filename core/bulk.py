@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.audit import AuditedModel, _check_writes_allowed, _record_many, diff
+from core.audit import AuditedModel, _check_writes_allowed, _record_many, _redact
 from core.timeutil import utcnow
 
 
@@ -35,17 +35,20 @@ def audited_bulk_update(model: type[AuditedModel], before: dict[int, dict[str, A
     sql = (f'UPDATE "{table}" SET ' + ", ".join(f'"{c}" = ?' for c in columns) +
            f' WHERE "{model._meta.primary_key.column_name}" = ?')
     params, entries = [], []
-    for row_id, new in changes.items():
-        if sorted(new) != names:
+    stamp = model._meta.fields["updated_at"].db_value(now) if has_updated_at else None
+    for row_id in sorted(changes):  # in key order: neighbouring pages, fewer B-tree seeks
+        new = changes[row_id]
+        if len(new) != len(names) or any(name not in new for name in names):
             raise ValueError("audited_bulk_update: every row must change the same fields")
-        values = [field.db_value(new[field.name]) for field in fields]
-        if has_updated_at:
-            values.append(model._meta.fields["updated_at"].db_value(now))
-        params.append(values + [row_id])
+        stored = [field.db_value(new[field.name]) for field in fields]
+        params.append(stored + ([stamp] if has_updated_at else []) + [row_id])
         old = before[row_id]
-        after = dict(old)
-        after.update({name: fields[i].python_value(fields[i].db_value(new[name])) for i, name in enumerate(names)})
-        changed = diff(model, old, after)
+        changed = {}
+        for field, value in zip(fields, stored):
+            after = field.python_value(value)
+            if old.get(field.name) != after:
+                changed[field.name] = [_redact(model, field.name, old.get(field.name)),
+                                       _redact(model, field.name, after)]
         if changed:
             entries.append((row_id, "update", changed))
     with database.atomic():

@@ -236,6 +236,11 @@ def is_overpaid(invoice: Invoice) -> bool:
     return amount_paid(invoice) > invoice.total
 
 
+def is_settled(total: int, paid: int) -> bool:
+    """The rule for "paid by its payments": something was paid and nothing is owed."""
+    return paid > 0 and paid >= total
+
+
 def settle_payment_status(invoice: Invoice) -> bool:
     """After payments changed: paid when nothing is owed, back to sent when a payment was removed.
 
@@ -243,7 +248,7 @@ def settle_payment_status(invoice: Invoice) -> bool:
     when the invoice became paid.
     """
     paid = amount_paid(invoice)
-    if invoice.status in ("sent", "draft") and paid > 0 and paid >= invoice.total:
+    if invoice.status in ("sent", "draft") and is_settled(invoice.total, paid):
         last = (MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
                 .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
                 .scalar())

@@ -19,6 +19,7 @@ the CLI or the TUI).
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +28,7 @@ from peewee import fn
 
 from core.bulk import audited_bulk_update
 from core.db import db
-from core.invoicing import amount_paid, settle_payment_status
+from core.invoicing import amount_paid, is_settled, settle_payment_status
 from core.models import Invoice, MoneyTransaction
 from core.money import from_minor
 
@@ -39,9 +40,12 @@ class MatchError(Exception):
     """A manual link/unlink/ignore that is refused; the message says why."""
 
 
+_NOT_DIGITS = re.compile(r"\D+")
+
+
 def vs_key(text: str | None) -> int | None:
     """A variable symbol as an integer (digits only, at most 10), or None."""
-    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    digits = _NOT_DIGITS.sub("", text or "")
     if not digits or len(digits.lstrip("0")) > 10:
         return None
     return int(digits)
@@ -83,26 +87,55 @@ class MatchReport:
         return out
 
 
+@dataclass
+class _Tx:
+    """The columns matching reads of a transaction (no model instance: 100,000 of them add up)."""
+
+    id: int
+    reference: str
+    description: str
+    amount: int
+    currency: str
+    transacted_on: date
+    match_note: dict
+
+
+@dataclass
+class _Inv:
+    id: int
+    number: str
+    variable_symbol: str
+    currency: str
+    total: int
+    status: str
+    paid_on: date | None
+
+
 class _OpenInvoices:
     """Open invoices indexed for the join, with what each still owes (kept current during a batch)."""
 
     def __init__(self):
-        invoices = list(Invoice.select().where(Invoice.status.in_(OPEN_STATUSES)))
-        paid = dict(MoneyTransaction.select(MoneyTransaction.invoice, fn.SUM(MoneyTransaction.amount))
-                    .join(Invoice).where(Invoice.status.in_(OPEN_STATUSES)
-                                         & (MoneyTransaction.transaction_type == "income"))
-                    .group_by(MoneyTransaction.invoice).tuples())
+        placeholders = ", ".join("?" for _ in OPEN_STATUSES)
+        rows = db.execute_sql(
+            f'SELECT id, number, variable_symbol, currency, total, status, paid_on FROM invoices '
+            f'WHERE status IN ({placeholders})', OPEN_STATUSES).fetchall()
+        invoices = [_Inv(r[0], r[1], r[2], r[3], r[4], r[5], _date(r[6])) for r in rows]
+        paid = dict(db.execute_sql(
+            f"SELECT t.invoice_id, SUM(t.amount) FROM money_transactions t JOIN invoices i ON i.id = t.invoice_id "
+            f"WHERE i.status IN ({placeholders}) AND t.transaction_type = 'income' GROUP BY t.invoice_id",
+            OPEN_STATUSES).fetchall())
         self.by_id = {inv.id: inv for inv in invoices}
-        self.owed = {inv.id: max(0, inv.total - (paid.get(inv.id) or 0)) for inv in invoices}
-        self.by_vs: dict[int, list[Invoice]] = {}
-        self.by_number: dict[str, Invoice] = {}
+        self.paid = {inv.id: paid.get(inv.id) or 0 for inv in invoices}
+        self.owed = {inv.id: max(0, inv.total - self.paid[inv.id]) for inv in invoices}
+        self.by_vs: dict[int, list[_Inv]] = {}
+        self.by_number: dict[str, _Inv] = {}
         for inv in invoices:
             key = vs_key(inv.variable_symbol)
             if key is not None:
                 self.by_vs.setdefault(key, []).append(inv)
             self.by_number[inv.number.casefold()] = inv
 
-    def candidates(self, tx: MoneyTransaction) -> tuple[list[Invoice], str]:
+    def candidates(self, tx: _Tx) -> tuple[list[_Inv], str]:
         key = vs_key(tx.reference)
         if key is not None and key in self.by_vs:
             return list(self.by_vs[key]), "variable symbol"
@@ -114,39 +147,57 @@ class _OpenInvoices:
         return found, "invoice number in the message"
 
 
-def _evidence(tx: MoneyTransaction, inv: Invoice, how: str) -> dict:
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _evidence(tx, inv, how: str) -> dict:
     return {"invoice": inv.number, "by": how, "vs": tx.reference, "amount": tx.amount,
             "currency": tx.currency, "message": (tx.description or "")[:140]}
+
+
+_UNMATCHED_SQL = ("SELECT id, reference, description, amount, currency, transacted_on, match_note "
+                  "FROM money_transactions WHERE match_status = 'unmatched' AND transaction_type = 'income' "
+                  "AND invoice_id IS NULL")
+
+
+def _unmatched(transaction_ids: list[int] | None) -> list[_Tx]:
+    if transaction_ids is None:
+        rows = db.execute_sql(_UNMATCHED_SQL).fetchall()
+    else:
+        rows = []
+        ids = list(transaction_ids)
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            chunk = ids[start: start + 900]
+            rows += db.execute_sql(f"{_UNMATCHED_SQL} AND id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+    txs = [_Tx(r[0], r[1] or "", r[2] or "", r[3], r[4], _date(r[5]),
+               json.loads(r[6]) if r[6] and r[6] != "{}" else {}) for r in rows]
+    txs.sort(key=lambda t: (t.transacted_on, t.id))
+    return txs
 
 
 def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
     """Match unmatched incoming transactions (all, or the given ones) to open invoices."""
     report = MatchReport()
     with db.atomic():
-        query = (MoneyTransaction.select()
-                 .where((MoneyTransaction.match_status == "unmatched")
-                        & (MoneyTransaction.transaction_type == "income")
-                        & MoneyTransaction.invoice.is_null(True))
-                 .order_by(MoneyTransaction.transacted_on, MoneyTransaction.id))
-        if transaction_ids is not None:
-            if not transaction_ids:
-                return report
-            query = query.where(MoneyTransaction.id.in_(transaction_ids))
-        transactions = list(query)
+        if transaction_ids is not None and not transaction_ids:
+            return report
+        transactions = _unmatched(transaction_ids)
         if not transactions:
             return report
         index = _OpenInvoices()
         before: dict[int, dict] = {}
         linked: dict[int, dict] = {}
         reviewed: dict[int, dict] = {}
-        touched: set[int] = set()
+        settled: dict[int, date] = {}
         for tx in transactions:
             candidates, how = index.candidates(tx)
             if not candidates:
                 continue
             same_currency = [i for i in candidates if i.currency == tx.currency]
-            snapshot = {f: getattr(tx, f) for f in ("invoice", "match_status", "match_note")}
-            snapshot["invoice"] = tx.invoice_id
+            snapshot = {"invoice": None, "match_status": "unmatched", "match_note": tx.match_note}
             if len(same_currency) != 1:
                 reason = ("the variable symbol matches an invoice in another currency" if not same_currency
                           else f"{len(same_currency)} invoices match by {how}")
@@ -164,17 +215,20 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
             else:
                 kind = "overpaid"
             index.owed[inv.id] = max(0, owed - tx.amount)
+            index.paid[inv.id] += tx.amount
             note = {**_evidence(tx, inv, how), "result": kind, "owed_before": owed}
             before[tx.id] = snapshot
             linked[tx.id] = {"invoice": inv.id, "match_status": "matched", "match_note": note}
-            touched.add(inv.id)
+            if is_settled(inv.total, index.paid[inv.id]) and inv.id not in settled:
+                settled[inv.id] = tx.transacted_on  # paid date = the transaction that completed it
             report.matched.append(Matched(tx.id, inv.number, kind, index.owed[inv.id], inv.currency))
         audited_bulk_update(MoneyTransaction, before, linked)
         audited_bulk_update(MoneyTransaction, before, reviewed)
-        for invoice_id in touched:
-            invoice = index.by_id[invoice_id]
-            if settle_payment_status(invoice):
-                report.paid_invoices.append(invoice.number)
+        # The batched form of settle_payment_status: same rule (is_settled), one statement.
+        audited_bulk_update(
+            Invoice, {i: {"status": index.by_id[i].status, "paid_on": index.by_id[i].paid_on} for i in settled},
+            {i: {"status": "paid", "paid_on": day} for i, day in settled.items()})
+        report.paid_invoices.extend(index.by_id[i].number for i in settled)
     return report
 
 
