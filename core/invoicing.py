@@ -241,8 +241,11 @@ def is_settled(total: int, paid: int) -> bool:
     return paid > 0 and paid >= total
 
 
-def settle_payment_status(invoice: Invoice) -> bool:
+def settle_payment_status(invoice: Invoice, *, payment_removed: bool = False) -> bool:
     """After payments changed: paid when nothing is owed, back to sent when a payment was removed.
+
+    Adding a payment never un-pays an invoice (it may have been marked paid
+    by hand); only removing one can.
 
     The one place that turns payments into the paid status. Returns True
     when the invoice became paid.
@@ -256,7 +259,7 @@ def settle_payment_status(invoice: Invoice) -> bool:
         invoice.paid_on = last
         invoice.save()
         return True
-    if invoice.status == "paid" and paid < invoice.total:
+    if payment_removed and invoice.status == "paid" and paid < invoice.total:
         # A payment was unlinked: the invoice is owed again.
         invoice.status = "sent"
         invoice.paid_on = None

@@ -194,12 +194,14 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
         settled: dict[int, date] = {}
         for tx in transactions:
             candidates, how = index.candidates(tx)
+            # An invoice this batch already settled is no longer open, exactly as in a later run.
+            candidates = [i for i in candidates if i.id not in settled]
             if not candidates:
                 continue
             same_currency = [i for i in candidates if i.currency == tx.currency]
             snapshot = {"invoice": None, "match_status": "unmatched", "match_note": tx.match_note}
             if len(same_currency) != 1:
-                reason = ("the variable symbol matches an invoice in another currency" if not same_currency
+                reason = (f"the {how} points to an invoice in another currency" if not same_currency
                           else f"{len(same_currency)} invoices match by {how}")
                 note = {"reason": reason, "candidates": [_evidence(tx, i, how) for i in candidates]}
                 before[tx.id] = snapshot
@@ -287,13 +289,13 @@ def unlink(tx: MoneyTransaction) -> MoneyTransaction:
         tx.match_status = "unmatched"
         tx.match_note = {}
         tx.save()
-        settle_payment_status(invoice)
+        settle_payment_status(invoice, payment_removed=True)
     return tx
 
 
 def ignore(tx: MoneyTransaction, ignored: bool = True) -> MoneyTransaction:
     """Mark a transaction 'not an invoice payment' (or take that back)."""
-    if ignored and tx.invoice_id is not None:
+    if tx.invoice_id is not None:
         raise MatchError(f"Transaction {tx.id} pays invoice {tx.invoice.number}; unlink it first.")
     tx.match_status = "ignored" if ignored else "unmatched"
     tx.match_note = {"by": "hand", "reason": "not an invoice payment"} if ignored else {}

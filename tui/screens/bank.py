@@ -147,6 +147,12 @@ class BankScreen(SectionScreen):
         self.query_one(PagedTable).set_fetch(self.fetch, self._filters())
 
     def refresh_data(self) -> None:
+        # A sync may have brought a new source: refresh the filter's choices too.
+        select = self.query_one("#filter-source", Select)
+        current, sources = select.value, self._sources()
+        with self.prevent(Select.Changed):
+            select.set_options([(_("All sources"), "")] + [(s, s) for s in sources])
+            select.value = current if current in sources else ""
         self.query_one(PagedTable).reload()
 
     def selected(self) -> MoneyTransaction | None:
