@@ -16,6 +16,7 @@ workers do not inherit ContextVars: set them inside the worker with
 from __future__ import annotations
 
 import contextlib
+import json
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,11 +25,14 @@ from typing import Any, Iterator
 from peewee import (
     AutoField,
     CharField,
+    DateField,
     DateTimeField,
     IntegerField,
     ModelDelete,
     ModelInsert,
     ModelUpdate,
+    Node,
+    TextField,
     classmethod_only,
 )
 
@@ -134,17 +138,151 @@ def record(model, row_id: int, action: str, changes: dict) -> None:
     ).execute()
 
 
+_RECORD_COLUMNS = ("table_name", "row_id", "action", "changes", "source", "sync_run", "created_at")
+_RECORD_SQL = (f'INSERT INTO "{AuditRecord._meta.table_name}" (' + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
+               + ") VALUES (" + ", ".join("?" * len(_RECORD_COLUMNS)) + ")")
+
+
 def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
+    """One audit record per entry, written with one ``executemany`` (in the caller's transaction).
+
+    The values go through the same field conversions as ``AuditRecord.insert``
+    would apply; only Peewee's per-value SQL building is skipped.
+    """
     if not entries:
         return
-    source, run, now = audit_source.get(), audit_sync_run.get(), utcnow()
-    rows = [
-        {"table_name": model._meta.table_name, "row_id": row_id, "action": action,
-         "changes": changes, "source": source, "sync_run": run, "created_at": now}
-        for row_id, action, changes in entries
-    ]
-    for start in range(0, len(rows), 200):
-        AuditRecord.insert_many(rows[start : start + 200]).execute()
+    fields = AuditRecord._meta.fields
+    changes_value = _db_converter(fields["changes"])
+    table = model._meta.table_name
+    source, run = audit_source.get(), audit_sync_run.get()
+    created_at = fields["created_at"].db_value(utcnow())
+    params = [(table, row_id, action, changes_value(changes), source, run, created_at)
+              for row_id, action, changes in entries]
+    AuditRecord._meta.database.cursor().executemany(_RECORD_SQL, params)
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool})
+
+
+# Exactly what JSONField.db_value writes (json.dumps with these options), without
+# building a new encoder for every value.
+_json_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
+
+
+def _py_converter(field):
+    """``field.python_value``, with a shortcut for ISO dates (Peewee tries strptime formats in turn)."""
+    read = field.python_value
+    if type(field) is not DateField:
+        return read
+
+    def read_date(value):
+        if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                return date.fromisoformat(value)  # what the first format, %Y-%m-%d, gives
+            except ValueError:
+                pass
+        return read(value)
+
+    return read_date
+
+
+def _db_converter(field):
+    if type(field) is JSONField:
+        return lambda value: None if value is None else _json_text(value)
+    return field.db_value
+
+
+# SQLite (3.32+) allows 32766 bound parameters per statement.
+_MAX_VARIABLES = 32000
+
+
+def _plain_rows(query) -> list[dict] | None:
+    """The rows of an ``insert_many`` the fast path takes: a list of dicts, all with the same field names."""
+    rows = query._insert
+    if query._columns or not isinstance(rows, (list, tuple)) or not rows or not isinstance(rows[0], dict):
+        return None
+    keys = rows[0].keys()
+    fields = query.model._meta.fields
+    if not all(isinstance(key, str) and key in fields for key in keys):
+        return None
+    for row in rows:
+        if type(row) is not dict or row.keys() != keys:
+            return None
+    return rows
+
+
+def _passthrough_type(field) -> type | None:
+    """The Python type whose values this field stores and reads back unchanged (no conversion call needed)."""
+    if type(field) in (CharField, TextField):
+        return str
+    if type(field) in (IntegerField, AutoField):
+        return int
+    return None
+
+
+def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
+    """Insert ``rows`` with multi-row ``INSERT ... RETURNING`` and audit them; None if it cannot.
+
+    Same values as Peewee would write (each field's ``db_value``, defaults for
+    missing fields called per row) and the same audit records as the general
+    path (the stored row, read back through RETURNING, diffed against
+    nothing); it only skips Peewee's per-value SQL generation, conversion
+    calls for values that need none, and the extra SELECT of the new rows.
+    """
+    meta = model._meta
+    names = list(rows[0])
+    default_fields = [f for f in meta.defaults if f.name not in rows[0]]
+    fields = [meta.fields[name] for name in names] + default_fields
+    given = [(name, _passthrough_type(meta.fields[name]), _db_converter(meta.fields[name])) for name in names]
+    defaults = [(meta.defaults[f], _db_converter(f)) for f in default_fields]
+    params: list = []
+    for row in rows:
+        values = []
+        for name, kind, convert in given:
+            value = row[name]
+            if type(value) is not kind:
+                if isinstance(value, Node):
+                    return None  # an SQL expression as a value: the general path knows how to render it
+                value = convert(value)
+            values.append(value)
+        for default, convert in defaults:
+            values.append(convert(default() if callable(default) else default))
+        params.append(values)
+    # Read back the primary key and the tracked fields: what the audit record holds.
+    pk = meta.primary_key
+    tracked = [f for f in meta.sorted_fields if f.name not in UNTRACKED_FIELDS]
+    redacted = model.redacted_fields
+    readers = [(i, f.name, _passthrough_type(f), _py_converter(f), f.name in redacted)
+               for i, f in enumerate(tracked, start=1)]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    returning = ", ".join(f'"{f.column_name}"' for f in [pk, *tracked])
+    placeholder = "(" + ", ".join("?" * len(fields)) + ")"
+    per_statement = max(1, _MAX_VARIABLES // len(fields))
+    ids: list[int] = []
+    entries = []
+    for start in range(0, len(params), per_statement):
+        chunk = params[start : start + per_statement]
+        sql = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES '
+               + ", ".join([placeholder] * len(chunk)) + f" RETURNING {returning}")
+        cursor = database.execute_sql(sql, [value for values in chunk for value in values])
+        for raw in cursor.fetchall():
+            # diff(model, None, row): every tracked field that has a value, secrets redacted.
+            changes = {}
+            for i, name, kind, read, secret in readers:
+                value = raw[i]
+                if type(value) is not kind:
+                    value = read(value)
+                    if value is None:
+                        continue
+                    if secret or type(value) not in _PLAIN_TYPES:
+                        value = _redact(model, name, value)
+                elif secret:
+                    value = _redact(model, name, value)
+                changes[name] = [None, value]
+            ids.append(raw[0])
+            entries.append((raw[0], "create", changes))
+    _record_many(model, entries)
+    return ids
 
 
 class AuditedUpdate(ModelUpdate):
@@ -207,6 +345,13 @@ class AuditedInsert(ModelInsert):
         if self._query_type == ModelInsert.QUERY:
             raise AuditBypassError(f"INSERT ... SELECT on {model.__name__} cannot be audited; insert rows instead")
         pk = model._meta.primary_key
+        if self._query_type == ModelInsert.MULTI and pk in model._meta.sorted_fields:
+            rows = _plain_rows(self)
+            if rows is not None:
+                with database.atomic():
+                    ids = _insert_many_fast(database, model, rows)
+                if ids is not None:
+                    return ids
         with database.atomic():
             # RETURNING gives us the ids of every inserted row, also for multi-row inserts.
             self._returning = (pk,)

@@ -6,6 +6,7 @@ is not given again is kept (forms show it masked and never send it back).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -41,6 +42,8 @@ def parse_field(field: Field, value: Any) -> Any:
             number = Decimal(text.replace(",", "."))
         except ArithmeticError:
             raise ValidationError(problem + f"{text!r} is not a number.", field.key) from None
+        if not number.is_finite():  # "inf", "nan": Decimal accepts them, a setting must not
+            raise ValidationError(problem + f"{text!r} is not a number.", field.key)
         return int(number) if number == number.to_integral_value() else str(number)
     if field.kind == "money":
         try:
@@ -64,7 +67,8 @@ def parse_field(field: Field, value: Any) -> Any:
         except ValidationError as exc:
             raise ValidationError(problem + str(exc), field.key) from None
     if field.kind == "path":
-        return str(Path(text).expanduser())
+        # Absolute: a sync may run from another working directory than the one it was typed in.
+        return os.path.abspath(Path(text).expanduser())
     raise ValidationError(problem + f"unknown field kind {field.kind!r}.", field.key)
 
 
@@ -130,9 +134,13 @@ def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None 
                 merged[key] = value
         row.settings = merged
         row.save()
-        if secrets:
-            current = creds.get_credentials(name) if row.credentials else {}
-            current.update({k: v for k, v in secrets.items() if v not in (None, "")})
+        retyped = {k: v for k, v in secrets.items() if v not in (None, "")}
+        if retyped:
+            try:
+                current = creds.get_credentials(name) if row.credentials else {}
+            except creds.CredentialError:
+                current = {}  # unreadable (lost or changed key): the secrets typed now replace them
+            current.update(retyped)
             creds.set_credentials(name, current)
     return get_config(name)
 

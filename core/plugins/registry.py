@@ -16,11 +16,15 @@ class PluginRegistrationError(Exception):
 
 
 def _where(cls) -> str:
-    try:
-        path = inspect.getsourcefile(cls) or "?"
-    except TypeError:
-        path = "?"
-    return f"plugin class {cls.__qualname__} ({path})"
+    path = "?"
+    for target in (cls, type(cls)):  # type(cls): an instance registered by mistake
+        try:
+            path = inspect.getsourcefile(target) or "?"
+            break
+        except TypeError:
+            continue
+    what = getattr(cls, "__qualname__", None) or f"{type(cls).__qualname__} instance"
+    return f"plugin class {what} ({path})"
 
 
 def check_plugin_class(cls) -> None:
@@ -42,8 +46,13 @@ def check_plugin_class(cls) -> None:
     params = list(inspect.signature(sync).parameters)
     if len(params) != 2:
         raise PluginRegistrationError(f"{where}: sync must take exactly (self, ctx), not ({', '.join(params)})")
+    fields = getattr(cls, "fields", None)
+    if fields is None:
+        fields = []
+    if not isinstance(fields, (list, tuple)):
+        raise PluginRegistrationError(f"{where}: fields must be a list of Field objects, got {fields!r}")
     keys = set()
-    for field in getattr(cls, "fields", []) or []:
+    for field in fields:
         if not isinstance(field, Field):
             raise PluginRegistrationError(f"{where}: fields must be Field objects, got {field!r}")
         if field.kind not in FIELD_KINDS:

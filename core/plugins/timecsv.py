@@ -75,10 +75,13 @@ class TimeCsvImport(Plugin):
                                 "write it as Client / Project.")
         try:
             with path.open(newline="", encoding="utf-8-sig") as fh:
-                rows = list(csv.DictReader(fh))
+                reader = csv.DictReader(fh)
+                rows = list(reader)
+                header = reader.fieldnames or []
         except (UnicodeDecodeError, csv.Error) as exc:
             raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
-        if rows and not _column(rows[0], "Start date", "Start Date"):
+        # The header decides, so an empty file or one that is only some other header is refused too.
+        if not any(name and name.strip().lower() == "start date" for name in header):
             raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")
         ctx.log(f"Reading {len(rows)} rows from {path.name}")
         skipped = 0

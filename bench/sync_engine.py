@@ -1,0 +1,256 @@
+"""Benchmark: the sync engine upserting 100,000 money transactions, with audit, against raw sqlite3.
+
+Run: ``.venv/bin/python bench/sync_engine.py [--rows 100000] [--rounds 1] [--profile]``
+
+Each round uses a fresh throw-away FAKTURKA_HOME and times, in the same process
+and against the same database file (WAL, synchronous=FULL, as the app opens it):
+
+- ``raw``: a bare ``sqlite3`` connection inserting the same rows (already as
+  tuples of column values) with one ``executemany`` into a bare table with
+  the same columns and no index, in one transaction;
+- ``sync 1``: ``run_sync`` of a plugin whose ``sync(ctx)`` calls
+  ``ctx.upsert_transaction`` once per row: the engine looks each
+  ``(source, external_id)`` up, inserts the new rows, writes one audit
+  record per created row, saves the state and completes the history row,
+  all in one transaction;
+- ``sync 2``: the same sync again: every row is found unchanged (skipped).
+
+- ``write floor``: what any engine must write for those rows, as raw SQL with
+  no Python work: the rows into ``money_transactions`` (its four indexes) and
+  one audit record each into ``audit_records`` (its five indexes), one
+  transaction, the audit JSON built before the clock starts. It shows how
+  much of the ratio the schema alone costs.
+
+Reported: rows per second for raw and sync 1, the ratio sync 1 / raw (budget
+<= 5, aim 3), the write floor against raw, and sync 2 as a percentage of
+sync 1 (budget <= 30%). With several rounds, the best of each counts (the
+machine is shared).
+``--profile`` prints the top of a cProfile of one more first sync.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUDGET_RATIO = 5.0
+AIM_RATIO = 3.0
+BUDGET_SECOND = 30.0
+COLUMNS = ("created_at", "updated_at", "external_id", "source", "transaction_type", "amount", "currency",
+           "description", "transacted_on", "counterparty", "counterparty_account", "reference", "raw_data")
+
+
+def make_rows(count: int) -> list[dict]:
+    """Bank movements as a plugin would have parsed them (amount as a decimal string)."""
+    start = date(2024, 1, 1)
+    rows = []
+    for i in range(count):
+        income = i % 3 != 0
+        rows.append({
+            "external_id": f"{24000000000 + i}",
+            "transaction_type": "income" if income else "expense",
+            "amount": f"{(i * 7919) % 250000 + 100}.{i % 100:02d}",
+            "currency": "CZK",
+            "transacted_on": start + timedelta(days=i % 700),
+            "description": f"Platba faktury {2024000 + i % 5000}" if income else f"Karta: nákup {i}",
+            "counterparty": f"Odběratel {i % 977} s.r.o.",
+            "counterparty_account": f"{1000000000 + i % 977}/0800",
+            "reference": f"{2024000 + i % 5000}" if income else "",
+            "raw_data": {"id": 24000000000 + i, "vs": f"{2024000 + i % 5000}", "ks": "0308"},
+        })
+    return rows
+
+
+def open_fresh_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="fakturka-bench-sync-"))
+    os.environ["FAKTURKA_HOME"] = str(home)
+    from core.db import open_database
+
+    return open_database()
+
+
+def register(rows: list[dict]):
+    from core import plugin_config
+    from core.plugins import use_plugins
+    from core.plugins.base import Plugin
+
+    class BenchBank(Plugin):
+        name = "bench-bank"
+        version = "1.0.0"
+
+        def sync(self, ctx):
+            upsert = ctx.upsert_transaction
+            for row in rows:
+                upsert(**row)
+            ctx.state["last_id"] = rows[-1]["external_id"]
+            ctx.metadata["rows"] = len(rows)
+
+    use_plugins([BenchBank])
+    plugin_config.set_enabled("bench-bank", True)
+
+
+def time_raw(db_path: Path, rows: list[dict]) -> float:
+    """The floor: one executemany of the same values into a bare table, one transaction."""
+    from core.money import to_minor
+    from decimal import Decimal
+    from core.timeutil import utcnow
+
+    now = utcnow().isoformat(sep=" ")
+    tuples = [(now, now, r["external_id"], "bench-bank", r["transaction_type"],
+               to_minor(Decimal(r["amount"]), r["currency"]), r["currency"], r["description"],
+               r["transacted_on"].isoformat(), r["counterparty"], r["counterparty_account"], r["reference"],
+               json.dumps(r["raw_data"], sort_keys=True, ensure_ascii=False)) for r in rows]
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"CREATE TABLE bench_bare ({', '.join(COLUMNS)})")
+    sql = f"INSERT INTO bench_bare ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(sql, tuples)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.execute("DROP TABLE bench_bare")
+    conn.close()
+    return elapsed
+
+
+def time_write_floor(db_path: Path, rows: list[dict]) -> float:
+    """What the engine must write at least, as raw SQL: the rows into money_transactions (with its
+    indexes) and one audit record per row (into audit_records, with its indexes), one transaction.
+    The audit JSON is built before the clock starts: this is the SQLite part only."""
+    from core.money import to_minor
+    from decimal import Decimal
+    from core.timeutil import utcnow
+
+    now = utcnow().isoformat(sep=" ")
+    tuples, audits = [], []
+    for r in rows:
+        values = {"external_id": "floor-" + r["external_id"], "source": "bench-floor",
+                  "transaction_type": r["transaction_type"], "amount": to_minor(Decimal(r["amount"]), r["currency"]),
+                  "currency": r["currency"], "description": r["description"],
+                  "transacted_on": r["transacted_on"].isoformat(), "counterparty": r["counterparty"],
+                  "counterparty_account": r["counterparty_account"], "reference": r["reference"],
+                  "raw_data": r["raw_data"], "match_status": "unmatched", "match_note": {}}
+        tuples.append((now, now, *[json.dumps(v, sort_keys=True, ensure_ascii=False) if isinstance(v, dict) else v
+                                  for v in values.values()]))
+        audits.append(json.dumps({k: [None, v] for k, v in values.items()}, sort_keys=True, ensure_ascii=False))
+    columns = ("created_at", "updated_at", "external_id", "source", "transaction_type", "amount", "currency",
+               "description", "transacted_on", "counterparty", "counterparty_account", "reference", "raw_data",
+               "match_status", "match_note")
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=FULL")
+    first_id = (conn.execute("SELECT max(id) FROM money_transactions").fetchone()[0] or 0) + 1
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(f"INSERT INTO money_transactions ({', '.join(columns)}) "
+                     f"VALUES ({', '.join('?' * len(columns))})", tuples)
+    conn.executemany("INSERT INTO audit_records (table_name, row_id, action, changes, source, sync_run, created_at) "
+                     "VALUES ('money_transactions', ?, 'create', ?, 'bench-floor', NULL, ?)",
+                     [(first_id + i, changes, now) for i, changes in enumerate(audits)])
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def time_sync() -> tuple[float, object]:
+    from core.sync import run_sync
+
+    started = time.perf_counter()
+    outcome = run_sync("bench-bank")
+    elapsed = time.perf_counter() - started
+    if outcome.status != "completed":
+        raise SystemExit(f"the sync failed: {outcome.error}")
+    return elapsed, outcome
+
+
+def one_round(rows: list[dict]) -> dict:
+    from core.audit import AuditRecord
+    from core.db import close_database
+    from core.models import MoneyTransaction
+
+    db_path = open_fresh_home()
+    register(rows)
+    raw = time_raw(db_path, rows)
+    first, out1 = time_sync()
+    second, out2 = time_sync()
+    n = len(rows)
+    assert (out1.counts.created, out1.counts.skipped) == (n, 0), out1.counts
+    assert (out2.counts.created, out2.counts.updated, out2.counts.skipped) == (0, 0, n), out2.counts
+    assert MoneyTransaction.select().count() == n
+    audited = AuditRecord.select().where((AuditRecord.table_name == "money_transactions")
+                                         & (AuditRecord.sync_run == out1.run_id)).count()
+    assert audited == n, f"{audited} audit records for {n} created rows"
+    floor = time_write_floor(db_path, rows)
+    close_database()
+    shutil.rmtree(db_path.parent, ignore_errors=True)  # the throw-away home (about 110 MB)
+    return {"raw": raw, "first": first, "second": second, "floor": floor}
+
+
+def profile_first_sync(rows: list[dict], top: int) -> None:
+    from core.db import close_database
+
+    db_path = open_fresh_home()
+    register(rows)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    time_sync()
+    profiler.disable()
+    close_database()
+    shutil.rmtree(db_path.parent, ignore_errors=True)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of one first sync")
+    parser.add_argument("--top", type=int, default=30, help="profile lines to print")
+    args = parser.parse_args()
+
+    rows = make_rows(args.rows)
+    results = []
+    for i in range(args.rounds):
+        result = one_round(rows)
+        results.append(result)
+        print(f"round {i + 1}: raw {result['raw']:.2f} s, sync 1 {result['first']:.2f} s, "
+              f"sync 2 {result['second']:.2f} s, write floor {result['floor']:.2f} s", flush=True)
+    raw = min(r["raw"] for r in results)
+    floor = min(r["floor"] for r in results)
+    first = min(r["first"] for r in results)
+    second = min(r["second"] for r in results)
+    n = args.rows
+    ratio = first / raw
+    second_pct = 100 * second / first
+    print()
+    print(f"rows: {n:,}  (best of {args.rounds})")
+    print(f"raw sqlite3 executemany   {n / raw:>12,.0f} rows/s   ({raw:.2f} s)")
+    print(f"sync, first run (created) {n / first:>12,.0f} rows/s   ({first:.2f} s)")
+    print(f"ratio sync / raw          {ratio:>12.2f}         (budget <= {BUDGET_RATIO:g}, aim {AIM_RATIO:g})"
+          f"  {'OK' if ratio <= BUDGET_RATIO else 'OVER BUDGET'}")
+    print(f"write floor (raw SQL of the same rows + their audit records, indexed tables) "
+          f"{floor:.2f} s = {floor / raw:.1f}x raw")
+    print(f"sync, second run (unchanged) {second:.2f} s = {second_pct:.0f}% of the first "
+          f"(budget <= {BUDGET_SECOND:g}%)  {'OK' if second_pct <= BUDGET_SECOND else 'OVER BUDGET'}")
+    if args.profile:
+        profile_first_sync(rows, args.top)
+
+
+if __name__ == "__main__":
+    main()
