@@ -118,9 +118,12 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
         plugin_config.configure("bank-statement", {"path": str(statement)})
         plugin_config.set_enabled("bank-statement", True)
     counts = (f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, "
-              f"{Invoice.select().count()} invoices; a bank statement to try 'fakturka sync bank-statement' "
-              f"is at {statement}")
+              f"{Invoice.select().count()} invoices")
     return counts
+
+
+def demo_statement_path() -> Path:
+    return paths.data_dir() / "demo" / "bank-statement.xml"
 
 
 # -- a bank statement that pays some of the demo invoices -----------------------------------
@@ -193,8 +196,8 @@ def write_demo_statement(today: date) -> Path:
     if eur:
         statements.append(_STMT.format(currency="EUR", stamp=stamp, today=today.isoformat(),
                                        iban="CZ2808000000192000145401", entries="\n".join(eur)))
-    folder = paths.ensure_private_dir(paths.data_dir() / "demo")
-    path = folder / "bank-statement.xml"
+    path = demo_statement_path()
+    paths.ensure_private_dir(path.parent)
     path.write_text(_STATEMENT.format(stamp=stamp, today=today.isoformat(), statements="\n".join(statements)),
                     encoding="utf-8")
     return path

@@ -62,7 +62,7 @@ class SyncRefused(Exception):
     """The run was refused before it started; the message says why and what to do."""
 
 
-class SyncCancelled(Exception):
+class SyncCancelled(BaseException):
     """Raised inside a plugin at its next ctx call after the person cancelled."""
 
 
@@ -203,10 +203,15 @@ class SyncContext:
             "counterparty_account": counterparty_account or "", "reference": reference or "",
             "raw_data": raw_data or {},
         }
-        self.counts.processed += 1
+        # Secrets never reach stored data, whatever a plugin copies into a description.
+        for key in ("description", "counterparty", "counterparty_account", "reference", "raw_data"):
+            values[key] = self._masker.data(values[key])
         if values["external_id"] is None:
             self._unkeyed_transactions.append(values)
+            self.counts.processed += 1
         else:
+            if values["external_id"] not in self._transactions:
+                self.counts.processed += 1  # a record sent twice is one record
             self._transactions[values["external_id"]] = values  # the last word for an id wins
 
     def add_work_entry(self, *, project: Project, date: date, minutes: int, description: str = "",
@@ -215,12 +220,13 @@ class SyncContext:
         self.check_cancelled()
         if not isinstance(minutes, int) or minutes <= 0:
             raise ValueError(f"minutes must be a positive whole number, not {minutes!r}")
-        self.counts.processed += 1
         values = {"project": project.id if isinstance(project, Project) else int(project),
-                  "date": date, "minutes": minutes, "description": description or "",
+                  "date": date, "minutes": minutes, "description": self._masker.text(description or ""),
                   "billable": bool(billable), "source": self.plugin_name,
                   "external_id": None if external_id is None else str(external_id), "kind": "time"}
         key = values["external_id"] if values["external_id"] is not None else (None, len(self._entries))
+        if key not in self._entries:
+            self.counts.processed += 1
         self._entries[key] = values
 
     def apply(self, write: Callable[[], Any]) -> None:
@@ -245,7 +251,27 @@ TX_COMPARED = ("transaction_type", "amount", "currency", "description", "transac
                "counterparty_account", "reference", "raw_data")
 
 # Called inside the commit transaction after the plugin's writes: (ctx, result).
-AFTER_APPLY: list[Callable[[SyncContext, ApplyResult], None]] = []
+def match_new_payments(ctx: SyncContext, result: ApplyResult) -> None:
+    """After a sync that brought transactions: match incoming ones to invoices, in the same
+    transaction (so the matches are audited under the plugin and the run, and land atomically),
+    and say in the log what was matched and what needs review."""
+    from core.matching import match_transactions
+
+    ids = result.created_transactions + result.updated_transactions
+    if not ids:
+        return
+    report = match_transactions(ids)
+    for line in report.lines():
+        ctx._emit(line)
+    if report.paid_invoices:
+        ctx._emit(f"Invoices now paid: {', '.join(report.paid_invoices)}")
+    if report.matched or report.review:
+        ctx.metadata["matched"] = len(report.matched)
+        ctx.metadata["needs_review"] = len(report.review)
+        ctx.metadata["paid_invoices"] = report.paid_invoices
+
+
+AFTER_APPLY: list[Callable[[SyncContext, ApplyResult], None]] = [match_new_payments]
 
 
 def _normalised(model, name: str, value: Any) -> Any:
@@ -532,8 +558,10 @@ def _commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
         ctx._emit(f"Done: {counts.processed} processed, {counts.created} created, {counts.updated} updated, "
                   f"{counts.skipped} unchanged.")
         config = PluginConfiguration.get_by_id(config_id)
-        if config.state != ctx.state:
-            config.state = ctx.state
+        # Compare what would be stored: a date in the state is kept as its ISO text.
+        state = json.loads(json.dumps(ctx.state, default=str))
+        if config.state != state:
+            config.state = state
             config.save()
         SyncHistory.update(
             status="completed", completed_at=utcnow(), updated_at=utcnow(),

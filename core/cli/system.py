@@ -36,8 +36,10 @@ def keys_rotate(args) -> int:
 
 
 def demo(args) -> int:
-    from core.demo import load_demo
+    from core.demo import demo_statement_path, load_demo
 
     summary = load_demo()
     print(f"Demo data loaded: {summary}.")
+    print(f"A bank statement paying some of the demo invoices is at {demo_statement_path()}; "
+          "try: fakturka sync bank-statement")
     return 0
