@@ -117,8 +117,10 @@ def main() -> int:
             rerun_s = time.perf_counter() - rerun_start
 
         created = MoneyTransaction.select().where(MoneyTransaction.source == "fio").count()
+        # One "create" record per movement; matching adds "update" records for the payments it links.
         audited = AuditRecord.select().where((AuditRecord.sync_run == outcome.run_id)
-                                             & (AuditRecord.table_name == "money_transactions")).count()
+                                             & (AuditRecord.table_name == "money_transactions")
+                                             & (AuditRecord.action == "create")).count()
         paid = Invoice.select().where((Invoice.status == "paid") & Invoice.id.in_([i.id for i in open_invoices])).count()
         total_s = matched - start
         n = outcome.counts.processed
@@ -143,7 +145,7 @@ def main() -> int:
             print(f"  {label:<44}{span(a, b)}")
         print(f"  => {n / total_s:,.0f} movements/s end to end "
               f"({n / (synced - start):,.0f}/s for the sync alone)")
-        print(f"  created {outcome.counts.created:,}, rows {created:,}, audit records {audited:,}; "
+        print(f"  created {outcome.counts.created:,}, rows {created:,}, audit create records {audited:,}; "
               f"invoices paid by the import {paid}/{len(open_invoices)} "
               f"({len(report.matched)} matched, {len(report.review)} for review in the explicit call)")
         print(f"  re-run of the whole range: {rerun.counts.processed:,} processed, {rerun.counts.created} created, "

@@ -184,10 +184,12 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
     with db.atomic():
         if transaction_ids is not None and not transaction_ids:
             return report
+        index = _OpenInvoices()
+        if not index.by_id:
+            return report  # nothing is open: no need to read a single transaction
         transactions = _unmatched(transaction_ids)
         if not transactions:
             return report
-        index = _OpenInvoices()
         before: dict[int, dict] = {}
         linked: dict[int, dict] = {}
         reviewed: dict[int, dict] = {}
