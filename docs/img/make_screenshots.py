@@ -70,6 +70,25 @@ async def shoot() -> list[Path]:
 
             await pilot.press("s")
             shots.append(await take(app, pilot, "settings"))
+
+            # The bank loop: sync the demo statement from the Plugins screen, watch the log.
+            await pilot.press("p")
+            await pilot.pause()
+            table = app.screen.query_one("#plugin-list")
+            table.move_cursor(row=table.get_row_index("bank-statement"))
+            await pilot.press("r")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            shots.append(await take(app, pilot, "plugins"))
+            await pilot.press("b")
+            shots.append(await take(app, pilot, "bank"))
+            await pilot.press("h")
+            await pilot.pause()
+            await pilot.press("enter")
+            shots.append(await take(app, pilot, "sync-run"))
+            await pilot.press("escape")
+            await pilot.press("a")
+            shots.append(await take(app, pilot, "audit"))
             await pilot.press("ctrl+q")
     finally:
         close_database()
