@@ -24,7 +24,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from peewee import fn
 
 from core.bulk import audited_bulk_update
 from core.db import db

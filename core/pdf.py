@@ -339,7 +339,6 @@ class _Renderer:
         return bottom
 
     def party(self, x: float, y: float, heading: str, data: dict, extra: list[str]) -> float:
-        pdf = self.pdf
         self.label(x, y, HALF_W, heading)
         y += 4.6
         self.font(10.5, "B", INK)

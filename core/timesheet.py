@@ -263,6 +263,10 @@ def entries_query(*, project: Project | None = None, client: Client | None = Non
     return query
 
 
+# The periods lists can be filtered by: (label msgid, key for period_bounds).
+PERIOD_CHOICES = (("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month"))
+
+
 def period_bounds(period: str, today: date | None = None) -> tuple[date | None, date | None]:
     """``week`` | ``month`` | ``last-month`` | ``all`` -> (since, until)."""
     from datetime import timedelta

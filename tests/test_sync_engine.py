@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import threading
 from datetime import date
-from decimal import Decimal
 from urllib.parse import quote, quote_plus
 
 import httpx

@@ -61,7 +61,7 @@ import core.plugins as plugins_pkg
 from core import plugin_config
 from core.db import PRAGMAS, close_database, db, open_database
 from core.history import run_changes
-from core.models import AuditRecord, MoneyTransaction, PluginConfiguration, SyncHistory, WorkEntry
+from core.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
 from core.plugins.base import Plugin
 from core.sync import SyncRefused, run_sync
 

@@ -4,23 +4,20 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from core.audit import AuditRecord
 from core.history import audit_query, audit_sources, audit_tables, format_changes
-from core.timesheet import period_bounds
+from core.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _
 from tui.screens.base import SectionScreen
+from tui.widgets.detail import DetailScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable
 
-PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
 
 
-class AuditDetailScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close")]
-
+class AuditDetailScreen(DetailScreen):
     def __init__(self, record: AuditRecord):
         super().__init__()
         self.record = record
@@ -40,9 +37,6 @@ class AuditDetailScreen(ModalScreen[None]):
         for name, (old, new) in self.record.changes.items():
             table.add_row(name, "∅" if old is None else str(old), "∅" if new is None else str(new))
 
-    def action_close(self) -> None:
-        self.dismiss(None)
-
 
 class AuditScreen(SectionScreen):
     SECTION = "audit"
@@ -57,7 +51,7 @@ class AuditScreen(SectionScreen):
                 yield Select([(_("All tables"), "")] + [(t, t) for t in audit_tables()], value="",
                              allow_blank=False, id="filter-table")
                 yield Input(placeholder=_("Record id"), type="integer", id="filter-record")
-                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
                              id="filter-period")
             yield PagedTable(self.fetch, [
                 (_("Time"), "time"), (_("Source"), "source"), (_("Table"), "table"), (_("Record"), "row"),

@@ -11,21 +11,19 @@ from textual.widgets import DataTable, Select, Static
 
 from core import matching
 from core.models import Invoice, MoneyTransaction
-from core.timesheet import period_bounds
+from core.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
+from tui.widgets.detail import DetailScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [("All", ""), ("Unmatched", "unmatched"), ("Needs review", "review"), ("Matched", "matched"),
                   ("Ignored", "ignored")]
-PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
 
 
-class TransactionDetailScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close")]
-
+class TransactionDetailScreen(DetailScreen):
     def __init__(self, tx: MoneyTransaction):
         super().__init__()
         self.tx = tx
@@ -49,9 +47,6 @@ class TransactionDetailScreen(ModalScreen[None]):
                 yield Static(_("Raw movement"), classes="pane-title")
                 yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—",
                              markup=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class InvoicePickerScreen(ModalScreen[Invoice | None]):
@@ -104,7 +99,7 @@ class BankScreen(SectionScreen):
                              id="filter-status")
                 yield Select([(_("All sources"), "")] + [(s, s) for s in self._sources()], value="",
                              allow_blank=False, id="filter-source")
-                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
                              id="filter-period")
             yield PagedTable(self.fetch, [
                 (_("Date"), "date"), (_("Source"), "source"), (_("Amount"), "amount"), (_("VS"), "vs"),

@@ -5,13 +5,13 @@ from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Log, Static
 
 from core.history import format_changes, history_query, run_changes
 from core.models import SyncHistory
 from tui.i18n import _
 from tui.screens.base import SectionScreen
+from tui.widgets.detail import DetailScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable, styled
 
@@ -20,9 +20,7 @@ def _when(ts) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
 
 
-class RunDetailScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close")]
-
+class RunDetailScreen(DetailScreen):
     def __init__(self, run: SyncHistory):
         super().__init__()
         self.run = run
@@ -58,9 +56,6 @@ class RunDetailScreen(ModalScreen[None]):
             table.add_row(c.action, c.table_name, str(c.row_id), format_changes(c.changes, limit=4))
         if not changes:
             table.add_row("—", _("nothing"), "", "")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class HistoryScreen(SectionScreen):

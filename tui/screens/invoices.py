@@ -21,6 +21,7 @@ from core.models import Invoice
 from core.validation import ValidationError
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
+from tui.widgets.detail import DetailScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import PagedTable
@@ -123,9 +124,7 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
         self.dismiss(None)
 
 
-class InvoiceDetailScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close")]
-
+class InvoiceDetailScreen(DetailScreen):
     def __init__(self, invoice: Invoice):
         super().__init__()
         self.invoice = invoice
@@ -172,9 +171,6 @@ class InvoiceDetailScreen(ModalScreen[None]):
             payments.add_row(day(tx.transacted_on), money(tx.amount, tx.currency), tx.source, tx.reference or "—")
         if not payments.row_count:
             payments.add_row("—", _("no payments yet"), "", "")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class InvoicesScreen(SectionScreen):

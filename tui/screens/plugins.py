@@ -9,7 +9,6 @@ from textual.widgets import Label, Log, ProgressBar, Static
 
 from core import plugin_config
 from core.plugins import get_plugin
-from core.plugins.base import Field
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormScreen

@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Select
 
 from core import timesheet
+from core.timesheet import PERIOD_CHOICES
 from core.clients import find_project, list_projects, project_label
 from core.dates import format_minutes
 from core.models import WorkEntry
@@ -17,7 +18,6 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 
-PERIODS = [("All time", "all"), ("This week", "week"), ("This month", "month"), ("Last month", "last-month")]
 
 
 def project_options() -> list[tuple[str, int]]:
@@ -71,7 +71,7 @@ class TimeScreen(SectionScreen):
             with Horizontal(classes="filters"):
                 yield Select([(_("All projects"), 0)] + project_options(), value=0, allow_blank=False,
                              id="filter-project")
-                yield Select([(_(label), value) for label, value in PERIODS], value="all", allow_blank=False,
+                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
                              id="filter-period")
                 yield Checkbox(_("Unbilled only"), id="filter-unbilled")
             yield PagedTable(self.fetch, [
