@@ -148,6 +148,9 @@ class PluginsScreen(SectionScreen):
         bar = self.query_one("#sync-progress", ProgressBar)
         if session.total:
             bar.update(total=session.total, progress=session.done)
+        elif session.finished:
+            bar.update(total=1, progress=1 if session.status == "completed" else 0)
+        bar.display = session.total > 0 or session.status == "completed"
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
         self.query_one("#sync-title", Label).update(Content(title))
         self.query_one("#sync-counts", Static).update(session.counts)

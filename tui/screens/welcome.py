@@ -13,7 +13,11 @@ from tui.i18n import _
 class WelcomeScreen(ModalScreen[str]):
     """Dismisses with "profile", "demo" or "skip"."""
 
-    BINDINGS = [Binding("escape", "choose('skip')", "Skip")]
+    BINDINGS = [
+        Binding("escape", "choose('skip')", "Skip"),
+        Binding("down", "app.focus_next", "Next", show=False),
+        Binding("up", "app.focus_previous", "Previous", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog welcome-dialog"):
