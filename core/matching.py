@@ -219,7 +219,8 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
                 kind = "overpaid"
             index.owed[inv.id] = max(0, owed - tx.amount)
             index.paid[inv.id] += tx.amount
-            note = {**_evidence(tx, inv, how), "result": kind, "owed_before": owed}
+            # The VS, amount and message are on the row already; the note says only what matching decided.
+            note = {"invoice": inv.number, "by": how, "result": kind, "owed_before": owed}
             before[tx.id] = snapshot
             linked[tx.id] = {"invoice": inv.id, "match_status": "matched", "match_note": note}
             if is_settled(inv.total, index.paid[inv.id]) and inv.id not in settled:
