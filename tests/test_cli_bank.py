@@ -18,8 +18,9 @@ from core import invoicing
 from core import profile as profile_svc
 from core import timesheet as ts
 from core.audit import AuditRecord
-from core.models import ALL_MODELS, Client, Invoice, MoneyTransaction, Project
+from core.models import Client, Invoice, MoneyTransaction, Project
 from tui.cli import main
+from helpers import db_state, last_audit_id, reload
 
 ISSUED = date(2026, 3, 31)
 PAID_DAY = date(2026, 4, 10)
@@ -27,14 +28,6 @@ IBAN = "CZ6508000000192000145399"
 
 _external_ids = itertools.count(1)
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
-
-
-def reload(row):
-    return type(row).get_by_id(row.id)
 
 
 @pytest.fixture
@@ -132,9 +125,6 @@ def books(database) -> Books:
 
 # -- fakturka match ---------------------------------------------------------------------------
 
-
-def last_audit_id() -> int:
-    return AuditRecord.select().order_by(AuditRecord.id.desc()).first().id
 
 
 def test_match_prints_what_it_matched_and_what_needs_review(books, ok):

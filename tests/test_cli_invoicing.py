@@ -7,15 +7,12 @@ from datetime import date, timedelta
 import pytest
 
 from core.audit import AuditRecord
-from core.models import ALL_MODELS, Client, Invoice, MoneyTransaction, Project, WorkEntry
+from core.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 from tui.cli import main
+from helpers import db_state
 
 IBAN = "CZ6508000000192000145399"
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
 
 
 @pytest.fixture

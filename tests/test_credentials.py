@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from core.credentials import (
 )
 from core.db import db
 from core.models import PluginConfiguration
+from helpers import mode
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -60,9 +60,6 @@ def put_blob(plugin: str, blob: bytes) -> None:
     )
     assert cursor.rowcount == 1
 
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def flip(blob: bytes, index: int) -> bytes:

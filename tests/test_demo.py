@@ -16,17 +16,14 @@ from core import profile as profile_svc
 from core.audit import AuditRecord
 from core.db import close_database, open_database
 from core.demo import DemoRefused, database_is_empty, load_demo
-from core.models import ALL_MODELS, BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
+from core.models import BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
 from core.timesheet import unbilled_entries
 from core.totals import round_half_up
 from tui.cli import main
+from helpers import db_state
 
 TODAY = date(2026, 6, 15)
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
 
 
 @pytest.fixture(scope="module")

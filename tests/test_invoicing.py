@@ -10,16 +10,13 @@ from core import clients as client_svc
 from core import invoicing as inv_svc
 from core import profile as profile_svc
 from core import timesheet as ts
-from core.models import ALL_MODELS, Invoice, InvoiceLine, MoneyTransaction, WorkEntry
+from core.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
 from core.totals import compute_totals, line_amount, round_half_up
+from helpers import db_state
 
 ISSUED = date(2026, 3, 31)
 IBAN = "CZ6508000000192000145399"
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
 
 
 def set_up_profile(**extra):

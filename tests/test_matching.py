@@ -24,7 +24,8 @@ from core import profile as profile_svc
 from core import timesheet as ts
 from core.audit import AuditRecord, audit_context
 from core.matching import MatchError
-from core.models import ALL_MODELS, Client, Invoice, MoneyTransaction, Project
+from core.models import Client, Invoice, MoneyTransaction, Project
+from helpers import db_state, reload
 
 ISSUED = date(2026, 3, 31)
 PAID_DAY = date(2026, 4, 10)
@@ -35,14 +36,6 @@ _external_ids = itertools.count(1)
 
 # -- helpers -------------------------------------------------------------------------------
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
-
-
-def reload(row):
-    return type(row).get_by_id(row.id)
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import stat
 import tomllib
 from pathlib import Path
 
@@ -21,12 +20,10 @@ from core.db import SQLITE_HEADER, DatabaseOpenError, close_database, db, open_d
 from core.migrations import LATEST
 from core.models import Client
 from tui.cli import main
+from helpers import mode
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.fixture

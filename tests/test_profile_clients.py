@@ -7,19 +7,15 @@ from core import clients as svc
 from core import profile as profile_svc
 from core.audit import AuditRecord
 from core.forms import FormErrors
-from core.models import ALL_MODELS, BusinessProfile, Client, Project
+from core.models import BusinessProfile, Client, Project
 from core.validation import ValidationError
+from helpers import db_state
 
 VALID_IBAN = "CZ6508000000192000145399"
 VALID_ACCOUNT = "19-2000145399/0800"
 VALID_ICO = "25596641"
 VALID_DIC = "CZ25596641"
 
-
-def db_state() -> dict:
-    """Every table's rows, so 'nothing changed' can be checked exactly."""
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
 
 
 @pytest.fixture

@@ -11,15 +11,12 @@ from core import timesheet as ts
 from core.dates import format_minutes, parse_date, parse_duration
 from core.db import close_database, open_database
 from core.forms import FormErrors
-from core.models import ALL_MODELS, WorkEntry
+from core.models import WorkEntry
 from core.validation import ValidationError
+from helpers import db_state
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 
-
-def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
 
 
 @pytest.fixture

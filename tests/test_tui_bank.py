@@ -10,9 +10,7 @@ Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
 from __future__ import annotations
 
-import io
 
-from rich.console import Console
 from textual.widgets import DataTable, Select
 
 from core import invoicing, matching
@@ -27,6 +25,7 @@ from tui.screens.bank import BankScreen, InvoicePickerScreen, TransactionDetailS
 from tui.screens.invoices import InvoiceDetailScreen, InvoicesScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
+from helpers import last_audit_id, notifications, plain, reload, screen_text, table_cells
 
 SIZE = (140, 40)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -37,37 +36,10 @@ STILL_DUE = 6  # column of the invoices list
 # -- helpers -------------------------------------------------------------------------------
 
 
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ")
-
-
-def screen_text(app) -> str:
-    """The characters on the terminal right now (the current screen over the ones below it)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False).replace(NBSP, " ")
-
-
-def table_cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
 
 def row_keys(table: DataTable) -> list[str]:
     return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
 
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def reload(row):
-    return type(row).get_by_id(row.id)
-
-
-def last_audit_id() -> int:
-    return AuditRecord.select().order_by(AuditRecord.id.desc()).first().id
 
 
 def statement(description: str) -> MoneyTransaction:

@@ -5,11 +5,9 @@ Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
 from __future__ import annotations
 
-import io
 from datetime import date
 
 import pypdf
-from rich.console import Console
 from textual.widgets import DataTable, Select, Static
 
 from core import invoicing, paths
@@ -22,6 +20,7 @@ from tui.i18n import money
 from tui.screens.invoices import InvoicesScreen, NewInvoiceScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
+from helpers import plain, screen_text, table_cells
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -29,22 +28,6 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compa
 
 # -- helpers -------------------------------------------------------------------------------
 
-
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ")
-
-
-def screen_text(app) -> str:
-    """The characters on the terminal right now (the current screen over the ones below it)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False).replace(NBSP, " ")
-
-
-def table_cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 def set_up_business(with_entries: bool = True):

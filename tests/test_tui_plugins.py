@@ -19,7 +19,6 @@ The plugins:
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import threading
 import time
@@ -27,7 +26,6 @@ from datetime import date
 from urllib.parse import quote, quote_plus
 
 import pytest
-from rich.console import Console
 from textual import events
 from textual.widgets import DataTable, Input, Label, Log, ProgressBar, Select, Static
 
@@ -46,6 +44,7 @@ from tui.screens.history import HistoryScreen, RunDetailScreen
 from tui.screens.plugins import PluginsScreen
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
+from helpers import highlight, notifications, screen_text, table_cells
 
 SIZE = (140, 44)
 NBSP = "\u00a0"
@@ -160,25 +159,10 @@ def test_plugins():
 # -- helpers -------------------------------------------------------------------------------
 
 
-def screen_text(app) -> str:
-    """The characters on the terminal right now (the current screen over the ones below it)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False).replace(NBSP, " ")
-
-
-def table_cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
 
 def cell(table: DataTable, row_key: str, column_key: str) -> str:
     return str(table.get_cell(row_key, column_key))
 
-
-def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def set_up(name: str, *, enabled: bool = True, token: str = TOKEN, **settings) -> None:
@@ -200,17 +184,6 @@ async def open_plugins(pilot) -> PagedTable:
     screen = await open_section(pilot, "p", PluginsScreen)
     return screen.query_one("#plugin-list", PagedTable)
 
-
-async def highlight(pilot, table: PagedTable, key) -> None:
-    """Move the cursor with the arrow keys until the row ``key`` is highlighted."""
-    table.focus()
-    await pilot.pause()
-    await pilot.press("ctrl+home")
-    for _ in range(table.row_count):
-        if table.selected_key() == str(key):
-            return
-        await pilot.press("down")
-    assert table.selected_key() == str(key), f"row {key} not found in {table.id}"
 
 
 async def type_into(pilot, selector: str, text: str) -> Input:

@@ -6,10 +6,8 @@ fresh database under its own temporary FAKTURKA_HOME (see conftest.py).
 """
 from __future__ import annotations
 
-import io
 import json
 
-from rich.console import Console
 from textual import events
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
@@ -26,6 +24,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.form import FormScreen
+from helpers import screen_text
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -33,18 +32,6 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compa
 
 # -- helpers: what a person sees and types ---------------------------------------------------
 
-
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ")
-
-
-def screen_text(app) -> str:
-    """The characters on the terminal right now (the current screen over the ones below it)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False).replace(NBSP, " ")
 
 
 def header_line(app) -> str:

@@ -5,10 +5,8 @@ test has its own FAKTURKA_HOME and database (conftest.py).
 """
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 
-from rich.console import Console
 from textual import events
 from textual.widgets import Input, Select, Static
 
@@ -23,6 +21,7 @@ from tui.screens.time import TimeScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
+from helpers import highlight, screen_text, table_cells
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -30,18 +29,6 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compa
 
 # -- helpers -------------------------------------------------------------------------------
 
-
-def plain(text: str) -> str:
-    return text.replace(NBSP, " ")
-
-
-def screen_text(app) -> str:
-    """The characters on the terminal right now (the current screen over the ones below it)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text(styles=False).replace(NBSP, " ")
 
 
 async def type_into(pilot, selector: str, text: str) -> Input:
@@ -65,21 +52,6 @@ async def paste_into(pilot, selector: str, text: str) -> Input:
     assert widget.value == text
     return widget
 
-
-def table_cells(table: PagedTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-async def highlight(pilot, table: PagedTable, key) -> None:
-    """Move the cursor with the arrow keys until the row ``key`` is highlighted."""
-    table.focus()
-    await pilot.pause()
-    await pilot.press("ctrl+home")
-    for _ in range(table.row_count):
-        if table.selected_key() == str(key):
-            return
-        await pilot.press("down")
-    assert table.selected_key() == str(key), f"row {key} not found in {table.id}"
 
 
 def set_up_profile() -> None:

@@ -1,6 +1,7 @@
 """``fakturka plugins ...``, ``fakturka sync NAME`` and ``fakturka history ...``."""
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
 
@@ -40,16 +41,10 @@ def register(commands) -> None:
 
     history = commands.add_parser("history", help="past sync runs; 'history show ID' for one run")
     history.add_argument("name", nargs="?", help="only this plugin's runs (or 'show')")
-    history.add_argument("run_id", nargs="?", type=int, help=argparse_hidden())
+    history.add_argument("run_id", nargs="?", type=int, help=argparse.SUPPRESS)
     history.add_argument("--limit", type=int, default=30, help="how many runs, newest first (default 30)")
     history.add_argument("--json", action="store_true", help="print JSON for scripts")
     history.set_defaults(handler=history_cmd)
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def _status_dict(status) -> dict:

@@ -12,6 +12,7 @@ from core.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
+from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable
 
@@ -67,12 +68,9 @@ class AuditScreen(SectionScreen):
         return [("enter", _("Detail"))]
 
     def _filters(self) -> tuple:
-        def value(selector):
-            v = self.query_one(selector, Select).value
-            return v if isinstance(v, str) else ""
         record = self.query_one("#filter-record", Input).value.strip()
-        return (value("#filter-source"), value("#filter-table"), int(record) if record.isdigit() else None,
-                value("#filter-period") or "all")
+        return (chosen(self.query_one("#filter-source", Select)), chosen(self.query_one("#filter-table", Select)),
+                int(record) if record.isdigit() else None, chosen(self.query_one("#filter-period", Select), "all"))
 
     def fetch(self, offset: int, limit: int):
         source, table, record, period = self._filters()
@@ -93,13 +91,8 @@ class AuditScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         # New sources and tables appear as plugins run: refresh the filter choices too.
-        for selector, label, values in (("#filter-source", _("All sources"), audit_sources()),
-                                        ("#filter-table", _("All tables"), audit_tables())):
-            select = self.query_one(selector, Select)
-            current = select.value
-            with self.prevent(Select.Changed):
-                select.set_options([(label, "")] + [(v, v) for v in values])
-                select.value = current if current in values or current == "" else ""
+        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), audit_sources())
+        refresh_choices(self.query_one("#filter-table", Select), _("All tables"), audit_tables())
         self.query_one(PagedTable).reload()
 
     def action_refresh(self) -> None:

@@ -15,6 +15,7 @@ from core.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
+from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable, styled
@@ -120,10 +121,8 @@ class BankScreen(SectionScreen):
         return [("enter", _("Detail"))]
 
     def _filters(self) -> tuple:
-        def value(selector, default=""):
-            v = self.query_one(selector, Select).value
-            return v if isinstance(v, str) else default
-        return value("#filter-status"), value("#filter-source"), value("#filter-period", "all") or "all"
+        return (chosen(self.query_one("#filter-status", Select)), chosen(self.query_one("#filter-source", Select)),
+                chosen(self.query_one("#filter-period", Select), "all"))
 
     def fetch(self, offset: int, limit: int):
         status, source, period = self._filters()
@@ -143,11 +142,7 @@ class BankScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         # A sync may have brought a new source: refresh the filter's choices too.
-        select = self.query_one("#filter-source", Select)
-        current, sources = select.value, self._sources()
-        with self.prevent(Select.Changed):
-            select.set_options([(_("All sources"), "")] + [(s, s) for s in sources])
-            select.value = current if current in sources else ""
+        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), self._sources())
         self.query_one(PagedTable).reload()
 
     def selected(self) -> MoneyTransaction | None:

@@ -22,6 +22,7 @@ from core.validation import ValidationError
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
+from tui.widgets.filters import chosen
 from tui.widgets.confirm import Confirm
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import PagedTable
@@ -57,8 +58,8 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
         self.query_one("#wizard-client", Select).focus()
 
     def _inputs(self):
-        client_id = self.query_one("#wizard-client", Select).value
-        if client_id is Select.NULL:
+        client_id = chosen(self.query_one("#wizard-client", Select), None)
+        if client_id is None:
             raise ValidationError(_("Choose a client."))
         from core.models import Client
 
@@ -204,8 +205,7 @@ class InvoicesScreen(SectionScreen):
         self.query_one("#invoice-list", PagedTable).focus()
 
     def _status(self) -> str | None:
-        value = self.query_one("#filter-status", Select).value
-        return value if isinstance(value, str) and value else None  # Select.NULL before the first paint
+        return chosen(self.query_one("#filter-status", Select)) or None
 
     def fetch(self, offset: int, limit: int):
         today = date.today()

@@ -15,6 +15,7 @@ from core.money import from_minor
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
+from tui.widgets.filters import chosen
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -84,9 +85,8 @@ class TimeScreen(SectionScreen):
         self.query_one("#entries", PagedTable).focus()
 
     def _filters(self) -> dict:
-        project_id = self.query_one("#filter-project", Select).value
-        project_id = project_id if isinstance(project_id, int) else 0  # Select.NULL before the first paint
-        since, until = timesheet.period_bounds(str(self.query_one("#filter-period", Select).value))
+        project_id = chosen(self.query_one("#filter-project", Select), 0)
+        since, until = timesheet.period_bounds(chosen(self.query_one("#filter-period", Select), "all"))
         return {"project": find_project(project_id) if project_id else None, "since": since, "until": until,
                 "unbilled_only": self.query_one("#filter-unbilled", Checkbox).value}
 

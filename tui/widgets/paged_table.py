@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from tui.widgets.tables import PlainDataTable
 
@@ -57,7 +58,7 @@ class PagedTable(PlainDataTable):
         if selected is not None:
             try:
                 self.move_cursor(row=self.get_row_index(selected))
-            except Exception:  # the row is gone (deleted or filtered out)
+            except RowDoesNotExist:  # the row is gone (deleted or filtered out)
                 pass
 
     def selected_key(self) -> str | None:
@@ -65,7 +66,7 @@ class PagedTable(PlainDataTable):
             return None
         try:
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
+        except CellDoesNotExist:  # the cursor sits past the rows (a page is being replaced)
             return None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -1,0 +1,21 @@
+"""Reading and refreshing the Select widgets that filter the lists."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from textual.widgets import Select
+
+
+def chosen(select: Select, default: Any = "") -> Any:
+    """The selected value, or ``default`` while nothing is selected (Select.NULL before the first paint)."""
+    value = select.value
+    return default if value is Select.NULL else value
+
+
+def refresh_choices(select: Select, all_label: str, values: Iterable[str]) -> None:
+    """Replace the options ("all" first, then ``values``) keeping the selection if it still exists."""
+    values = list(values)
+    current = chosen(select)
+    with select.prevent(Select.Changed):
+        select.set_options([(all_label, "")] + [(v, v) for v in values])
+        select.value = current if current in values else ""
