@@ -495,6 +495,7 @@ def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cance
 
 
 async def _await(awaitable):
+    # asyncio.run takes a coroutine; a plugin's sync may return any awaitable.
     return await awaitable
 
 
