@@ -28,6 +28,7 @@ from peewee import (
     DateField,
     DateTimeField,
     IntegerField,
+    Model,
     ModelDelete,
     ModelInsert,
     ModelUpdate,
@@ -36,7 +37,8 @@ from peewee import (
     classmethod_only,
 )
 
-from core.base import BaseModel, JSONField
+from core.audit_sql import created_changes_sql
+from core.base import BaseModel, JSONField, json_text
 from core.timeutil import utcnow
 
 audit_source: ContextVar[str] = ContextVar("audit_source", default="manual")
@@ -70,7 +72,7 @@ class AuditRecord(BaseModel):
     """One create/update/delete of one domain row. Append-only (SQLite triggers)."""
 
     id = AutoField()
-    table_name = CharField(index=True)
+    table_name = CharField()  # indexed with row_id (below), which also serves table_name alone
     row_id = IntegerField()
     action = CharField()  # create | update | delete
     changes = JSONField()  # {field: [old, new]}
@@ -164,11 +166,6 @@ def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
 _PLAIN_TYPES = frozenset({str, int, float, bool})
 
 
-# Exactly what JSONField.db_value writes (json.dumps with these options), without
-# building a new encoder for every value.
-_json_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
-
-
 def _py_converter(field):
     """``field.python_value``, with a shortcut for ISO dates (Peewee tries strptime formats in turn)."""
     read = field.python_value
@@ -188,7 +185,7 @@ def _py_converter(field):
 
 def _db_converter(field):
     if type(field) is JSONField:
-        return lambda value: None if value is None else _json_text(value)
+        return lambda value: None if value is None else json_text(value)
     return field.db_value
 
 
@@ -241,15 +238,18 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
         for name, kind, convert in given:
             value = row[name]
             if type(value) is not kind:
-                if isinstance(value, Node):
+                if isinstance(value, Node) and not isinstance(value, Model):
                     return None  # an SQL expression as a value: the general path knows how to render it
                 value = convert(value)
             values.append(value)
         for default, convert in defaults:
             values.append(convert(default() if callable(default) else default))
         params.append(values)
-    # Read back the primary key and the tracked fields: what the audit record holds.
     pk = meta.primary_key
+    changes_sql = _created_changes_sql(model)
+    if changes_sql is not None:
+        return _insert_audited_in_sql(database, model, fields, params, changes_sql)
+    # Read back the primary key and the tracked fields: what the audit record holds.
     tracked = [f for f in meta.sorted_fields if f.name not in UNTRACKED_FIELDS]
     redacted = model.redacted_fields
     readers = [(i, f.name, _passthrough_type(f), _py_converter(f), f.name in redacted)
@@ -282,6 +282,46 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
             ids.append(raw[0])
             entries.append((raw[0], "create", changes))
     _record_many(model, entries)
+    return ids
+
+
+_CHANGES_SQL: dict[type, str | None] = {}
+
+
+def _created_changes_sql(model) -> str | None:
+    if model not in _CHANGES_SQL:
+        _CHANGES_SQL[model] = created_changes_sql(model, UNTRACKED_FIELDS)
+    return _CHANGES_SQL[model]
+
+
+def _insert_audited_in_sql(database, model, fields, params: list[list], changes_sql: str) -> list[int]:
+    """Insert ``params`` and write each new row's "create" record with SQLite building the changes JSON."""
+    meta = model._meta
+    pk = meta.primary_key.column_name
+    table = meta.table_name
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    placeholder = "(" + ", ".join("?" * len(fields)) + ")"
+    record_fields = AuditRecord._meta.fields
+    created_at = record_fields["created_at"].db_value(utcnow())
+    source, run = audit_source.get(), audit_sync_run.get()
+    audit_sql = (f'INSERT INTO "{AuditRecord._meta.table_name}" ('
+                 + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS) + ") "
+                 f"SELECT ?, \"{pk}\", 'create', {changes_sql}, ?, ?, ? FROM \"{table}\" ")
+    per_statement = max(1, _MAX_VARIABLES // len(fields))
+    ids: list[int] = []
+    for start in range(0, len(params), per_statement):
+        chunk = params[start : start + per_statement]
+        sql = (f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholder] * len(chunk))
+               + f' RETURNING "{pk}"')
+        new_ids = [row[0] for row in database.execute_sql(sql, [v for values in chunk for v in values])]
+        head = [table, source, run, created_at]
+        low, high = min(new_ids), max(new_ids)
+        if high - low + 1 == len(new_ids):  # the usual case: the new rows are exactly one run of ids
+            database.execute_sql(audit_sql + f'WHERE "{pk}" BETWEEN ? AND ? ORDER BY "{pk}"', head + [low, high])
+        else:
+            database.execute_sql(audit_sql + f'WHERE "{pk}" IN (SELECT value FROM json_each(?)) ORDER BY "{pk}"',
+                                 head + [json.dumps(new_ids)])
+        ids.extend(new_ids)
     return ids
 
 

@@ -15,6 +15,11 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+# How every JSON column is written: keys sorted so equal values are equal text, and
+# compact, which is also how SQLite's JSON functions write (see core.audit_sql).
+json_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")).encode
+
+
 class JSONField(TextField):
     """A JSON document stored as text; keys sorted so equal values compare equal."""
 
@@ -23,7 +28,7 @@ class JSONField(TextField):
     def db_value(self, value):
         if value is None:
             return None
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        return json_text(value)
 
     def python_value(self, value):
         if value is None or not isinstance(value, str):

@@ -19,11 +19,11 @@ the CLI or the TUI).
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from peewee import SQL
 
 from core.bulk import audited_bulk_update
 from core.db import db
@@ -32,6 +32,9 @@ from core.models import Invoice, MoneyTransaction
 from core.money import from_minor
 
 OPEN_STATUSES = ("sent",)
+# The rare match states, with a partial index of their own (migration 5).
+ATTENTION_STATUSES = ("review", "ignored")
+_ATTENTION_SQL = "\"match_status\" IN ('review', 'ignored')"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9]|[0-9]")
 
 
@@ -44,7 +47,9 @@ _NOT_DIGITS = re.compile(r"\D+")
 
 def vs_key(text: str | None) -> int | None:
     """A variable symbol as an integer (digits only, at most 10), or None."""
-    digits = _NOT_DIGITS.sub("", text or "")
+    text = text or ""
+    # Most symbols are plain ASCII digits already: skip the regex for them.
+    digits = text if text.isascii() and text.isdigit() else _NOT_DIGITS.sub("", text)
     if not digits or len(digits.lstrip("0")) > 10:
         return None
     return int(digits)
@@ -86,7 +91,7 @@ class MatchReport:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tx:
     """The columns matching reads of a transaction (no model instance: 100,000 of them add up)."""
 
@@ -95,8 +100,7 @@ class _Tx:
     description: str
     amount: int
     currency: str
-    transacted_on: date
-    match_note: dict
+    transacted_on: str  # ISO text as stored: sorts like the date, parsed only for a paid date
 
 
 @dataclass
@@ -134,12 +138,13 @@ class _OpenInvoices:
                 self.by_vs.setdefault(key, []).append(inv)
             self.by_number[inv.number.casefold()] = inv
 
-    def candidates(self, tx: _Tx) -> tuple[list[_Inv], str]:
-        key = vs_key(tx.reference)
+    def candidates(self, reference: str, description: str) -> tuple[list[_Inv], str]:
+        """The open invoices a payment with this VS and message points to (do not modify the list)."""
+        key = vs_key(reference)
         if key is not None and key in self.by_vs:
-            return list(self.by_vs[key]), "variable symbol"
+            return self.by_vs[key], "variable symbol"
         found = []
-        for token in _TOKEN.findall(tx.description or ""):
+        for token in _TOKEN.findall(description):
             inv = self.by_number.get(token.casefold())
             if inv is not None and inv not in found:
                 found.append(inv)
@@ -157,12 +162,13 @@ def _evidence(tx, inv, how: str) -> dict:
             "currency": tx.currency, "message": (tx.description or "")[:140]}
 
 
-_UNMATCHED_SQL = ("SELECT id, reference, description, amount, currency, transacted_on, match_note "
+_UNMATCHED_SQL = ("SELECT id, reference, description, amount, currency, transacted_on "
                   "FROM money_transactions WHERE match_status = 'unmatched' AND transaction_type = 'income' "
                   "AND invoice_id IS NULL")
 
 
-def _unmatched(transaction_ids: list[int] | None) -> list[_Tx]:
+def _unmatched(transaction_ids: list[int] | None) -> list[tuple]:
+    """Rows of (id, reference, description, amount, currency, transacted_on) not matched yet."""
     if transaction_ids is None:
         rows = db.execute_sql(_UNMATCHED_SQL).fetchall()
     else:
@@ -171,10 +177,7 @@ def _unmatched(transaction_ids: list[int] | None) -> list[_Tx]:
         for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
             chunk = ids[start: start + 900]
             rows += db.execute_sql(f"{_UNMATCHED_SQL} AND id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
-    txs = [_Tx(r[0], r[1] or "", r[2] or "", r[3], r[4], _date(r[5]),
-               json.loads(r[6]) if r[6] and r[6] != "{}" else {}) for r in rows]
-    txs.sort(key=lambda t: (t.transacted_on, t.id))
-    return txs
+    return rows
 
 
 def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
@@ -186,26 +189,28 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
         index = _OpenInvoices()
         if not index.by_id:
             return report  # nothing is open: no need to read a single transaction
-        transactions = _unmatched(transaction_ids)
-        if not transactions:
-            return report
-        before: dict[int, dict] = {}
+        # Most transactions pay nothing: find the candidates first, from the bare rows, and
+        # build and order (oldest first: partial payments add up in date order) only the rest.
+        found = []
+        for row in _unmatched(transaction_ids):
+            candidates, how = index.candidates(row[1] or "", row[2] or "")
+            if candidates:
+                found.append((_Tx(row[0], row[1] or "", row[2] or "", row[3], row[4], str(row[5])),
+                              candidates, how))
+        found.sort(key=lambda item: (item[0].transacted_on, item[0].id))
         linked: dict[int, dict] = {}
         reviewed: dict[int, dict] = {}
         settled: dict[int, date] = {}
-        for tx in transactions:
-            candidates, how = index.candidates(tx)
+        for tx, candidates, how in found:
             # An invoice this batch already settled is no longer open, exactly as in a later run.
             candidates = [i for i in candidates if i.id not in settled]
             if not candidates:
                 continue
             same_currency = [i for i in candidates if i.currency == tx.currency]
-            snapshot = {"invoice": None, "match_status": "unmatched", "match_note": tx.match_note}
             if len(same_currency) != 1:
                 reason = (f"the {how} points to an invoice in another currency" if not same_currency
                           else f"{len(same_currency)} invoices match by {how}")
                 note = {"reason": reason, "candidates": [_evidence(tx, i, how) for i in candidates]}
-                before[tx.id] = snapshot
                 reviewed[tx.id] = {"match_status": "review", "match_note": note}
                 report.review.append(Review(tx.id, reason, [i.number for i in candidates]))
                 continue
@@ -221,17 +226,14 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
             index.paid[inv.id] += tx.amount
             # The VS, amount and message are on the row already; the note says only what matching decided.
             note = {"invoice": inv.number, "by": how, "result": kind, "owed_before": owed}
-            before[tx.id] = snapshot
             linked[tx.id] = {"invoice": inv.id, "match_status": "matched", "match_note": note}
             if is_settled(inv.total, index.paid[inv.id]) and inv.id not in settled:
-                settled[inv.id] = tx.transacted_on  # paid date = the transaction that completed it
+                settled[inv.id] = _date(tx.transacted_on)  # paid date = the transaction that completed it
             report.matched.append(Matched(tx.id, inv.number, kind, index.owed[inv.id], inv.currency))
-        audited_bulk_update(MoneyTransaction, before, linked)
-        audited_bulk_update(MoneyTransaction, before, reviewed)
+        audited_bulk_update(MoneyTransaction, linked)
+        audited_bulk_update(MoneyTransaction, reviewed)
         # The batched form of settle_payment_status: same rule (is_settled), one statement.
-        audited_bulk_update(
-            Invoice, {i: {"status": index.by_id[i].status, "paid_on": index.by_id[i].paid_on} for i in settled},
-            {i: {"status": "paid", "paid_on": day} for i, day in settled.items()})
+        audited_bulk_update(Invoice, {i: {"status": "paid", "paid_on": day} for i, day in settled.items()})
         report.paid_invoices.extend(index.by_id[i].number for i in settled)
     return report
 
@@ -317,7 +319,11 @@ def transactions_query(*, status: str | None = None, source: str | None = None,
     """Bank transactions newest first, filtered (pages on the date index)."""
     query = (MoneyTransaction.select()
              .order_by(MoneyTransaction.transacted_on.desc(), MoneyTransaction.id.desc()))
-    if status:
+    if status in ATTENTION_STATUSES:
+        # Repeats the partial index's condition (migration 5) so SQLite can use it for these rare states.
+        # Literal SQL, not bound parameters: the planner matches the index's WHERE term as written.
+        query = query.where((MoneyTransaction.match_status == status) & SQL(_ATTENTION_SQL))
+    elif status:
         query = query.where(MoneyTransaction.match_status == status)
     if source:
         query = query.where(MoneyTransaction.source == source)

@@ -252,9 +252,11 @@ class MoneyTransaction(Timestamped):
     counterparty = CharField(default="")
     counterparty_account = CharField(default="")
     reference = CharField(default="")  # variable symbol / payment reference
-    invoice = ForeignKeyField(Invoice, null=True, backref="payments", index=True)
+    # Indexed only where set (migration 5): most movements pay no invoice.
+    invoice = ForeignKeyField(Invoice, null=True, backref="payments", index=False)
     raw_data = JSONField(default=dict)
-    match_status = CharField(default="unmatched", index=True)  # unmatched | matched | review | ignored
+    # unmatched | matched | review | ignored; only review/ignored rows are indexed (migration 5).
+    match_status = CharField(default="unmatched")
     match_note = JSONField(default=dict)  # how it was matched, or the candidates to review
 
     MATCH_STATUSES = ("unmatched", "matched", "review", "ignored")

@@ -6,6 +6,7 @@ Never floats. The number of minor digits comes from ISO 4217 via Babel
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 
@@ -14,7 +15,10 @@ class MoneyError(ValueError):
     pass
 
 
+@lru_cache(maxsize=None)
 def precision(currency: str) -> int:
+    # Cached: Babel looks the code up in its locale data on every call, and an
+    # import converts every movement's amount.
     return get_currency_precision(currency.upper())
 
 

@@ -43,7 +43,7 @@ from peewee import CharField, IntegerField, TextField
 from core import credentials as creds
 from core import plugin_config
 from core.audit import audit_context, write_block
-from core.base import JSONField
+from core.base import JSONField, json_text
 from core.db import db
 from core.locks import FileLock, LockBusy, is_locked
 from core.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
@@ -99,6 +99,8 @@ class Masker:
         return self._regex.sub(MASK, value)
 
     def data(self, value: Any) -> Any:
+        if self._regex is None:
+            return value  # no secrets to mask: nothing to walk
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
@@ -283,7 +285,7 @@ def _stored_form(field_) -> Callable[[Any], Any]:
     """value -> the value as the column holds it and sqlite3 returns it (dates as ISO text, JSON as its text)."""
     to_db = field_.db_value
     if isinstance(field_, JSONField):
-        return lambda value: None if value is None else _json_text(value)
+        return lambda value: None if value is None else json_text(value)
 
     def convert(value: Any) -> Any:
         value = to_db(value)
@@ -301,8 +303,6 @@ def _stored_form(field_) -> Callable[[Any], Any]:
 # Fields whose Python values of the usual type are stored and read back unchanged.
 _AS_IS_FIELDS = (CharField, TextField, IntegerField)
 
-# What JSONField.db_value writes, with one encoder instead of one per call.
-_json_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
 
 
 def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:

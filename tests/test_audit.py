@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from peewee import DatabaseError, IntegrityError, Model as PeeweeModel
 
+import core.audit
 from core.audit import (
     REDACTED,
     AuditBypassError,
@@ -443,6 +444,49 @@ def test_insert_many_audits_every_inserted_row(model):
                                if name not in BOOKKEEPING and value is not None}
         for name, value in kwargs.items():
             assert rec.changes[name] == [None, as_json(value)]
+
+
+# Text that JSON has to escape, and text it must not mangle.
+AWKWARD_TEXT = 'Tab\there, "quoted" \\ back\nslash \x01 ctrl „uvozovky“ 🙂 \u2028 end'
+AWKWARD_VALUES = {
+    MoneyTransaction: {"description": AWKWARD_TEXT, "counterparty": "", "reference": "007",
+                       "raw_data": {"z": [1.5, 2e-07, None, True], "a": {"ř": "ž", "n": -3}, "t": AWKWARD_TEXT},
+                       "match_note": {"candidates": [1, 2]}},
+    WorkEntry: {"description": AWKWARD_TEXT, "started_at": datetime(2025, 2, 3, 8, 0),
+                "ended_at": datetime(2025, 2, 3, 9, 30, 15, 250), "billable": False, "minutes": None},
+    InvoiceLine: {"description": AWKWARD_TEXT, "quantity": Decimal("0.25")},
+    Invoice: {"note": AWKWARD_TEXT, "vat_payer": True, "customer": {"name": AWKWARD_TEXT}, "paid_on": None},
+    PluginConfiguration: {"credentials": b"\x00encrypted", "enabled": True},
+}
+
+
+@AUDITED
+def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
+    """SQLite builds the create records of a bulk insert (core.audit_sql); they must be what
+    ``diff(None, stored row)`` gives in Python, value for value."""
+    from core.audit import diff
+    from core.audit_sql import created_changes_sql
+    from core.base import json_text
+
+    assert created_changes_sql(model, frozenset(BOOKKEEPING)) is not None, "the fast path covers every model"
+    batch = [{**SPECS[model]["build"](), **AWKWARD_VALUES.get(model, {})} for _ in range(2)]
+    if model is PluginConfiguration:
+        batch[1]["credentials"] = b""  # an empty secret: recorded as [null, null], like the Python path
+    mark = audit_mark()
+    calls = []
+    in_sql = core.audit._insert_audited_in_sql
+    monkeypatch.setattr(core.audit, "_insert_audited_in_sql", lambda *a: calls.append(a) or in_sql(*a))
+    ids = model.insert_many(batch).execute()
+
+    assert len(calls) == 1, "the insert took the path where SQLite builds the records"
+    recs = records_after(mark)
+    assert [r.row_id for r in recs] == list(ids)
+    for rec in recs:
+        stored = model.select().where(model._meta.primary_key == rec.row_id).dicts().get()
+        text = db.execute_sql("SELECT changes FROM audit_records WHERE id = ?", (rec.id,)).fetchone()[0]
+        assert text == json_text(diff(model, None, stored))  # the same bytes: true stays true, not 1
+    if model is PluginConfiguration:
+        assert [r.changes["credentials"] for r in recs] == [[None, REDACTED], [None, None]]
 
 
 def test_single_insert_query_is_audited():

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from peewee import IntegrityError
+from peewee import SQL, IntegrityError, fn
 
 from core import migrations
 from core.audit import AuditRecord
@@ -153,6 +153,59 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
     open_database(path)
     assert Client.get().name == "Klient s.r.o."
     assert PluginConfiguration.select().count() == 2
+
+
+def indexes(table: str) -> set[str]:
+    return {name for (name,) in db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))}
+
+
+def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
+    """Migration 5 drops the indexes no query needs and makes two partial; rows and queries are unchanged."""
+    path = tmp_path / "v4.db"
+    open_database(path, migrate=False)
+    migrations.migrate(db, target=4)
+    assert {"money_transactions_match_status", "audit_records_table_name"} <= (
+        indexes("money_transactions") | indexes("audit_records"))
+    client = Client.create(name="Klient")
+    invoice = Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
+                             issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000)
+    paid = MoneyTransaction.create(source="fio", transaction_type="income", amount=1000, currency="CZK",
+                                   transacted_on=date(2026, 1, 10), invoice=invoice, match_status="matched")
+    review = MoneyTransaction.create(source="fio", transaction_type="income", amount=5, currency="CZK",
+                                     transacted_on=date(2026, 1, 11), match_status="review")
+    close_database()
+
+    open_database(path)
+    assert schema_version(db) == LATEST
+    assert "money_transactions_match_status" not in indexes("money_transactions")
+    assert "audit_records_table_name" not in indexes("audit_records")
+    assert {"money_transactions_needs_attention", "money_transactions_invoice_id"} <= indexes("money_transactions")
+    assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    from core.invoicing import amount_paid
+    from core.matching import transactions_query
+    assert amount_paid(Invoice.get_by_id(invoice.id)) == 1000
+    assert [t.id for t in transactions_query(status="review")] == [review.id]
+    assert [t.id for t in transactions_query(status="matched")] == [paid.id]
+
+
+def plan(query) -> str:
+    sql, params = query.sql()
+    return " | ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def test_partial_indexes_serve_the_queries_they_are_for(database):
+    """Payments of an invoice and the rare match states are index look-ups, not scans of every movement."""
+    from core.invoicing import _paid_query
+    from core.matching import transactions_query
+
+    assert "USING INDEX money_transactions_invoice_id" in plan(_paid_query(1))
+    assert "USING INDEX money_transactions_invoice_id" in plan(
+        MoneyTransaction.select().where(MoneyTransaction.invoice == 1))
+    for status in ("review", "ignored"):
+        assert "USING INDEX money_transactions_needs_attention" in plan(transactions_query(status=status).limit(50))
+        assert "USING INDEX money_transactions_needs_attention" in plan(
+            transactions_query(status=status).select_from(fn.COUNT(SQL("*"))))
 
 
 def test_migrate_stops_at_the_target_and_resumes(tmp_path):

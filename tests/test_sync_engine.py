@@ -918,7 +918,7 @@ def test_bulk_created_rows_are_audited_like_single_creates(database):
     assert audit(bulk_ids[1])["transacted_on"] == [None, "2025-03-03"]
     assert audit(mixed_ids[1])["reference"] == [None, ""]  # the field's default, as peewee fills it in
     assert audit(expr_id[0])["description"] == [None, "SHOUTED"]
-    # The stored audit text is the same bytes for both paths (sorted keys, same separators).
+    # The stored audit text is the same bytes for both paths (sorted keys, compact separators).
     raw = dict(db.execute_sql("SELECT row_id, changes FROM audit_records WHERE row_id IN (?, ?)",
                               (single.id, bulk_ids[0])).fetchall())
     assert raw[single.id].replace('"x1"', '"x2"').replace("2025-03-01", "2025-03-02") == raw[bulk_ids[0]]
