@@ -157,7 +157,7 @@ def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
     changes_value = _db_converter(fields["changes"])
     table = model._meta.table_name
     source, run = audit_source.get(), audit_sync_run.get()
-    created_at = fields["created_at"].db_value(utcnow())
+    created_at = _bound_form(fields["created_at"].db_value(utcnow()))
     params = [(table, row_id, action, changes_value(changes), source, run, created_at)
               for row_id, action, changes in entries]
     AuditRecord._meta.database.cursor().executemany(_RECORD_SQL, params)
@@ -217,21 +217,45 @@ def _passthrough_type(field) -> type | None:
     return None
 
 
+_BATCH_CONSTANT_DEFAULTS = (utcnow, dict, list)
+
+
+def _bound_form(value):
+    """A datetime/date as the text sqlite3's default adapter binds, so it is converted once, not per row."""
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
     """Insert ``rows`` with multi-row ``INSERT ... RETURNING`` and audit them; None if it cannot.
 
     Same values as Peewee would write (each field's ``db_value``, defaults for
-    missing fields called per row) and the same audit records as the general
+    missing fields; a timestamp or an empty container once per batch, any other
+    callable default per row) and the same audit records as the general
     path (the stored row, read back through RETURNING, diffed against
     nothing); it only skips Peewee's per-value SQL generation, conversion
     calls for values that need none, and the extra SELECT of the new rows.
     """
     meta = model._meta
     names = list(rows[0])
-    default_fields = [f for f in meta.defaults if f.name not in rows[0]]
-    fields = [meta.fields[name] for name in names] + default_fields
     given = [(name, _passthrough_type(meta.fields[name]), _db_converter(meta.fields[name])) for name in names]
-    defaults = [(meta.defaults[f], _db_converter(f)) for f in default_fields]
+    # Defaults that give the same stored value for every row are computed once: the
+    # creation time of one batch, and empty JSON containers. Others are called per row.
+    fixed, fixed_fields, per_row, per_row_fields = [], [], [], []
+    for f in meta.defaults:
+        if f.name in rows[0]:
+            continue
+        default, convert = meta.defaults[f], _db_converter(f)
+        if not callable(default) or default in _BATCH_CONSTANT_DEFAULTS:
+            fixed.append(_bound_form(convert(default() if callable(default) else default)))
+            fixed_fields.append(f)
+        else:
+            per_row.append((default, convert))
+            per_row_fields.append(f)
+    fields = [meta.fields[name] for name in names] + per_row_fields + fixed_fields  # the order of each row's values
     params: list = []
     for row in rows:
         values = []
@@ -242,8 +266,9 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
                     return None  # an SQL expression as a value: the general path knows how to render it
                 value = convert(value)
             values.append(value)
-        for default, convert in defaults:
-            values.append(convert(default() if callable(default) else default))
+        for default, convert in per_row:
+            values.append(convert(default()))
+        values.extend(fixed)
         params.append(values)
     pk = meta.primary_key
     changes_sql = _created_changes_sql(model)

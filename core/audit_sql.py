@@ -52,11 +52,27 @@ def value_sql(model, field, column: str) -> str | None:
     return None
 
 
+def _object_sql(members: list[tuple[str, str, str | None]]) -> str:
+    """A JSON object text from ``(name, JSON value expression, condition to leave it out)`` members.
+
+    Concatenated rather than built with json_object(): members have to be left
+    out (json_patch() could drop them, but re-parses every document and costs
+    a third more), and the text is the same as Python's compact encoding.
+    """
+    pieces = []
+    for name, value, omit in members:
+        piece = f"',\"{name}\":' || {value}"
+        pieces.append(f"CASE WHEN {omit} THEN '' ELSE {piece} END" if omit else piece)
+    if not pieces:
+        return "'{}'"
+    return "'{' || substr(" + " || ".join(pieces) + ", 2) || '}'"
+
+
 def created_changes_sql(model, untracked: frozenset[str]) -> str | None:
     """An SQL expression over ``model``'s table giving a new row's audit ``changes`` JSON, or None.
 
     Fields that are NULL are left out, as ``diff`` leaves out values that did
-    not change from nothing; ``json_patch`` drops the members set to null.
+    not change from nothing.
     """
     members = []
     for field in sorted(model._meta.sorted_fields, key=lambda f: f.name):
@@ -66,8 +82,8 @@ def created_changes_sql(model, untracked: frozenset[str]) -> str | None:
         value = value_sql(model, field, column)
         if value is None:
             return None
-        members.append(f"'{field.name}', CASE WHEN {column} IS NULL THEN NULL ELSE json_array(NULL, {value}) END")
-    return "json_patch('{}', json_object(" + ", ".join(members) + "))"
+        members.append((field.name, f"json_array(NULL, {value})", f"{column} IS NULL" if field.null else None))
+    return _object_sql(members)
 
 
 def updated_changes_sql(model, fields, old: str, new: str) -> tuple[str, str] | None:
@@ -81,6 +97,6 @@ def updated_changes_sql(model, fields, old: str, new: str) -> tuple[str, str] | 
             return None
         # JSON compared as documents: text written by an older encoder (with spaces) is the same value.
         same = f"json({before}) IS json({after})" if type(field) is JSONField else f"{before} IS {after}"
-        members.append(f"'{field.name}', CASE WHEN {same} THEN NULL ELSE json_array({old_value}, {new_value}) END")
+        members.append((field.name, f"json_array({old_value}, {new_value})", same))
         differs.append(f"NOT ({same})")
-    return "json_patch('{}', json_object(" + ", ".join(members) + "))", " OR ".join(differs)
+    return _object_sql(members), " OR ".join(differs)

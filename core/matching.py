@@ -27,6 +27,7 @@ from peewee import SQL
 
 from core.bulk import audited_bulk_update
 from core.db import db
+from core.gcpause import gc_paused
 from core.invoicing import amount_paid, is_settled, settle_payment_status
 from core.models import Invoice, MoneyTransaction
 from core.money import from_minor
@@ -183,7 +184,7 @@ def _unmatched(transaction_ids: list[int] | None) -> list[tuple]:
 def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
     """Match unmatched incoming transactions (all, or the given ones) to open invoices."""
     report = MatchReport()
-    with db.atomic():
+    with gc_paused(), db.atomic():
         if transaction_ids is not None and not transaction_ids:
             return report
         index = _OpenInvoices()

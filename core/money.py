@@ -25,14 +25,26 @@ def precision(currency: str) -> int:
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """``Decimal("1234.50"), "CZK"`` -> ``123450``. Rounds half up to the currency's digits."""
     try:
-        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        if type(amount) is Decimal:
+            value = amount
+        elif type(amount) is str:
+            value = Decimal(amount)
+        else:
+            value = Decimal(str(amount))  # str() first: a float's shortest repr, not its binary value
     except InvalidOperation:
         raise MoneyError(f"{amount!r} is not an amount of money.") from None
     if not value.is_finite():
         raise MoneyError(f"{amount!r} is not an amount of money.")
-    digits = precision(currency)
-    scaled = (value * (Decimal(10) ** digits)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    scaled = (value * _scale(currency)).quantize(_ONE, rounding=ROUND_HALF_UP)
     return int(scaled)
+
+
+_ONE = Decimal(1)
+
+
+@lru_cache(maxsize=None)
+def _scale(currency: str) -> Decimal:
+    return Decimal(10) ** precision(currency)
 
 
 def from_minor(minor: int | None, currency: str) -> Decimal | None:

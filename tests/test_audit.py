@@ -6,6 +6,7 @@ database (the ``database`` fixture) under a temporary FAKTURKA_HOME.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -487,6 +488,59 @@ def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
         assert text == json_text(diff(model, None, stored))  # the same bytes: true stays true, not 1
     if model is PluginConfiguration:
         assert [r.changes["credentials"] for r in recs] == [[None, REDACTED], [None, None]]
+
+
+def test_audited_bulk_update_records_what_the_row_by_row_diff_would():
+    """core.bulk stages new values and lets SQLite write the records: same bytes as diff() in Python,
+    old values read from the stored rows, unchanged rows neither written nor audited."""
+    from core.audit import diff
+    from core.base import json_text
+    from core.bulk import audited_bulk_update
+
+    invoice = invoice_row()
+    build = SPECS[MoneyTransaction]["build"]
+    rows = [MoneyTransaction.create(**{**build(), **AWKWARD_VALUES[MoneyTransaction]}) for _ in range(4)]
+    rows[1].invoice = invoice
+    rows[1].match_status = "matched"
+    rows[1].save()
+    # As an older version wrote JSON (with spaces): the same document, so still "unchanged" below.
+    db.execute_sql("UPDATE money_transactions SET match_note = ? WHERE id = ?",
+                   (json.dumps(AWKWARD_VALUES[MoneyTransaction]["match_note"]), rows[2].id))
+    before = {r.id: MoneyTransaction.select().where(MoneyTransaction.id == r.id).dicts().get() for r in rows}
+    stamp_before = {r.id: raw_row(MoneyTransaction, r.id)["updated_at"] for r in rows}
+    new = {
+        rows[0].id: {"invoice": invoice.id, "match_status": "matched", "match_note": {"by": "VS", "text": AWKWARD_TEXT}},
+        rows[1].id: {"invoice": None, "match_status": "unmatched", "match_note": {}},  # back to nothing
+        rows[2].id: {"invoice": None, "match_status": "unmatched",  # the same as stored: no write
+                     "match_note": dict(AWKWARD_VALUES[MoneyTransaction]["match_note"])},
+        rows[3].id: {"invoice": None, "match_status": "review", "match_note": {"candidates": ["2025001"]}},
+    }
+    mark = audit_mark()
+
+    assert audited_bulk_update(MoneyTransaction, new) == 3
+
+    recs = records_after(mark)
+    assert [r.row_id for r in recs] == [rows[0].id, rows[1].id, rows[3].id]
+    for rec in recs:
+        after = MoneyTransaction.select().where(MoneyTransaction.id == rec.row_id).dicts().get()
+        text = db.execute_sql("SELECT changes FROM audit_records WHERE id = ?", (rec.id,)).fetchone()[0]
+        assert text == json_text(diff(MoneyTransaction, before[rec.row_id], after))
+        assert (rec.action, rec.source) == ("update", "manual")
+        assert {name: after[name] for name in new[rec.row_id]} == new[rec.row_id]
+    assert recs[1].changes["invoice"] == [invoice.id, None]
+    assert raw_row(MoneyTransaction, rows[2].id)["updated_at"] == stamp_before[rows[2].id]
+
+
+def test_audited_bulk_update_with_unknown_rows_and_nothing_to_do():
+    from core.bulk import audited_bulk_update
+
+    mark = audit_mark()
+    assert audited_bulk_update(Client, {}) == 0
+    assert audited_bulk_update(Client, {987654: {"name": "Nobody"}}) == 0
+    assert records_after(mark) == []
+    with pytest.raises(ValueError, match="same fields"):
+        audited_bulk_update(Client, {client_row().id: {"name": "A"}, client_row().id: {"email": "b@x.test"}})
+    assert [r.action for r in records_after(mark)] == ["create", "create"]  # the two clients; no update
 
 
 def test_single_insert_query_is_audited():

@@ -805,7 +805,7 @@ async def test_audit_detail_shows_values_with_square_brackets_as_they_are(databa
                                   description="Payment [/ref 42] [b]urgent[/b]")
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_section(pilot, "a", AuditScreen)
+        await open_section(pilot, "a", AuditScreen)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, AuditDetailScreen)
