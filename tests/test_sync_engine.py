@@ -612,6 +612,27 @@ def test_secrets_are_stored_as_stars_everywhere(registry, secret):
             assert form.encode(encoding) not in raw, f"{form!r} ({encoding}) is in the database file"
 
 
+@pytest.mark.parametrize("secret", [SECRET, 'with"quotes"and\\back', "two words", "žluťoučký-kůň"],
+                         ids=["plain", "json-escaped", "space", "non-ascii"])
+def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
+    """The masker skips whole documents that cannot hold a secret (one substring test over their JSON);
+    every form of the secret, in keys, values and lists, is still replaced."""
+    from core.sync import MASK, Masker
+
+    masker = Masker([secret])
+    forms = [form for form in secret_forms(secret) if form != secret] + [secret]
+    for form in forms:
+        data = {"column0": {"value": "2026-11-20+0100"}, form: "as a key",
+                "nested": [{"text": f"before {form} after"}, 7, None, True], "plain": "nothing here"}
+        masked = masker.data(data)
+        assert form not in json.dumps(masked, ensure_ascii=False), form
+        assert masked["nested"][0]["text"] == f"before {MASK} after"
+        assert masked[MASK] == "as a key" and masked["column0"] == {"value": "2026-11-20+0100"}
+        assert masker.text(f"x{form}y") == f"x{MASK}y"
+    innocent = {"column0": {"value": "2026-11-20+0100"}, "column16": {"value": "Platba 100 %"}, "n": [1, 2.5]}
+    assert masker.data(innocent) == innocent
+
+
 # -- state -------------------------------------------------------------------------------------------
 
 def test_state_is_saved_only_when_the_run_succeeds(bank):
