@@ -29,8 +29,10 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+BENCHES = tui_start pdf sync_engine matching fio_import
+
 bench: install
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -25,7 +25,9 @@ Reported: rows per second for raw and sync 1, the ratio sync 1 / raw (budget
 <= 5, aim 3), the write floor against raw, and sync 2 as a percentage of
 sync 1 (budget <= 30%). With several rounds, the best of each counts (the
 machine is shared).
-``--profile`` prints the top of a cProfile of one more first sync.
+``--profile`` prints the top of a cProfile of one more first sync; ``--floors``
+instead measures what the write floor is made of (parts of the schema or the
+audit left out, each on a fresh database).
 """
 from __future__ import annotations
 
@@ -127,10 +129,12 @@ def time_raw(db_path: Path, rows: list[dict]) -> float:
     return elapsed
 
 
-def time_write_floor(db_path: Path, rows: list[dict]) -> float:
+def time_write_floor(db_path: Path, rows: list[dict], *, audit: bool = True, audit_values: bool = True,
+                     drop_indexes: tuple[str, ...] = ()) -> float:
     """What the engine must write at least, as raw SQL: the rows into money_transactions (with its
     indexes) and one audit record per row (into audit_records, with its indexes), one transaction.
-    The audit JSON is built before the clock starts: this is the SQLite part only."""
+    The audit JSON is built before the clock starts: this is the SQLite part only. The keywords
+    leave parts out, to show what each costs (--floors)."""
     from core.base import json_text
     from core.money import to_minor
     from decimal import Decimal
@@ -146,24 +150,63 @@ def time_write_floor(db_path: Path, rows: list[dict]) -> float:
                   "counterparty_account": r["counterparty_account"], "reference": r["reference"],
                   "raw_data": r["raw_data"], "match_status": "unmatched", "match_note": {}}
         tuples.append((now, now, *[json_text(v) if isinstance(v, dict) else v for v in values.values()]))
-        audits.append(json_text({k: [None, v] for k, v in values.items()}))
+        audits.append(json_text({k: [None, v] for k, v in values.items()}) if audit_values else "{}")
     columns = ("created_at", "updated_at", "external_id", "source", "transaction_type", "amount", "currency",
                "description", "transacted_on", "counterparty", "counterparty_account", "reference", "raw_data",
                "match_status", "match_note")
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=FULL")
+    for index in drop_indexes:
+        conn.execute(f'DROP INDEX "{index}"')
     first_id = (conn.execute("SELECT max(id) FROM money_transactions").fetchone()[0] or 0) + 1
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(f"INSERT INTO money_transactions ({', '.join(columns)}) "
                      f"VALUES ({', '.join('?' * len(columns))})", tuples)
-    conn.executemany("INSERT INTO audit_records (table_name, row_id, action, changes, source, sync_run, created_at) "
-                     "VALUES ('money_transactions', ?, 'create', ?, 'bench-floor', NULL, ?)",
-                     [(first_id + i, changes, now) for i, changes in enumerate(audits)])
+    if audit:
+        conn.executemany("INSERT INTO audit_records (table_name, row_id, action, changes, source, sync_run, "
+                         "created_at) VALUES ('money_transactions', ?, 'create', ?, 'bench-floor', NULL, ?)",
+                         [(first_id + i, changes, now) for i, changes in enumerate(audits)])
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
     return elapsed
+
+
+AUDIT_FILTER_INDEXES = ("audit_records_source", "audit_records_sync_run", "audit_records_created_at")
+FLOOR_VARIANTS = [
+    ("the rows only, today's indexes", dict(audit=False)),
+    ("rows + full create records (today)", {}),
+    ("... create records without the values ({})", dict(audit_values=False)),
+    ("... audit_records with only its (table_name, row_id) index", dict(drop_indexes=AUDIT_FILTER_INDEXES)),
+    ("... both", dict(audit_values=False, drop_indexes=AUDIT_FILTER_INDEXES)),
+    ("... both, and no date index on the transactions",
+     dict(audit_values=False, drop_indexes=AUDIT_FILTER_INDEXES + ("money_transactions_transacted_on",))),
+]
+
+
+def floors(rows: list[dict], rounds: int) -> None:
+    """What the write floor is made of: each variant on a fresh database, best of ``rounds``."""
+    from core.db import close_database
+
+    def fresh() -> Path:
+        path = open_fresh_home()
+        close_database()
+        return path
+
+    results: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        path = fresh()
+        results.setdefault("bare table, no index (the baseline)", []).append(time_raw(path, rows))
+        shutil.rmtree(path.parent, ignore_errors=True)
+        for name, options in FLOOR_VARIANTS:
+            path = fresh()
+            results.setdefault(name, []).append(time_write_floor(path, rows, **options))
+            shutil.rmtree(path.parent, ignore_errors=True)
+    bare = min(results["bare table, no index (the baseline)"])
+    print(f"\nwhat the write floor is made of ({len(rows):,} rows, best of {rounds}, fresh database each):")
+    for name, times in results.items():
+        print(f"  {name:<62} {min(times):6.2f} s  {min(times) / bare:4.1f}x bare")
 
 
 def time_sync() -> tuple[float, object]:
@@ -222,9 +265,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds (the machines are shared)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one first sync")
     parser.add_argument("--top", type=int, default=30, help="profile lines to print")
+    parser.add_argument("--floors", action="store_true",
+                        help="only measure what the write floor is made of (schema and audit parts left out)")
     args = parser.parse_args()
 
     rows = make_rows(args.rows)
+    if args.floors:
+        floors(rows, args.rounds)
+        return
     results = []
     for i in range(args.rounds):
         result = one_round(rows)
