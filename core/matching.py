@@ -167,18 +167,39 @@ _UNMATCHED_SQL = ("SELECT id, reference, description, amount, currency, transact
                   "FROM money_transactions WHERE match_status = 'unmatched' AND transaction_type = 'income' "
                   "AND invoice_id IS NULL")
 
+# Rows that cannot have a candidate are left in SQLite (most movements pay nothing): a reference of
+# plain ASCII digits names its VS exactly, so it either is an open invoice's VS (temp.match_open_vs)
+# or the message decides, and a message can name an invoice number only if it has a digit (every
+# number does; checked per batch). Anything else, e.g. "VS: 123", goes to Python's candidates().
+_COULD_MATCH_SQL = (
+    "(reference GLOB '*[^0-9]*' "
+    "OR (reference <> '' AND length(ltrim(reference, '0')) <= 10 "
+    "    AND CAST(reference AS INTEGER) IN (SELECT key FROM temp.match_open_vs)) "
+    "OR {message})")
+_MESSAGE_HAS_DIGIT_SQL = "description GLOB '*[0-9]*'"
+_DIGIT = re.compile(r"[0-9]")
 
-def _unmatched(transaction_ids: list[int] | None) -> list[tuple]:
-    """Rows of (id, reference, description, amount, currency, transacted_on) not matched yet."""
-    if transaction_ids is None:
-        rows = db.execute_sql(_UNMATCHED_SQL).fetchall()
-    else:
+
+def _unmatched(transaction_ids: list[int] | None, index: _OpenInvoices) -> list[tuple]:
+    """Rows of (id, reference, description, amount, currency, transacted_on) not matched yet that
+    could have a candidate (see _COULD_MATCH_SQL; candidates() decides)."""
+    every_number_has_digit = all(_DIGIT.search(inv.number) for inv in index.by_id.values())
+    could_match = _COULD_MATCH_SQL.format(message=_MESSAGE_HAS_DIGIT_SQL if every_number_has_digit else "1")
+    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS match_open_vs (key INTEGER PRIMARY KEY)")
+    try:
+        db.execute_sql("DELETE FROM temp.match_open_vs")
+        db.cursor().executemany("INSERT INTO temp.match_open_vs VALUES (?)", [(key,) for key in index.by_vs])
+        select = f"{_UNMATCHED_SQL} AND {could_match}"
+        if transaction_ids is None:
+            return db.execute_sql(select).fetchall()
         rows = []
         ids = list(transaction_ids)
         for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
             chunk = ids[start: start + 900]
-            rows += db.execute_sql(f"{_UNMATCHED_SQL} AND id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
-    return rows
+            rows += db.execute_sql(f"{select} AND id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
+        return rows
+    finally:
+        db.execute_sql("DELETE FROM temp.match_open_vs")
 
 
 def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
@@ -193,7 +214,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
         # Most transactions pay nothing: find the candidates first, from the bare rows, and
         # build and order (oldest first: partial payments add up in date order) only the rest.
         found = []
-        for row in _unmatched(transaction_ids):
+        for row in _unmatched(transaction_ids, index):
             candidates, how = index.candidates(row[1] or "", row[2] or "")
             if candidates:
                 found.append((_Tx(row[0], row[1] or "", row[2] or "", row[3], row[4], str(row[5])),

@@ -688,3 +688,44 @@ def test_bank_sync_matches_automatically(database):
     assert partial_invoice.number in log
     # Nothing is left for "fakturka match" to do.
     assert matching.match_transactions().matched == []
+
+
+# -- the SQL pre-filter never hides a payment --------------------------------------------------
+
+def awkward_transactions(invoices: list[Invoice]) -> list[MoneyTransaction]:
+    """References and messages around the invoices' symbols and numbers, as banks and people write them."""
+    references, messages = ["", "0", "000", "555", "abc", "12345678901", "0000000000012", "9" * 25], ["", "Refund"]
+    for inv in invoices:
+        vs, number = inv.variable_symbol, inv.number
+        references += [vs, "00" + vs, vs + "1", f"VS: {vs}", f"{vs[:3]} {vs[3:]}", "٣" + vs, vs + "٣"]
+        messages += [f"Faktura {number}", f"faktura {number.lower()}", f"x{number}y", f"{number}-2", "Platba 100"]
+    return [tx(100, vs=reference, message=message) for reference in references for message in messages]
+
+
+def test_prefilter_passes_every_transaction_that_has_a_candidate(books):
+    """match_transactions leaves in SQLite the rows that cannot pay an open invoice; every row for
+    which candidates() finds an invoice must still reach it, and plain non-payments must not."""
+    invoices = [sent_invoice(books.acme), sent_invoice(books.beta, "2500"), sent_invoice(books.acme, "700")]
+    # The longest symbol there is: ten digits.
+    Invoice.update(variable_symbol="9876543210").where(Invoice.id == invoices[2].id).execute()
+    invoices[2] = reload(invoices[2])
+    rows = awkward_transactions(invoices)
+    index = matching._OpenInvoices()
+    passed = {row[0] for row in matching._unmatched(None, index)}
+    with_candidates = {t.id for t in rows if index.candidates(t.reference, t.description)[0]}
+
+    assert with_candidates and with_candidates <= passed
+    plain = {t.id for t in rows if t.reference in ("555", "12345678901") and t.description in ("", "Refund")}
+    assert plain and not plain & passed, "a plain symbol of no open invoice with a digitless message stays out"
+    # The same rows, listed by id (as the sync's after-apply hook asks), pass the same way.
+    assert {row[0] for row in matching._unmatched([t.id for t in rows], index)} == passed
+
+
+def test_prefilter_keeps_messages_without_digits_when_an_invoice_number_has_none(books):
+    invoice = sent_invoice(books.acme)
+    Invoice.update(number="ACME-X").where(Invoice.id == invoice.id).execute()
+    payment = tx(int(invoice.total), vs="555", message="Payment for acme-x")
+
+    report = matching.match_transactions()
+
+    assert [(m.transaction_id, m.invoice_number, m.kind) for m in report.matched] == [(payment.id, "ACME-X", "paid")]
