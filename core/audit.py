@@ -25,7 +25,6 @@ from typing import Any, Iterator
 from peewee import (
     AutoField,
     CharField,
-    DateField,
     DateTimeField,
     IntegerField,
     Model,
@@ -163,26 +162,6 @@ def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
     AuditRecord._meta.database.cursor().executemany(_RECORD_SQL, params)
 
 
-_PLAIN_TYPES = frozenset({str, int, float, bool})
-
-
-def _py_converter(field):
-    """``field.python_value``, with a shortcut for ISO dates (Peewee tries strptime formats in turn)."""
-    read = field.python_value
-    if type(field) is not DateField:
-        return read
-
-    def read_date(value):
-        if type(value) is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
-            try:
-                return date.fromisoformat(value)  # what the first format, %Y-%m-%d, gives
-            except ValueError:
-                pass
-        return read(value)
-
-    return read_date
-
-
 def _db_converter(field):
     if type(field) is JSONField:
         return lambda value: None if value is None else json_text(value)
@@ -234,11 +213,14 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
 
     Same values as Peewee would write (each field's ``db_value``, defaults for
     missing fields; a timestamp or an empty container once per batch, any other
-    callable default per row) and the same audit records as the general
-    path (the stored row, read back through RETURNING, diffed against
-    nothing); it only skips Peewee's per-value SQL generation, conversion
-    calls for values that need none, and the extra SELECT of the new rows.
+    callable default per row) and the same audit records as the general path
+    (the stored row diffed against nothing), built by SQLite from the stored
+    rows (core.audit_sql); it skips Peewee's per-value SQL generation,
+    conversion calls for values that need none, and reading the rows back.
     """
+    changes_sql = _created_changes_sql(model)
+    if changes_sql is None:
+        return None  # a field type core.audit_sql does not render: the general path audits in Python
     meta = model._meta
     names = list(rows[0])
     given = [(name, _passthrough_type(meta.fields[name]), _db_converter(meta.fields[name])) for name in names]
@@ -270,44 +252,7 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
             values.append(convert(default()))
         values.extend(fixed)
         params.append(values)
-    pk = meta.primary_key
-    changes_sql = _created_changes_sql(model)
-    if changes_sql is not None:
-        return _insert_audited_in_sql(database, model, fields, params, changes_sql)
-    # Read back the primary key and the tracked fields: what the audit record holds.
-    tracked = [f for f in meta.sorted_fields if f.name not in UNTRACKED_FIELDS]
-    redacted = model.redacted_fields
-    readers = [(i, f.name, _passthrough_type(f), _py_converter(f), f.name in redacted)
-               for i, f in enumerate(tracked, start=1)]
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    returning = ", ".join(f'"{f.column_name}"' for f in [pk, *tracked])
-    placeholder = "(" + ", ".join("?" * len(fields)) + ")"
-    per_statement = max(1, _MAX_VARIABLES // len(fields))
-    ids: list[int] = []
-    entries = []
-    for start in range(0, len(params), per_statement):
-        chunk = params[start : start + per_statement]
-        sql = (f'INSERT INTO "{meta.table_name}" ({columns}) VALUES '
-               + ", ".join([placeholder] * len(chunk)) + f" RETURNING {returning}")
-        cursor = database.execute_sql(sql, [value for values in chunk for value in values])
-        for raw in cursor.fetchall():
-            # diff(model, None, row): every tracked field that has a value, secrets redacted.
-            changes = {}
-            for i, name, kind, read, secret in readers:
-                value = raw[i]
-                if type(value) is not kind:
-                    value = read(value)
-                    if value is None:
-                        continue
-                    if secret or type(value) not in _PLAIN_TYPES:
-                        value = _redact(model, name, value)
-                elif secret:
-                    value = _redact(model, name, value)
-                changes[name] = [None, value]
-            ids.append(raw[0])
-            entries.append((raw[0], "create", changes))
-    _record_many(model, entries)
-    return ids
+    return _insert_audited_in_sql(database, model, fields, params, changes_sql)
 
 
 _CHANGES_SQL: dict[type, str | None] = {}

@@ -226,7 +226,7 @@ class SyncContext:
         # Called once per bank movement (100,000 in a large import): kept to plain statements.
         if self._cancel.is_set():
             raise SyncCancelled("Cancelled by the user.")
-        if transaction_type != "income" and transaction_type != "expense":
+        if transaction_type not in MoneyTransaction.TYPES:
             raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
         minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
         if minor <= 0:
@@ -350,7 +350,6 @@ def _same_document(text: str | None, value: Any) -> bool:
     except StopIteration:
         return False
     return end == len(text) and document == value
-
 
 
 def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
