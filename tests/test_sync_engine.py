@@ -612,6 +612,24 @@ def test_secrets_are_stored_as_stars_everywhere(registry, secret):
             assert form.encode(encoding) not in raw, f"{form!r} ({encoding}) is in the database file"
 
 
+def test_secrets_a_plugin_copies_into_written_data_are_stored_as_stars(bank):
+    def leak(ctx):
+        token = ctx.credentials["token"]
+        tx(ctx, "1", description=f"paid with {token}", counterparty=token, reference=token,
+           counterparty_account=f"{token}/0800",
+           raw_data={"url": f"https://bank.example/{token}/x", token: [token, {"deep": token}], "ok": "plain"})
+
+    bank(leak)
+    assert run_sync("bank").status == "completed"
+
+    row = MoneyTransaction.get()
+    stored = json.dumps([row.description, row.counterparty, row.reference, row.counterparty_account, row.raw_data])
+    audited = json.dumps([r.changes for r in AuditRecord.select()])
+    assert SECRET not in stored and SECRET not in audited
+    assert row.raw_data == {"url": "https://bank.example/***/x", "***": ["***", {"deep": "***"}], "ok": "plain"}
+    assert (row.description, row.counterparty_account) == ("paid with ***", "***/0800")
+
+
 @pytest.mark.parametrize("secret", [SECRET, 'with"quotes"and\\back', "two words", "žluťoučký-kůň"],
                          ids=["plain", "json-escaped", "space", "non-ascii"])
 def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
