@@ -38,12 +38,27 @@ def audit_query(*, source: str | None = None, table: str | None = None, row_id: 
 
 
 def audit_sources() -> list[str]:
-    return [row[0] for row in AuditRecord.select(AuditRecord.source).distinct().order_by(AuditRecord.source).tuples()]
+    """The sources that appear in the audit trail, sorted (the Audit screen's filter)."""
+    return _distinct_values("source")
 
 
 def audit_tables() -> list[str]:
-    return [row[0] for row in AuditRecord.select(AuditRecord.table_name).distinct()
-            .order_by(AuditRecord.table_name).tuples()]
+    """The tables that appear in the audit trail, sorted."""
+    return _distinct_values("table_name")
+
+
+def _distinct_values(column: str) -> list[str]:
+    # A skip-scan: one index seek per distinct value (a handful) instead of SELECT DISTINCT reading
+    # every index entry (about 50 ms per list at a million records, on every visit of the screen).
+    # Both columns lead an index: audit_records_source and audit_records_table_name_row_id.
+    assert column in ("source", "table_name")
+    table = AuditRecord._meta.table_name
+    sql = (f'WITH RECURSIVE seen(value) AS ('
+           f'SELECT min("{column}") FROM "{table}" '
+           f'UNION ALL SELECT (SELECT min("{column}") FROM "{table}" WHERE "{column}" > seen.value) '
+           f'FROM seen WHERE seen.value IS NOT NULL) '
+           f'SELECT value FROM seen WHERE value IS NOT NULL')
+    return [row[0] for row in AuditRecord._meta.database.execute_sql(sql)]
 
 
 def format_changes(changes: dict, limit: int | None = None) -> str:

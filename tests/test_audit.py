@@ -806,3 +806,18 @@ def test_created_at_is_utc(monkeypatch):
             time.tzset()
     assert rec.created_at.tzinfo is None  # stored naive, meaning UTC
     assert abs(now_utc - rec.created_at) < timedelta(minutes=10)
+
+
+def test_the_audit_filters_list_every_source_and_table_once_sorted():
+    from core.history import audit_sources, audit_tables
+
+    before_sources, before_tables = audit_sources(), audit_tables()
+    assert before_sources == sorted(set(before_sources)) and before_tables == sorted(set(before_tables))
+    for source in ("zeta-bank", "fio", "ačko"):
+        with audit_context(source):
+            client_row()
+            project_row()
+    distinct = lambda column: [row[0] for row in db.execute_sql(  # noqa: E731 - the plain query, as a reference
+        f"SELECT DISTINCT {column} FROM audit_records ORDER BY {column}")]
+    assert audit_sources() == distinct("source") and {"zeta-bank", "fio", "ačko"} <= set(audit_sources())
+    assert audit_tables() == distinct("table_name") and {"clients", "projects"} <= set(audit_tables())
