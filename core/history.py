@@ -15,9 +15,13 @@ def history_query(plugin_name: str | None = None):
     return query
 
 
+def run_changes_query(run_id: int):
+    """What a sync run changed: its audit records, in order (pages on the sync_run index)."""
+    return AuditRecord.select().where(AuditRecord.sync_run == run_id).order_by(AuditRecord.id)
+
+
 def run_changes(run_id: int) -> list[AuditRecord]:
-    """What a sync run changed: its audit records, in order."""
-    return list(AuditRecord.select().where(AuditRecord.sync_run == run_id).order_by(AuditRecord.id))
+    return list(run_changes_query(run_id))
 
 
 def audit_query(*, source: str | None = None, table: str | None = None, row_id: int | None = None,

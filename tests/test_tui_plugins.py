@@ -746,6 +746,38 @@ async def test_history_shows_a_run_made_from_the_plugins_screen(database):
         assert len(rows) == 1 and rows[0][1:3] == ["acme-bank", "completed"]
 
 
+class BulkBank(Plugin):
+    name = "bulk-bank"
+    version = "1.0.0"
+
+    def sync(self, ctx):
+        for n in range(250):
+            ctx.upsert_transaction(external_id=f"bulk-{n}", transaction_type="income", amount="10", currency="CZK",
+                                   transacted_on=date(2024, 5, 1), description=f"Movement {n}")
+
+
+async def test_a_large_runs_changes_are_read_a_page_at_a_time(database):
+    use_plugins([BulkBank])  # the test_plugins fixture restores the registry
+    plugin_config.set_enabled("bulk-bank", True)
+    outcome = run_sync("bulk-bank", trigger="tui")
+    assert outcome.counts.created == 250
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_section(pilot, "h", HistoryScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailScreen)
+        changes = app.screen.query_one("#run-changes", PagedTable)
+        assert changes.row_count == PagedTable.PAGE_SIZE  # one page, not all 250 records at once
+        changes.focus()
+        await pilot.pause()
+        for _ in range(3):  # to the end of what is loaded: the next page follows
+            await pilot.press("ctrl+end")
+            await pilot.pause()
+        assert changes.row_count == 250
+        assert [cells[0] for _, cells in changes.fetch(0, 1)] == ["create"]
+
+
 # -- 8. audit log ------------------------------------------------------------------------------------
 
 

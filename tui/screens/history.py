@@ -5,15 +5,15 @@ from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Label, Log, Static
+from textual.widgets import Label, Log, Static
 
-from core.history import format_changes, history_query, run_changes
+from core.history import format_changes, history_query, run_changes_query
 from core.models import SyncHistory
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.paged_table import PagedTable
-from tui.widgets.tables import PlainDataTable, styled
+from tui.widgets.tables import styled
 
 
 def _when(ts) -> str:
@@ -45,17 +45,19 @@ class RunDetailScreen(DetailScreen):
                     yield Label(_("Backtrace"), classes="pane-title")
                     yield Static(r.error_backtrace, markup=False, classes="backtrace")
                 yield Label(_("What changed"), classes="pane-title")
-                yield PlainDataTable(id="run-changes", cursor_type="row")
+                # Paged: an import of 50,000 movements leaves more than 50,000 records.
+                yield PagedTable(self.fetch_changes, [_("Action"), _("Table"), _("Record"), _("Changes")],
+                                 id="run-changes", zebra_stripes=False)
 
     def on_mount(self) -> None:
         self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
-        table = self.query_one("#run-changes", DataTable)
-        table.add_columns(_("Action"), _("Table"), _("Record"), _("Changes"))
-        changes = run_changes(self.run.id)
-        for c in changes:
-            table.add_row(c.action, c.table_name, str(c.row_id), format_changes(c.changes, limit=4))
-        if not changes:
-            table.add_row("—", _("nothing"), "", "")
+
+    def fetch_changes(self, offset: int, limit: int):
+        rows = [(c.id, [c.action, c.table_name, str(c.row_id), format_changes(c.changes, limit=4)])
+                for c in run_changes_query(self.run.id).limit(limit).offset(offset)]
+        if not rows and offset == 0:
+            rows = [("nothing", ["—", _("nothing"), "", ""])]
+        return rows
 
 
 class HistoryScreen(SectionScreen):
