@@ -5,6 +5,7 @@ from datetime import date, datetime, time
 
 from core.audit import AuditRecord
 from core.models import SyncHistory
+from core.money import from_minor
 
 
 def history_query(plugin_name: str | None = None):
@@ -65,19 +66,80 @@ def _distinct_values(column: str) -> list[str]:
     return [row[0] for row in AuditRecord._meta.database.execute_sql(sql)]
 
 
-def format_changes(changes: dict, limit: int | None = None) -> str:
-    """``{field: [old, new]}`` -> ``field: old → new; ...``."""
-    items = list(changes.items())
-    if limit is not None:
-        items = items[:limit]
-    text = "; ".join(f"{name}: {_short(old)} → {_short(new)}" for name, (old, new) in items)
-    if limit is not None and len(changes) > limit:
-        text += f"; … (+{len(changes) - limit})"
+# Money columns hold integer minor units, and audit records keep values as stored. For people they
+# are shown as amounts in the row's currency: the record's own "currency" change if it has one,
+# else the currency of the row (or of its invoice / client) as it is now.
+MONEY_FIELDS = {
+    "money_transactions": {"amount"},
+    "invoices": {"subtotal", "vat_total", "total"},
+    "invoice_lines": {"unit_price", "amount"},
+    "clients": {"hourly_rate"},
+    "projects": {"hourly_rate"},
+    "work_entries": {"fixed_amount", "hourly_rate", "billed_rate"},
+    "recurring_rules": {"fixed_amount"},
+    "business_profile": {"default_hourly_rate"},
+}
+_CURRENCY_OF_ROW = {
+    "money_transactions": "SELECT currency FROM money_transactions WHERE id = ?",
+    "invoices": "SELECT currency FROM invoices WHERE id = ?",
+    "invoice_lines": "SELECT i.currency FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
+    "clients": "SELECT currency FROM clients WHERE id = ?",
+    "projects": "SELECT c.currency FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = ?",
+    "work_entries": "SELECT c.currency FROM work_entries e JOIN projects p ON p.id = e.project_id "
+                    "JOIN clients c ON c.id = p.client_id WHERE e.id = ?",
+    "recurring_rules": "SELECT c.currency FROM recurring_rules r JOIN projects p ON p.id = r.project_id "
+                       "JOIN clients c ON c.id = p.client_id WHERE r.id = ?",
+    "business_profile": "SELECT default_currency FROM business_profile WHERE id = ?",
+}
+
+
+def display_changes(record: AuditRecord) -> list[tuple[str, str, str]]:
+    """``(field, old, new)`` as text for people: ∅ for nothing, money as an amount with its currency."""
+    money = MONEY_FIELDS.get(record.table_name, set()) & set(record.changes)
+    currency = _record_currency(record) if money else None
+    rows = []
+    for name, (old, new) in record.changes.items():
+        if name in money and currency:
+            rows.append((name, _money(old, currency), _money(new, currency)))
+        else:
+            rows.append((name, _text(old), _text(new)))
+    return rows
+
+
+def format_changes(record: AuditRecord, limit: int | None = None) -> str:
+    """A record's changes on one line: ``field: old → new; ...`` (values shortened)."""
+    items = display_changes(record)
+    shown = items if limit is None else items[:limit]
+    text = "; ".join(f"{name}: {_short(old)} → {_short(new)}" for name, old, new in shown)
+    if limit is not None and len(items) > limit:
+        text += f"; … (+{len(items) - limit})"
     return text
 
 
-def _short(value) -> str:
+def _record_currency(record: AuditRecord) -> str | None:
+    for field in ("currency", "default_currency"):
+        if field in record.changes:
+            old, new = record.changes[field]
+            if new or old:
+                return new or old
+    sql = _CURRENCY_OF_ROW.get(record.table_name)
+    row = AuditRecord._meta.database.execute_sql(sql, (record.row_id,)).fetchone() if sql else None
+    return row[0] if row else None  # the row is gone: the value stays as stored
+
+
+def _money(value, currency: str) -> str:
     if value is None:
         return "∅"
-    text = str(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return str(value)
+    return f"{from_minor(value, currency)} {currency}"
+
+
+def _text(value) -> str:
+    if value is None:
+        return "∅"
+    return '""' if value == "" else str(value)
+
+
+def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "…"

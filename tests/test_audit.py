@@ -821,3 +821,32 @@ def test_the_audit_filters_list_every_source_and_table_once_sorted():
         f"SELECT DISTINCT {column} FROM audit_records ORDER BY {column}")]
     assert audit_sources() == distinct("source") and {"zeta-bank", "fio", "ačko"} <= set(audit_sources())
     assert audit_tables() == distinct("table_name") and {"clients", "projects"} <= set(audit_tables())
+
+
+def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
+    from core.history import display_changes, format_changes
+
+    client = client_row(currency="EUR", hourly_rate=8000)
+    invoice = invoice_row(client=client, currency="EUR", total=123456)
+    mark = audit_mark()
+    Invoice.update(total=100000, note="").where(Invoice.id == invoice.id).execute()
+    Client.update(hourly_rate=None).where(Client.id == client.id).execute()
+    update, rate = records_after(mark)
+
+    # The currency is not among the changes: it comes from the invoice and the client as they are.
+    assert dict((name, (old, new)) for name, old, new in display_changes(update))["total"] == ("1234.56 EUR",
+                                                                                                "1000.00 EUR")
+    assert display_changes(rate) == [("hourly_rate", "80.00 EUR", "∅")]
+    assert format_changes(update) == "total: 1234.56 EUR → 1000.00 EUR"
+    created = AuditRecord.get((AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id)
+                              & (AuditRecord.action == "create"))
+    shown = dict((name, new) for name, _, new in display_changes(created))
+    assert shown["total"] == "1234.56 EUR" and shown["currency"] == "EUR" and shown["number"] == invoice.number
+
+    line = invoice_line_row(invoice=invoice, unit_price=5050, amount=5050)
+    line_record = records_after(mark)[-1]
+    assert dict((n, new) for n, _, new in display_changes(line_record))["unit_price"] == "50.50 EUR"
+    InvoiceLine.delete().where(InvoiceLine.id == line.id).execute()
+    Invoice.delete().where(Invoice.id == invoice.id).execute()
+    # The row is gone and the record holds no currency: the value stays as stored.
+    assert dict((n, new) for n, _, new in display_changes(line_record))["unit_price"] == "5050"

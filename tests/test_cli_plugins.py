@@ -246,7 +246,9 @@ def test_history_lists_runs_and_shows_what_changed(ok, cli, configured):
     assert "Downloading account 2001234567" in shown
     assert "what changed (3 audit records):" in shown
     assert shown.count("create money_transactions #") == 3
-    assert "amount: None -> 10000" in shown or "amount: None -> 20000" in shown
+    # Money as an amount in the row's currency, not in minor units; an empty text as "".
+    assert "amount: ∅ -> 100.00 CZK" in shown and "amount: ∅ -> 200.00 CZK" in shown
+    assert 'counterparty: ∅ -> ""' in shown
     detail = json.loads(ok("history", "show", str(first.id), "--json"))
     assert [c["table"] for c in detail["changes"]] == ["money_transactions"] * 3
     assert {c["row"] for c in detail["changes"]} == {t.id for t in MoneyTransaction.select()}

@@ -822,6 +822,7 @@ async def test_audit_log_filters_by_source(database):
         fields = {row[0]: row[1:] for row in table_cells(app.screen.query_one("#audit-fields", DataTable))}
         assert fields["source"] == ["∅", "acme-bank"]
         assert fields["currency"] == ["∅", "CZK"]
+        assert fields["amount"][0] == "∅" and fields["amount"][1] in {"1200.50 CZK", "300.00 CZK", "99.90 CZK"}
         assert f"Sync run: {outcome.run_id}" in screen_text(app)
         await pilot.press("escape")
         await pilot.pause()

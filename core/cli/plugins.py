@@ -7,7 +7,7 @@ import sys
 
 from core import plugin_config
 from core.cli.base import CommandError, parse_assignments, print_json, print_table
-from core.history import history_query, run_changes
+from core.history import display_changes, history_query, run_changes
 from core.models import SyncHistory
 from core.plugins import get_plugin
 from core.sync import SyncRefused, run_sync
@@ -202,6 +202,6 @@ def history_show(run_id: int, as_json: bool) -> int:
         print(run.error_backtrace.rstrip())
     print(f"\nwhat changed ({len(changes)} audit records):")
     for c in changes:
-        detail = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in list(c.changes.items())[:6])
+        detail = ", ".join(f"{name}: {old} -> {new}" for name, old, new in display_changes(c)[:6])
         print(f"  {c.action:6} {c.table_name} #{c.row_id}  {detail}")
     return 0

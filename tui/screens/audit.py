@@ -7,7 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Select, Static
 
 from core.audit import AuditRecord
-from core.history import audit_query, audit_sources, audit_tables, format_changes
+from core.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
 from core.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _
 from tui.screens.base import SectionScreen
@@ -35,8 +35,8 @@ class AuditDetailScreen(DetailScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(_("Field"), _("Old"), _("New"))
-        for name, (old, new) in self.record.changes.items():
-            table.add_row(name, "∅" if old is None else str(old), "∅" if new is None else str(new))
+        for name, old, new in display_changes(self.record):
+            table.add_row(name, old, new)
 
 
 class AuditScreen(SectionScreen):
@@ -77,7 +77,7 @@ class AuditScreen(SectionScreen):
         since, until = period_bounds(period)
         query = audit_query(source=source or None, table=table or None, row_id=record, since=since, until=until)
         return [(r.id, [f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.source, r.table_name, str(r.row_id), r.action,
-                        format_changes(r.changes, limit=3)])
+                        format_changes(r, limit=3)])
                 for r in query.limit(limit).offset(offset)]
 
     def _refilter(self) -> None:

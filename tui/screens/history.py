@@ -53,7 +53,7 @@ class RunDetailScreen(DetailScreen):
         self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
 
     def fetch_changes(self, offset: int, limit: int):
-        rows = [(c.id, [c.action, c.table_name, str(c.row_id), format_changes(c.changes, limit=4)])
+        rows = [(c.id, [c.action, c.table_name, str(c.row_id), format_changes(c, limit=4)])
                 for c in run_changes_query(self.run.id).limit(limit).offset(offset)]
         if not rows and offset == 0:
             rows = [("nothing", ["—", _("nothing"), "", ""])]
