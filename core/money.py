@@ -24,6 +24,14 @@ def precision(currency: str) -> int:
 
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """``Decimal("1234.50"), "CZK"`` -> ``123450``. Rounds half up to the currency's digits."""
+    if type(amount) is str:
+        # The usual text from a bank, "1234.5": exact in minor units, no Decimal needed (an import
+        # converts every movement). Anything else (sign, exponent, spaces, more digits) goes below.
+        whole, dot, fraction = amount.partition(".")
+        digits = precision(currency)
+        if (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
+                and len(fraction) <= digits):
+            return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
     try:
         if type(amount) is Decimal:
             value = amount
@@ -40,6 +48,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
 
 
 _ONE = Decimal(1)
+_POWERS = [10 ** n for n in range(10)]  # ISO 4217 uses 0 to 4 minor digits
 
 
 @lru_cache(maxsize=None)

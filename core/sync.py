@@ -175,6 +175,7 @@ class SyncContext:
         self.metadata: dict[str, Any] = {}
         self.counts = Counts()
         self._masker = masker
+        self._masking = masker.active  # read once: upsert_transaction runs per movement
         self._on_log = on_log
         self._on_progress = on_progress
         self._cancel = cancel_event or threading.Event()
@@ -243,7 +244,7 @@ class SyncContext:
             "raw_data": raw_data or {},
         }
         # Secrets never reach stored data, whatever a plugin copies into a description.
-        if self._masker.active:
+        if self._masking:
             for key in ("description", "counterparty", "counterparty_account", "reference", "raw_data"):
                 values[key] = self._masker.data(values[key])
         if external_id is None:
@@ -371,12 +372,14 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
         ids = [values["external_id"] for values in chunk]
         sql = select + "(" + ", ".join("?" * len(ids)) + ")"
         existing = {raw[1]: raw for raw in db.execute_sql(sql, [ctx.plugin_name, *ids])}
-        for values in chunk:
-            stored = existing.get(values["external_id"])
+        for values, external_id in zip(chunk, ids):
+            stored = existing.get(external_id)
             if stored is None:
                 new_rows.append(values)
                 continue
-            if (stored[2:-2] == picked(values) and stored[-2] == date_text(values["transacted_on"])
+            on = values["transacted_on"]
+            if (stored[2:-2] == picked(values)
+                    and stored[-2] == (on.isoformat() if type(on) is date else date_text(on))
                     and _same_document(stored[-1], values["raw_data"])):
                 ctx.counts.skipped += 1
                 continue
