@@ -101,9 +101,18 @@ def display_changes(record: AuditRecord) -> list[tuple[str, str, str]]:
     for name, (old, new) in record.changes.items():
         if name in money and currency:
             rows.append((name, _money(old, currency), _money(new, currency)))
+        elif name == "invoice":  # a payment's or a line's invoice: its number, which people know it by
+            rows.append((name, _invoice_label(old), _invoice_label(new)))
         else:
             rows.append((name, _text(old), _text(new)))
     return rows
+
+
+def _invoice_label(invoice_id) -> str:
+    if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
+        return _text(invoice_id)
+    row = AuditRecord._meta.database.execute_sql("SELECT number FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
+    return row[0] if row else f"#{invoice_id}"  # a deleted draft: only its id is left
 
 
 def format_changes(record: AuditRecord, limit: int | None = None) -> str:

@@ -845,8 +845,10 @@ def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
 
     line = invoice_line_row(invoice=invoice, unit_price=5050, amount=5050)
     line_record = records_after(mark)[-1]
-    assert dict((n, new) for n, _, new in display_changes(line_record))["unit_price"] == "50.50 EUR"
+    shown = dict((n, new) for n, _, new in display_changes(line_record))
+    assert shown["unit_price"] == "50.50 EUR" and shown["invoice"] == invoice.number
     InvoiceLine.delete().where(InvoiceLine.id == line.id).execute()
     Invoice.delete().where(Invoice.id == invoice.id).execute()
-    # The row is gone and the record holds no currency: the value stays as stored.
-    assert dict((n, new) for n, _, new in display_changes(line_record))["unit_price"] == "5050"
+    # The rows are gone and the record holds no currency: the values stay as stored.
+    shown = dict((n, new) for n, _, new in display_changes(line_record))
+    assert shown["unit_price"] == "5050" and shown["invoice"] == f"#{invoice.id}"
