@@ -1,9 +1,13 @@
 """Shared fixtures. Every test runs with FAKTURKA_HOME in its own tmp_path."""
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 
 from core.db import close_database, open_database
+from helpers import db_state
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +29,53 @@ def database(fakturka_home):
     path = open_database()
     yield path
     close_database()
+
+
+# -- the command line, as a person runs it ---------------------------------------------------------
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``fakturka ARGS`` with ``stdin`` text; returns (exit code, stdout, stderr).
+    argparse exits count as exit codes."""
+    from tui.cli import main
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def ok(cli):
+    """Run a command that must succeed; returns its stdout."""
+
+    def run(*argv: str, stdin: str = "") -> str:
+        code, out, err = cli(*argv, stdin=stdin)
+        assert (code, err) == (0, ""), f"fakturka {' '.join(argv)} -> {code}: {err}"
+        return out
+
+    return run
+
+
+@pytest.fixture
+def refused(cli):
+    """A command that must fail cleanly: non-zero exit, one line on stderr, no traceback, nothing changed."""
+
+    def run(*argv: str, stdin: str = "") -> str:
+        before = db_state()
+        code, out, err = cli(*argv, stdin=stdin)
+        assert code != 0, f"fakturka {' '.join(argv)} succeeded: {out}"
+        assert "Traceback" not in err + out
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
+        assert lines[0].startswith("fakturka: ")
+        assert db_state() == before
+        return lines[0]
+
+    return run

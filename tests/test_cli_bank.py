@@ -19,58 +19,13 @@ from core import profile as profile_svc
 from core import timesheet as ts
 from core.audit import AuditRecord
 from core.models import Client, Invoice, MoneyTransaction, Project
-from tui.cli import main
-from helpers import db_state, last_audit_id, reload
+from helpers import last_audit_id, reload
 
 ISSUED = date(2026, 3, 31)
 PAID_DAY = date(2026, 4, 10)
 IBAN = "CZ6508000000192000145399"
 
 _external_ids = itertools.count(1)
-
-
-
-@pytest.fixture
-def cli(capsys):
-    """Run ``fakturka ARGS``; returns (exit code, stdout, stderr). argparse exits count as exit codes."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
-def ok(cli):
-    def run(*argv: str) -> str:
-        code, out, err = cli(*argv)
-        assert (code, err) == (0, ""), f"fakturka {' '.join(argv)} -> {code}: {err}"
-        return out
-
-    return run
-
-
-@pytest.fixture
-def refused(cli):
-    """A command that must fail cleanly: non-zero, one line on stderr, nothing changed."""
-
-    def run(*argv: str) -> str:
-        before = db_state()
-        code, out, err = cli(*argv)
-        assert code != 0, f"fakturka {' '.join(argv)} succeeded: {out}"
-        assert "Traceback" not in err and "Traceback" not in out
-        lines = err.strip().splitlines()
-        assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
-        assert lines[0].startswith("fakturka")
-        assert db_state() == before
-        return lines[0]
-
-    return run
 
 
 @dataclass
@@ -124,7 +79,6 @@ def books(database) -> Books:
 
 
 # -- fakturka match ---------------------------------------------------------------------------
-
 
 
 def test_match_prints_what_it_matched_and_what_needs_review(books, ok):

@@ -1,7 +1,6 @@
 """The headless commands for integrations: ``plugins``, ``sync`` and ``history`` (via ``tui.cli.main``)."""
 from __future__ import annotations
 
-import io
 import json
 import sys
 from datetime import date
@@ -14,7 +13,6 @@ from core.audit import AuditRecord
 from core.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
-from tui.cli import main
 
 TOKEN = "tok-5ecret-77"
 
@@ -58,50 +56,6 @@ def bank_plugin(database):
 def db_state() -> dict:
     return {model._meta.table_name: list(model.select().dicts())
             for model in (PluginConfiguration, SyncHistory, MoneyTransaction, AuditRecord)}
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run ``fakturka ARGS`` with ``stdin`` text; returns (exit code, stdout, stderr)."""
-
-    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
-def ok(cli):
-    def run(*argv: str, stdin: str = "") -> str:
-        code, out, err = cli(*argv, stdin=stdin)
-        assert (code, err) == (0, ""), f"fakturka {' '.join(argv)} -> {code}: {err}"
-        return out
-
-    return run
-
-
-@pytest.fixture
-def refused(cli):
-    """A wrong input: non-zero exit, one line on stderr, no traceback, nothing changed."""
-
-    def run(*argv: str, stdin: str = "") -> str:
-        before = db_state()
-        code, out, err = cli(*argv, stdin=stdin)
-        assert code != 0, f"fakturka {' '.join(argv)} succeeded: {out}"
-        assert "Traceback" not in err + out
-        lines = err.strip().splitlines()
-        assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-        assert lines[0].startswith("fakturka: ")
-        assert db_state() == before
-        return lines[0]
-
-    return run
 
 
 @pytest.fixture
