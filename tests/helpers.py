@@ -6,7 +6,8 @@ import stat
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import DataTable
+from textual import events
+from textual.widgets import DataTable, Input
 
 from core.audit import AuditRecord
 from core.models import ALL_MODELS
@@ -63,3 +64,25 @@ async def highlight(pilot, table, key) -> None:
             return
         await pilot.press("down")
     assert table.selected_key() == str(key), f"row {key} not found in {table.id}"
+
+
+async def type_into(pilot, selector: str, text: str) -> Input:
+    """Focus the input (as Tab would), clear it with home + ctrl+k, type ``text`` key by key."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    await pilot.press("home", "ctrl+k", *text)
+    assert widget.value == text
+    return widget
+
+
+async def paste_into(pilot, selector: str, text: str) -> Input:
+    """Focus the input, clear it, and paste ``text`` (one terminal paste event, as from the clipboard)."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    await pilot.press("home", "ctrl+k")
+    widget.post_message(events.Paste(text))
+    await pilot.pause()
+    assert widget.value == text
+    return widget

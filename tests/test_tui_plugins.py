@@ -26,7 +26,6 @@ from datetime import date
 from urllib.parse import quote, quote_plus
 
 import pytest
-from textual import events
 from textual.widgets import DataTable, Input, Label, Log, ProgressBar, Select, Static
 
 from core import plugin_config
@@ -44,7 +43,7 @@ from tui.screens.history import HistoryScreen, RunDetailScreen
 from tui.screens.plugins import PluginsScreen
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
-from helpers import highlight, notifications, screen_text, table_cells
+from helpers import highlight, notifications, paste_into, screen_text, table_cells, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"
@@ -159,10 +158,8 @@ def test_plugins():
 # -- helpers -------------------------------------------------------------------------------
 
 
-
 def cell(table: DataTable, row_key: str, column_key: str) -> str:
     return str(table.get_cell(row_key, column_key))
-
 
 
 def set_up(name: str, *, enabled: bool = True, token: str = TOKEN, **settings) -> None:
@@ -183,29 +180,6 @@ async def open_section(pilot, key: str, screen_type):
 async def open_plugins(pilot) -> PagedTable:
     screen = await open_section(pilot, "p", PluginsScreen)
     return screen.query_one("#plugin-list", PagedTable)
-
-
-
-async def type_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input (as Tab would), clear it with home + ctrl+k, type ``text`` key by key."""
-    widget = pilot.app.screen.query_one(selector, Input)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k", *text)
-    assert widget.value == text
-    return widget
-
-
-async def paste_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input, clear it, and paste ``text`` (one terminal paste event)."""
-    widget = pilot.app.screen.query_one(selector, Input)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k")
-    widget.post_message(events.Paste(text))
-    await pilot.pause()
-    assert widget.value == text
-    return widget
 
 
 async def choose(pilot, selector: str, label: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from textual import events
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
@@ -24,14 +23,13 @@ from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.form import FormScreen
-from helpers import screen_text
+from helpers import paste_into, screen_text, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
 
 
 # -- helpers: what a person sees and types ---------------------------------------------------
-
 
 
 def header_line(app) -> str:
@@ -41,27 +39,6 @@ def header_line(app) -> str:
 
 def static_text(widget: Static) -> str:
     return str(widget.render())
-
-
-async def type_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input (as Tab would), clear it with home + ctrl+k, type ``text`` key by key."""
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k", *text)
-    return widget
-
-
-async def paste_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input, clear it, and paste ``text`` (one terminal paste event, as from the clipboard)."""
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k")
-    widget.post_message(events.Paste(text))
-    await pilot.pause()
-    assert widget.value == text
-    return widget
 
 
 def footer_descriptions(app) -> list[str]:

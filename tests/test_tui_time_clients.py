@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from textual import events
 from textual.widgets import Input, Select, Static
 
 from core import invoicing
@@ -21,37 +20,13 @@ from tui.screens.time import TimeScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
-from helpers import highlight, screen_text, table_cells
+from helpers import highlight, paste_into, screen_text, table_cells, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-
-async def type_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input (as Tab would), clear it with home + ctrl+k, type ``text`` key by key."""
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k", *text)
-    assert widget.value == text
-    return widget
-
-
-async def paste_into(pilot, selector: str, text: str) -> Input:
-    """Focus the input, clear it, and paste ``text`` (one terminal paste event)."""
-    widget = pilot.app.screen.query_one(selector)
-    widget.focus()
-    await pilot.pause()
-    await pilot.press("home", "ctrl+k")
-    widget.post_message(events.Paste(text))
-    await pilot.pause()
-    assert widget.value == text
-    return widget
-
 
 
 def set_up_profile() -> None:
