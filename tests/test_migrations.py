@@ -7,6 +7,7 @@ migration.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
@@ -187,6 +188,69 @@ def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
     assert amount_paid(Invoice.get_by_id(invoice.id)) == 1000
     assert [t.id for t in transactions_query(status="review")] == [review.id]
     assert [t.id for t in transactions_query(status="matched")] == [paid.id]
+
+
+def test_version_5_database_gets_cheap_check_constraints_and_keeps_its_rows(tmp_path):
+    """Migration 6 rewrites "x IN (a, b, c)" CHECKs as "x = a OR ...": same rule, same rows, no copy."""
+    path = tmp_path / "v5.db"
+    open_database(path, migrate=False)
+    migrations.migrate(db, target=5)
+    client = Client.create(name="Klient")
+    invoice = Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
+                             issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000, status="sent")
+    MoneyTransaction.create(source="fio", transaction_type="income", amount=1000, currency="CZK",
+                            transacted_on=date(2026, 1, 10), match_status="review")
+    audit_count = AuditRecord.select().count()
+    close_database()
+
+    open_database(path)
+    assert schema_version(db) == LATEST
+    assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [i.status for i in Invoice.select()] == ["sent"] and invoice.id == Invoice.get().id
+    assert [t.match_status for t in MoneyTransaction.select()] == ["review"]
+    assert AuditRecord.select().count() == audit_count
+    for table, _old, new in migrations.V6_CHECKS:
+        sql = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        assert new in sql
+
+
+def test_no_check_constraint_lists_three_or_more_values(database):
+    """SQLite builds a temporary b-tree for "IN (a, b, c)" each time a CHECK runs, i.e. per row (migration 6)."""
+    schema = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL").fetchall()
+    listed = [values for (sql,) in schema for values in re.findall(r"CHECK \([^()]*\bIN \(([^()]*)\)", sql)]
+    assert listed, "the pattern finds the two-value CHECKs that remain"
+    assert all(values.count(",") < 2 for values in listed), listed
+
+
+@pytest.mark.parametrize("table, column, bad, valid", [
+    ("invoices", "status", "lost", "paid"),
+    ("sync_histories", "status", "stuck", "failed"),
+    ("sync_histories", "trigger", "cron", "schedule"),
+    ("money_transactions", "match_status", "maybe", "ignored"),
+])
+def test_rewritten_checks_still_refuse_what_they_refused(database, table, column, bad, valid):
+    client = Client.create(name="Klient")
+    rows = {
+        "invoices": lambda: Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
+                                           issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000),
+        "sync_histories": lambda: SyncHistory.create(plugin_name="fio", started_at=datetime(2026, 1, 1)),
+        "money_transactions": lambda: MoneyTransaction.create(**tx_fields()),
+    }
+    row_id = rows[table]().id
+    update = f'UPDATE "{table}" SET "{column}" = ? WHERE id = ?'
+    with pytest.raises(IntegrityError, match="CHECK"):
+        db.execute_sql(update, (bad, row_id))
+    db.execute_sql(update, (valid, row_id))
+    assert db.execute_sql(f'SELECT "{column}" FROM "{table}" WHERE id = ?', (row_id,)).fetchone()[0] == valid
+
+
+def test_audit_records_refuse_an_unknown_action(database):
+    insert = ("INSERT INTO audit_records (table_name, row_id, action, changes, source, created_at) "
+              "VALUES ('clients', 1, ?, '{}', 'manual', '2026-01-01 00:00:00')")
+    with pytest.raises(IntegrityError, match="CHECK"):
+        db.execute_sql(insert, ("rename",))
+    for action in ("create", "update", "delete"):
+        db.execute_sql(insert, (action,))
 
 
 def plan(query) -> str:
