@@ -227,6 +227,39 @@ def test_upsert_counts_created_updated_unchanged_and_last_word_wins(bank):
     assert AuditRecord.select().count() == audit_before
 
 
+@pytest.mark.parametrize("stored, sent", [(40, 40), (40, 3)], ids=["most-sent: one pass", "few-sent: look-ups"])
+def test_upsert_finds_stored_rows_whether_a_run_sends_most_or_few(bank, monkeypatch, stored, sent):
+    """Stored rows are found by one pass over the plugin's rows or by look-ups per id (core.sync chooses by
+    count); either way the counts are right and another source's rows with the same ids are not touched."""
+    import core.sync
+
+    MoneyTransaction.create(source="other", external_id="1", transaction_type="income", amount=777,
+                            currency="CZK", transacted_on=date(2025, 3, 1))
+    bank(lambda ctx: [tx(ctx, str(i), f"{i + 1}.00") for i in range(stored)])
+    run_sync("bank")
+    ids_before = {t.external_id: t.id for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank")}
+    statements: list[str] = []
+    execute = db.execute_sql
+    monkeypatch.setattr(db, "execute_sql", lambda sql, *a, **kw: statements.append(sql) or execute(sql, *a, **kw))
+
+    def body(ctx):
+        tx(ctx, "0", "1.00")                     # unchanged
+        tx(ctx, "1", "99.00")                    # changed
+        for i in range(2, sent):
+            tx(ctx, str(i), f"{i + 1}.00")       # unchanged
+        tx(ctx, "new", "5.00")                   # not stored yet
+
+    bank(body)
+    outcome = run_sync("bank")
+    assert (outcome.counts.created, outcome.counts.updated, outcome.counts.skipped) == (1, 1, sent - 1)
+    rows = {t.external_id: t for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank")}
+    assert {k: rows[k].id for k in ids_before} == ids_before
+    assert (rows["1"].amount, rows["new"].amount) == (9900, 500)
+    assert [t.amount for t in MoneyTransaction.select().where(MoneyTransaction.source == "other")] == [777]
+    looked_up = any('"external_id" IN (' in sql for sql in statements if "money_transactions" in sql)
+    assert looked_up == (sent < stored / 2), "the way chosen for this mix"
+
+
 def test_work_entry_upsert_counts_and_last_word_wins(bank):
     web = project()
 
