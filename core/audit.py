@@ -20,7 +20,7 @@ import json
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from peewee import (
     AutoField,
@@ -208,15 +208,38 @@ def _bound_form(value):
     return value
 
 
+def _defaults(model, given: Iterable[str]) -> tuple[list, list, list, list]:
+    """The fields an insert of ``given`` leaves to their defaults, as stored values.
+
+    Returns ``(fixed_fields, fixed_values, per_row_fields, per_row_makers)``:
+    defaults that give the same stored value for every row (a batch's
+    creation time, empty JSON containers, constants) are computed once; any
+    other callable default is called per row (``maker()`` gives the stored value).
+    """
+    meta = model._meta
+    given = set(given)
+    fixed_fields, fixed_values, per_row_fields, per_row_makers = [], [], [], []
+    for f, default in meta.defaults.items():
+        if f.name in given:
+            continue
+        convert = _db_converter(f)
+        if not callable(default) or default in _BATCH_CONSTANT_DEFAULTS:
+            fixed_fields.append(f)
+            fixed_values.append(_bound_form(convert(default() if callable(default) else default)))
+        else:
+            per_row_fields.append(f)
+            per_row_makers.append(lambda default=default, convert=convert: convert(default()))
+    return fixed_fields, fixed_values, per_row_fields, per_row_makers
+
+
 def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
     """Insert ``rows`` with multi-row ``INSERT ... RETURNING`` and audit them; None if it cannot.
 
     Same values as Peewee would write (each field's ``db_value``, defaults for
-    missing fields; a timestamp or an empty container once per batch, any other
-    callable default per row) and the same audit records as the general path
-    (the stored row diffed against nothing), built by SQLite from the stored
-    rows (core.audit_sql); it skips Peewee's per-value SQL generation,
-    conversion calls for values that need none, and reading the rows back.
+    missing fields) and the same audit records as the general path (the stored
+    row diffed against nothing), built by SQLite from the stored rows
+    (core.audit_sql); it skips Peewee's per-value SQL generation, conversion
+    calls for values that need none, and reading the rows back.
     """
     changes_sql = _created_changes_sql(model)
     if changes_sql is None:
@@ -224,19 +247,7 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
     meta = model._meta
     names = list(rows[0])
     given = [(name, _passthrough_type(meta.fields[name]), _db_converter(meta.fields[name])) for name in names]
-    # Defaults that give the same stored value for every row are computed once: the
-    # creation time of one batch, and empty JSON containers. Others are called per row.
-    fixed, fixed_fields, per_row, per_row_fields = [], [], [], []
-    for f in meta.defaults:
-        if f.name in rows[0]:
-            continue
-        default, convert = meta.defaults[f], _db_converter(f)
-        if not callable(default) or default in _BATCH_CONSTANT_DEFAULTS:
-            fixed.append(_bound_form(convert(default() if callable(default) else default)))
-            fixed_fields.append(f)
-        else:
-            per_row.append((default, convert))
-            per_row_fields.append(f)
+    fixed_fields, fixed, per_row_fields, per_row = _defaults(model, names)
     fields = [meta.fields[name] for name in names] + per_row_fields + fixed_fields  # the order of each row's values
     params: list = []
     for row in rows:
@@ -248,11 +259,40 @@ def _insert_many_fast(database, model, rows: list[dict]) -> list[int] | None:
                     return None  # an SQL expression as a value: the general path knows how to render it
                 value = convert(value)
             values.append(value)
-        for default, convert in per_row:
-            values.append(convert(default()))
+        for make in per_row:
+            values.append(make())
         values.extend(fixed)
         params.append(values)
     return _insert_audited_in_sql(database, model, fields, params, changes_sql)
+
+
+def insert_stored_rows(model, names: Sequence[str], rows: Iterable[Sequence]) -> list[int]:
+    """Insert rows given as stored values, audited as creates like ``insert_many``; returns the new ids.
+
+    ``names`` are field names; each row holds, in that order, exactly what
+    each field's ``db_value`` gives (text, an int, a date, JSON as
+    ``core.base.json_text`` text, a foreign key's id). Other fields take their
+    defaults. For a caller that has already checked and converted its values
+    (the sync engine's upserts, 100,000 in a large import), so that no value
+    is looked at twice; the rows and audit records are the ones ``insert_many``
+    would write (tests/test_audit.py compares them).
+    """
+    _check_writes_allowed(model)
+    changes_sql = _created_changes_sql(model)
+    if changes_sql is None:
+        raise TypeError(f"{model.__name__} has a field type core.audit_sql cannot audit; use insert_many")
+    meta = model._meta
+    fixed_fields, fixed, per_row_fields, per_row = _defaults(model, names)
+    fields = [meta.fields[name] for name in names] + per_row_fields + fixed_fields
+    if per_row:
+        params = [[*row, *[make() for make in per_row], *fixed] for row in rows]
+    else:
+        params = [[*row, *fixed] for row in rows]
+    if not params:
+        return []
+    database = meta.database
+    with database.atomic():
+        return _insert_audited_in_sql(database, model, fields, params, changes_sql)
 
 
 _CHANGES_SQL: dict[type, str | None] = {}

@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterable
 
 from core import credentials as creds
 from core import plugin_config
-from core.audit import audit_context, write_block
+from core.audit import audit_context, insert_stored_rows, write_block
+from core.base import json_text
 from core.db import db
 from core.gcpause import gc_paused
 from core.locks import FileLock, LockBusy, is_locked
@@ -232,15 +233,18 @@ class SyncContext:
         minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
         if minor <= 0:
             raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
-        if not isinstance(transacted_on, date):
-            raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
+        if type(transacted_on) is not date:
+            if not isinstance(transacted_on, date):
+                raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
+            transacted_on = _DATE_FIELD.db_value(transacted_on)  # a datetime: its date, as the column keeps it
         if external_id is not None and type(external_id) is not str:
             external_id = str(external_id)
+        # Each value as the column stores it (the rows are inserted as they are: core.audit.insert_stored_rows).
         values = {
             "source": self.plugin_name, "external_id": external_id,
             "transaction_type": transaction_type, "amount": minor, "currency": currency.upper(),
-            "transacted_on": transacted_on, "description": description or "", "counterparty": counterparty or "",
-            "counterparty_account": counterparty_account or "", "reference": reference or "",
+            "transacted_on": transacted_on, "description": _text(description), "counterparty": _text(counterparty),
+            "counterparty_account": _text(counterparty_account), "reference": _text(reference),
             "raw_data": raw_data or {},
         }
         # Secrets never reach stored data, whatever a plugin copies into a description.
@@ -288,6 +292,20 @@ class SyncContext:
 
 # -- applying what a run collected -------------------------------------------------------
 
+_DATE_FIELD = MoneyTransaction._meta.fields["transacted_on"]
+_TEXT_FIELD = MoneyTransaction._meta.fields["description"]
+
+
+def _text(value: Any) -> str:
+    """A text column's value: "" for nothing, and what the column would make of anything else."""
+    if type(value) is str:
+        return value
+    return _TEXT_FIELD.db_value(value) if value else ""
+
+
+# The columns a plugin's transaction sets, besides raw_data (stored as JSON text).
+TX_INSERTED = ("source", "external_id", "transaction_type", "amount", "currency", "transacted_on", "description",
+               "counterparty", "counterparty_account", "reference")
 TX_COMPARED = ("transaction_type", "amount", "currency", "description", "transacted_on", "counterparty",
                "counterparty_account", "reference", "raw_data")
 
@@ -318,25 +336,6 @@ AFTER_APPLY: list[Callable[[SyncContext, ApplyResult], None]] = [match_new_payme
 def _normalised(model, name: str, value: Any) -> Any:
     field_ = model._meta.fields[name]
     return field_.python_value(field_.db_value(value))
-
-
-def _stored_form(field_) -> Callable[[Any], Any]:
-    """value -> the value as the column holds it and sqlite3 returns it (dates as ISO text)."""
-    to_db = field_.db_value
-
-    def convert(value: Any) -> Any:
-        if type(value) is date:
-            return value.isoformat()  # the usual case, without the general conversion
-        value = to_db(value)
-        if isinstance(value, datetime):
-            return value.isoformat(" ")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, bool):
-            return int(value)
-        return value
-
-    return convert
 
 
 _scan_json = json.JSONDecoder().scan_once  # the C scanner, without decode()'s whitespace regexes
@@ -384,36 +383,36 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
     pending = ctx._transactions
     meta = MoneyTransaction._meta
     # The quick check, per row: the plain columns as one tuple, the date as its ISO text, raw_data as a
-    # decoded document (decoding is cheaper than encoding). A value of another type than the column's only
-    # makes it fail, never pass; a failed quick check goes to the exact check below. (Comparing in SQLite,
-    # with the new values staged in a temporary table, was measured slower: staging costs more than it saves.)
+    # decoded document (decoding is cheaper than encoding). upsert_transaction stored each value as the
+    # column keeps it, so equal means unchanged; a failed quick check goes to the exact check below.
+    # (Comparing in SQLite, with the new values staged in a temporary table, was measured slower.)
     plain = tuple(name for name in TX_COMPARED if name not in ("transacted_on", "raw_data"))
     picked = operator.itemgetter(*plain)
-    date_text = _stored_form(meta.fields["transacted_on"])
     columns = ", ".join(f'"{meta.fields[name].column_name}"' for name in (*plain, "transacted_on", "raw_data"))
-    found: dict[str, int | None] = {}  # external id -> row id to check exactly, or None: unchanged
+    seen: list[str] = []  # external ids this run sent that are stored
+    differing: dict[str, int] = {}  # external id -> row id, for the exact check
     for stored in _stored_transactions(ctx.plugin_name, list(pending), columns):
         external_id = stored[1]
         values = pending.get(external_id)
         if values is None:
             continue  # stored, but not in this run
-        on = values["transacted_on"]
-        if (stored[2:-2] == picked(values)
-                and stored[-2] == (on.isoformat() if type(on) is date else date_text(on))
-                and _same_document(stored[-1], values["raw_data"])):
-            found[external_id] = None
-        else:
-            found[external_id] = stored[0]
+        seen.append(external_id)
+        if (stored[2:-2] != picked(values) or stored[-2] != values["transacted_on"].isoformat()
+                or not _same_document(stored[-1], values["raw_data"])):
+            differing[external_id] = stored[0]
+    ctx.counts.skipped += len(seen) - len(differing)
     new_rows: list[dict] = list(ctx._unkeyed_transactions)
-    for external_id, values in pending.items():  # in the order the plugin sent them
-        if external_id not in found:
-            new_rows.append(values)
-        elif found[external_id] is None:
-            ctx.counts.skipped += 1
-        else:
-            _update_if_changed(ctx, result, found[external_id], values)
-    for start in range(0, len(new_rows), 5000):
-        ids = MoneyTransaction.insert_many(new_rows[start : start + 5000]).execute()
+    if differing or len(seen) < len(pending):
+        missing = pending.keys() - set(seen)
+        for external_id, values in pending.items():  # in the order the plugin sent them
+            if external_id in missing:
+                new_rows.append(values)
+            elif external_id in differing:
+                _update_if_changed(ctx, result, differing[external_id], values)
+    if new_rows:
+        inserted = operator.itemgetter(*TX_INSERTED)
+        ids = insert_stored_rows(MoneyTransaction, (*TX_INSERTED, "raw_data"),
+                                 [(*inserted(values), json_text(values["raw_data"])) for values in new_rows])
         result.created_transactions.extend(ids)
         ctx.counts.created += len(ids)
 

@@ -490,6 +490,53 @@ def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
         assert [r.changes["credentials"] for r in recs] == [[None, REDACTED], [None, None]]
 
 
+def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
+    """The sync engine hands rows over in stored form (core.audit.insert_stored_rows): the table rows and
+    the audit records must be those insert_many writes for the same values, defaults included."""
+    from core.audit import insert_stored_rows
+    from core.base import json_text
+
+    values = [{"source": "bank", "external_id": f"x{i}", "transaction_type": "income", "amount": 1000 + i,
+               "currency": "CZK", "transacted_on": date(2025, 3, i + 1), "description": AWKWARD_TEXT,
+               "raw_data": {"z": [1.5, None], "a": AWKWARD_TEXT, "i": i}} for i in range(3)]
+    names = list(values[0])
+    stored_form = [[*(v[n] for n in names if n != "raw_data"), json_text(v["raw_data"])] for v in values]
+    order = [n for n in names if n != "raw_data"] + ["raw_data"]
+    with audit_context("bank", sync_run=None):
+        mark = audit_mark()
+        fast_ids = insert_stored_rows(MoneyTransaction, order, stored_form)
+        fast_records = records_after(mark)
+        mark = audit_mark()
+        slow_ids = MoneyTransaction.insert_many(
+            [{**v, "external_id": "y" + v["external_id"]} for v in values]).execute()
+        slow_records = records_after(mark)
+
+    def row(row_id):
+        found = MoneyTransaction.select().where(MoneyTransaction.id == row_id).dicts().get()
+        return {k: v for k, v in found.items() if k not in ("id", "external_id", "created_at", "updated_at")}
+
+    assert len(fast_ids) == len(slow_ids) == 3
+    assert [row(i) for i in fast_ids] == [row(i) for i in slow_ids]
+    assert [r.row_id for r in fast_records] == fast_ids
+    for fast, slow in zip(fast_records, slow_records):
+        assert (fast.action, fast.source) == (slow.action, slow.source) == ("create", "bank")
+        assert fast.changes.pop("external_id")[1] == slow.changes.pop("external_id")[1][1:]
+        assert fast.changes == slow.changes
+    assert insert_stored_rows(MoneyTransaction, order, []) == []
+
+
+def test_insert_stored_rows_is_refused_where_writes_are_blocked():
+    from core.audit import AuditBypassError, insert_stored_rows, write_block
+
+    token = write_block.set("a plugin's sync must write through ctx")
+    try:
+        with pytest.raises(AuditBypassError, match="not allowed"):
+            insert_stored_rows(Client, ["name"], [["Acme"]])
+    finally:
+        write_block.reset(token)
+    assert table_count(Client) == 0
+
+
 def test_audited_bulk_update_records_what_the_row_by_row_diff_would():
     """core.bulk stages new values and lets SQLite write the records: same bytes as diff() in Python,
     old values read from the stored rows, unchanged rows neither written nor audited."""

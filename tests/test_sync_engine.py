@@ -260,6 +260,29 @@ def test_upsert_finds_stored_rows_whether_a_run_sends_most_or_few(bank, monkeypa
     assert looked_up == (sent < stored / 2), "the way chosen for this mix"
 
 
+def test_upserted_values_are_stored_as_their_columns_keep_them_and_rerun_unchanged(bank):
+    """A datetime is stored as its date, a number in a text field as its text, nothing as "";
+    re-sending the same values is recognised as unchanged."""
+    from datetime import datetime
+
+    def body(ctx):
+        ctx.upsert_transaction(external_id=4711, transaction_type="income", amount=125, currency="czk",
+                               transacted_on=datetime(2025, 3, 1, 23, 59), description=2024001,
+                               counterparty=None, reference=2024001, raw_data={"vs": 2024001})
+
+    bank(body)
+    first = run_sync("bank")
+    assert first.counts.created == 1
+    row = MoneyTransaction.get()
+    assert (row.external_id, row.amount, row.currency, row.transacted_on) == ("4711", 12500, "CZK", date(2025, 3, 1))
+    assert (row.description, row.counterparty, row.reference, row.raw_data) == ("2024001", "", "2024001",
+                                                                                 {"vs": 2024001})
+    created = run_changes(first.run_id)[0].changes
+    assert created["transacted_on"] == [None, "2025-03-01"] and created["description"] == [None, "2024001"]
+    again = run_sync("bank")
+    assert (again.counts.created, again.counts.updated, again.counts.skipped) == (0, 0, 1)
+
+
 def test_work_entry_upsert_counts_and_last_word_wins(bank):
     web = project()
 
