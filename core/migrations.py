@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from peewee import Database, DatabaseError
+from peewee import Database, DatabaseError, OperationalError
 
 
 class SchemaTooNewError(Exception):
@@ -268,6 +268,12 @@ def _v6(database: Database) -> None:
     cookie = database.execute_sql("PRAGMA schema_version").fetchone()[0]
     database.execute_sql("PRAGMA writable_schema = ON")
     try:
+        try:
+            database.execute_sql("UPDATE sqlite_master SET sql = sql WHERE 0")
+        except OperationalError:
+            # An SQLite built in "defensive" mode refuses any schema edit (when the statement is
+            # prepared). The old constraints mean the same, only slower: the schema stays as it is.
+            return
         for table, old, new in V6_CHECKS:
             changed = database.execute_sql(
                 "UPDATE sqlite_master SET sql = replace(sql, ?, ?) "

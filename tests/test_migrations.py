@@ -214,6 +214,24 @@ def test_version_5_database_gets_cheap_check_constraints_and_keeps_its_rows(tmp_
         assert new in sql
 
 
+def test_version_6_leaves_the_old_constraints_where_sqlite_refuses_schema_edits(tmp_path, monkeypatch):
+    """An SQLite in "defensive" mode refuses writable_schema; the IN-list CHECKs mean the same, so the
+    upgrade still completes (only the speed-up is missing) and nothing is half changed."""
+    path = tmp_path / "defensive.db"
+    open_database(path, migrate=False)
+    migrations.migrate(db, target=5)
+    before = db.execute_sql("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+    execute = db.execute_sql
+    monkeypatch.setattr(db, "execute_sql", lambda sql, *a, **kw: None if sql == "PRAGMA writable_schema = ON"
+                        else execute(sql, *a, **kw))  # so the schema stays read-only, as in defensive mode
+    assert migrations.migrate(db) == LATEST
+    monkeypatch.undo()
+    assert db.execute_sql("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall() == before
+    assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with pytest.raises(IntegrityError, match="CHECK"):
+        MoneyTransaction.create(**tx_fields(match_status="maybe"))
+
+
 def test_no_check_constraint_lists_three_or_more_values(database):
     """SQLite builds a temporary b-tree for "IN (a, b, c)" each time a CHECK runs, i.e. per row (migration 6)."""
     schema = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL").fetchall()
