@@ -236,7 +236,8 @@ class SyncContext:
         if type(transacted_on) is not date:
             if not isinstance(transacted_on, date):
                 raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
-            transacted_on = _DATE_FIELD.db_value(transacted_on)  # a datetime: its date, as the column keeps it
+            # A datetime (or another date subclass): its day, as the column keeps it.
+            transacted_on = date(transacted_on.year, transacted_on.month, transacted_on.day)
         if external_id is not None and type(external_id) is not str:
             external_id = str(external_id)
         # Each value as the column stores it (the rows are inserted as they are: core.audit.insert_stored_rows).
@@ -292,7 +293,6 @@ class SyncContext:
 
 # -- applying what a run collected -------------------------------------------------------
 
-_DATE_FIELD = MoneyTransaction._meta.fields["transacted_on"]
 _TEXT_FIELD = MoneyTransaction._meta.fields["description"]
 
 
