@@ -269,18 +269,24 @@ def test_upserted_values_are_stored_as_their_columns_keep_them_and_rerun_unchang
         ctx.upsert_transaction(external_id=4711, transaction_type="income", amount=125, currency="czk",
                                transacted_on=datetime(2025, 3, 1, 23, 59), description=2024001,
                                counterparty=None, reference=2024001, raw_data={"vs": 2024001})
+        ctx.upsert_transaction(external_id="day", transaction_type="expense", amount="1", currency="CZK",
+                               transacted_on=Day(2025, 3, 2))
+
+    class Day(date):
+        """A date subclass, as some date libraries return."""
 
     bank(body)
     first = run_sync("bank")
-    assert first.counts.created == 1
-    row = MoneyTransaction.get()
+    assert first.counts.created == 2
+    assert MoneyTransaction.get(MoneyTransaction.external_id == "day").transacted_on == date(2025, 3, 2)
+    row = MoneyTransaction.get(MoneyTransaction.external_id == "4711")
     assert (row.external_id, row.amount, row.currency, row.transacted_on) == ("4711", 12500, "CZK", date(2025, 3, 1))
     assert (row.description, row.counterparty, row.reference, row.raw_data) == ("2024001", "", "2024001",
                                                                                  {"vs": 2024001})
     created = run_changes(first.run_id)[0].changes
     assert created["transacted_on"] == [None, "2025-03-01"] and created["description"] == [None, "2024001"]
     again = run_sync("bank")
-    assert (again.counts.created, again.counts.updated, again.counts.skipped) == (0, 0, 1)
+    assert (again.counts.created, again.counts.updated, again.counts.skipped) == (0, 0, 2)
 
 
 def test_work_entry_upsert_counts_and_last_word_wins(bank):
