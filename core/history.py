@@ -16,6 +16,15 @@ def history_query(plugin_name: str | None = None):
     return query
 
 
+def run_duration(run: SyncHistory) -> str | None:
+    """How long a run took, for people: "1.4 s", "< 0.1 s" for a quick one (not "0.0 s");
+    None while it has not finished."""
+    if run.duration is None:
+        return None
+    seconds = run.duration.total_seconds()
+    return "< 0.1 s" if seconds < 0.05 else f"{seconds:.1f} s"
+
+
 def run_changes_query(run_id: int):
     """What a sync run changed: its audit records, in order (pages on the sync_run index)."""
     return AuditRecord.select().where(AuditRecord.sync_run == run_id).order_by(AuditRecord.id)

@@ -10,6 +10,7 @@ import pytest
 from core import credentials as creds
 from core import plugin_config
 from core.audit import AuditRecord
+from core.history import run_duration
 from core.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
@@ -178,6 +179,17 @@ def test_sync_refused_before_it_starts(refused, ok):
 
 # -- history -------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("seconds, shown", [(0, "< 0.1 s"), (0.04, "< 0.1 s"), (0.05, "0.1 s"), (1.46, "1.5 s"),
+                                             (75.0, "75.0 s"), (None, None)])
+def test_a_run_duration_reads_as_people_expect(seconds, shown):
+    from datetime import datetime, timedelta
+
+    started = datetime(2026, 11, 21, 12, 0)
+    run = SyncHistory(plugin_name="bank", started_at=started,
+                      completed_at=None if seconds is None else started + timedelta(seconds=seconds))
+    assert run_duration(run) == shown
+
+
 def test_history_lists_runs_and_shows_what_changed(ok, cli, configured):
     assert ok("history").strip() == "No sync runs yet."
     ok("sync", "bank")
@@ -195,7 +207,7 @@ def test_history_lists_runs_and_shows_what_changed(ok, cli, configured):
     assert len(json.loads(ok("history", "--limit", "1", "--json"))) == 1
 
     shown = ok("history", "show", str(first.id))
-    assert f"Run {first.id}: bank [completed] by cli" in shown
+    assert f"Run {first.id}: bank [completed] by cli, {run_duration(first)}" in shown
     assert "processed 3, created 3, updated 0, unchanged 0" in shown
     assert "Downloading account 2001234567" in shown
     assert "what changed (3 audit records):" in shown

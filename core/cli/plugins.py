@@ -7,7 +7,7 @@ import sys
 
 from core import plugin_config
 from core.cli.base import CommandError, parse_assignments, print_json, print_table
-from core.history import display_changes, history_query, run_changes
+from core.history import display_changes, history_query, run_changes, run_duration
 from core.models import SyncHistory
 from core.plugins import get_plugin
 from core.sync import SyncRefused, run_sync
@@ -146,7 +146,7 @@ def sync_run(args) -> int:
 def _run_dict(run: SyncHistory) -> dict:
     return {"id": run.id, "plugin": run.plugin_name, "status": run.status, "trigger": run.trigger,
             "started_at": run.started_at, "completed_at": run.completed_at,
-            "duration_seconds": run.duration.total_seconds() if run.duration else None,
+            "duration_seconds": run.duration.total_seconds() if run.duration is not None else None,
             "processed": run.records_processed, "created": run.records_created,
             "updated": run.records_updated, "skipped": run.records_skipped, "error": run.error_message}
 
@@ -169,7 +169,7 @@ def history_cmd(args) -> int:
         return 0
     print_table(["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "SKIPPED"],
                 [[r.id, r.plugin_name, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
-                  f"{r.duration.total_seconds():.1f} s" if r.duration else "-", r.records_processed,
+                  run_duration(r) or "-", r.records_processed,
                   r.records_created, r.records_updated, r.records_skipped] for r in runs], right={0, 4, 5, 6, 7, 8})
     return 0
 
@@ -185,9 +185,7 @@ def history_show(run_id: int, as_json: bool) -> int:
                     "changes": [{"table": c.table_name, "row": c.row_id, "action": c.action, "changes": c.changes}
                                 for c in changes]})
         return 0
-    data = _run_dict(run)
-    print(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, "
-          f"{data['duration_seconds'] or 0:.1f} s")
+    print(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
     print(f"processed {run.records_processed}, created {run.records_created}, updated {run.records_updated}, "
           f"unchanged {run.records_skipped}")
     if run.error_message:

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Log, Static
 
-from core.history import format_changes, history_query, run_changes_query
+from core.history import format_changes, history_query, run_changes_query, run_duration
 from core.models import SyncHistory
 from tui.i18n import _
 from tui.screens.base import SectionScreen
@@ -30,7 +30,7 @@ class RunDetailScreen(DetailScreen):
         with Vertical(classes="dialog detail-dialog"):
             yield Static(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}", classes="dialog-title")
             with VerticalScroll():
-                duration = f"{r.duration.total_seconds():.1f} s" if r.duration else "—"
+                duration = run_duration(r) or "—"
                 yield Static(Content.from_markup(
                     f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
                     f"{_('Trigger')}: {r.trigger}\n"
@@ -84,7 +84,7 @@ class HistoryScreen(SectionScreen):
         for r in history_query().limit(limit).offset(offset):
             status = styled(_(r.status), "bold red") if r.status == "failed" else _(r.status)
             rows.append((r.id, [str(r.id), r.plugin_name, status, _when(r.started_at),
-                                f"{r.duration.total_seconds():.1f} s" if r.duration else "—",
+                                run_duration(r) or "—",
                                 str(r.records_processed), str(r.records_created), str(r.records_updated),
                                 str(r.records_skipped), (r.error_message or "")[:60]]))
         return rows
