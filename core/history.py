@@ -1,10 +1,13 @@
 """Reading the sync history and the audit trail (for the CLI and the screens)."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time
 
+from peewee import ForeignKeyField
+
 from core.audit import AuditRecord
-from core.models import SyncHistory
+from core.models import AUDITED_MODELS, SyncHistory
 from core.money import from_minor
 
 
@@ -103,25 +106,44 @@ _CURRENCY_OF_ROW = {
 
 
 def display_changes(record: AuditRecord) -> list[tuple[str, str, str]]:
-    """``(field, old, new)`` as text for people: ∅ for nothing, money as an amount with its currency."""
+    """``(field, old, new)`` as text for people: ∅ for nothing, money as an amount with its currency,
+    a reference as what people know the row by (an invoice's number, a client's name)."""
     money = MONEY_FIELDS.get(record.table_name, set()) & set(record.changes)
     currency = _record_currency(record) if money else None
+    references = _REFERENCES.get(record.table_name, {})
     rows = []
     for name, (old, new) in record.changes.items():
         if name in money and currency:
             rows.append((name, _money(old, currency), _money(new, currency)))
-        elif name == "invoice":  # a payment's or a line's invoice: its number, which people know it by
-            rows.append((name, _invoice_label(old), _invoice_label(new)))
+        elif name in references:
+            rows.append((name, _reference(references[name], old), _reference(references[name], new)))
         else:
             rows.append((name, _text(old), _text(new)))
     return rows
 
 
-def _invoice_label(invoice_id) -> str:
-    if not isinstance(invoice_id, int) or isinstance(invoice_id, bool):
-        return _text(invoice_id)
-    row = AuditRecord._meta.database.execute_sql("SELECT number FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
-    return row[0] if row else f"#{invoice_id}"  # a deleted draft: only its id is left
+# What people know a referenced row by. Audit records keep the id; a row deleted since shows as "#12".
+_LABEL_SQL = {
+    "clients": "SELECT name FROM clients WHERE id = ?",
+    "projects": "SELECT p.name || ' (' || c.name || ')' FROM projects p JOIN clients c ON c.id = p.client_id "
+                "WHERE p.id = ?",
+    "invoices": "SELECT number FROM invoices WHERE id = ?",
+    "invoice_lines": "SELECT i.number || ': ' || l.description FROM invoice_lines l "
+                     "JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
+}
+# Per audited table: its reference columns (as audit records name them) -> the referenced table.
+_REFERENCES = {
+    model._meta.table_name: {f.name: f.rel_model._meta.table_name for f in model._meta.sorted_fields
+                             if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name in _LABEL_SQL}
+    for model in AUDITED_MODELS
+}
+
+
+def _reference(table: str, row_id) -> str:
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        return _text(row_id)
+    row = AuditRecord._meta.database.execute_sql(_LABEL_SQL[table], (row_id,)).fetchone()
+    return row[0] if row and row[0] is not None else f"#{row_id}"
 
 
 def format_changes(record: AuditRecord, limit: int | None = None) -> str:
@@ -154,9 +176,15 @@ def _money(value, currency: str) -> str:
 
 
 def _text(value) -> str:
+    """A stored value as text: ∅ for nothing, and true/false, lists and objects as JSON writes them
+    (the audit keeps values as JSON; Python's "True" and "{'a': 1}" would be a third notation)."""
     if value is None:
         return "∅"
-    return '""' if value == "" else str(value)
+    if value == "" and isinstance(value, str):
+        return '""'
+    if isinstance(value, (bool, dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _short(text: str) -> str:

@@ -899,3 +899,37 @@ def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
     # The rows are gone and the record holds no currency: the values stay as stored.
     shown = dict((n, new) for n, _, new in display_changes(line_record))
     assert shown["unit_price"] == "5050" and shown["invoice"] == f"#{invoice.id}"
+
+
+def test_changes_show_referenced_rows_by_name_and_values_as_json_writes_them():
+    from core.history import display_changes, format_changes
+
+    client = client_row(name="Acme s.r.o.", archived=False)
+    project = project_row(client=client, name="Website")
+    invoice = invoice_row(client=client, customer={"name": "Acme s.r.o.", "city": "Brno"})
+    line = invoice_line_row(invoice=invoice, description="Development", project=project)
+    mark = audit_mark()
+    entry = WorkEntry.create(project=project, date=date(2025, 3, 3), minutes=90)
+    entry.invoice_line = line
+    entry.save()
+    Client.update(archived=True).where(Client.id == client.id).execute()
+    created, billed, archived = records_after(mark)
+
+    shown = {name: new for name, _, new in display_changes(created)}
+    assert shown["project"] == "Website (Acme s.r.o.)"
+    assert display_changes(billed) == [("invoice_line", "∅", f"{invoice.number}: Development")]
+    # Booleans and documents read as JSON, as the audit keeps them, not as Python's True / {'a': 1}.
+    assert display_changes(archived) == [("archived", "false", "true")]
+    invoice_created = AuditRecord.get((AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id)
+                                      & (AuditRecord.action == "create"))
+    shown = {name: new for name, _, new in display_changes(invoice_created)}
+    assert shown["client"] == "Acme s.r.o."
+    assert shown["customer"] == '{"city": "Brno", "name": "Acme s.r.o."}'  # stored with sorted keys
+    line_created = AuditRecord.get((AuditRecord.table_name == "invoice_lines") & (AuditRecord.row_id == line.id)
+                                   & (AuditRecord.action == "create"))
+    assert "project: ∅ → Website (Acme s.r.o.)" in format_changes(line_created)
+
+    # A referenced row deleted since: only its id is left to show.
+    WorkEntry.delete().where(WorkEntry.id == entry.id).execute()
+    InvoiceLine.delete().where(InvoiceLine.id == line.id).execute()
+    assert display_changes(billed) == [("invoice_line", "∅", f"#{line.id}")]
