@@ -378,6 +378,25 @@ async def test_space_toggles_enabled_in_the_database_and_the_list(database):
 # -- 3. a sync with its live log and counts ---------------------------------------------------------
 
 
+async def test_an_idle_log_panel_says_how_to_start_a_sync_and_shows_no_busy_bar(database):
+    set_up("acme-bank")
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_plugins(pilot)
+        await pilot.pause(0.3)  # a few polls of the panel
+        bar = app.screen.query_one("#sync-progress", ProgressBar)
+        assert not bar.display  # an idle bar with no total pulses as if a sync were running
+        assert log_lines(app) == ["Select a plugin and press r to sync it; its log appears here."]
+
+        table = app.screen.query_one("#plugin-list", PagedTable)
+        await highlight(pilot, table, "acme-bank")
+        await pilot.press("r")
+        await wait_for_sync(pilot)
+        lines = log_lines(app)
+        assert lines == app.current_sync.lines and "sync started" in lines[0]  # the hint made way for the run
+        assert bar.display and (bar.progress, bar.total) == (3, 3)
+
+
 async def test_sync_shows_its_lines_progress_and_counts_and_never_the_token(database):
     set_up("acme-bank")
     app = FakturkaApp(db_path=database, first_start_prompt=False)

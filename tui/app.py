@@ -201,13 +201,16 @@ class FakturkaApp(App):
                                    on_progress=session.set_progress, cancel_event=session.cancel,
                                    on_started=started)
         except SyncRefused as exc:
-            session.message, session.status = str(exc), "refused"
-            session.lines.append(str(exc))
+            # The line before the status: the panel stops polling a finished session once it shows all lines.
+            session.message = str(exc)
+            session.lines.append(session.message)
+            session.status = "refused"
             self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
         except Exception as exc:  # noqa: BLE001 - a failed sync must never close the app
-            session.message, session.status = f"{type(exc).__name__}: {exc}", "failed"
+            session.message = f"{type(exc).__name__}: {exc}"
             session.lines.append(session.message)
+            session.status = "failed"
             self.call_from_thread(self.notify, session.message, severity="error", timeout=8)
             return
         c = outcome.counts

@@ -18,6 +18,10 @@ KIND_TO_FORM = {"text": "text", "secret": "secret", "number": "number", "money":
                 "choice": "choice", "bool": "bool", "path": "text"}
 
 
+def idle_hint() -> str:
+    return _("Select a plugin and press r to sync it; its log appears here.")
+
+
 def plugin_form_fields(name: str) -> list[FormField]:
     """The configuration form, generated from the plugin's ``fields``."""
     plugin = get_plugin(name)
@@ -57,7 +61,9 @@ class PluginsScreen(SectionScreen):
             with Vertical(id="sync-panel", classes="pane"):
                 with Horizontal(classes="sync-head"):
                     yield Label(_("Sync log"), classes="pane-title", id="sync-title")
-                    yield ProgressBar(id="sync-progress", show_eta=False)
+                    bar = ProgressBar(id="sync-progress", show_eta=False)
+                    bar.display = False  # shown once a sync reports progress: an idle bar would pulse as if busy
+                    yield bar
                     yield Static("", id="sync-counts")
                 yield Log(id="sync-log", max_lines=5000, auto_scroll=True)
 
@@ -66,6 +72,9 @@ class PluginsScreen(SectionScreen):
         self.query_one("#plugin-list").focus()
         self._shown_lines = 0
         self._shown_session = None
+        self._settled = None  # the finished session whose end the panel already shows in full
+        if self.app.current_sync is None:
+            self.query_one("#sync-log", Log).write_line(idle_hint())
         self.set_interval(0.1, self.poll_session)
 
     @staticmethod
@@ -135,8 +144,8 @@ class PluginsScreen(SectionScreen):
     def poll_session(self) -> None:
         """Copy what the running (or last) sync produced since the last poll into the panel."""
         session = self.app.current_sync
-        if session is None:
-            return
+        if session is None or session is self._settled:
+            return  # nothing ran yet, or the last run's end is shown: nothing to redraw ten times a second
         log = self.query_one("#sync-log", Log)
         if session is not self._shown_session:
             self._shown_session, self._shown_lines = session, 0
@@ -154,6 +163,6 @@ class PluginsScreen(SectionScreen):
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
         self.query_one("#sync-title", Label).update(Content(title))
         self.query_one("#sync-counts", Static).update(session.counts)
-        if session.finished and getattr(self, "_refreshed_for", None) is not session:
-            self._refreshed_for = session
+        if session.finished and self._shown_lines == len(session.lines):
+            self._settled = session
             self.refresh_data()
