@@ -167,7 +167,7 @@ def history_cmd(args) -> int:
     if not runs:
         print("No sync runs yet.")
         return 0
-    print_table(["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "SKIPPED"],
+    print_table(["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED"],
                 [[r.id, r.plugin_name, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
                   run_duration(r) or "-", r.records_processed,
                   r.records_created, r.records_updated, r.records_skipped] for r in runs], right={0, 4, 5, 6, 7, 8})
