@@ -228,16 +228,20 @@ class SyncContext:
         # Called once per bank movement (100,000 in a large import): kept to plain statements.
         if self._cancel.is_set():
             raise SyncCancelled("Cancelled by the user.")
-        if transaction_type not in MoneyTransaction.TYPES:
-            raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
-        minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
-        if minor <= 0:
-            raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
-        if type(transacted_on) is not date:
-            if not isinstance(transacted_on, date):
-                raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
-            # A datetime (or another date subclass): its day, as the column keeps it.
-            transacted_on = date(transacted_on.year, transacted_on.month, transacted_on.day)
+        try:
+            if transaction_type not in MoneyTransaction.TYPES:
+                raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
+            minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
+            if minor <= 0:
+                raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
+            if type(transacted_on) is not date:
+                if not isinstance(transacted_on, date):
+                    raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
+                # A datetime (or another date subclass): its day, as the column keeps it.
+                transacted_on = date(transacted_on.year, transacted_on.month, transacted_on.day)
+        except ValueError as exc:
+            # Which of thousands of movements it was: the error reaches the person and the run's history.
+            raise type(exc)(f"transaction {external_id!r}: {exc}") from None
         if external_id is not None and type(external_id) is not str:
             external_id = str(external_id)
         # Each value as the column stores it (the rows are inserted as they are: core.audit.insert_stored_rows).
@@ -264,8 +268,9 @@ class SyncContext:
                        billable: bool = True, external_id: str | None = None) -> None:
         """Add a time entry; with ``external_id`` it is upserted by ``(plugin name, external_id)``."""
         self.check_cancelled()
-        if not isinstance(minutes, int) or minutes <= 0:
-            raise ValueError(f"minutes must be a positive whole number, not {minutes!r}")
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+            where = "work entry" if external_id is None else f"work entry {external_id!r}"
+            raise ValueError(f"{where}: minutes must be a positive whole number, not {minutes!r}")
         values = {"project": project.id if isinstance(project, Project) else int(project),
                   "date": date, "minutes": minutes, "description": self._masker.text(description or ""),
                   "billable": bool(billable), "source": self.plugin_name,

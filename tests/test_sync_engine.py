@@ -336,6 +336,19 @@ def test_write_helpers_refuse_bad_values(bank):
     assert len(errors) == 4
     assert "positive" in errors[0] and "'income' or 'expense'" in errors[1] and "date" in errors[2]
     assert "minutes" in errors[3]
+    # Each names the movement it is about: a statement has thousands.
+    assert all(error.startswith("transaction 'x': ") for error in errors[:3])
+    assert errors[3].startswith("work entry: ")
+
+
+def test_a_bad_amount_fails_the_run_naming_the_movement_and_writes_nothing(bank):
+    bank(lambda ctx: [tx(ctx, "ok-1", "10.00"), tx(ctx, "typo-2", "1O.00")])
+    outcome = run_sync("bank")
+    assert outcome.status == "failed"
+    assert "transaction 'typo-2': '1O.00' is not an amount of money." in outcome.error
+    assert MoneyTransaction.select().count() == 0
+    run = SyncHistory.get_by_id(outcome.run_id)
+    assert "typo-2" in run.error_message and "MoneyError" in run.error_backtrace
 
 
 # -- failures write nothing ------------------------------------------------------------------
