@@ -86,6 +86,24 @@ async def test_first_start_offers_profile_setup_and_saves_the_profile(database):
         assert app.screen.query_one("#field-name", Input).value == "Jana Nová"
 
 
+async def test_the_profile_form_takes_typing_at_once_after_the_welcome_screen(database):
+    """By keyboard only: enter on the welcome screen, then type. The name field has the focus, so the
+    letters land in it instead of reaching the section keys ("a" is the audit log, "h" the history)."""
+    app = FakturkaApp(db_path=database)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        await pilot.press(*"Jana Hamanova")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.current_mode == "settings"
+        assert app.screen.query_one("#field-name", Input).value == "Jana Hamanova"
+        assert BusinessProfile.get().name == "Jana Hamanova"
+
+
 async def _refused_iban(pilot) -> None:
     await pilot.pause()
     await pilot.click("#profile")

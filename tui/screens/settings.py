@@ -64,6 +64,16 @@ class SettingsScreen(SectionScreen):
                 yield Label(_("Language"))
                 yield Select(LANGUAGES, value=language(), allow_blank=False, id="language")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.focus_main()
+
+    def focus_main(self) -> None:
+        # The first field, not the scrolling pane (Textual's default): typed letters would
+        # otherwise reach the section keys and take the person to another screen.
+        form = self.query_one("#profile-form", FormView)
+        form.query_one(f"#field-{form.fields[0].key}").focus()
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save-profile":
             self.action_save()
