@@ -15,6 +15,7 @@ from core.config import UiConfig, load_config, save_config
 from core.dates import format_minutes
 from core.demo import database_is_empty, load_demo
 from core.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
+from tui import terminal
 from tui.i18n import _, set_language
 from tui.screens.base import SectionScreen, translate_bindings
 from tui.screens.clients import ClientsScreen
@@ -84,6 +85,17 @@ class FakturkaApp(App):
         self.set_interval(20, self.update_timer_indicator)
         if self.first_start_prompt and database_is_empty():
             self.push_screen(WelcomeScreen(), self._welcome_choice)
+        fd = None if self.is_headless else terminal.terminal_fd()
+        if fd is not None:
+            self.set_interval(1, lambda: self._leave_if_hung_up(fd))
+
+    def _leave_if_hung_up(self, fd: int) -> None:
+        if terminal.hung_up(fd):
+            # Nobody is left to ask. A sync in progress is cancelled: it stops at its next ctx call and
+            # writes nothing (its run is recorded as cancelled, or as interrupted at the next start).
+            if self.current_sync is not None and not self.current_sync.finished:
+                self.current_sync.cancel.set()
+            self.exit(return_code=129)  # 128 + SIGHUP, as if the signal had reached us
 
     def _welcome_choice(self, choice: str | None) -> None:
         if choice == "profile":
