@@ -61,3 +61,20 @@ def test_the_app_leaves_when_its_terminal_is_closed(fakturka_home):
         if app.poll() is None:
             app.kill()
             app.wait()
+
+
+def test_a_live_terminal_is_not_taken_for_a_closed_one():
+    from tui.terminal import hung_up
+
+    master, slave = os.openpty()
+    try:
+        assert not hung_up(slave)
+        os.write(master, b"typed but not read yet")  # pending keys are not a hang-up
+        assert not hung_up(slave)
+        os.close(master)
+        master = None
+        assert hung_up(slave)
+    finally:
+        os.close(slave)
+        if master is not None:
+            os.close(master)

@@ -25,7 +25,10 @@ def terminal_fd() -> int | None:
 
 
 def hung_up(fd: int) -> bool:
-    """Whether the terminal on ``fd`` was hung up: poll reports POLLHUP (with POLLERR) from then on."""
+    """Whether the terminal on ``fd`` was hung up: poll reports POLLHUP from then on.
+
+    Only POLLHUP counts: macOS's poll() answers POLLNVAL for every terminal, hung up or not.
+    """
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _fd, mask in poller.poll(0))
+    return any(mask & select.POLLHUP for _fd, mask in poller.poll(0))
