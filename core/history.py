@@ -180,7 +180,7 @@ def _text(value) -> str:
     (the audit keeps values as JSON; Python's "True" and "{'a': 1}" would be a third notation)."""
     if value is None:
         return "∅"
-    if value == "" and isinstance(value, str):
+    if value == "":
         return '""'
     if isinstance(value, (bool, dict, list)):
         return json.dumps(value, ensure_ascii=False)
