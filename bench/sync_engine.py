@@ -27,7 +27,10 @@ sync 1 (budget <= 30%). With several rounds, the best of each counts (the
 machine is shared).
 ``--profile`` prints the top of a cProfile of one more first sync; ``--floors``
 instead measures what the write floor is made of (parts of the schema or the
-audit left out, each on a fresh database).
+audit left out, each on a fresh database); ``--what-if`` instead runs both
+syncs with the audit designs the planners were asked about (create records
+without values, fewer audit indexes), and times the plugin's calls alone,
+which every second run contains.
 """
 from __future__ import annotations
 
@@ -243,6 +246,74 @@ def one_round(rows: list[dict]) -> dict:
     return {"raw": raw, "first": first, "second": second, "floor": floor}
 
 
+WHAT_IF = [
+    ("today: full create records, four audit indexes", dict(values=True, drop_indexes=())),
+    ("create records without the values", dict(values=False, drop_indexes=())),
+    ("... and only the (table_name, row_id) audit index", dict(values=False, drop_indexes=AUDIT_FILTER_INDEXES)),
+]
+
+
+def what_if_round(rows: list[dict], *, values: bool, drop_indexes: tuple[str, ...]) -> dict:
+    """One round of both syncs with a different audit design, made by changing this process's
+    engine and the fresh database (nothing in core changes)."""
+    from core import audit
+    from core.db import close_database, db
+    from core.models import MoneyTransaction
+
+    db_path = open_fresh_home()
+    register(rows)
+    for index in drop_indexes:
+        db.execute_sql(f'DROP INDEX "{index}"')
+    saved = audit._CHANGES_SQL.pop(MoneyTransaction, None)
+    if not values:
+        audit._CHANGES_SQL[MoneyTransaction] = "'{}'"
+    try:
+        raw = time_raw(db_path, rows)
+        first, _ = time_sync()
+        second, _ = time_sync()
+    finally:
+        audit._CHANGES_SQL.pop(MoneyTransaction, None)
+        if saved is not None:
+            audit._CHANGES_SQL[MoneyTransaction] = saved
+        close_database()
+        shutil.rmtree(db_path.parent, ignore_errors=True)
+    return {"raw": raw, "first": first, "second": second}
+
+
+def time_plugin_calls(rows: list[dict]) -> float:
+    """The bench plugin's 100,000 ``upsert_transaction`` calls alone (checks, conversion), no database:
+    the part of a second run that no engine design removes."""
+    from core.gcpause import gc_paused
+    from core.sync import Masker, SyncContext
+
+    ctx = SyncContext("bench-bank", 0, {}, {}, {}, Masker([]))
+    upsert = ctx.upsert_transaction
+    with gc_paused():
+        started = time.perf_counter()
+        for row in rows:
+            upsert(**row)
+        return time.perf_counter() - started
+
+
+def what_if(rows: list[dict], rounds: int) -> None:
+    results: dict[str, list[dict]] = {}
+    calls = []
+    for _ in range(rounds):
+        for name, options in WHAT_IF:
+            results.setdefault(name, []).append(what_if_round(rows, **options))
+        calls.append(time_plugin_calls(rows))
+    print(f"\nboth syncs under other audit designs ({len(rows):,} rows, best of {rounds}, fresh database each):")
+    raw = min(r["raw"] for rs in results.values() for r in rs)
+    for name, rs in results.items():
+        first, second = min(r["first"] for r in rs), min(r["second"] for r in rs)
+        print(f"  {name:<52} first {first:5.2f} s = {first / raw:4.1f}x raw   "
+              f"second {second:5.2f} s = {100 * second / first:3.0f}% of first")
+    plugin = min(calls)
+    print(f"  raw executemany {raw:.2f} s; the plugin's calls alone {plugin:.2f} s = {plugin / raw:.1f}x raw")
+    print(f"  both budgets together need second <= 0.30 x first <= 0.30 x {BUDGET_RATIO:g} x raw "
+          f"= {0.3 * BUDGET_RATIO * raw:.2f} s, of which the plugin's calls take {plugin:.2f} s")
+
+
 def profile_first_sync(rows: list[dict], top: int) -> None:
     from core.db import close_database
 
@@ -267,11 +338,16 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30, help="profile lines to print")
     parser.add_argument("--floors", action="store_true",
                         help="only measure what the write floor is made of (schema and audit parts left out)")
+    parser.add_argument("--what-if", action="store_true",
+                        help="only run both syncs under other audit designs, and time the plugin's calls alone")
     args = parser.parse_args()
 
     rows = make_rows(args.rows)
     if args.floors:
         floors(rows, args.rounds)
+        return
+    if args.what_if:
+        what_if(rows, args.rounds)
         return
     results = []
     for i in range(args.rounds):
