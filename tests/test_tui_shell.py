@@ -104,6 +104,42 @@ async def test_the_profile_form_takes_typing_at_once_after_the_welcome_screen(da
         assert BusinessProfile.get().name == "Jana Hamanova"
 
 
+async def test_escape_leaves_a_field_so_the_section_keys_work_again(database):
+    """Settings is all fields: after saving, "d" would be typed into the field. Escape leaves the
+    field (the footer offers it only while a field has the focus), and then "d" goes to the dashboard."""
+    app = FakturkaApp(db_path=database)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # welcome: set up the profile
+        await pilot.pause()
+        await pilot.press(*"Jana", "ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.focused, Input)
+        assert "Leave field" in footer_descriptions(app)
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is None
+        assert "Leave field" not in footer_descriptions(app)
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.current_mode == "dashboard"
+        assert BusinessProfile.get().name == "Jana"  # nothing typed after saving reached the field
+
+        # On a section with a list, escape from a filter field returns to the list.
+        await pilot.press("a")
+        await pilot.pause()
+        record = app.screen.query_one("#filter-record", Input)
+        record.focus()
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#audit-list")
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.current_mode == "time"
+
+
 async def _refused_iban(pilot) -> None:
     await pilot.pause()
     await pilot.click("#profile")

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input, TextArea
 
 from tui.i18n import _, language
 
@@ -31,6 +32,9 @@ class SectionScreen(Screen):
 
     SECTION = ""  # mode name
     TITLE_MSGID = ""
+    # In a text field letters are typed, so the section keys cannot be reached from there; escape
+    # leaves the field (Settings is nothing but fields: without this only ctrl+p led away from it).
+    BINDINGS = [Binding("escape", "leave_field", "Leave field")]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -69,6 +73,20 @@ class SectionScreen(Screen):
         if self._stale:  # data may have changed while it was hidden
             self._stale = False
             self.refresh_data()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":
+            return isinstance(self.focused, (Input, TextArea))  # shown in the footer only when it applies
+        return True
+
+    def action_leave_field(self) -> None:
+        if not isinstance(self.focused, (Input, TextArea)):
+            return
+        tables = self.query("PagedTable")
+        if tables:
+            tables.first().focus()
+        else:
+            self.set_focus(None)
 
     def refresh_data(self) -> None:
         """Re-read what the screen shows (after returning to it or after a change)."""
