@@ -32,6 +32,7 @@ import re
 import threading
 import traceback
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable, Collection, Iterable
@@ -48,6 +49,7 @@ from core.money import to_minor
 from core.plugins import UnknownPlugin, get_plugin
 from core.plugins.base import SyncError
 from core.timeutil import utcnow
+from core.validation import check_currency
 
 MASK = "***"
 TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
@@ -202,6 +204,8 @@ class SyncContext:
 
     def log(self, message: str, level: str = "info") -> None:
         self.check_cancelled()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
         self._emit(message, level)
 
     def _emit(self, message: str, level: str = "info") -> None:
@@ -231,6 +235,7 @@ class SyncContext:
         try:
             if transaction_type not in MoneyTransaction.TYPES:
                 raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
+            currency = _currency_code(currency)
             minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
             if minor <= 0:
                 raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
@@ -247,7 +252,7 @@ class SyncContext:
         # Each value as the column stores it (the rows are inserted as they are: core.audit.insert_stored_rows).
         values = {
             "source": self.plugin_name, "external_id": external_id,
-            "transaction_type": transaction_type, "amount": minor, "currency": currency.upper(),
+            "transaction_type": transaction_type, "amount": minor, "currency": currency,
             "transacted_on": transacted_on, "description": _text(description), "counterparty": _text(counterparty),
             "counterparty_account": _text(counterparty_account), "reference": _text(reference),
             "raw_data": raw_data or {},
@@ -268,10 +273,16 @@ class SyncContext:
                        billable: bool = True, external_id: str | None = None) -> None:
         """Add a time entry; with ``external_id`` it is upserted by ``(plugin name, external_id)``."""
         self.check_cancelled()
+        where = "work entry" if external_id is None else f"work entry {external_id!r}"
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
-            where = "work entry" if external_id is None else f"work entry {external_id!r}"
             raise ValueError(f"{where}: minutes must be a positive whole number, not {minutes!r}")
-        values = {"project": project.id if isinstance(project, Project) else int(project),
+        if not isinstance(date, _date):
+            raise ValueError(f"{where}: date must be a date, not {date!r}")
+        if type(date) is not _date:  # a datetime: its day, as the column keeps it
+            date = _date(date.year, date.month, date.day)
+        if not isinstance(project, Project) and (not isinstance(project, int) or isinstance(project, bool)):
+            raise ValueError(f"{where}: project must be a Project from ctx.projects() or its id, not {project!r}")
+        values = {"project": project.id if isinstance(project, Project) else project,
                   "date": date, "minutes": minutes, "description": self._masker.text(description or ""),
                   "billable": bool(billable), "source": self.plugin_name,
                   "external_id": None if external_id is None else str(external_id), "kind": "time"}
@@ -297,6 +308,21 @@ class SyncContext:
 
 
 # -- applying what a run collected -------------------------------------------------------
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_date = date  # add_work_entry's keyword argument "date" hides the type there
+
+
+@lru_cache(maxsize=64)
+def _checked_currency(code: str) -> str:
+    return check_currency(code)  # Babel's look-up, once per code: an import checks every movement
+
+
+def _currency_code(currency: Any) -> str:
+    """An ISO 4217 code in capitals, or ValueError ("EURO", "", None)."""
+    if type(currency) is not str:
+        raise ValueError(f"currency must be a code such as 'CZK' or 'EUR', not {currency!r}")
+    return _checked_currency(currency)
 
 _TEXT_FIELD = MoneyTransaction._meta.fields["description"]
 
@@ -439,6 +465,13 @@ def _update_if_changed(ctx: SyncContext, result: ApplyResult, row_id: int, value
 
 
 def _apply_entries(ctx: SyncContext) -> None:
+    wanted = {values["project"] for values in ctx._entries.values()}
+    if wanted:
+        known = {row[0] for row in Project.select(Project.id).where(Project.id.in_(list(wanted))).tuples()}
+        for key, values in ctx._entries.items():
+            if values["project"] not in known:  # named here, not as SQLite's bare "FOREIGN KEY constraint failed"
+                where = "work entry" if values["external_id"] is None else f"work entry {values['external_id']!r}"
+                raise ValueError(f"{where}: there is no project with the id {values['project']}")
     for values in ctx._entries.values():
         row = None
         if values["external_id"] is not None:
@@ -572,6 +605,12 @@ def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cance
     except SyncCancelled:
         ctx._emit("Cancelled by the user; nothing was saved.", "warning")
         return _fail(ctx, history.id, "Cancelled by the user; nothing was saved.", None)
+    except KeyboardInterrupt:
+        # ctrl+c at `fakturka sync`: close the run now, with its log, rather than leave it "running"
+        # for the next start to call interrupted.
+        ctx._emit("Interrupted (ctrl+c); nothing was saved.", "warning")
+        _fail(ctx, history.id, "Interrupted (ctrl+c); nothing was saved.", None)
+        raise
     except SyncError as exc:
         ctx._emit(str(exc), "error")
         return _fail(ctx, history.id, str(exc), None)

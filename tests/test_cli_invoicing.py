@@ -344,3 +344,23 @@ def test_timer_status_elapsed_is_computed_from_the_stored_start(books, ok):
     assert status["elapsed_minutes"] in (95, 96)
     text = ok("timer", "status")
     assert "for 1:35" in text or "for 1:36" in text
+
+
+@pytest.mark.parametrize("argv", [["entries"], ["entries", "--json"]])
+def test_output_into_a_closed_pipe_ends_quietly(ok, argv):
+    """`fakturka entries | head -1`: the reader stops early. Python printed a BrokenPipeError traceback
+    (twice: once more when flushing at exit); now the command ends quietly, as Unix tools do."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ok("demo")
+    # Closing our end before the command has written a byte (it is still starting up) makes its first
+    # write hit a pipe with no reader, whatever the size of its output.
+    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *argv], cwd=Path(__file__).parent.parent,
+                               env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
+    assert stderr == ""

@@ -65,6 +65,12 @@ class Minimal(Plugin):
         pass
 
 
+@pytest.mark.parametrize("version", ["1.0.0-beta", "1.0.0+5", "1.0.0-beta+5", "1.0.0-rc.1+build.7", "10.20.30"])
+def test_every_semantic_version_is_accepted(version):
+    cls = type("Versioned", (Minimal,), {"version": version})
+    assert build_registry([cls]) == {"ab": cls}
+
+
 def test_well_formed_plugins_register_by_name():
     assert build_registry([Good, GoodAsync, Minimal]) == {"good": Good, "good-async": GoodAsync, "ab": Minimal}
     assert {f.kind for f in Good.fields} == set(FIELD_KINDS)
@@ -202,6 +208,32 @@ class FieldsNotAList(Plugin):
         pass
 
 
+class LeadingZeroVersion(Plugin):
+    name = "leading-zero"
+    version = "01.0.0"  # Semantic Versioning forbids leading zeros
+
+    def sync(self, ctx):
+        pass
+
+
+class ChoiceDefaultNotAChoice(Plugin):
+    name = "choice-default"
+    version = "1.0.0"
+    fields = [Choice("currency", "Currency", ["CZK", "EUR"], default="USD")]
+
+    def sync(self, ctx):
+        pass
+
+
+class NumberDefaultNotANumber(Plugin):
+    name = "number-default"
+    version = "1.0.0"
+    fields = [Number("days", "Days", default="ninety")]
+
+    def sync(self, ctx):
+        pass
+
+
 class NotAPlugin:
     name = "not-a-plugin"
     version = "1.0.0"
@@ -215,6 +247,11 @@ MALFORMED = [
     (BadName, "has the name 'Fio Bank'"),
     (BadVersion, "has the version '1.0'"),
     (NoVersion, "has the version ''"),
+    (LeadingZeroVersion, "has the version '01.0.0'"),
+    (ChoiceDefaultNotAChoice, "field 'currency' has the default 'USD', which its own form refuses "
+                              "(Currency: choose one of CZK, EUR.)"),
+    (NumberDefaultNotANumber, "field 'days' has the default 'ninety', which its own form refuses "
+                              "(Days: 'ninety' is not a number.)"),
     (NoSync, "has no sync(self, ctx) method"),
     (SyncNotCallable, "has no sync(self, ctx) method"),
     (SyncWithoutCtx, "sync must take exactly (self, ctx), not (self)"),

@@ -351,6 +351,79 @@ def test_a_bad_amount_fails_the_run_naming_the_movement_and_writes_nothing(bank)
     assert "typo-2" in run.error_message and "MoneyError" in run.error_backtrace
 
 
+@pytest.mark.parametrize("currency, message", [
+    ("", "'' is not a currency code"),
+    ("EURO", "'EURO' is not a currency code"),
+    ("XYZ", "'XYZ' is not a currency code"),
+    (None, "currency must be a code such as 'CZK' or 'EUR', not None"),
+])
+def test_an_unknown_currency_is_refused_naming_the_movement(bank, currency, message):
+    # Before: "" and "EURO" were stored, and reading the amount later failed far from the cause.
+    bank(lambda ctx: tx(ctx, "eur-7", "10.00", currency=currency))
+    outcome = run_sync("bank")
+    assert outcome.status == "failed"
+    assert f"transaction 'eur-7': {message}" in outcome.error
+    assert MoneyTransaction.select().count() == 0
+
+
+def test_a_currency_in_small_letters_is_stored_in_capitals(bank):
+    bank(lambda ctx: tx(ctx, "eur-8", "10.00", currency="eur"))
+    assert run_sync("bank").status == "completed"
+    assert MoneyTransaction.get().currency == "EUR"
+
+
+def test_work_entry_values_are_checked_and_name_the_entry(bank):
+    web = project()
+    errors = []
+
+    def body(ctx):
+        for call in (lambda: ctx.add_work_entry(project=web, date="garbage", minutes=30, external_id="W1"),
+                     lambda: ctx.add_work_entry(project=web, date=None, minutes=30, external_id="W2"),
+                     lambda: ctx.add_work_entry(project="Web", date=date(2025, 1, 1), minutes=30, external_id="W3")):
+            try:
+                call()
+            except ValueError as exc:
+                errors.append(str(exc))
+
+    bank(body)
+    assert run_sync("bank").status == "completed"
+    assert errors == ["work entry 'W1': date must be a date, not 'garbage'",
+                      "work entry 'W2': date must be a date, not None",
+                      "work entry 'W3': project must be a Project from ctx.projects() or its id, not 'Web'"]
+    assert WorkEntry.select().count() == 0
+
+
+def test_a_work_entry_on_a_project_that_does_not_exist_fails_the_run_naming_it(bank):
+    web = project()
+    bank(lambda ctx: [ctx.add_work_entry(project=web, date=date(2025, 1, 1), minutes=30, external_id="ok"),
+                      ctx.add_work_entry(project=9999, date=date(2025, 1, 1), minutes=30, external_id="W9")])
+    outcome = run_sync("bank")
+    assert outcome.status == "failed"
+    assert "work entry 'W9': there is no project with the id 9999" in outcome.error
+    assert WorkEntry.select().count() == 0  # all or nothing: the good entry is not saved either
+
+
+def test_an_unknown_log_level_is_refused(bank):
+    bank(lambda ctx: ctx.log("x", "fatal"))
+    outcome = run_sync("bank")
+    assert outcome.status == "failed"
+    assert "log level 'fatal' is not one of debug, info, warning, error" in outcome.error
+
+
+def test_ctrl_c_during_a_sync_closes_the_run_as_failed_with_its_log(bank):
+    def body(ctx):
+        ctx.log("downloading")
+        raise KeyboardInterrupt
+
+    bank(body)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync("bank")
+    run = SyncHistory.select().order_by(SyncHistory.id.desc()).get()
+    assert run.status == "failed"  # not left "running" for the next start to call interrupted
+    assert run.error_message == "Interrupted (ctrl+c); nothing was saved."
+    assert "downloading" in run.log
+
+
 # -- failures write nothing ------------------------------------------------------------------
 
 def test_exception_mid_run_writes_nothing_and_keeps_message_and_backtrace(bank):

@@ -9,6 +9,7 @@ start the terminal app is ``tui.cli.main``; this package never imports the UI.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -71,3 +72,14 @@ def run_command(args) -> int:
     except KeyboardInterrupt:
         print("fakturka: interrupted; nothing was changed by the unfinished step.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """Output piped into a reader that stopped (``fakturka history | head -1``): end quietly, as Unix
+    tools do. Python would otherwise print a traceback, and a second one when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe

@@ -8,7 +8,9 @@ from typing import Iterable
 from core.plugins.base import FIELD_KINDS, Field, Plugin
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+# Semantic Versioning 2.0: no leading zeros; an optional "-pre.release" and then an optional "+build".
+_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+VERSION_RE = re.compile(rf"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
 
 
 class PluginRegistrationError(Exception):
@@ -62,7 +64,23 @@ def check_plugin_class(cls) -> None:
             raise PluginRegistrationError(f"{where}: the field key {field.key!r} is used twice")
         if field.kind == "choice" and not field.choices:
             raise PluginRegistrationError(f"{where}: choice field {field.key!r} lists no choices")
+        _check_default(where, field)
         keys.add(field.key)
+
+
+def _check_default(where: str, field: Field) -> None:
+    """A default the field's own form would refuse ("ninety" for a number, a choice not listed) would
+    reach ``ctx.settings`` unchecked: refuse it at start-up instead."""
+    if field.default is None or field.secret:
+        return
+    from core.plugin_config import parse_field  # here: the registry is built after core.plugins is imported
+    from core.validation import ValidationError
+
+    try:
+        parse_field(field, field.default)
+    except ValidationError as exc:
+        raise PluginRegistrationError(f"{where}: field {field.key!r} has the default {field.default!r}, "
+                                      f"which its own form refuses ({exc})") from None
 
 
 def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
