@@ -201,6 +201,31 @@ async def test_add_an_entry_through_the_form(database):
         assert "Call" in screen_text(app)
 
 
+async def test_a_new_entry_is_on_the_only_project_without_choosing_it(database):
+    """A freelancer with one project types a duration and saves: no project to pick first."""
+    client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
+    project = add_project(client, name="Website")
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t", "n")
+        await pilot.pause()
+        assert app.screen.query_one("#field-project", Select).value == project.id
+        await type_into(pilot, "#field-duration", "45")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, TimeScreen)
+        assert WorkEntry.get().project_id == project.id
+
+        # With a second project, an empty list and no filter, nothing is guessed.
+        add_project(client, name="Support")
+        WorkEntry.delete().execute()
+        app.screen.refresh_data()
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen.query_one("#field-project", Select).value is Select.NULL
+
+
 async def test_entry_form_error_keeps_what_was_typed(database):
     client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
     project = add_project(client, name="Website")

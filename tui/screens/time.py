@@ -132,12 +132,23 @@ class TimeScreen(SectionScreen):
         box.value = not box.value
 
     def action_new_entry(self) -> None:
-        if not project_options():
+        options = project_options()
+        if not options:
             self.notify(_("Add a client and a project first (press c)."), severity="warning")
             return
-        selected = self._selected()
-        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, selected.project_id if selected else None),
+        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, self._likely_project(options)),
                                         submit_entry(None)), self._saved)
+
+    def _likely_project(self, options: list[tuple[str, int]]) -> int | None:
+        """The project a new entry is probably for: the selected entry's, the one the list is filtered
+        to, or the only one there is."""
+        selected = self._selected()
+        if selected:
+            return selected.project_id
+        filtered = chosen(self.query_one("#filter-project", Select), 0)
+        if filtered:
+            return filtered
+        return options[0][1] if len(options) == 1 else None
 
     def action_edit_entry(self) -> None:
         entry = self._selected()
