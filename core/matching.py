@@ -301,6 +301,9 @@ def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
         tx.invoice = invoice
         tx.match_status = "matched"
         tx.match_note = {"invoice": invoice.number, "by": "hand"}
+        if invoice.status == "paid":
+            # Marked paid by hand before its payment arrived: unlinking must not take that back.
+            tx.match_note["invoice_was_paid"] = True
         tx.save()
         settle_payment_status(Invoice.get_by_id(invoice.id))
     return tx
@@ -311,11 +314,13 @@ def unlink(tx: MoneyTransaction) -> MoneyTransaction:
         raise MatchError(f"Transaction {tx.id} is not linked to an invoice.")
     with db.atomic():
         invoice = Invoice.get_by_id(tx.invoice_id)
+        was_paid_before = bool((tx.match_note or {}).get("invoice_was_paid"))
         tx.invoice = None
         tx.match_status = "unmatched"
         tx.match_note = {}
         tx.save()
-        settle_payment_status(invoice, payment_removed=True)
+        # Back to what it was before the link: owed again, unless it had been marked paid by hand.
+        settle_payment_status(invoice, payment_removed=not was_paid_before)
     return tx
 
 

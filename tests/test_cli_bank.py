@@ -192,6 +192,14 @@ def test_match_link_and_unlink_by_hand(books, ok):
     assert {r.source for r in records} == {"manual"}
 
 
+def test_linking_more_than_an_invoice_asks_for_says_it_is_overpaid(books, ok):
+    ok("match", "link", str(books.loose.id), books.open_czk.number)  # pays it in full
+    extra = MoneyTransaction.create(source="test-bank", external_id="extra", transaction_type="income",
+                                    amount=50_000, currency="CZK", transacted_on=books.loose.transacted_on)
+    out = ok("match", "link", str(extra.id), books.open_czk.number)
+    assert out.splitlines()[-1] == f"Note: invoice {books.open_czk.number} is now overpaid by 500.00 CZK."
+
+
 def test_match_ignore_and_undo(books, ok):
     out = ok("match", "ignore", str(books.expense.id))
     assert out.strip() == f"Transaction {books.expense.id} is marked as not an invoice payment."

@@ -423,6 +423,19 @@ def test_unlinking_an_extra_payment_keeps_an_invoice_that_is_still_covered_paid(
     assert reload(full).invoice_id == invoice.id
 
 
+def test_unlinking_a_payment_from_an_invoice_marked_paid_by_hand_keeps_it_paid(books):
+    """Marked paid by hand (the money was seen in the bank's app), then the bank movement is linked to
+    it, then unlinked again (the wrong movement): the invoice is back where it was, paid, not owed."""
+    invoice = invoicing.mark_paid(sent_invoice(books.acme, "1000"), PAID_DAY)
+    payment = tx(100_000)
+    matching.link(payment, reload(invoice))
+    assert reload(invoice).status == "paid"
+    matching.unlink(reload(payment))
+    invoice = reload(invoice)
+    assert (invoice.status, invoice.paid_on) == ("paid", PAID_DAY)
+    assert reload(payment).match_note == {}
+
+
 def test_manual_mistakes_are_refused_and_change_nothing(books):
     czk = sent_invoice(books.acme, "10000")
     eur = sent_invoice(books.nord, "1500")

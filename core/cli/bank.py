@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core import matching
 from core.cli.base import date_arg, print_json, print_table
-from core.invoicing import find_invoice
+from core.invoicing import amount_paid, find_invoice
 from core.models import MoneyTransaction
 from core.money import from_minor
 
@@ -73,6 +73,10 @@ def match_link(args) -> int:
     matching.link(tx, invoice)
     invoice = find_invoice(args.invoice)
     print(f"Transaction {tx.id} now pays invoice {invoice.number} ({invoice.status}).")
+    paid = amount_paid(invoice)
+    if paid > invoice.total:
+        print(f"Note: invoice {invoice.number} is now overpaid by "
+              f"{from_minor(paid - invoice.total, invoice.currency)} {invoice.currency}.")
     return 0
 
 
