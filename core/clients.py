@@ -8,7 +8,7 @@ from peewee import fn
 from core import validation as v
 from core.forms import Checker
 from core.models import Client, Project
-from core.money import from_minor, parse_amount, to_minor
+from core.money import exact_minor, from_minor, parse_amount, to_minor
 from core.profile import _check_bool, check_days, check_rate_percent, get_profile
 
 CLIENT_FIELDS = ("name", "email", "address", "country", "ico", "dic", "currency",
@@ -33,7 +33,7 @@ def _optional_rate(value: Any, currency: str) -> int | None:
     amount = parse_amount(str(value))
     if amount < 0:
         raise v.ValidationError(f"An hourly rate cannot be negative ({value}).", "hourly_rate")
-    return to_minor(amount, currency)
+    return exact_minor(amount, currency)
 
 
 def _optional_days(value: Any) -> int | None:

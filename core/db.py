@@ -75,6 +75,8 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
         check_database_file(path)
         paths.create_private_file(path)
     except OSError as exc:  # e.g. a parent that is a file, a directory we may not write
+        if exc.filename and path and Path(exc.filename) != path:  # the folder is the problem, not the file
+            raise DatabaseOpenError(f"Cannot use the data folder {exc.filename}: {exc.strerror}.") from None
         raise DatabaseOpenError(
             f"Cannot create the database file {path or exc.filename}: {exc.strerror}."
         ) from None

@@ -5,6 +5,7 @@ Never floats. The number of minor digits comes from ISO 4217 via Babel
 """
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -30,7 +31,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         whole, dot, fraction = amount.partition(".")
         digits = precision(currency)
         if (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
-                and len(fraction) <= digits):
+                and len(fraction) <= digits and len(whole) <= _MAX_WHOLE_DIGITS):
             return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
     try:
         if type(amount) is Decimal:
@@ -43,12 +44,29 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not an amount of money.") from None
     if not value.is_finite():
         raise MoneyError(f"{amount!r} is not an amount of money.")
+    if abs(value) >= _LIMIT:  # also keeps quantize() and SQLite's 64-bit integers from failing on 1e400
+        shown = repr(amount) if isinstance(amount, str) else str(amount)
+        raise MoneyError(f"{shown} is too large an amount of money.")
     scaled = (value * _scale(currency)).quantize(_ONE, rounding=ROUND_HALF_UP)
     return int(scaled)
 
 
+def exact_minor(amount: Decimal, currency: str) -> int:
+    """``to_minor`` for what a person typed: more decimals than the currency has is a typo to point
+    out ("12.345" CZK), not something to round away."""
+    minor = to_minor(amount, currency)
+    if amount.is_finite() and amount * _scale(currency) != minor:
+        digits = precision(currency)
+        raise MoneyError(f"{amount} has more decimals than {currency.upper()} has ({digits}).")
+    return minor
+
+
 _ONE = Decimal(1)
 _POWERS = [10 ** n for n in range(10)]  # ISO 4217 uses 0 to 4 minor digits
+# A trillion (10^12) in any currency: far above any invoice, and in minor units (up to 4 digits)
+# well inside the 64-bit integers SQLite stores.
+_MAX_WHOLE_DIGITS = 12
+_LIMIT = Decimal(10) ** _MAX_WHOLE_DIGITS
 
 
 @lru_cache(maxsize=None)
@@ -91,12 +109,20 @@ class MoneyAttribute:
         return currency
 
 
+# "1,500" or "1.500": a decimal comma in Czech (1.5), a thousands separator in English (1500).
+_AMBIGUOUS = re.compile(r"[+-]?[1-9][0-9]{0,2}[.,][0-9]{3}")
+
+
 def parse_amount(text: str) -> Decimal:
     """Parse what a person types: ``1234.50``, ``1 234,50``, ``1,234.50`` -> Decimal.
 
     Raises :class:`MoneyError` with a sentence when it is not an amount.
     """
     raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if _AMBIGUOUS.fullmatch(raw):
+        whole, fraction = re.split(r"[.,]", raw)
+        raise MoneyError(f"{text!r} could be {whole}.{fraction.rstrip('0') or '0'} or {whole}{fraction}; "
+                         f"type it without the separator or with two decimals.")
     if raw.count(",") and raw.count("."):
         # The last separator is the decimal one; the other groups thousands.
         if raw.rfind(",") > raw.rfind("."):

@@ -7,7 +7,7 @@ from typing import Any
 from core import validation as v
 from core.forms import Checker
 from core.models import BusinessProfile
-from core.money import from_minor, parse_amount, to_minor
+from core.money import exact_minor, from_minor, parse_amount, to_minor
 
 PROFILE_ID = 1
 
@@ -128,7 +128,7 @@ def _non_negative_minor(value: Any, currency: str, field: str) -> int:
     amount = parse_amount(str(value))
     if amount < 0:
         raise v.ValidationError(f"The hourly rate cannot be negative ({value}).", field)
-    return to_minor(amount, currency)
+    return exact_minor(amount, currency)
 
 
 def profile_as_dict(profile: BusinessProfile) -> dict[str, Any]:

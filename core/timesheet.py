@@ -11,7 +11,7 @@ from peewee import IntegrityError
 from core import validation as v
 from core.dates import parse_date, parse_duration
 from core.models import Client, Project, WorkEntry
-from core.money import parse_amount, to_minor
+from core.money import exact_minor, parse_amount, to_minor
 from core.profile import _check_bool, get_profile
 from core.timeutil import utcnow
 from core.totals import round_half_up
@@ -134,7 +134,7 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
             amount = parse_amount(str(data.fixed))
             if amount <= 0:
                 raise v.ValidationError(f"A fixed amount must be more than zero, not {data.fixed}.", "fixed")
-            entry.fixed_amount = to_minor(amount, currency)
+            entry.fixed_amount = exact_minor(amount, currency)
         except ValueError as exc:
             errors["fixed"] = str(exc)
         if data.duration not in (None, ""):
@@ -159,7 +159,7 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
             rate = parse_amount(str(data.hourly_rate))
             if rate < 0:
                 raise v.ValidationError("An hourly rate cannot be negative.", "hourly_rate")
-            entry.hourly_rate = to_minor(rate, currency)
+            entry.hourly_rate = exact_minor(rate, currency)
         except ValueError as exc:
             errors["hourly_rate"] = str(exc)
     else:

@@ -130,6 +130,23 @@ def test_log_time_and_fixed_amounts(books, ok):
     assert WorkEntry.select().order_by(WorkEntry.id.desc()).first().date == date.today()
 
 
+@pytest.mark.parametrize("fixed, problem", [
+    ("1,500", "'1,500' could be 1.5 or 1500"),
+    ("12.3456", "12.3456 has more decimals than CZK has (2)"),
+    ("0.001", "0.001 has more decimals than CZK has (2)"),
+    ("1e400", "1E+400 is too large an amount of money"),
+    ("99999999999999999999", "is too large an amount of money"),
+])
+def test_a_fixed_amount_that_is_ambiguous_too_precise_or_too_large_is_refused(books, refused, fixed, problem):
+    # Before: 1,500 was logged as 1.50, 12.345 as 12.35, 0.001 as a 0.00 entry, and 1e400 / 10^20
+    # ended in a traceback.
+    assert problem in refused("log", "Web", "0", "Server", "--fixed", fixed)
+
+
+def test_an_hourly_rate_too_large_is_refused(books, refused):
+    assert "is too large an amount of money" in refused("client", "edit", "Acme", "--rate", "1e400")
+
+
 def test_timer_start_status_stop(books, ok, refused):
     assert json.loads(ok("timer", "status", "--json")) is None
     assert "No timer is running" in ok("timer", "status")
@@ -364,3 +381,37 @@ def test_output_into_a_closed_pipe_ends_quietly(ok, argv):
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
     assert stderr == ""
+
+
+def test_a_pdf_that_cannot_be_written_names_the_file_and_the_reason(books, ok, refused):
+    ok("invoice", "create", "--client", "Acme")
+    number = Invoice.get().number
+    line = refused("invoice", "pdf", number, "-o", "/proc/no-such-dir/x.pdf")
+    assert "/proc/no-such-dir" in line and "No such file or directory" in line
+
+
+def test_a_pdf_path_with_a_tilde_goes_to_the_home_folder(books, ok, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    (tmp_path / "me").mkdir()
+    ok("invoice", "create", "--client", "Acme")
+    number = Invoice.get().number
+    ok("invoice", "pdf", number, "-o", "~/invoice.pdf")  # quoted in a script: the shell did not expand it
+    assert (tmp_path / "me" / "invoice.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_damaged_database_is_reported_as_damaged_not_as_a_traceback(books, cli):
+    from core.db import close_database, db
+
+    path = db.database
+    root = db.execute_sql("SELECT rootpage FROM sqlite_master WHERE name = 'work_entries'").fetchone()[0]
+    close_database()
+    # The work entries' first page becomes noise; the file still opens (its schema is intact), and the
+    # damage shows only when a command reads the entries.
+    page = 4096
+    with open(path, "r+b") as file:
+        file.seek((root - 1) * page)
+        file.write(bytes((i * 7 + 13) % 251 for i in range(page)))
+    code, out, err = cli("entries")
+    assert code == 1 and "Traceback" not in err + out
+    assert err.startswith("fakturka: the database file is damaged (")
+    assert "Restore it from a backup" in err

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from core.money import MoneyError, from_minor, precision, to_minor
+from core.money import MoneyError, exact_minor, from_minor, parse_amount, precision, to_minor
 
 CURRENCIES = ("CZK", "EUR", "JPY", "BHD")  # 2, 2, 0 and 3 minor digits
 
@@ -17,7 +17,7 @@ def by_decimal(text: str, currency: str) -> int:
     return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-AWKWARD = ["0", "1", "12.", "1.5", "1.55", "1.555", "1.005", "0001.10", "12345678901234567890.12", "1e3",
+AWKWARD = ["0", "1", "12.", "1.5", "1.55", "1.555", "1.005", "0001.10", "999999999999.99", "1e3",
            "-1.50", "+2.00", " 3.10", "3.10 ", "1_000.00", "٣.١", "0.0001", "999999999.999"]
 
 
@@ -42,3 +42,36 @@ def test_a_float_is_taken_by_its_shortest_text_and_minor_units_come_back_as_deci
     assert to_minor(0.1 + 0.2, "CZK") == 30  # 0.30000000000000004 -> 30, not a binary surprise
     assert to_minor(1234, "JPY") == 1234
     assert from_minor(123450, "CZK") == Decimal("1234.50") and str(from_minor(5, "BHD")) == "0.005"
+
+
+@pytest.mark.parametrize("amount", ["1e400", "12345678901234567890.12", "1000000000000", "-1e13",
+                                    Decimal("1e400"), 10**20])
+def test_an_amount_too_large_for_any_invoice_is_refused_with_a_sentence(amount):
+    # Before: 1e400 raised decimal.InvalidOperation, 10^20 an OverflowError from SQLite, both as tracebacks.
+    with pytest.raises(MoneyError, match="is too large an amount of money"):
+        to_minor(amount, "CZK")
+    assert to_minor("999999999999.99", "CZK") == 99_999_999_999_999
+
+
+@pytest.mark.parametrize("text, reading", [("1,500", "1.5 or 1500"), ("1.500", "1.5 or 1500"),
+                                           ("-2,250", "-2.25 or -2250"), ("12.345", "12.345 or 12345")])
+def test_a_typed_amount_that_could_be_read_two_ways_is_refused(text, reading):
+    """A decimal comma in Czech, a thousands separator in English: guessing was wrong for one of them."""
+    with pytest.raises(MoneyError, match=f"could be {reading}"):
+        parse_amount(text)
+
+
+@pytest.mark.parametrize("text, value", [("1,50", "1.50"), ("1 500", "1500"), ("0,500", "0.500"),
+                                         ("1.234,50", "1234.50"), ("1,234.50", "1234.50"), ("1500", "1500")])
+def test_typed_amounts_that_read_one_way_are_taken(text, value):
+    assert parse_amount(text) == Decimal(value)
+
+
+def test_a_typed_amount_with_more_decimals_than_the_currency_is_refused_not_rounded():
+    assert exact_minor(Decimal("12.34"), "CZK") == 1234
+    assert exact_minor(Decimal("12.340"), "CZK") == 1234  # a trailing zero is no extra precision
+    for text in ("12.345", "0.001"):
+        with pytest.raises(MoneyError, match=f"{text} has more decimals than CZK has \\(2\\)"):
+            exact_minor(Decimal(text), "CZK")
+    with pytest.raises(MoneyError, match="more decimals than JPY has \\(0\\)"):
+        exact_minor(Decimal("100.5"), "JPY")

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from peewee import DatabaseError
+
 from core.cli.base import CommandError, app_version
 from core.db import DatabaseOpenError, open_database
 
@@ -63,8 +65,8 @@ def run_command(args) -> int:
         return 2
     from core.sync import recover_interrupted_runs
 
-    recover_interrupted_runs()
     try:
+        recover_interrupted_runs()
         return args.handler(args) or 0
     except EXPECTED_ERRORS as exc:
         print(f"fakturka: {exc}", file=sys.stderr)
@@ -74,6 +76,24 @@ def run_command(args) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:  # a folder that cannot be written, a full disk: name the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"fakturka: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"fakturka: {database_problem(exc)}", file=sys.stderr)
+        return 1
+
+
+def database_problem(exc: Exception) -> str:
+    """SQLite's complaint as a sentence that says what to do."""
+    text = str(exc)
+    if "malformed" in text or "not a database" in text:
+        return (f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
+                f"'fakturka info' shows where it is.")
+    if "locked" in text or "busy" in text:
+        return "the database is busy (another Fakturka is writing to it); try again in a moment."
+    return f"the database refused the change: {text}"
 
 
 def _reader_gone() -> int:

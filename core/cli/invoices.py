@@ -53,7 +53,7 @@ def register(commands) -> None:
     pdf.add_argument("number", nargs="?", help="the invoice to export")
     pdf.add_argument("--all", action="store_true", help="export every listed invoice (see --status)")
     pdf.add_argument("--status", help="with --all: only this status")
-    pdf.add_argument("-o", "--output", type=Path,
+    pdf.add_argument("-o", "--output", type=lambda text: Path(text).expanduser(),
                      help="file (one invoice) or folder (--all); default: the exports folder")
     pdf.set_defaults(handler=invoice_pdf)
 
