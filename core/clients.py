@@ -7,7 +7,7 @@ from peewee import fn
 
 from core import validation as v
 from core.forms import Checker
-from core.models import Client, Project
+from core.models import Client, Invoice, Project, WorkEntry
 from core.money import exact_minor, from_minor, parse_amount, to_minor
 from core.profile import _check_bool, check_days, check_rate_percent, get_profile
 
@@ -69,11 +69,38 @@ def add_client(**values: Any) -> Client:
     cleaned = _clean_client(values, None)
     if "name" not in cleaned:
         raise v.ValidationError("The client needs a name.", "name")
+    _check_unique_name(cleaned["name"], None)
     return Client.create(**cleaned)
+
+
+def _check_unique_name(name: str, client_id: int | None) -> None:
+    """Names are how people (and the CLI) find a client: two alike, in any case, would make both unfindable."""
+    query = Client.select().where(fn.casefold(Client.name) == name.casefold())
+    if client_id is not None:
+        query = query.where(Client.id != client_id)
+    other = query.first()
+    if other is not None:
+        archived = " (archived: restore it instead)" if other.archived else ""
+        raise v.ValidationError(f"There is already a client called {other.name!r}{archived}.", "name")
+
+
+def _check_currency_change(client: Client, currency: str) -> None:
+    """Rates, fixed amounts and invoices are stored in the client's currency: a new currency would
+    silently re-label all of them (1000 CZK of work would read 1000 EUR)."""
+    has_work = (WorkEntry.select().join(Project).where(Project.client == client).exists()
+                or Invoice.select().where(Invoice.client == client).exists())
+    if has_work:
+        raise v.ValidationError(
+            f"{client.name} already has work or invoices in {client.currency}; its currency cannot change. "
+            f"For work in {currency}, add another client.", "currency")
 
 
 def edit_client(client: Client, **values: Any) -> Client:
     cleaned = _clean_client(values, client)
+    if "name" in cleaned:
+        _check_unique_name(cleaned["name"], client.id)
+    if "currency" in cleaned and cleaned["currency"] != client.currency:
+        _check_currency_change(client, cleaned["currency"])
     if "currency" in cleaned and cleaned["currency"] != client.currency and "hourly_rate" not in cleaned \
             and client.hourly_rate is not None:
         # Keep the rate's face value when the currency changes.
@@ -118,8 +145,15 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
     if len(prefix) == 1:
         return prefix[0]
     if prefix:
-        names = ", ".join(c.name for c in prefix)
-        raise NotFound(f"Client {text!r} is ambiguous: it matches {names}.")
+        # With ids: two clients of the same name (from before names had to differ) are told apart by id.
+        names = ", ".join(f"{c.name} (id {c.id})" for c in prefix)
+        raise NotFound(f"Client {text!r} is ambiguous: it matches {names}; use the id or more of the name.")
+    if not include_archived:
+        archived = Client.select().where((Client.archived == True)  # noqa: E712
+                                         & fn.casefold(Client.name).startswith(text.casefold())).first()
+        if archived is not None:
+            raise NotFound(f"{archived.name} is archived; restore it first "
+                           f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen).")
     raise NotFound(f"There is no client called {text!r}; see 'fakturka client list'.")
 
 
@@ -194,11 +228,28 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
         found = query.where((Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())).first()
         if found:
             return found
+        _refuse_if_archived(Project.select(Project, Client).join(Client).where(
+            (Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())).first())
         raise NotFound(f"{client.name} has no project called {project_part!r}.")
     matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
     if len(matches) == 1:
         return matches[0]
     if matches:
-        options = ", ".join(project_label(p) for p in matches)
-        raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project.")
+        options = ", ".join(f"{project_label(p)} (id {p.id})" for p in matches)
+        raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project, or use the id.")
+    if not include_archived:
+        _refuse_if_archived(Project.select(Project, Client).join(Client).where(
+            fn.casefold(Project.name) == text.casefold()).first())
     raise NotFound(f"There is no project called {text!r}; see 'fakturka project list'.")
+
+
+def _refuse_if_archived(project: Project | None) -> None:
+    """An archived project (or one of an archived client) is named as such, not as missing."""
+    if project is None:
+        return
+    if project.client.archived:
+        raise NotFound(f"{project_label(project)}: the client {project.client.name} is archived; restore it first "
+                       f"('fakturka client archive {project.client.id} --undo').")
+    if project.archived:
+        raise NotFound(f"{project_label(project)} is archived; restore it first "
+                       f"('fakturka project archive {project.id} --undo').")

@@ -328,10 +328,13 @@ def test_other_refusals(books, ok, refused):
 
 def test_archived_project_and_client_refused_for_new_work(books, ok, refused):
     ok("project", "archive", "Acme/Ops")
-    assert "no project called 'Ops'" in refused("log", "Ops", "1h", "x")
-    assert "has no project called 'Ops'" in refused("timer", "start", "Acme/Ops")
+    ops = Project.get(Project.name == "Ops")
+    archived = f"Acme s.r.o. / Ops is archived; restore it first ('fakturka project archive {ops.id} --undo')."
+    assert refused("log", "Ops", "1h", "x") == f"fakturka: {archived}"
+    assert refused("timer", "start", "Acme/Ops") == f"fakturka: {archived}"
     ok("client", "archive", "Acme")
-    assert "no client called 'Acme'" in refused("invoice", "create", "--client", "Acme")
+    assert "Acme s.r.o. is archived; restore it first" in refused("invoice", "create", "--client", "Acme")
+    assert "the client Acme s.r.o. is archived" in refused("log", "Web", "1h", "x")
 
 
 def test_cli_writes_are_audited_as_manual(books, ok):
@@ -415,3 +418,31 @@ def test_a_damaged_database_is_reported_as_damaged_not_as_a_traceback(books, cli
     assert code == 1 and "Traceback" not in err + out
     assert err.startswith("fakturka: the database file is damaged (")
     assert "Restore it from a backup" in err
+
+
+def test_client_names_are_unique_in_any_case(ok, refused):
+    # Before: a second "Acme s.r.o." was accepted, and then neither could be found by its name.
+    ok("client", "add", "Acme s.r.o.")
+    assert "There is already a client called 'Acme s.r.o.'." in refused("client", "add", "acme S.R.O.")
+    ok("client", "add", "Beta a.s.")
+    assert "There is already a client called 'Acme s.r.o.'." in refused("client", "edit", "Beta", "--name",
+                                                                          "ACME s.r.o.")
+    ok("client", "archive", "Acme")
+    assert "(archived: restore it instead)" in refused("client", "add", "Acme s.r.o.")
+
+
+def test_an_archived_client_is_named_as_archived_not_as_missing(ok, refused):
+    ok("client", "add", "Acme s.r.o.")
+    ok("client", "archive", "Acme")
+    line = refused("invoice", "create", "--client", "Acme")
+    assert "Acme s.r.o. is archived; restore it first ('fakturka client archive 1 --undo'" in line
+    assert ok("client", "list").strip() == "No active clients; 1 archived ('fakturka client list --all' shows them)."
+
+
+def test_a_clients_currency_cannot_change_once_it_has_work(books, ok, refused):
+    # Before: the 1500 CZK rate and the logged work silently became 1500 EUR.
+    line = refused("client", "edit", "Acme", "--currency", "EUR")
+    assert "Acme s.r.o. already has work or invoices in CZK; its currency cannot change." in line
+    ok("client", "add", "Fresh GmbH", "--currency", "CZK", "--rate", "1000")
+    ok("client", "edit", "Fresh", "--currency", "EUR")  # no work yet: allowed, the rate keeps its face value
+    assert json.loads(ok("client", "list", "--json"))[1]["currency"] == "EUR"

@@ -108,7 +108,11 @@ def client_list(args) -> int:
         print_json([_client_dict(c) for c in rows])
         return 0
     if not rows:
-        print("No clients yet. Add one: fakturka client add NAME")
+        hidden = 0 if args.all else len(svc.list_clients(include_archived=True))
+        if hidden:
+            print(f"No active clients; {hidden} archived ('fakturka client list --all' shows them).")
+        else:
+            print("No clients yet. Add one: fakturka client add NAME")
         return 0
     print_table(["ID", "NAME", "CURRENCY", "LANG", "RATE", "TERMS", "ARCHIVED"],
                 [[c.id, c.name, c.currency, c.language, from_minor(c.hourly_rate, c.currency) or "-",
