@@ -289,6 +289,9 @@ def _release_entries(invoice: Invoice) -> None:
 def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status != "draft":
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
+    if on is not None and on < invoice.issued_on:
+        raise InvoiceError(f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
+                           f"it cannot be sent before that ({on.isoformat()}).")
     with db.atomic():
         invoice.status = "sent"
         invoice.sent_on = on or date.today()
@@ -302,6 +305,9 @@ def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
 def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status not in ("draft", "sent"):
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
+    if on is not None and on > date.today():
+        raise InvoiceError(f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day "
+                           f"the money arrived.")
     invoice.status = "paid"
     invoice.paid_on = on or date.today()
     invoice.save()

@@ -85,6 +85,13 @@ def check_rate_percent(value: Any, field: str = "vat_rate") -> Decimal:
     return rate.normalize()
 
 
+def _required_name(value: Any) -> str:
+    name = str(value or "").strip()
+    if not name:  # it heads every invoice: "profile edit --set name=" must not blank it
+        raise v.ValidationError("The name is required: it heads every invoice.", "name")
+    return name
+
+
 def update_profile(values: dict[str, Any]) -> BusinessProfile:
     """Validate ``values`` (field -> text or value) and save them; all-or-nothing."""
     unknown = set(values) - set(EDITABLE_FIELDS)
@@ -93,7 +100,8 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
             f"Unknown profile field {sorted(unknown)[0]!r}; known fields: {', '.join(EDITABLE_FIELDS)}.")
     profile = get_profile()
     checker = Checker(values)
-    for name in ("name", "address", "phone", "registry_line"):
+    checker.check("name", _required_name)
+    for name in ("address", "phone", "registry_line"):
         checker.check(name, lambda x: str(x).strip())
     checker.check("email", v.check_email)
     checker.check("ico", v.check_ico)

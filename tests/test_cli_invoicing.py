@@ -446,3 +446,32 @@ def test_a_clients_currency_cannot_change_once_it_has_work(books, ok, refused):
     ok("client", "add", "Fresh GmbH", "--currency", "CZK", "--rate", "1000")
     ok("client", "edit", "Fresh", "--currency", "EUR")  # no work yet: allowed, the rate keeps its face value
     assert json.loads(ok("client", "list", "--json"))[1]["currency"] == "EUR"
+
+
+def test_invoice_dates_that_cannot_be_are_refused(books, ok, refused):
+    ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
+    number = Invoice.get().number
+    assert "is issued on 2026-04-30; it cannot be sent before that (2026-04-01)" in \
+        refused("invoice", "send", number, "--date", "2026-04-01")
+    ok("invoice", "send", number, "--date", "2026-04-30")
+    future = (date.today() + timedelta(days=1)).isoformat()
+    assert f"{future} is in the future" in refused("invoice", "pay", number, "--date", future)
+
+
+def test_the_profile_name_cannot_be_blanked(books, refused):
+    assert "The name is required: it heads every invoice." in refused("profile", "edit", "--set", "name=")
+
+
+@pytest.mark.parametrize("argv", [["entries", "--limit", "0"], ["transactions", "--limit", "-1"],
+                                  ["history", "--limit", "x"]])
+def test_a_limit_must_be_a_positive_number(cli, argv):
+    code, out, err = cli(*argv)
+    assert code == 2 and "--limit" in err and "Traceback" not in err
+
+
+def test_a_new_invoice_bills_work_up_to_today_by_default_as_in_the_app(books, ok):
+    ok("log", "Web", "1h", "planned", "--date", (date.today() + timedelta(days=3)).isoformat())
+    ok("invoice", "create", "--client", "Acme")
+    future = WorkEntry.get(WorkEntry.description == "planned")
+    assert future.invoice_line_id is None  # work dated after today waits for a later invoice
+    assert WorkEntry.get(WorkEntry.description == "Checkout").invoice_line_id is not None

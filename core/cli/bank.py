@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core import matching
-from core.cli.base import date_arg, print_json, print_table
+from core.cli.base import date_arg, positive_int, print_json, print_table
 from core.invoicing import amount_paid, find_invoice
 from core.models import MoneyTransaction
 from core.money import from_minor
@@ -14,11 +14,15 @@ def register(commands) -> None:
     tx.add_argument("--source", help="only from this plugin (e.g. fio, bank-statement)")
     tx.add_argument("--since", type=date_arg)
     tx.add_argument("--until", type=date_arg)
-    tx.add_argument("--limit", type=int, default=50, help="how many, newest first (default 50)")
+    tx.add_argument("--limit", type=positive_int, default=50, help="how many, newest first (default 50)")
     tx.add_argument("--json", action="store_true", help="print JSON for scripts")
     tx.set_defaults(handler=transactions_list)
 
-    match = commands.add_parser("match", help="match incoming payments to invoices (or link by hand)")
+    match = commands.add_parser(
+        "match", help="match incoming payments to invoices (or link by hand)",
+        usage="fakturka match [-h] [ACTION ...]",
+        description="Without an action: match every unmatched incoming payment to open invoices now "
+                    "(a bank sync does this by itself). With one: link, unlink or ignore by hand.")
     match.set_defaults(handler=match_run)
     sub = match.add_subparsers(dest="action", metavar="ACTION")
     link = sub.add_parser("link", help="record that a transaction pays an invoice")

@@ -38,6 +38,17 @@ def app_version() -> str:
         return "0.0.0+unknown"
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a count such as --limit (0 or -1 used to list one row)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def date_arg(text: str) -> date:
     """argparse type: a date a person typed."""
     try:

@@ -1,6 +1,7 @@
 """``fakturka invoice ...``."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from core import invoicing as svc
@@ -17,7 +18,8 @@ def register(commands) -> None:
 
     create = sub.add_parser("create", help="invoice a client's unbilled billable work as a draft")
     create.add_argument("--client", required=True, help="client id or name")
-    create.add_argument("--until", type=date_arg, help="include entries up to this date (default: all)")
+    create.add_argument("--until", type=date_arg, default=date.today(),
+                        help="include entries up to this date (default: today, as in the app)")
     create.add_argument("--since", type=date_arg, help="include entries from this date")
     create.add_argument("--per-entry", action="store_true", help="one line per entry instead of per project")
     create.add_argument("--date", type=date_arg, help="issue date (default today)")

@@ -6,7 +6,7 @@ import getpass
 import sys
 
 from core import plugin_config
-from core.cli.base import CommandError, parse_assignments, print_json, print_table
+from core.cli.base import CommandError, parse_assignments, positive_int, print_json, print_table
 from core.history import display_changes, history_query, run_changes, run_duration
 from core.models import SyncHistory
 from core.plugins import get_plugin
@@ -39,10 +39,12 @@ def register(commands) -> None:
     sync.add_argument("name")
     sync.set_defaults(handler=sync_run)
 
-    history = commands.add_parser("history", help="past sync runs; 'history show ID' for one run")
+    history = commands.add_parser("history", help="past sync runs; 'history show ID' for one run",
+                                  usage="fakturka history [NAME] [--limit N] [--json]\n"
+                                        "       fakturka history show ID [--json]")
     history.add_argument("name", nargs="?", help="only this plugin's runs (or 'show')")
     history.add_argument("run_id", nargs="?", type=int, help=argparse.SUPPRESS)
-    history.add_argument("--limit", type=int, default=30, help="how many runs, newest first (default 30)")
+    history.add_argument("--limit", type=positive_int, default=30, help="how many runs, newest first (default 30)")
     history.add_argument("--json", action="store_true", help="print JSON for scripts")
     history.set_defaults(handler=history_cmd)
 

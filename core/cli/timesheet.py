@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from core import timesheet as svc
-from core.cli.base import date_arg, print_json, print_table
+from core.cli.base import date_arg, positive_int, print_json, print_table
 from core.clients import find_client, find_project, project_label
 from core.dates import format_minutes
 from core.models import WorkEntry
@@ -29,7 +29,7 @@ def register(commands) -> None:
     entries.add_argument("--project", help="only this project")
     entries.add_argument("--client", help="only this client")
     entries.add_argument("--unbilled", action="store_true", help="only entries not yet invoiced")
-    entries.add_argument("--limit", type=int, default=50, help="how many, newest first (default 50)")
+    entries.add_argument("--limit", type=positive_int, default=50, help="how many, newest first (default 50)")
     entries.add_argument("--json", action="store_true", help="print JSON for scripts")
     entries.set_defaults(handler=list_entries)
 
