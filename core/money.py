@@ -31,7 +31,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         whole, dot, fraction = amount.partition(".")
         digits = precision(currency)
         if (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
-                and len(fraction) <= digits and len(whole) <= _MAX_WHOLE_DIGITS):
+                and len(fraction) <= digits and len(whole) <= _FAST_WHOLE_DIGITS):
             return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
     try:
         if type(amount) is Decimal:
@@ -44,7 +44,9 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not an amount of money.") from None
     if not value.is_finite():
         raise MoneyError(f"{amount!r} is not an amount of money.")
-    if abs(value) >= _LIMIT:  # also keeps quantize() and SQLite's 64-bit integers from failing on 1e400
+    # Minor units are stored as SQLite's 64-bit integers; checking the size first also spares quantize()
+    # an exponent like 1e400, which it refuses with a bare InvalidOperation.
+    if abs(value) >= _LIMIT or abs(value * _scale(currency)) > _MAX_MINOR:
         shown = repr(amount) if isinstance(amount, str) else str(amount)
         raise MoneyError(f"{shown} is too large an amount of money.")
     scaled = (value * _scale(currency)).quantize(_ONE, rounding=ROUND_HALF_UP)
@@ -63,10 +65,10 @@ def exact_minor(amount: Decimal, currency: str) -> int:
 
 _ONE = Decimal(1)
 _POWERS = [10 ** n for n in range(10)]  # ISO 4217 uses 0 to 4 minor digits
-# A trillion (10^12) in any currency: far above any invoice, and in minor units (up to 4 digits)
-# well inside the 64-bit integers SQLite stores.
-_MAX_WHOLE_DIGITS = 12
-_LIMIT = Decimal(10) ** _MAX_WHOLE_DIGITS
+_MAX_MINOR = 2 ** 63 - 1  # SQLite's largest integer
+_LIMIT = Decimal(10) ** 20  # above any amount whose minor units could fit
+# Plain text with up to 14 whole digits fits in minor units with any ISO 4217 precision (at most 4).
+_FAST_WHOLE_DIGITS = 14
 
 
 @lru_cache(maxsize=None)

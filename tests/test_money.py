@@ -44,13 +44,19 @@ def test_a_float_is_taken_by_its_shortest_text_and_minor_units_come_back_as_deci
     assert from_minor(123450, "CZK") == Decimal("1234.50") and str(from_minor(5, "BHD")) == "0.005"
 
 
-@pytest.mark.parametrize("amount", ["1e400", "12345678901234567890.12", "1000000000000", "-1e13",
+@pytest.mark.parametrize("amount", ["1e400", "12345678901234567890.12", "99999999999999999", "-1e17",
                                     Decimal("1e400"), 10**20])
-def test_an_amount_too_large_for_any_invoice_is_refused_with_a_sentence(amount):
+def test_an_amount_whose_minor_units_sqlite_cannot_store_is_refused_with_a_sentence(amount):
     # Before: 1e400 raised decimal.InvalidOperation, 10^20 an OverflowError from SQLite, both as tracebacks.
     with pytest.raises(MoneyError, match="is too large an amount of money"):
         to_minor(amount, "CZK")
-    assert to_minor("999999999999.99", "CZK") == 99_999_999_999_999
+
+
+def test_the_largest_amounts_that_fit_are_exact():
+    assert to_minor("92233720368547758.07", "CZK") == 2 ** 63 - 1
+    assert to_minor("1234567890123456.78", "CZK") == 123456789012345678
+    with pytest.raises(MoneyError):
+        to_minor("92233720368547758.08", "CZK")
 
 
 @pytest.mark.parametrize("text, reading", [("1,500", "1.5 or 1500"), ("1.500", "1.5 or 1500"),

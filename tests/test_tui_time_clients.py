@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from textual.widgets import Input, Select, Static
 
 from core import invoicing
@@ -201,10 +202,15 @@ async def test_add_an_entry_through_the_form(database):
         assert "Call" in screen_text(app)
 
 
-async def test_a_new_entry_is_on_the_only_project_without_choosing_it(database):
+@pytest.fixture
+def website(database) -> Project:
+    """One client with one project: a freelancer's first day."""
+    return add_project(add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000"), name="Website")
+
+
+async def test_a_new_entry_is_on_the_only_project_without_choosing_it(database, website):
     """A freelancer with one project types a duration and saves: no project to pick first."""
-    client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
-    project = add_project(client, name="Website")
+    project = website
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t", "n")
@@ -217,7 +223,7 @@ async def test_a_new_entry_is_on_the_only_project_without_choosing_it(database):
         assert WorkEntry.get().project_id == project.id
 
         # With a second project, an empty list and no filter, nothing is guessed.
-        add_project(client, name="Support")
+        add_project(project.client, name="Support")
         WorkEntry.delete().execute()
         app.screen.refresh_data()
         await pilot.pause()
@@ -226,9 +232,8 @@ async def test_a_new_entry_is_on_the_only_project_without_choosing_it(database):
         assert app.screen.query_one("#field-project", Select).value is Select.NULL
 
 
-async def test_entry_form_error_keeps_what_was_typed(database):
-    client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
-    project = add_project(client, name="Website")
+async def test_entry_form_error_keeps_what_was_typed(database, website):
+    project = website
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t", "n")
