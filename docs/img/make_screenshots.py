@@ -72,7 +72,7 @@ async def shoot() -> list[Path]:
             shots.append(await take(app, pilot, "settings"))
 
             # The bank loop: sync the demo statement from the Plugins screen, watch the log.
-            await pilot.press("p")
+            await pilot.press("escape", "p")  # out of the profile's first field, then to Plugins
             await pilot.pause()
             table = app.screen.query_one("#plugin-list")
             table.move_cursor(row=table.get_row_index("bank-statement"))
