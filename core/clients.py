@@ -101,10 +101,9 @@ def edit_client(client: Client, **values: Any) -> Client:
         _check_unique_name(cleaned["name"], client.id)
     if "currency" in cleaned and cleaned["currency"] != client.currency:
         _check_currency_change(client, cleaned["currency"])
-    if "currency" in cleaned and cleaned["currency"] != client.currency and "hourly_rate" not in cleaned \
-            and client.hourly_rate is not None:
-        # Keep the rate's face value when the currency changes.
-        cleaned["hourly_rate"] = to_minor(from_minor(client.hourly_rate, client.currency), cleaned["currency"])
+        if "hourly_rate" not in cleaned and client.hourly_rate is not None:
+            # Keep the rate's face value when the currency changes.
+            cleaned["hourly_rate"] = to_minor(from_minor(client.hourly_rate, client.currency), cleaned["currency"])
     for name, value in cleaned.items():
         setattr(client, name, value)
     client.save()
@@ -225,11 +224,11 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
     if "/" in text:
         client_part, _, project_part = (p.strip() for p in text.partition("/"))
         client = find_client(client_part)
-        found = query.where((Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())).first()
+        named = (Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())
+        found = query.where(named).first()
         if found:
             return found
-        _refuse_if_archived(Project.select(Project, Client).join(Client).where(
-            (Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())).first())
+        _refuse_if_archived(_any_project(named))
         raise NotFound(f"{client.name} has no project called {project_part!r}.")
     matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
     if len(matches) == 1:
@@ -238,9 +237,13 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
         options = ", ".join(f"{project_label(p)} (id {p.id})" for p in matches)
         raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project, or use the id.")
     if not include_archived:
-        _refuse_if_archived(Project.select(Project, Client).join(Client).where(
-            fn.casefold(Project.name) == text.casefold()).first())
+        _refuse_if_archived(_any_project(fn.casefold(Project.name) == text.casefold()))
     raise NotFound(f"There is no project called {text!r}; see 'fakturka project list'.")
+
+
+def _any_project(condition) -> Project | None:
+    """The first project matching ``condition``, archived or not (with its client)."""
+    return Project.select(Project, Client).join(Client).where(condition).first()
 
 
 def _refuse_if_archived(project: Project | None) -> None:

@@ -46,11 +46,11 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not an amount of money.")
     # Minor units are stored as SQLite's 64-bit integers; checking the size first also spares quantize()
     # an exponent like 1e400, which it refuses with a bare InvalidOperation.
-    if abs(value) >= _LIMIT or abs(value * _scale(currency)) > _MAX_MINOR:
+    scaled = value * _scale(currency) if abs(value) < _LIMIT else None
+    if scaled is None or abs(scaled) > _MAX_MINOR:
         shown = repr(amount) if isinstance(amount, str) else str(amount)
         raise MoneyError(f"{shown} is too large an amount of money.")
-    scaled = (value * _scale(currency)).quantize(_ONE, rounding=ROUND_HALF_UP)
-    return int(scaled)
+    return int(scaled.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
 def exact_minor(amount: Decimal, currency: str) -> int:

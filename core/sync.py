@@ -32,9 +32,9 @@ import re
 import threading
 import traceback
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable, Collection, Iterable
 
 from core import credentials as creds
@@ -52,6 +52,8 @@ from core.timeutil import utcnow
 from core.validation import check_currency
 
 MASK = "***"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_date = date  # add_work_entry's keyword argument "date" hides the type there
 TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
 LogCallback = Callable[[str], None]
 ProgressCallback = Callable[[int, int], None]
@@ -273,7 +275,7 @@ class SyncContext:
                        billable: bool = True, external_id: str | None = None) -> None:
         """Add a time entry; with ``external_id`` it is upserted by ``(plugin name, external_id)``."""
         self.check_cancelled()
-        where = "work entry" if external_id is None else f"work entry {external_id!r}"
+        where = _entry_label(external_id)
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
             raise ValueError(f"{where}: minutes must be a positive whole number, not {minutes!r}")
         if not isinstance(date, _date):
@@ -307,10 +309,9 @@ class SyncContext:
         return list(Invoice.select().where(Invoice.status == "sent"))
 
 
-# -- applying what a run collected -------------------------------------------------------
-
-LOG_LEVELS = ("debug", "info", "warning", "error")
-_date = date  # add_work_entry's keyword argument "date" hides the type there
+def _entry_label(external_id: str | None) -> str:
+    """How an error names a work entry a plugin sent: by its id in the source, when it has one."""
+    return "work entry" if external_id is None else f"work entry {external_id!r}"
 
 
 @lru_cache(maxsize=64)
@@ -323,6 +324,9 @@ def _currency_code(currency: Any) -> str:
     if type(currency) is not str:
         raise ValueError(f"currency must be a code such as 'CZK' or 'EUR', not {currency!r}")
     return _checked_currency(currency)
+
+
+# -- applying what a run collected -------------------------------------------------------
 
 _TEXT_FIELD = MoneyTransaction._meta.fields["description"]
 
@@ -468,10 +472,10 @@ def _apply_entries(ctx: SyncContext) -> None:
     wanted = {values["project"] for values in ctx._entries.values()}
     if wanted:
         known = {row[0] for row in Project.select(Project.id).where(Project.id.in_(list(wanted))).tuples()}
-        for key, values in ctx._entries.items():
+        for values in ctx._entries.values():
             if values["project"] not in known:  # named here, not as SQLite's bare "FOREIGN KEY constraint failed"
-                where = "work entry" if values["external_id"] is None else f"work entry {values['external_id']!r}"
-                raise ValueError(f"{where}: there is no project with the id {values['project']}")
+                raise ValueError(f"{_entry_label(values['external_id'])}: there is no project with the id "
+                                 f"{values['project']}")
     for values in ctx._entries.values():
         row = None
         if values["external_id"] is not None:

@@ -11,7 +11,7 @@ from peewee import IntegrityError
 from core import validation as v
 from core.dates import parse_date, parse_duration
 from core.models import Client, Project, WorkEntry
-from core.money import exact_minor, parse_amount, to_minor
+from core.money import exact_minor, parse_amount
 from core.profile import _check_bool, get_profile
 from core.timeutil import utcnow
 from core.totals import round_half_up

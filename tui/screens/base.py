@@ -74,13 +74,16 @@ class SectionScreen(Screen):
             self._stale = False
             self.refresh_data()
 
+    def _in_text_field(self) -> bool:
+        return isinstance(self.focused, (Input, TextArea))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":
-            return isinstance(self.focused, (Input, TextArea))  # shown in the footer only when it applies
+            return self._in_text_field()  # shown in the footer only when it applies
         return True
 
     def action_leave_field(self) -> None:
-        if not isinstance(self.focused, (Input, TextArea)):
+        if not self._in_text_field():  # the palette can run it from anywhere
             return
         tables = self.query("PagedTable")
         if tables:

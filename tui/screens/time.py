@@ -25,11 +25,12 @@ def project_options() -> list[tuple[str, int]]:
     return [(project_label(p), p.id) for p in list_projects()]
 
 
-def entry_fields(entry: WorkEntry | None, default_project: int | None = None) -> list[FormField]:
+def entry_fields(entry: WorkEntry | None, default_project: int | None = None,
+                 options: list[tuple[str, int]] | None = None) -> list[FormField]:
     currency_value = (lambda minor: "" if minor is None else str(from_minor(minor, entry.project.client.currency)))
     return [
         FormField("project", _("Project"), "choice", entry.project_id if entry else default_project,
-                  options=project_options(), required=True),
+                  options=project_options() if options is None else options, required=True),
         FormField("date", _("Date"), "date", entry.date.isoformat() if entry else "today", required=True),
         FormField("duration", _("Duration"), "text",
                   format_minutes(entry.minutes) if entry and entry.minutes else "",
@@ -136,7 +137,7 @@ class TimeScreen(SectionScreen):
         if not options:
             self.notify(_("Add a client and a project first (press c)."), severity="warning")
             return
-        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, self._likely_project(options)),
+        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, self._likely_project(options), options),
                                         submit_entry(None)), self._saved)
 
     def _likely_project(self, options: list[tuple[str, int]]) -> int | None:
