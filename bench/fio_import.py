@@ -38,13 +38,13 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="fakturka-bench-fio-"))
     os.environ["FAKTURKA_HOME"] = str(home)
 
-    from core import plugin_config, sync as sync_engine
-    from core.audit import AuditRecord
-    from core.db import close_database, open_database
+    from core.platform import plugin_config, sync as sync_engine
+    from core.store.audit import AuditRecord
+    from core.store.db import close_database, open_database
     from core.demo import load_demo
-    from core.matching import match_transactions
-    from core.models import Invoice, MoneyTransaction
-    from core.money import from_minor
+    from core.banking.matching import match_transactions
+    from core.store.models import Invoice, MoneyTransaction
+    from core.values.money import from_minor
     from fio_server import TOKEN, FioServer, movement
 
     today = date.today()

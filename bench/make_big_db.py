@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.db import close_database, open_database  # noqa: E402
+from core.store.db import close_database, open_database  # noqa: E402
 
 NOW = "2026-01-01 00:00:00"
 

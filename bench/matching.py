@@ -1,6 +1,6 @@
 """Payment matching at scale: 100,000 bank transactions against 20,000 open invoices.
 
-Reports the time of core.matching.match_transactions at full size and at
+Reports the time of core.banking.matching.match_transactions at full size and at
 half size in the same run, best and median of --repeat runs, each on a fresh
 database (budget: <= 1 s at full size, and full/half <= 2.3, i.e. no worse
 than linear). To tell a slow spell of the machine from a slow change, it also
@@ -33,7 +33,7 @@ NOW = "2026-01-01 00:00:00"
 
 def build(home: Path, transactions: int, invoices: int) -> Path:
     os.environ["FAKTURKA_HOME"] = str(home)
-    from core.db import close_database, open_database
+    from core.store.db import close_database, open_database
 
     path = open_database(home / "bench.db")
     close_database()
@@ -98,8 +98,8 @@ def measure(transactions: int, invoices: int) -> tuple[float, float, int, int]:
     path = build(home, transactions, invoices)
     copy = home / "floor.db"
     shutil.copyfile(path, copy)
-    from core.db import close_database, open_database
-    from core.matching import match_transactions
+    from core.store.db import close_database, open_database
+    from core.banking.matching import match_transactions
 
     open_database(path)
     started = time.perf_counter()

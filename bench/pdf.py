@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/pdf.py [--invoices 100] [--lines 30] [--rounds 3]`
 Builds the invoices in a throw-away FAKTURKA_HOME database (rows created
 through the models), then times, in the same process:
 
-- ``export``: ``core.pdf.export_invoices`` (reads each invoice's lines, lays the
+- ``export``: ``core.billing.pdf.export_invoices`` (reads each invoice's lines, lays the
   page out, draws the payment QR code, writes the file);
 - ``floor``: a bare fpdf2 document per invoice with the same font files, a
   table of the same size (31 rows x 6 columns drawn with ``cell()``) and the
@@ -49,9 +49,9 @@ CUSTOMER = {
 
 
 def build_invoices(count: int, lines: int) -> list:
-    from core.db import db
-    from core.models import Client, Invoice, InvoiceLine
-    from core.totals import compute_totals, line_amount
+    from core.store.db import db
+    from core.store.models import Client, Invoice, InvoiceLine
+    from core.billing.totals import compute_totals, line_amount
 
     client = Client.create(name=CUSTOMER["name"], currency="CZK", language="cs")
     invoices = []
@@ -88,7 +88,7 @@ def floor_document(fonts, table: list[list[str]], payload: str, path: Path, *, s
     import segno
     from fpdf import FPDF
 
-    from core.pdf import draw_qr
+    from core.billing.pdf import draw_qr
 
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)
@@ -128,9 +128,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="fakturka-bench-") as tmp:
         os.environ["FAKTURKA_HOME"] = str(Path(tmp) / "home")
-        from core import pdf as invoice_pdf
-        from core import qr
-        from core.db import close_database, open_database
+        from core.billing import pdf as invoice_pdf
+        from core.billing import qr
+        from core.store.db import close_database, open_database
         from pypdf import PdfReader
 
         open_database()
@@ -174,7 +174,7 @@ def main() -> int:
     export, floor, strict, floor_full = min(export_ms), min(floor_ms), min(strict_ms), min(full_ms)
     print(f"invoices: {args.invoices} x {args.lines} lines, pages per invoice: {sorted(pages)}")
     print(f"cold first invoice (font cut + first render): {cold_ms:8.1f} ms")
-    print(f"export (core.pdf.export_invoices):           {export:8.1f} ms/invoice   rounds: "
+    print(f"export (core.billing.pdf.export_invoices):           {export:8.1f} ms/invoice   rounds: "
           + ", ".join(f"{v:.1f}" for v in export_ms))
     print(f"floor (same fonts, cell() table, PNG QR):     {floor:8.1f} ms/invoice   rounds: "
           + ", ".join(f"{v:.1f}" for v in floor_ms))

@@ -81,13 +81,13 @@ def make_rows(count: int) -> list[dict]:
 def open_fresh_home() -> Path:
     home = Path(tempfile.mkdtemp(prefix="fakturka-bench-sync-"))
     os.environ["FAKTURKA_HOME"] = str(home)
-    from core.db import open_database
+    from core.store.db import open_database
 
     return open_database()
 
 
 def register(rows: list[dict]):
-    from core import plugin_config
+    from core.platform import plugin_config
     from core.plugins import use_plugins
     from core.plugins.base import Plugin
 
@@ -108,10 +108,10 @@ def register(rows: list[dict]):
 
 def time_raw(db_path: Path, rows: list[dict]) -> float:
     """The floor: one executemany of the same values into a bare table, one transaction."""
-    from core.base import json_text
-    from core.money import to_minor
+    from core.store.base import json_text
+    from core.values.money import to_minor
     from decimal import Decimal
-    from core.timeutil import utcnow
+    from core.values.timeutil import utcnow
 
     now = utcnow().isoformat(sep=" ")
     tuples = [(now, now, r["external_id"], "bench-bank", r["transaction_type"],
@@ -138,10 +138,10 @@ def time_write_floor(db_path: Path, rows: list[dict], *, audit: bool = True, aud
     indexes) and one audit record per row (into audit_records, with its indexes), one transaction.
     The audit JSON is built before the clock starts: this is the SQLite part only. The keywords
     leave parts out, to show what each costs (--floors)."""
-    from core.base import json_text
-    from core.money import to_minor
+    from core.store.base import json_text
+    from core.values.money import to_minor
     from decimal import Decimal
-    from core.timeutil import utcnow
+    from core.values.timeutil import utcnow
 
     now = utcnow().isoformat(sep=" ")
     tuples, audits = [], []
@@ -190,7 +190,7 @@ FLOOR_VARIANTS = [
 
 def floors(rows: list[dict], rounds: int) -> None:
     """What the write floor is made of: each variant on a fresh database, best of ``rounds``."""
-    from core.db import close_database
+    from core.store.db import close_database
 
     def fresh() -> Path:
         path = open_fresh_home()
@@ -213,7 +213,7 @@ def floors(rows: list[dict], rounds: int) -> None:
 
 
 def time_sync() -> tuple[float, object]:
-    from core.sync import run_sync
+    from core.platform.sync import run_sync
 
     started = time.perf_counter()
     outcome = run_sync("bench-bank")
@@ -224,9 +224,9 @@ def time_sync() -> tuple[float, object]:
 
 
 def one_round(rows: list[dict]) -> dict:
-    from core.audit import AuditRecord
-    from core.db import close_database
-    from core.models import MoneyTransaction
+    from core.store.audit import AuditRecord
+    from core.store.db import close_database
+    from core.store.models import MoneyTransaction
 
     db_path = open_fresh_home()
     register(rows)
@@ -256,9 +256,9 @@ WHAT_IF = [
 def what_if_round(rows: list[dict], *, values: bool, drop_indexes: tuple[str, ...]) -> dict:
     """One round of both syncs with a different audit design, made by changing this process's
     engine and the fresh database (nothing in core changes)."""
-    from core import audit
-    from core.db import close_database, db
-    from core.models import MoneyTransaction
+    from core.store import audit
+    from core.store.db import close_database, db
+    from core.store.models import MoneyTransaction
 
     db_path = open_fresh_home()
     register(rows)
@@ -283,8 +283,8 @@ def what_if_round(rows: list[dict], *, values: bool, drop_indexes: tuple[str, ..
 def time_plugin_calls(rows: list[dict]) -> float:
     """The bench plugin's 100,000 ``upsert_transaction`` calls alone (checks, conversion), no database:
     the part of a second run that no engine design removes."""
-    from core.gcpause import gc_paused
-    from core.sync import Masker, SyncContext
+    from core.store.gcpause import gc_paused
+    from core.platform.sync import Masker, SyncContext
 
     ctx = SyncContext("bench-bank", 0, {}, {}, {}, Masker([]))
     upsert = ctx.upsert_transaction
@@ -315,7 +315,7 @@ def what_if(rows: list[dict], rounds: int) -> None:
 
 
 def profile_first_sync(rows: list[dict], top: int) -> None:
-    from core.db import close_database
+    from core.store.db import close_database
 
     db_path = open_fresh_home()
     register(rows)

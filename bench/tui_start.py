@@ -46,7 +46,7 @@ Bare().run(headless=True, size=(140, 40), auto_pilot=pilot)
 REAL_APP = r"""
 import json, os, resource, sys, time
 from pathlib import Path
-from core.db import open_database
+from core.store.db import open_database
 from tui.app import FakturkaApp
 from tui.widgets.paged_table import PagedTable
 path = open_database(Path(sys.argv[1]))

@@ -6,14 +6,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from core import clients as client_svc
-from core import invoicing, paths, plugin_config
-from core import profile as profile_svc
-from core.audit import audit_context
-from core.db import db
-from core.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
-from core.money import from_minor
-from core.timesheet import EntryInput, add_entry
+from core.billing import clients as client_svc
+from core.billing import invoicing
+from core.store import paths
+from core.platform import plugin_config
+from core.billing import profile as profile_svc
+from core.store.audit import audit_context
+from core.store.db import db
+from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
+from core.values.money import from_minor
+from core.billing.timesheet import EntryInput, add_entry
 
 
 class DemoRefused(Exception):

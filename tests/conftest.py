@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from core.db import close_database, open_database
+from core.store.db import close_database, open_database
 from helpers import db_state
 
 
@@ -37,7 +37,7 @@ def database(fakturka_home):
 def cli(capsys, monkeypatch):
     """Run ``fakturka ARGS`` with ``stdin`` text; returns (exit code, stdout, stderr).
     argparse exits count as exit codes."""
-    from tui.cli import main
+    from fakturka.launcher import main
 
     def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))

@@ -9,8 +9,8 @@ from rich.console import Console
 from textual import events
 from textual.widgets import DataTable, Input
 
-from core.audit import AuditRecord
-from core.models import ALL_MODELS
+from core.store.audit import AuditRecord
+from core.store.models import ALL_MODELS
 
 NBSP = "\u00a0"  # money and dates use no-break spaces; screen text is compared with plain ones
 

@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from peewee import DatabaseError, IntegrityError, Model as PeeweeModel
 
-import core.audit
-from core.audit import (
+import core.store.audit
+from core.store.audit import (
     REDACTED,
     AuditBypassError,
     AuditedModel,
@@ -26,9 +26,9 @@ from core.audit import (
     record,
     audit_sync_run,
 )
-from core.credentials import set_credentials
-from core.db import db
-from core.models import (
+from core.platform.credentials import set_credentials
+from core.store.db import db
+from core.store.models import (
     AUDITED_MODELS,
     BusinessProfile,
     Client,
@@ -463,11 +463,11 @@ AWKWARD_VALUES = {
 
 @AUDITED
 def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
-    """SQLite builds the create records of a bulk insert (core.audit_sql); they must be what
+    """SQLite builds the create records of a bulk insert (core.store.audit_sql); they must be what
     ``diff(None, stored row)`` gives in Python, value for value."""
-    from core.audit import diff
-    from core.audit_sql import created_changes_sql
-    from core.base import json_text
+    from core.store.audit import diff
+    from core.store.audit_sql import created_changes_sql
+    from core.store.base import json_text
 
     assert created_changes_sql(model, frozenset(BOOKKEEPING)) is not None, "the fast path covers every model"
     batch = [{**SPECS[model]["build"](), **AWKWARD_VALUES.get(model, {})} for _ in range(2)]
@@ -475,8 +475,8 @@ def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
         batch[1]["credentials"] = b""  # an empty secret: recorded as [null, null], like the Python path
     mark = audit_mark()
     calls = []
-    in_sql = core.audit._insert_audited_in_sql
-    monkeypatch.setattr(core.audit, "_insert_audited_in_sql", lambda *a: calls.append(a) or in_sql(*a))
+    in_sql = core.store.audit._insert_audited_in_sql
+    monkeypatch.setattr(core.store.audit, "_insert_audited_in_sql", lambda *a: calls.append(a) or in_sql(*a))
     ids = model.insert_many(batch).execute()
 
     assert len(calls) == 1, "the insert took the path where SQLite builds the records"
@@ -491,10 +491,10 @@ def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
 
 
 def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
-    """The sync engine hands rows over in stored form (core.audit.insert_stored_rows): the table rows and
+    """The sync engine hands rows over in stored form (core.store.audit.insert_stored_rows): the table rows and
     the audit records must be those insert_many writes for the same values, defaults included."""
-    from core.audit import insert_stored_rows
-    from core.base import json_text
+    from core.store.audit import insert_stored_rows
+    from core.store.base import json_text
 
     values = [{"source": "bank", "external_id": f"x{i}", "transaction_type": "income", "amount": 1000 + i,
                "currency": "CZK", "transacted_on": date(2025, 3, i + 1), "description": AWKWARD_TEXT,
@@ -526,7 +526,7 @@ def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
 
 
 def test_insert_stored_rows_is_refused_where_writes_are_blocked():
-    from core.audit import AuditBypassError, insert_stored_rows, write_block
+    from core.store.audit import AuditBypassError, insert_stored_rows, write_block
 
     token = write_block.set("a plugin's sync must write through ctx")
     try:
@@ -538,11 +538,11 @@ def test_insert_stored_rows_is_refused_where_writes_are_blocked():
 
 
 def test_audited_bulk_update_records_what_the_row_by_row_diff_would():
-    """core.bulk stages new values and lets SQLite write the records: same bytes as diff() in Python,
+    """core.store.bulk stages new values and lets SQLite write the records: same bytes as diff() in Python,
     old values read from the stored rows, unchanged rows neither written nor audited."""
-    from core.audit import diff
-    from core.base import json_text
-    from core.bulk import audited_bulk_update
+    from core.store.audit import diff
+    from core.store.base import json_text
+    from core.store.bulk import audited_bulk_update
 
     invoice = invoice_row()
     build = SPECS[MoneyTransaction]["build"]
@@ -579,7 +579,7 @@ def test_audited_bulk_update_records_what_the_row_by_row_diff_would():
 
 
 def test_audited_bulk_update_with_unknown_rows_and_nothing_to_do():
-    from core.bulk import audited_bulk_update
+    from core.store.bulk import audited_bulk_update
 
     mark = audit_mark()
     assert audited_bulk_update(Client, {}) == 0
@@ -856,7 +856,7 @@ def test_created_at_is_utc(monkeypatch):
 
 
 def test_the_audit_filters_list_every_source_and_table_once_sorted():
-    from core.history import audit_sources, audit_tables
+    from core.platform.history import audit_sources, audit_tables
 
     before_sources, before_tables = audit_sources(), audit_tables()
     assert before_sources == sorted(set(before_sources)) and before_tables == sorted(set(before_tables))
@@ -871,7 +871,7 @@ def test_the_audit_filters_list_every_source_and_table_once_sorted():
 
 
 def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
-    from core.history import display_changes, format_changes
+    from core.platform.history import display_changes, format_changes
 
     client = client_row(currency="EUR", hourly_rate=8000)
     invoice = invoice_row(client=client, currency="EUR", total=123456)
@@ -902,7 +902,7 @@ def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
 
 
 def test_changes_show_referenced_rows_by_name_and_values_as_json_writes_them():
-    from core.history import display_changes, format_changes
+    from core.platform.history import display_changes, format_changes
 
     client = client_row(name="Acme s.r.o.", archived=False)
     project = project_row(client=client, name="Website")

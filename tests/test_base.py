@@ -1,4 +1,4 @@
-"""How JSON columns are written (core.base.json_text): one encoding everywhere, equal values equal text."""
+"""How JSON columns are written (core.store.base.json_text): one encoding everywhere, equal values equal text."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.base import json_text
+from core.store.base import json_text
 
 REFERENCE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")).encode
 

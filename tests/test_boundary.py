@@ -55,7 +55,7 @@ import textual
 import tui.app as app
 from textual.widgets import Static
 from tui import cli
-from core import tuition          # not the tui package
+from core import tuition  # not the tui package
 import textualize_helpers          # not textual either
 from . import tui as sibling       # relative: core's own module
 
@@ -77,9 +77,8 @@ class Lazy:
 
 def test_core_files_are_found():
     files = {p.relative_to(CORE).as_posix() for p in core_files()}
-    assert {"audit.py", "models.py", "credentials.py", "db.py", "migrations.py",
-            "paths.py", "plugins/__init__.py"} <= files
-    assert files & {"cli.py", "cli/__init__.py"}  # a module or a package
+    assert {"store/audit.py", "store/models.py", "platform/credentials.py", "store/db.py",
+            "store/migrations.py", "store/paths.py", "plugins/__init__.py"} <= files
 
 
 @pytest.mark.parametrize("path", core_files(), ids=lambda p: p.relative_to(CORE).as_posix())
@@ -90,7 +89,7 @@ def test_core_does_not_import_the_ui(path):
 def test_importing_core_does_not_load_textual(tmp_path):
     env = {**os.environ, "FAKTURKA_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
     code = (
-        "import core.models, core.cli, core.credentials, core.audit; import sys; "
+        "import core.store.models, cli, core.platform.credentials, core.store.audit; import sys; "
         "assert 'textual' not in sys.modules, 'textual was imported'; "
         "assert not any(m == 'tui' or m.startswith('tui.') for m in sys.modules), 'tui was imported'; "
         "print('ok')"
@@ -106,7 +105,7 @@ def test_headless_command_does_not_load_textual(tmp_path):
     """The ``fakturka`` entry point loads Textual only when the app is started."""
     env = {**os.environ, "FAKTURKA_HOME": str(tmp_path / "home"), "PYTHONPATH": str(REPO)}
     code = (
-        "import sys; from tui.cli import main; rc = main(['info']); "
+        "import sys; from fakturka.launcher import main; rc = main(['info']); "
         "assert 'textual' not in sys.modules, 'textual was imported'; sys.exit(rc)"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,

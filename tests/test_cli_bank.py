@@ -1,7 +1,7 @@
 """The bank side of the CLI: ``fakturka transactions``, ``fakturka match`` (and link / unlink /
 ignore by hand), and an invoice's payments in ``fakturka invoice show``.
 
-Data is set up through the core services; every command goes through ``tui.cli.main``.
+Data is set up through the core services; every command goes through ``fakturka.launcher.main``.
 Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from core import clients as client_svc
-from core import invoicing
-from core import profile as profile_svc
-from core import timesheet as ts
-from core.audit import AuditRecord
-from core.models import Client, Invoice, MoneyTransaction, Project
+from core.billing import clients as client_svc
+from core.billing import invoicing
+from core.billing import profile as profile_svc
+from core.billing import timesheet as ts
+from core.store.audit import AuditRecord
+from core.store.models import Client, Invoice, MoneyTransaction, Project
 from helpers import last_audit_id, reload
 
 ISSUED = date(2026, 3, 31)

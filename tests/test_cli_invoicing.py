@@ -1,4 +1,4 @@
-"""The headless CLI (``tui.cli.main``): clients, projects, logging, the timer, invoices, the profile."""
+"""The headless CLI (``fakturka.launcher.main``): clients, projects, logging, the timer, invoices, the profile."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from core.audit import AuditRecord
-from core.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
+from core.store.audit import AuditRecord
+from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 from helpers import db_state
 
 IBAN = "CZ6508000000192000145399"
@@ -378,7 +378,7 @@ def test_output_into_a_closed_pipe_ends_quietly(ok, argv):
     ok("demo")
     # Closing our end before the command has written a byte (it is still starting up) makes its first
     # write hit a pipe with no reader, whatever the size of its output.
-    process = subprocess.Popen([sys.executable, "-m", "tui.cli", *argv], cwd=Path(__file__).parent.parent,
+    process = subprocess.Popen([sys.executable, "-m", "fakturka.launcher", *argv], cwd=Path(__file__).parent.parent,
                                env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()
     stderr = process.stderr.read().decode()
@@ -403,7 +403,7 @@ def test_a_pdf_path_with_a_tilde_goes_to_the_home_folder(books, ok, tmp_path, mo
 
 
 def test_a_damaged_database_is_reported_as_damaged_not_as_a_traceback(books, cli):
-    from core.db import close_database, db
+    from core.store.db import close_database, db
 
     path = db.database
     root = db.execute_sql("SELECT rootpage FROM sqlite_master WHERE name = 'work_entries'").fetchone()[0]

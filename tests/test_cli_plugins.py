@@ -1,4 +1,4 @@
-"""The headless commands for integrations: ``plugins``, ``sync`` and ``history`` (via ``tui.cli.main``)."""
+"""The headless commands for integrations: ``plugins``, ``sync`` and ``history`` (via ``fakturka.launcher.main``)."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from core import credentials as creds
-from core import plugin_config
-from core.audit import AuditRecord
-from core.history import run_duration
-from core.models import MoneyTransaction, PluginConfiguration, SyncHistory
+from core.platform import credentials as creds
+from core.platform import plugin_config
+from core.store.audit import AuditRecord
+from core.platform.history import run_duration
+from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from core import credentials, paths
-from core.audit import AuditRecord
-from core.credentials import (
+from core.platform import credentials
+
+from core.store import paths
+from core.store.audit import AuditRecord
+from core.platform.credentials import (
     CredentialError,
     Key,
     decrypt,
@@ -26,8 +28,8 @@ from core.credentials import (
     set_credentials,
     write_key_file,
 )
-from core.db import db
-from core.models import PluginConfiguration
+from core.store.db import db
+from core.store.models import PluginConfiguration
 from helpers import mode
 
 pytestmark = pytest.mark.usefixtures("database")

@@ -9,17 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from core import clients as client_svc
-from core import paths
-from core import invoicing as inv_svc
-from core import profile as profile_svc
-from core.audit import AuditRecord
-from core.db import close_database, open_database
+from core.billing import clients as client_svc
+from core.store import paths
+from core.billing import invoicing as inv_svc
+from core.billing import profile as profile_svc
+from core.store.audit import AuditRecord
+from core.store.db import close_database, open_database
 from core.demo import DemoRefused, database_is_empty, load_demo
-from core.models import BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
-from core.timesheet import unbilled_entries
-from core.totals import round_half_up
-from tui.cli import main
+from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
+from core.billing.timesheet import unbilled_entries
+from core.billing.totals import round_half_up
+from fakturka.launcher import main
 from helpers import db_state
 
 TODAY = date(2026, 6, 15)

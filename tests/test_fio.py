@@ -18,16 +18,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from core import plugin_config
-from core.audit import AuditRecord
-from core.db import db
+from core.platform import plugin_config
+from core.store.audit import AuditRecord
+from core.store.db import db
 from core.demo import load_demo
-from core.matching import match_transactions
-from core.models import Invoice, MoneyTransaction, PluginConfiguration, SyncHistory
-from core.money import from_minor
+from core.banking.matching import match_transactions
+from core.store.models import Invoice, MoneyTransaction, PluginConfiguration, SyncHistory
+from core.values.money import from_minor
 from core.plugins import use_plugins
 from core.plugins.fio import FioPlugin
-from core.sync import run_sync
+from core.platform.sync import run_sync
 from fio_server import TOKEN, FioServer, load_fixture, movement
 
 TODAY = date.today()

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from core import clients as client_svc
-from core import invoicing as inv_svc
-from core import profile as profile_svc
-from core import timesheet as ts
-from core.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
-from core.totals import compute_totals, line_amount, round_half_up
+from core.billing import clients as client_svc
+from core.billing import invoicing as inv_svc
+from core.billing import profile as profile_svc
+from core.billing import timesheet as ts
+from core.store.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
+from core.billing.totals import compute_totals, line_amount, round_half_up
 from helpers import db_state
 
 ISSUED = date(2026, 3, 31)

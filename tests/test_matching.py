@@ -17,14 +17,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from core import clients as client_svc
-from core import invoicing
-from core import matching
-from core import profile as profile_svc
-from core import timesheet as ts
-from core.audit import AuditRecord, audit_context
-from core.matching import MatchError
-from core.models import Client, Invoice, MoneyTransaction, Project
+from core.billing import clients as client_svc
+from core.billing import invoicing
+from core.banking import matching
+from core.billing import profile as profile_svc
+from core.billing import timesheet as ts
+from core.store.audit import AuditRecord, audit_context
+from core.banking.matching import MatchError
+from core.store.models import Client, Invoice, MoneyTransaction, Project
 from helpers import db_state, reload
 
 ISSUED = date(2026, 3, 31)
@@ -662,7 +662,7 @@ def test_bank_sync_matches_automatically(database):
     and the run, and its log says which invoices turned paid (the demo statement: one exact payment,
     one partial, one without VS but with the number in the message, one unrelated expense)."""
     from core.demo import load_demo
-    from core.sync import run_sync
+    from core.platform.sync import run_sync
 
     load_demo()
     open_before = {i.id: (i.number, invoicing.amount_due(i)) for i in Invoice.select().where(Invoice.status == "sent")}

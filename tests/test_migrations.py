@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from peewee import SQL, IntegrityError, fn
 
-from core import migrations
-from core.audit import AuditRecord
-from core.credentials import encrypt, get_credentials, load_or_create_key
-from core.db import DatabaseOpenError, close_database, db, open_database
-from core.migrations import LATEST, schema_version
-from core.models import (
+from core.store import migrations
+from core.store.audit import AuditRecord
+from core.platform.credentials import encrypt, get_credentials, load_or_create_key
+from core.store.db import DatabaseOpenError, close_database, db, open_database
+from core.store.migrations import LATEST, schema_version
+from core.store.models import (
     ALL_MODELS,
     Client,
     Invoice,
@@ -183,8 +183,8 @@ def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
     assert "audit_records_table_name" not in indexes("audit_records")
     assert {"money_transactions_needs_attention", "money_transactions_invoice_id"} <= indexes("money_transactions")
     assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
-    from core.invoicing import amount_paid
-    from core.matching import transactions_query
+    from core.billing.invoicing import amount_paid
+    from core.banking.matching import transactions_query
     assert amount_paid(Invoice.get_by_id(invoice.id)) == 1000
     assert [t.id for t in transactions_query(status="review")] == [review.id]
     assert [t.id for t in transactions_query(status="matched")] == [paid.id]
@@ -278,8 +278,8 @@ def plan(query) -> str:
 
 def test_partial_indexes_serve_the_queries_they_are_for(database):
     """Payments of an invoice and the rare match states are index look-ups, not scans of every movement."""
-    from core.invoicing import _paid_query
-    from core.matching import transactions_query
+    from core.billing.invoicing import _paid_query
+    from core.banking.matching import transactions_query
 
     assert "USING INDEX money_transactions_invoice_id" in plan(_paid_query(1))
     assert "USING INDEX money_transactions_invoice_id" in plan(

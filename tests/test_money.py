@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from core.money import MoneyError, exact_minor, from_minor, parse_amount, precision, to_minor
+from core.values.money import MoneyError, exact_minor, from_minor, parse_amount, precision, to_minor
 
 CURRENCIES = ("CZK", "EUR", "JPY", "BHD")  # 2, 2, 0 and 3 minor digits
 

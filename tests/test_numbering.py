@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from core import clients as client_svc
-from core import invoicing as inv_svc
-from core import profile as profile_svc
-from core import timesheet as ts
-from core.db import close_database
-from core.models import Client, Invoice, InvoiceLine, WorkEntry
+from core.billing import clients as client_svc
+from core.billing import invoicing as inv_svc
+from core.billing import profile as profile_svc
+from core.billing import timesheet as ts
+from core.store.db import close_database
+from core.store.models import Client, Invoice, InvoiceLine, WorkEntry
 
 
 def set_up(pattern: str | None = None):
@@ -130,10 +130,10 @@ PER_PROCESS = 10
 
 def _invoice_clients(db_path, client_ids, barrier, results):
     """Run in a separate (spawned) process: open the database and invoice each client."""
-    from core import invoicing
-    from core.db import close_database as close_db
-    from core.db import open_database
-    from core.models import Client as ClientModel
+    from core.billing import invoicing
+    from core.store.db import close_database as close_db
+    from core.store.db import open_database
+    from core.store.models import Client as ClientModel
 
     try:
         open_database(db_path)
@@ -184,7 +184,7 @@ def test_two_processes_never_share_a_number(database):
     made = [row for _, rows in outcomes for row in rows]
     assert len(made) == 2 * PER_PROCESS
 
-    from core.db import open_database
+    from core.store.db import open_database
 
     open_database(database)
     invoices = list(Invoice.select().order_by(Invoice.seq))

@@ -1,6 +1,6 @@
 """Where files live, their permissions, and opening (or refusing) a database file.
 
-The command line is driven through ``tui.cli.main`` (the ``fakturka``
+The command line is driven through ``fakturka.launcher.main`` (the ``fakturka``
 entry point) with commands that never start the terminal app.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from core import paths
-from core.cli import app_version
-from core.credentials import get_credentials, read_key_file, set_credentials
-from core.db import SQLITE_HEADER, DatabaseOpenError, close_database, db, open_database
-from core.migrations import LATEST
-from core.models import Client
-from tui.cli import main
+from core.store import paths
+from cli import app_version
+from core.platform.credentials import get_credentials, read_key_file, set_credentials
+from core.store.db import SQLITE_HEADER, DatabaseOpenError, close_database, db, open_database
+from core.store.migrations import LATEST
+from core.store.models import Client
+from fakturka.launcher import main
 from helpers import mode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,7 +207,7 @@ def test_unreadable_file_is_refused(tmp_path, capsys, monkeypatch):
     # Tests run as root here, where chmod 000 still reads; make the read itself fail instead.
     import builtins
 
-    import core.db
+    import core.store.db
 
     path = tmp_path / "locked.db"
     open_database(path)
@@ -221,7 +221,7 @@ def test_unreadable_file_is_refused(tmp_path, capsys, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     with monkeypatch.context() as patch:  # undo only this patch, not the test's FAKTURKA_HOME
-        patch.setattr(core.db, "open", denying_open, raising=False)
+        patch.setattr(core.store.db, "open", denying_open, raising=False)
         assert_refused(["--db", str(path), "info"], capsys, contains="permission denied")
     assert path.read_bytes() == content
 

@@ -10,9 +10,11 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from core import i18n, pdf, qr
-from core.models import Client, Invoice, InvoiceLine
-from core.totals import compute_totals, line_amount
+from core.values import i18n
+
+from core.billing import pdf, qr
+from core.store.models import Client, Invoice, InvoiceLine
+from core.billing.totals import compute_totals, line_amount
 
 PANGRAM = "Příliš žluťoučký kůň"
 SUPPLIER = {
@@ -42,7 +44,7 @@ _seq = 0
 
 def make_invoice(*, currency="CZK", language="cs", vat_payer=True, reverse_charge=False,
                  lines=None, supplier=None, customer=None, note="", number=None) -> Invoice:
-    """An invoice with its lines, totals computed by core.totals, saved through the models."""
+    """An invoice with its lines, totals computed by core.billing.totals, saved through the models."""
     global _seq
     _seq += 1
     number = number or f"2026{_seq:04d}"

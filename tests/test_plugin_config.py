@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from core import credentials as creds
-from core import plugin_config
-from core.audit import AuditRecord
-from core.db import db
-from core.forms import FormErrors
-from core.models import PluginConfiguration
+from core.platform import credentials as creds
+from core.platform import plugin_config
+from core.store.audit import AuditRecord
+from core.store.db import db
+from core.values.forms import FormErrors
+from core.store.models import PluginConfiguration
 from core.plugins import UnknownPlugin, use_plugins
 from core.plugins.base import Bool, Choice, Date, Money, Number, PathField, Plugin, Secret, Text
-from core.validation import ValidationError
+from core.values.validation import ValidationError
 
 TOKEN = "tok-9f8e7d6c5b4a"
 

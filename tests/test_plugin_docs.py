@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 import core.plugins as plugins_pkg
-from core.db import db
-from core.forms import FormErrors
-from core.models import Client, MoneyTransaction
+from core.store.db import db
+from core.values.forms import FormErrors
+from core.store.models import Client, MoneyTransaction
 from core.plugins import PluginRegistrationError, UnknownPlugin, get_plugin, registry, use_plugins
 from core.plugins.base import Plugin, Secret
 from core.plugins.testing import PluginTestKit, SyncRefused, run_plugin
@@ -218,7 +218,7 @@ def test_the_guides_test_example_passes_as_written(tmp_path, monkeypatch):
 
 
 def test_the_guides_cli_walkthrough_works(tmp_path, monkeypatch, capsys):
-    from tui.cli import main
+    from fakturka.launcher import main
 
     statement = write_statement(tmp_path / "statement.json", ROWS)
     monkeypatch.setattr(plugins_pkg, "_registry", None)  # restored after the test
@@ -288,7 +288,7 @@ def test_direct_writes_are_refused_in_sync_and_ctx_apply_lands_them_audited():
 # -- the kit itself --------------------------------------------------------------------------
 
 def test_the_kit_runs_an_async_plugin_that_imports_work_entries_into_data_set_up_in_the_block():
-    from core.clients import add_client, add_project
+    from core.billing.clients import add_client, add_project
 
     class AsyncTimer(Plugin):
         name = "async-timer"

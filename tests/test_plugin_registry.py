@@ -25,7 +25,7 @@ from core.plugins.base import (
     Secret,
     Text,
 )
-from core.plugins.registry import build_registry, check_plugin_class
+from core.platform.registry import build_registry, check_plugin_class
 from core.plugins.timecsv import TimeCsvImport
 
 THIS_FILE = __file__
@@ -311,7 +311,7 @@ def test_a_class_defined_in_a_function_is_named_with_its_qualified_name():
 
 @pytest.mark.parametrize("cls", [NoName, BadVersion, NoSync, DuplicateFieldKey], ids=lambda c: c.__name__)
 def test_the_command_exits_2_with_one_line_when_the_registry_is_malformed(monkeypatch, capsys, cls):
-    from tui.cli import main
+    from fakturka.launcher import main
 
     monkeypatch.setattr(core.plugins, "BUNDLED", [TimeCsvImport, cls])
     use_plugins(None)
@@ -327,7 +327,7 @@ def test_the_command_exits_2_with_one_line_when_the_registry_is_malformed(monkey
 
 
 def test_the_command_starts_again_once_the_registry_is_fixed(monkeypatch, capsys):
-    from tui.cli import main
+    from fakturka.launcher import main
 
     monkeypatch.setattr(core.plugins, "BUNDLED", [TimeCsvImport, NoName])
     use_plugins(None)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from core import clients as svc
-from core import profile as profile_svc
-from core.audit import AuditRecord
-from core.forms import FormErrors
-from core.models import BusinessProfile, Client, Project
-from core.validation import ValidationError
+from core.billing import clients as svc
+from core.billing import profile as profile_svc
+from core.store.audit import AuditRecord
+from core.values.forms import FormErrors
+from core.store.models import BusinessProfile, Client, Project
+from core.values.validation import ValidationError
 from helpers import db_state
 
 VALID_IBAN = "CZ6508000000192000145399"

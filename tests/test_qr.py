@@ -8,8 +8,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from core import qr
-from core.models import Invoice
+from core.billing import qr
+from core.store.models import Invoice
 
 IBAN = "CZ6508000000192000145399"
 SPEC_EXAMPLE = (

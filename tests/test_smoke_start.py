@@ -1,5 +1,5 @@
-from core.db import db
-from core.migrations import LATEST, schema_version
+from core.store.db import db
+from core.store.migrations import LATEST, schema_version
 
 
 def test_fresh_database_is_at_latest_schema(database):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.plugins.base import SyncError
-from core.plugins.registry import build_registry
+from core.platform.registry import build_registry
 from core.plugins.statement import BankStatementImport, find_vs, parse_camt053, parse_mapping, parse_statement
 from core.plugins.testing import PluginTestKit, run_plugin
 

@@ -19,14 +19,14 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from core import plugin_config
-from core.audit import AuditBypassError, AuditRecord
-from core.db import close_database, db, open_database
-from core.history import run_changes
-from core.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
+from core.platform import plugin_config
+from core.store.audit import AuditBypassError, AuditRecord
+from core.store.db import close_database, db, open_database
+from core.platform.history import run_changes
+from core.store.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 from core.plugins import use_plugins
 from core.plugins.base import Plugin, Secret, SyncError, Text
-from core.sync import SyncCancelled, SyncRefused, recover_interrupted_runs, run_sync
+from core.platform.sync import SyncCancelled, SyncRefused, recover_interrupted_runs, run_sync
 
 SECRET = "S3CRET-token-4711"
 WAIT = 30  # seconds: a guard against a hung test, never a timing assertion
@@ -229,9 +229,9 @@ def test_upsert_counts_created_updated_unchanged_and_last_word_wins(bank):
 
 @pytest.mark.parametrize("stored, sent", [(40, 40), (40, 3)], ids=["most-sent: one pass", "few-sent: look-ups"])
 def test_upsert_finds_stored_rows_whether_a_run_sends_most_or_few(bank, monkeypatch, stored, sent):
-    """Stored rows are found by one pass over the plugin's rows or by look-ups per id (core.sync chooses by
+    """Stored rows are found by one pass over the plugin's rows or by look-ups per id (core.platform.sync chooses by
     count); either way the counts are right and another source's rows with the same ids are not touched."""
-    import core.sync
+    import core.platform.sync
 
     MoneyTransaction.create(source="other", external_id="1", transaction_type="income", amount=777,
                             currency="CZK", transacted_on=date(2025, 3, 1))
@@ -783,7 +783,7 @@ def test_secrets_a_plugin_copies_into_written_data_are_stored_as_stars(bank):
 def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
     """The masker skips whole documents that cannot hold a secret (one substring test over their JSON);
     every form of the secret, in keys, values and lists, is still replaced."""
-    from core.sync import MASK, Masker
+    from core.platform.sync import MASK, Masker
 
     masker = Masker([secret])
     forms = [form for form in secret_forms(secret) if form != secret] + [secret]
@@ -1073,7 +1073,7 @@ def test_open_invoices_are_readable_in_sync(bank):
 def test_bulk_created_rows_are_audited_like_single_creates(database):
     from peewee import fn
 
-    from core.audit import audit_context
+    from core.store.audit import audit_context
 
     def values(n):
         return {"source": "bulk", "external_id": f"x{n}", "transaction_type": "income", "amount": 12345,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core import plugin_config
-from core.audit import AuditRecord
-from core.models import Client, Invoice, InvoiceLine, Project, SyncHistory, WorkEntry
+from core.platform import plugin_config
+from core.store.audit import AuditRecord
+from core.store.models import Client, Invoice, InvoiceLine, Project, SyncHistory, WorkEntry
 from core.plugins import use_plugins
-from core.sync import run_sync
+from core.platform.sync import run_sync
 
 # Toggl Track, Reports -> Detailed -> Export CSV (the header as Toggl writes it).
 TOGGL = """\
@@ -205,7 +205,7 @@ def test_a_bad_row_names_its_line_and_nothing_is_written(books, tmp_path):
 
 def test_the_path_must_be_configured(books):
     plugin_config.set_enabled("time-csv", True)
-    from core.sync import SyncRefused
+    from core.platform.sync import SyncRefused
 
     with pytest.raises(SyncRefused, match=r"missing CSV export file \(path\)"):
         run_sync("time-csv")

@@ -5,14 +5,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from core import clients as client_svc
-from core import profile as profile_svc
-from core import timesheet as ts
-from core.dates import format_minutes, parse_date, parse_duration
-from core.db import close_database, open_database
-from core.forms import FormErrors
-from core.models import WorkEntry
-from core.validation import ValidationError
+from core.billing import clients as client_svc
+from core.billing import profile as profile_svc
+from core.billing import timesheet as ts
+from core.values.dates import format_minutes, parse_date, parse_duration
+from core.store.db import close_database, open_database
+from core.values.forms import FormErrors
+from core.store.models import WorkEntry
+from core.values.validation import ValidationError
 from helpers import db_state
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
@@ -298,7 +298,7 @@ def test_stopping_a_timer_never_changes_a_billed_entry(setup):
     timer when it is edited, keep running entries out of the unbilled set, or refuse to stop a
     timer whose entry is billed. Not acceptable: the invoice says 1 h and its entry says 5 h.
     """
-    from core import invoicing
+    from core.billing import invoicing
 
     entry = ts.start_timer(setup["web"], "Call", now=T0)
     try:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Select
 
-from core import invoicing, matching
-from core.audit import AuditRecord
+from core.billing import invoicing
+
+from core.banking import matching
+from core.store.audit import AuditRecord
 from core.demo import load_demo
-from core.models import Invoice, MoneyTransaction
-from core.sync import run_sync
-from core.timesheet import period_bounds
+from core.store.models import Invoice, MoneyTransaction
+from core.platform.sync import run_sync
+from core.billing.timesheet import period_bounds
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.bank import BankScreen, InvoicePickerScreen, TransactionDetailScreen

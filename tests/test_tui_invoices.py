@@ -10,11 +10,13 @@ from datetime import date
 import pypdf
 from textual.widgets import DataTable, Select, Static
 
-from core import invoicing, paths
-from core import profile as profile_svc
-from core.clients import add_client, add_project
-from core.models import Invoice, WorkEntry
-from core.timesheet import EntryInput, add_entry
+from core.billing import invoicing
+
+from core.store import paths
+from core.billing import profile as profile_svc
+from core.billing.clients import add_client, add_project
+from core.store.models import Invoice, WorkEntry
+from core.billing.timesheet import EntryInput, add_entry
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.invoices import InvoicesScreen, NewInvoiceScreen
@@ -147,12 +149,12 @@ async def test_export_failure_in_the_worker_does_not_quit_the_app(database, monk
     client, _project, _entries = set_up_business()
     invoice = a_draft(client)
 
-    import core.pdf
+    import core.billing.pdf
 
     def broken_export(invoices, out_dir, progress=None):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(core.pdf, "export_invoices", broken_export)
+    monkeypatch.setattr(core.billing.pdf, "export_invoices", broken_export)
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_invoices(pilot)

@@ -28,14 +28,14 @@ from urllib.parse import quote, quote_plus
 import pytest
 from textual.widgets import DataTable, Input, Label, Log, ProgressBar, Select, Static
 
-from core import plugin_config
-from core.audit import AuditRecord
-from core.clients import add_client
-from core.credentials import get_credentials
-from core.models import MoneyTransaction, PluginConfiguration, SyncHistory
+from core.platform import plugin_config
+from core.store.audit import AuditRecord
+from core.billing.clients import add_client
+from core.platform.credentials import get_credentials
+from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
-from core.sync import run_sync
+from core.platform.sync import run_sync
 from tui.app import FakturkaApp
 from tui.screens.audit import AuditDetailScreen, AuditScreen
 from tui.screens.dashboard import DashboardScreen

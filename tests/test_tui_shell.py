@@ -11,11 +11,11 @@ import json
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
-from core import paths
-from core.clients import add_client, add_project
-from core.models import BusinessProfile, WorkEntry
-from core.reports import dashboard
-from core.timesheet import running_timer
+from core.store import paths
+from core.billing.clients import add_client, add_project
+from core.store.models import BusinessProfile, WorkEntry
+from core.billing.reports import dashboard
+from core.billing.timesheet import running_timer
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.dashboard import DashboardScreen

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from core.db import open_database
-from core.models import Invoice
+from core.store.db import open_database
+from core.store.models import Invoice
 
 WIDTH, HEIGHT = 140, 40
 WAIT = 20.0  # seconds to wait for something to appear (a slow CI machine), not a timing assertion

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 import pytest
 from textual.widgets import Input, Select, Static
 
-from core import invoicing
-from core import profile as profile_svc
-from core.clients import add_client, add_project
-from core.models import Client, Project, WorkEntry
-from core.timesheet import EntryInput, add_entry
+from core.billing import invoicing
+from core.billing import profile as profile_svc
+from core.billing.clients import add_client, add_project
+from core.store.models import Client, Project, WorkEntry
+from core.billing.timesheet import EntryInput, add_entry
 from tui.app import FakturkaApp
 from tui.screens.clients import ClientsScreen
 from tui.screens.time import TimeScreen

@@ -9,12 +9,12 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from core.cli import app_version
-from core.clients import find_project, list_projects, project_label
-from core.config import UiConfig, load_config, save_config
-from core.dates import format_minutes
+from cli import app_version
+from core.billing.clients import find_project, list_projects, project_label
+from core.store.config import UiConfig, load_config, save_config
+from core.values.dates import format_minutes
 from core.demo import database_is_empty, load_demo
-from core.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
+from core.billing.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
 from tui import terminal
 from tui.i18n import _, set_language
 from tui.screens.base import SectionScreen, translate_bindings
@@ -161,13 +161,13 @@ class FakturkaApp(App):
         if table:
             key = table.first().selected_key()
             if key:
-                from core.models import WorkEntry
+                from core.store.models import WorkEntry
 
                 entry = WorkEntry.get_or_none(WorkEntry.id == int(key))
                 default = entry.project_id if entry else None
 
         def submit(values: dict):
-            from core.validation import ValidationError
+            from core.values.validation import ValidationError
 
             if values["project"] is None:
                 raise ValidationError(_("Choose a project."), "project")
@@ -200,8 +200,8 @@ class FakturkaApp(App):
 
     @work(thread=True, exit_on_error=False, group="sync")
     def _sync_worker(self, session: SyncSession) -> None:
-        from core.db import db
-        from core.sync import SyncRefused, run_sync
+        from core.store.db import db
+        from core.platform.sync import SyncRefused, run_sync
 
         def started(run_id: int) -> None:
             session.run_id = run_id

@@ -5,7 +5,7 @@ re-compose when it changes (see ``SectionScreen``).
 """
 from __future__ import annotations
 
-from core import i18n
+from core.values import i18n
 
 _language = "en"
 

@@ -7,7 +7,7 @@ what is listed here. A malformed class fails at start-up with its file named.
 from __future__ import annotations
 
 from core.plugins.base import Plugin
-from core.plugins.registry import PluginRegistrationError, build_registry
+from core.platform.registry import PluginRegistrationError, build_registry
 from core.plugins.fio import FioPlugin
 from core.plugins.statement import BankStatementImport
 from core.plugins.timecsv import TimeCsvImport

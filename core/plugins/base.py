@@ -13,7 +13,7 @@ A plugin is one class in one file::
 
 ``fields`` declares the configuration (the TUI form and the CLI
 ``configure`` command are generated from it); ``sync(ctx)`` does the work
-through the :class:`~core.sync.SyncContext` it is given. See docs/plugins.md.
+through the :class:`~core.platform.sync.SyncContext` it is given. See docs/plugins.md.
 """
 from __future__ import annotations
 

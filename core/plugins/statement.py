@@ -85,7 +85,7 @@ Amount rounding
     Money is stored in the currency's minor units. An amount with more
     decimals than the currency has (the five-decimals fixture's name promises
     five; the file actually carries ``8.850``, which is exact) is rounded half
-    up to the minor unit by ``core.money.to_minor`` (``8.85499`` EUR -> 8.85,
+    up to the minor unit by ``core.values.money.to_minor`` (``8.85499`` EUR -> 8.85,
     ``8.85500`` -> 8.86), a warning is logged, and the amount exactly as the
     bank wrote it stays in ``raw_data["amount"]``. An entry that rounds to zero
     (or is zero) is skipped with a warning: there is no zero transaction.
@@ -128,7 +128,7 @@ from pathlib import Path
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from core.money import MoneyError, from_minor, parse_amount, to_minor
+from core.values.money import MoneyError, from_minor, parse_amount, to_minor
 from core.plugins.base import Bool, Choice, PathField, Plugin, SyncError, Text
 
 FORMATS = ("auto", "camt053", "fio-csv", "csv")

@@ -26,7 +26,7 @@ reuses** a database that is already open, and never touches the one
    credentials key file and the sync locks land there too) and opens a new,
    migrated database in it;
 3. registers only the plugin under test (plus ``extra_plugins``), then
-   configures and enables it through :mod:`core.plugin_config`, exactly as
+   configures and enables it through :mod:`core.platform.plugin_config`, exactly as
    the CLI and the configuration form do.
 
 Closing it (the end of the ``with`` block) closes the temporary database,
@@ -42,8 +42,8 @@ core services before ``kit.run()``. The kit swaps process-wide state
 from one thread at a time and not inside the running app.
 
 Refusals are not results: a disabled or incompletely configured plugin makes
-``run()`` raise :class:`core.sync.SyncRefused`, an invalid setting makes
-opening the kit raise :class:`core.forms.FormErrors`, a malformed class
+``run()`` raise :class:`core.platform.sync.SyncRefused`, an invalid setting makes
+opening the kit raise :class:`core.values.forms.FormErrors`, a malformed class
 raises :class:`core.plugins.PluginRegistrationError`, just as the app would.
 """
 from __future__ import annotations
@@ -58,12 +58,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import core.plugins as plugins_pkg
-from core import plugin_config
-from core.db import PRAGMAS, close_database, db, open_database
-from core.history import run_changes
-from core.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
+from core.platform import plugin_config
+from core.store.db import PRAGMAS, close_database, db, open_database
+from core.platform.history import run_changes
+from core.store.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
 from core.plugins.base import Plugin
-from core.sync import SyncRefused, run_sync
+from core.platform.sync import SyncRefused, run_sync
 
 __all__ = ["PluginTestKit", "SyncRefused", "SyncResult", "run_plugin"]
 
@@ -212,7 +212,7 @@ class PluginTestKit:
     # -- running ---------------------------------------------------------------------------
     def run(self, *, cancel_event: threading.Event | None = None, cancel_at_progress: int | None = None,
             on_log: Callable[[str], None] | None = None) -> SyncResult:
-        """Run the plugin once through the real engine (``core.sync.run_sync``).
+        """Run the plugin once through the real engine (``core.platform.sync.run_sync``).
 
         ``cancel_at_progress=n`` cancels the run (as the person's cancel key
         does) once the plugin reports ``progress(done >= n, ...)``; the plugin's

@@ -33,9 +33,9 @@ async def take(app, pilot, name: str) -> Path:
 async def shoot() -> list[Path]:
     from textual.widgets import Select
 
-    from core.db import close_database, open_database
-    from core.models import Client
-    from core.timesheet import unbilled_entries
+    from core.store.db import close_database, open_database
+    from core.store.models import Client
+    from core.billing.timesheet import unbilled_entries
     from tui.app import FakturkaApp
 
     db_path = open_database()

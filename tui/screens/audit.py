@@ -6,9 +6,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Select, Static
 
-from core.audit import AuditRecord
-from core.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
-from core.timesheet import PERIOD_CHOICES, period_bounds
+from core.store.audit import AuditRecord
+from core.platform.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
+from core.billing.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen

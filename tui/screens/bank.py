@@ -9,9 +9,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Select, Static
 
-from core import matching
-from core.models import Invoice, MoneyTransaction
-from core.timesheet import PERIOD_CHOICES, period_bounds
+from core.banking import matching
+from core.store.models import Invoice, MoneyTransaction
+from core.billing.timesheet import PERIOD_CHOICES, period_bounds
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen

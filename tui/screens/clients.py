@@ -6,10 +6,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from core import clients as svc
-from core.models import Client, Project
-from core.money import from_minor
-from core.profile import get_profile
+from core.billing import clients as svc
+from core.store.models import Client, Project
+from core.values.money import from_minor
+from core.billing.profile import get_profile
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm

@@ -7,10 +7,10 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
 
-from core.dates import format_minutes
-from core.reports import Dashboard, dashboard
-from core.timesheet import running_timer
-from core.clients import project_label
+from core.values.dates import format_minutes
+from core.billing.reports import Dashboard, dashboard
+from core.billing.timesheet import running_timer
+from core.billing.clients import project_label
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Log, Static
 
-from core.history import format_changes, history_query, run_changes_query, run_duration
-from core.models import SyncHistory
+from core.platform.history import format_changes, history_query, run_changes_query, run_duration
+from core.store.models import SyncHistory
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen

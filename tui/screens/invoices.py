@@ -12,13 +12,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
-from core import invoicing as svc
-from core import paths
-from core.clients import list_clients
-from core.dates import parse_date
-from core.db import db
-from core.models import Invoice
-from core.validation import ValidationError
+from core.billing import invoicing as svc
+from core.store import paths
+from core.billing.clients import list_clients
+from core.values.dates import parse_date
+from core.store.db import db
+from core.store.models import Invoice
+from core.values.validation import ValidationError
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
@@ -61,7 +61,7 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
         client_id = chosen(self.query_one("#wizard-client", Select), None)
         if client_id is None:
             raise ValidationError(_("Choose a client."))
-        from core.models import Client
+        from core.store.models import Client
 
         client = Client.get_by_id(client_id)
         text = self.query_one("#wizard-until", DateInput).value
@@ -303,7 +303,7 @@ class InvoicesScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pdf-export")
     def run_export(self, invoice_ids: list[int], out_dir) -> None:
-        from core import pdf
+        from core.billing import pdf
 
         worker = get_current_worker()
         bar = self.query_one("#export-bar", ProgressBar)

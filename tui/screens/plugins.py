@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar, Static
 
-from core import plugin_config
+from core.platform import plugin_config
 from core.plugins import get_plugin
 from tui.i18n import _
 from tui.screens.base import SectionScreen

@@ -6,8 +6,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Select, Static
 
-from core import profile as svc
-from core.money import from_minor
+from core.billing import profile as svc
+from core.values.money import from_minor
 from tui.i18n import _, language
 from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormView, expected_errors

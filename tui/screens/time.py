@@ -6,12 +6,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Select
 
-from core import timesheet
-from core.timesheet import PERIOD_CHOICES
-from core.clients import find_project, list_projects, project_label
-from core.dates import format_minutes
-from core.models import WorkEntry
-from core.money import from_minor
+from core.billing import timesheet
+from core.billing.timesheet import PERIOD_CHOICES
+from core.billing.clients import find_project, list_projects, project_label
+from core.values.dates import format_minutes
+from core.store.models import WorkEntry
+from core.values.money import from_minor
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
@@ -46,7 +46,7 @@ def entry_fields(entry: WorkEntry | None, default_project: int | None = None,
 
 def submit_entry(entry: WorkEntry | None):
     def submit(values: dict) -> WorkEntry:
-        from core.validation import ValidationError
+        from core.values.validation import ValidationError
 
         if values["project"] is None:
             raise ValidationError(_("Choose a project."), "project")

@@ -20,8 +20,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from core.forms import FormErrors
-from core.validation import ValidationError
+from core.values.forms import FormErrors
+from core.values.validation import ValidationError
 from tui.i18n import _
 from tui.widgets.inputs import DateInput, MoneyInput
 
@@ -123,7 +123,7 @@ class FormView(Vertical):
 
 # Errors a service raises with a sentence for the person; others are bugs and propagate.
 def expected_errors() -> tuple[type[Exception], ...]:
-    from core.cli.base import EXPECTED_ERRORS
+    from cli.base import EXPECTED_ERRORS
 
     return EXPECTED_ERRORS
 

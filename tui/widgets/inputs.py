@@ -4,9 +4,9 @@ from __future__ import annotations
 from textual.validation import Function
 from textual.widgets import Input
 
-from core.dates import parse_date
-from core.money import MoneyError, parse_amount
-from core.validation import ValidationError
+from core.values.dates import parse_date
+from core.values.money import MoneyError, parse_amount
+from core.values.validation import ValidationError
 from tui.i18n import _
 
 

@@ -1,0 +1,105 @@
+"""The headless command line: a thin mirror of the core services.
+
+``build_parser()`` defines every command (each area registers its own in
+its module); ``run_command(args)`` runs a parsed command against an open
+database and returns the exit code. Wrong input exits 1 with one sentence;
+a database that cannot be opened exits 2. The entry point that can also
+start the terminal app is ``fakturka.launcher.main``; this package never imports the UI.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from peewee import DatabaseError
+
+from cli.base import CommandError, app_version
+from core.store.db import DatabaseOpenError, open_database
+
+__all__ = ["CommandError", "UsageError", "app_version", "build_parser", "open_for", "run_command"]
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (unknown option, bad date...); exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one sentence, not a usage block plus exit."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cli import bank, clients, invoices, plugins, system, timesheet
+
+    parser = Parser(
+        prog="fakturka",
+        description="Track time, invoice it with a payment QR code, and let your bank mark invoices paid. "
+        "Run without a command to open the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"fakturka {app_version()}")
+    parser.add_argument("--db", metavar="PATH", type=Path,
+                        help="open this database file instead of the default one")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (clients, timesheet, invoices, bank, plugins, system):
+        module.register(commands)
+    return parser
+
+
+def open_for(args) -> Path:
+    """Open the database the arguments name; raises DatabaseOpenError with a sentence."""
+    return open_database(args.db)
+
+
+def run_command(args) -> int:
+    """Run a parsed headless command. Errors become one sentence on stderr."""
+    from cli.base import EXPECTED_ERRORS
+
+    try:
+        open_for(args)
+    except DatabaseOpenError as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 2
+    from core.platform.sync import recover_interrupted_runs
+
+    try:
+        recover_interrupted_runs()
+        return args.handler(args) or 0
+    except EXPECTED_ERRORS as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fakturka: interrupted; nothing was changed by the unfinished step.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return _reader_gone()
+    except OSError as exc:  # a folder that cannot be written, a full disk: name the file and the reason
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"fakturka: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"fakturka: {database_problem(exc)}", file=sys.stderr)
+        return 1
+
+
+def database_problem(exc: Exception) -> str:
+    """SQLite's complaint as a sentence that says what to do."""
+    text = str(exc)
+    if "malformed" in text or "not a database" in text:
+        return (f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
+                f"'fakturka info' shows where it is.")
+    if "locked" in text or "busy" in text:
+        return "the database is busy (another Fakturka is writing to it); try again in a moment."
+    return f"the database refused the change: {text}"
+
+
+def _reader_gone() -> int:
+    """Output piped into a reader that stopped (``fakturka history | head -1``): end quietly, as Unix
+    tools do. Python would otherwise print a traceback, and a second one when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe

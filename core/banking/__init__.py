@@ -1,0 +1,1 @@
+"""Bank movements: reading statement formats and matching incoming payments to invoices."""

@@ -1,0 +1,258 @@
+"""Clients and their projects. Archived ones leave pickers but keep their history."""
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import fn
+
+from core.values import validation as v
+from core.values.forms import Checker
+from core.store.models import Client, Invoice, Project, WorkEntry
+from core.values.money import exact_minor, from_minor, parse_amount, to_minor
+from core.billing.profile import _check_bool, check_days, check_rate_percent, get_profile
+
+CLIENT_FIELDS = ("name", "email", "address", "country", "ico", "dic", "currency",
+                 "language", "hourly_rate", "payment_terms_days", "archived")
+PROJECT_FIELDS = ("name", "hourly_rate", "vat_rate", "archived")
+
+
+class NotFound(LookupError):
+    """Nothing matches what the person named; the message says so in a sentence."""
+
+
+def _check_name(value: Any, what: str) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise v.ValidationError(f"The {what} needs a name.", "name")
+    return name
+
+
+def _optional_rate(value: Any, currency: str) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    amount = parse_amount(str(value))
+    if amount < 0:
+        raise v.ValidationError(f"An hourly rate cannot be negative ({value}).", "hourly_rate")
+    return exact_minor(amount, currency)
+
+
+def _optional_days(value: Any) -> int | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return check_days(value)
+
+
+def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, Any]:
+    unknown = set(values) - set(CLIENT_FIELDS)
+    if unknown:
+        raise v.ValidationError(f"Unknown client field {sorted(unknown)[0]!r}; known fields: {', '.join(CLIENT_FIELDS)}.")
+    checker = Checker(values)
+    checker.check("name", lambda x: _check_name(x, "client"))
+    checker.check("email", v.check_email)
+    checker.check("address", lambda x: str(x or "").strip())
+    checker.check("country", v.check_country)
+    checker.check("ico", v.check_ico)
+    checker.check("dic", v.check_dic)
+    checker.check("currency", v.check_currency)
+    checker.check("language", v.check_language)
+    checker.check("payment_terms_days", _optional_days)
+    checker.check("archived", _check_bool)
+    currency = checker.cleaned.get("currency") or (current.currency if current else get_profile().default_currency)
+    checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
+    return checker.result()
+
+
+def add_client(**values: Any) -> Client:
+    profile = get_profile()
+    values.setdefault("currency", profile.default_currency)
+    values.setdefault("language", profile.locale)
+    cleaned = _clean_client(values, None)
+    if "name" not in cleaned:
+        raise v.ValidationError("The client needs a name.", "name")
+    _check_unique_name(cleaned["name"], None)
+    return Client.create(**cleaned)
+
+
+def _check_unique_name(name: str, client_id: int | None) -> None:
+    """Names are how people (and the CLI) find a client: two alike, in any case, would make both unfindable."""
+    query = Client.select().where(fn.casefold(Client.name) == name.casefold())
+    if client_id is not None:
+        query = query.where(Client.id != client_id)
+    other = query.first()
+    if other is not None:
+        archived = " (archived: restore it instead)" if other.archived else ""
+        raise v.ValidationError(f"There is already a client called {other.name!r}{archived}.", "name")
+
+
+def _check_currency_change(client: Client, currency: str) -> None:
+    """Rates, fixed amounts and invoices are stored in the client's currency: a new currency would
+    silently re-label all of them (1000 CZK of work would read 1000 EUR)."""
+    has_work = (WorkEntry.select().join(Project).where(Project.client == client).exists()
+                or Invoice.select().where(Invoice.client == client).exists())
+    if has_work:
+        raise v.ValidationError(
+            f"{client.name} already has work or invoices in {client.currency}; its currency cannot change. "
+            f"For work in {currency}, add another client.", "currency")
+
+
+def edit_client(client: Client, **values: Any) -> Client:
+    cleaned = _clean_client(values, client)
+    if "name" in cleaned:
+        _check_unique_name(cleaned["name"], client.id)
+    if "currency" in cleaned and cleaned["currency"] != client.currency:
+        _check_currency_change(client, cleaned["currency"])
+        if "hourly_rate" not in cleaned and client.hourly_rate is not None:
+            # Keep the rate's face value when the currency changes.
+            cleaned["hourly_rate"] = to_minor(from_minor(client.hourly_rate, client.currency), cleaned["currency"])
+    for name, value in cleaned.items():
+        setattr(client, name, value)
+    client.save()
+    return client
+
+
+def archive_client(client: Client, archived: bool = True) -> Client:
+    client.archived = archived
+    client.save()
+    return client
+
+
+def clients_query(include_archived: bool = False):
+    query = Client.select().order_by(fn.casefold(Client.name), Client.id)
+    if not include_archived:
+        query = query.where(Client.archived == False)  # noqa: E712 (SQL comparison)
+    return query
+
+
+def list_clients(include_archived: bool = False) -> list[Client]:
+    return list(clients_query(include_archived))
+
+
+def find_client(ref: str | int, include_archived: bool = True) -> Client:
+    """A client by id, exact name (any case) or unambiguous name prefix."""
+    text = str(ref).strip()
+    query = Client.select()
+    if not include_archived:
+        query = query.where(Client.archived == False)  # noqa: E712
+    if text.isdigit():
+        found = query.where(Client.id == int(text)).first()
+        if found:
+            return found
+    exact = list(query.where(fn.casefold(Client.name) == text.casefold()))
+    if len(exact) == 1:
+        return exact[0]
+    prefix = list(query.where(fn.casefold(Client.name).startswith(text.casefold())).limit(5))
+    if len(prefix) == 1:
+        return prefix[0]
+    if prefix:
+        # With ids: two clients of the same name (from before names had to differ) are told apart by id.
+        names = ", ".join(f"{c.name} (id {c.id})" for c in prefix)
+        raise NotFound(f"Client {text!r} is ambiguous: it matches {names}; use the id or more of the name.")
+    if not include_archived:
+        archived = Client.select().where((Client.archived == True)  # noqa: E712
+                                         & fn.casefold(Client.name).startswith(text.casefold())).first()
+        if archived is not None:
+            raise NotFound(f"{archived.name} is archived; restore it first "
+                           f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen).")
+    raise NotFound(f"There is no client called {text!r}; see 'fakturka client list'.")
+
+
+# -- projects ------------------------------------------------------------------
+
+def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
+    unknown = set(values) - set(PROJECT_FIELDS)
+    if unknown:
+        raise v.ValidationError(f"Unknown project field {sorted(unknown)[0]!r}; known fields: {', '.join(PROJECT_FIELDS)}.")
+    checker = Checker(values)
+    checker.check("name", lambda x: _check_name(x, "project"))
+    checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
+    checker.check("vat_rate", lambda x: None if x in (None, "") else check_rate_percent(x))
+    checker.check("archived", _check_bool)
+    return checker.result()
+
+
+def add_project(client: Client, **values: Any) -> Project:
+    cleaned = _clean_project(values, client.currency)
+    if "name" not in cleaned:
+        raise v.ValidationError("The project needs a name.", "name")
+    if Project.select().where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold())).exists():
+        raise v.ValidationError(f"{client.name} already has a project called {cleaned['name']!r}.", "name")
+    return Project.create(client=client, **cleaned)
+
+
+def edit_project(project: Project, **values: Any) -> Project:
+    cleaned = _clean_project(values, project.client.currency)
+    for name, value in cleaned.items():
+        setattr(project, name, value)
+    project.save()
+    return project
+
+
+def archive_project(project: Project, archived: bool = True) -> Project:
+    project.archived = archived
+    project.save()
+    return project
+
+
+def projects_query(client: Client | None = None, include_archived: bool = False):
+    query = (Project.select(Project, Client).join(Client)
+             .order_by(fn.casefold(Client.name), fn.casefold(Project.name), Project.id))
+    if client is not None:
+        query = query.where(Project.client == client)
+    if not include_archived:
+        query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
+    return query
+
+
+def list_projects(client: Client | None = None, include_archived: bool = False) -> list[Project]:
+    return list(projects_query(client, include_archived))
+
+
+def project_label(project: Project) -> str:
+    return f"{project.client.name} / {project.name}"
+
+
+def find_project(ref: str | int, include_archived: bool = True) -> Project:
+    """A project by id, ``Client/Project``, or a project name that only one client has."""
+    text = str(ref).strip()
+    query = Project.select(Project, Client).join(Client)
+    if not include_archived:
+        query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
+    if text.isdigit():
+        found = query.where(Project.id == int(text)).first()
+        if found:
+            return found
+    if "/" in text:
+        client_part, _, project_part = (p.strip() for p in text.partition("/"))
+        client = find_client(client_part)
+        named = (Project.client == client) & (fn.casefold(Project.name) == project_part.casefold())
+        found = query.where(named).first()
+        if found:
+            return found
+        _refuse_if_archived(_any_project(named))
+        raise NotFound(f"{client.name} has no project called {project_part!r}.")
+    matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        options = ", ".join(f"{project_label(p)} (id {p.id})" for p in matches)
+        raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project, or use the id.")
+    if not include_archived:
+        _refuse_if_archived(_any_project(fn.casefold(Project.name) == text.casefold()))
+    raise NotFound(f"There is no project called {text!r}; see 'fakturka project list'.")
+
+
+def _any_project(condition) -> Project | None:
+    """The first project matching ``condition``, archived or not (with its client)."""
+    return Project.select(Project, Client).join(Client).where(condition).first()
+
+
+def _refuse_if_archived(project: Project | None) -> None:
+    """An archived project (or one of an archived client) is named as such, not as missing."""
+    if project is None:
+        return
+    if project.client.archived:
+        raise NotFound(f"{project_label(project)}: the client {project.client.name} is archived; restore it first "
+                       f"('fakturka client archive {project.client.id} --undo').")
+    if project.archived:
+        raise NotFound(f"{project_label(project)} is archived; restore it first "
+                       f"('fakturka project archive {project.id} --undo').")

@@ -1,0 +1,364 @@
+"""Invoices from unbilled work: numbering, lines, totals, status changes.
+
+Rules decided here (and only here):
+- Numbers come from the profile's pattern with a yearly sequence, assigned
+  inside an IMMEDIATE transaction, so two processes never get the same one.
+- The series stays continuous: only the newest draft of a year can be
+  deleted (its number is then reused); any other invoice is cancelled
+  instead, keeping its number. Deleting or cancelling releases its entries.
+- A line shows hours to two decimals and its amount is that quantity times
+  the unit price, so every figure on the invoice can be recomputed from what
+  it shows. Totals come from core.billing.totals.
+- Overdue is derived: sent, not paid, due date passed.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from peewee import fn
+
+from core.store.db import db
+from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
+from core.billing.profile import format_number, get_profile, is_set_up, supplier_snapshot
+from core.billing.timesheet import resolve_rate, unbilled_entries
+from core.billing.totals import Totals, compute_totals, line_amount
+
+EU_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+HOURS_QUANTUM = Decimal("0.01")
+
+
+class InvoiceError(Exception):
+    """An invoice action that is refused; the message says why."""
+
+
+@dataclass
+class LineDraft:
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: int
+    vat_rate: Decimal
+    amount: int
+    project: Project | None
+    entries: list[WorkEntry] = field(default_factory=list)
+
+
+@dataclass
+class InvoiceDraft:
+    client: Client
+    currency: str
+    lines: list[LineDraft]
+    totals: Totals
+    vat_payer: bool
+    reverse_charge: bool
+
+    @property
+    def entry_count(self) -> int:
+        return sum(len(line.entries) for line in self.lines)
+
+
+def is_reverse_charge(client: Client, vat_payer: bool) -> bool:
+    """EU B2B services: a VAT-registered customer in another EU country pays the VAT."""
+    return bool(vat_payer and client.dic and client.country != "CZ" and client.country in EU_COUNTRIES)
+
+
+def charges_czech_vat(client: Client, vat_payer: bool) -> bool:
+    """Whether a line for this client carries Czech VAT.
+
+    Not for a non-payer, not under reverse charge, and not for a customer
+    outside the EU (services supplied abroad are outside the Czech VAT's
+    scope for business customers; see docs/architecture.md).
+    """
+    if not vat_payer or is_reverse_charge(client, vat_payer):
+        return False
+    return client.country == "CZ" or client.country in EU_COUNTRIES
+
+
+def _vat_rate(project: Project, profile, charged: bool) -> Decimal:
+    if not charged:
+        return Decimal(0)
+    return Decimal(project.vat_rate if project.vat_rate is not None else profile.default_vat_rate)
+
+
+def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: str = "cs") -> list[LineDraft]:
+    """Group entries into invoice lines: per project and rate, or one line per entry.
+
+    Raises InvoiceError when a time entry has no hourly rate to bill at.
+    """
+    profile = get_profile()
+    unit_time = "h"
+    unit_piece = "ks" if language == "cs" else "pcs"
+    groups: OrderedDict[tuple, list[WorkEntry]] = OrderedDict()
+    for entry in entries:
+        if entry.kind == "time" and resolve_rate(entry) is None:
+            client = entry.project.client
+            raise InvoiceError(
+                f"There is no hourly rate for {client.name} / {entry.project.name}: set one on the client or "
+                f"the project (the profile's rate is in {profile.default_currency}, the client pays in "
+                f"{client.currency}).")
+        if entry.kind == "fixed" or per_entry:
+            key = ("entry", entry.id)
+        else:
+            key = ("project", entry.project_id, resolve_rate(entry))
+        groups.setdefault(key, []).append(entry)
+    lines = []
+    for key, members in groups.items():
+        first = members[0]
+        project = first.project
+        vat = _vat_rate(project, profile, charges_czech_vat(project.client, profile.vat_payer))
+        if first.kind == "fixed":
+            description = first.description or project.name
+            lines.append(LineDraft(description, Decimal(1), unit_piece, first.fixed_amount, vat,
+                                   first.fixed_amount, project, members))
+            continue
+        minutes = sum(e.minutes for e in members)
+        quantity = (Decimal(minutes) / Decimal(60)).quantize(HOURS_QUANTUM)
+        rate = resolve_rate(first)
+        if key[0] == "entry":
+            description = f"{first.date.isoformat()} {first.description or project.name}".strip()
+        else:
+            description = project.name
+        lines.append(LineDraft(description, quantity, unit_time, rate, vat,
+                               line_amount(quantity, rate), project, members))
+    return lines
+
+
+def preview_invoice(client: Client, *, until: date | None = None, since: date | None = None,
+                    per_entry: bool = False) -> InvoiceDraft:
+    """What ``create_invoice`` would make, without writing anything."""
+    profile = get_profile()
+    entries = list(unbilled_entries(client, until=until, since=since))
+    lines = build_lines(entries, per_entry=per_entry, language=client.language)
+    reverse = is_reverse_charge(client, profile.vat_payer)
+    totals = compute_totals([(line.amount, line.vat_rate) for line in lines],
+                            vat_payer=profile.vat_payer, reverse_charge=reverse)
+    return InvoiceDraft(client, client.currency, lines, totals, bool(profile.vat_payer), reverse)
+
+
+def customer_snapshot(client: Client) -> dict:
+    return {"name": client.name, "address": client.address, "country": client.country,
+            "ico": client.ico, "dic": client.dic, "email": client.email}
+
+
+def variable_symbol(number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit()).lstrip("0")
+    return digits[-10:]
+
+
+def next_number(year: int) -> tuple[int, str]:
+    """The next (seq, number) of ``year``; call inside the write transaction."""
+    last = Invoice.select(fn.MAX(Invoice.seq)).where(Invoice.year == year).scalar() or 0
+    seq = last + 1
+    return seq, format_number(get_profile().invoice_number_pattern, year, seq)
+
+
+def create_invoice(client: Client, *, until: date | None = None, since: date | None = None,
+                   per_entry: bool = False, issued_on: date | None = None) -> Invoice:
+    """Turn the client's unbilled billable entries into a draft invoice; entries get locked."""
+    if not is_set_up():
+        raise InvoiceError("Set up your business profile first (name, address, bank account): "
+                           "'fakturka profile edit' or Settings in the app.")
+    issued_on = issued_on or date.today()
+    with db.atomic():
+        draft = preview_invoice(client, until=until, since=since, per_entry=per_entry)
+        if not draft.lines:
+            limit = f" up to {until.isoformat()}" if until else ""
+            raise InvoiceError(f"{client.name} has no unbilled billable entries{limit}.")
+        profile = get_profile()
+        terms = client.payment_terms_days if client.payment_terms_days is not None else profile.payment_terms_days
+        seq, number = next_number(issued_on.year)
+        if Invoice.select().where(Invoice.number == number).exists():
+            raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
+        supply = min(issued_on, until) if until else issued_on
+        invoice = Invoice.create(
+            number=number, year=issued_on.year, seq=seq, client=client, status="draft",
+            currency=client.currency, language=client.language, issued_on=issued_on,
+            due_on=issued_on + timedelta(days=terms), taxable_supply_on=supply,
+            variable_symbol=variable_symbol(number), vat_payer=draft.vat_payer,
+            reverse_charge=draft.reverse_charge, subtotal=draft.totals.subtotal,
+            vat_total=draft.totals.vat_total, total=draft.totals.total,
+            supplier=supplier_snapshot(profile), customer=customer_snapshot(client),
+        )
+        for position, line in enumerate(draft.lines, start=1):
+            row = InvoiceLine.create(
+                invoice=invoice, position=position, description=line.description,
+                quantity=line.quantity, unit=line.unit, unit_price=line.unit_price,
+                vat_rate=line.vat_rate, amount=line.amount, project=line.project)
+            for entry in line.entries:
+                entry.invoice_line = row
+                if entry.kind == "time":
+                    entry.billed_rate = resolve_rate(entry)  # frozen: later rate changes don't touch it
+                entry.save()
+    return invoice
+
+
+def invoice_totals(invoice: Invoice) -> Totals:
+    """The per-rate summary of a stored invoice, recomputed from its lines."""
+    lines = InvoiceLine.select(InvoiceLine.amount, InvoiceLine.vat_rate).where(InvoiceLine.invoice == invoice)
+    return compute_totals([(l.amount, l.vat_rate) for l in lines],
+                          vat_payer=invoice.vat_payer, reverse_charge=invoice.reverse_charge)
+
+
+def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    return list(InvoiceLine.select().where(InvoiceLine.invoice == invoice).order_by(InvoiceLine.position))
+
+
+# -- payments and status ---------------------------------------------------------
+
+def _paid_query(invoice_ref):
+    Payment = MoneyTransaction.alias("payment")
+    return (Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0))
+            .where((Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")))
+
+
+def amount_paid(invoice: Invoice) -> int:
+    """Income transactions linked to the invoice, in minor units."""
+    return _paid_query(invoice.id).scalar()
+
+
+def amount_paid_sql():
+    """``amount_paid`` as a correlated subquery over ``Invoice`` rows (for sums over many invoices)."""
+    return _paid_query(Invoice.id)
+
+
+def amount_due(invoice: Invoice) -> int:
+    """What is still owed (never below zero); nothing for a cancelled or paid invoice."""
+    if invoice.status in ("cancelled", "paid"):
+        return 0
+    return max(0, invoice.total - amount_paid(invoice))
+
+
+def is_overpaid(invoice: Invoice) -> bool:
+    return amount_paid(invoice) > invoice.total
+
+
+def is_settled(total: int, paid: int) -> bool:
+    """The rule for "paid by its payments": something was paid and nothing is owed."""
+    return paid > 0 and paid >= total
+
+
+def settle_payment_status(invoice: Invoice, *, payment_removed: bool = False) -> bool:
+    """After payments changed: paid when nothing is owed, back to sent when a payment was removed.
+
+    Adding a payment never un-pays an invoice (it may have been marked paid
+    by hand); only removing one can.
+
+    The one place that turns payments into the paid status. Returns True
+    when the invoice became paid.
+    """
+    paid = amount_paid(invoice)
+    if invoice.status in ("sent", "draft") and is_settled(invoice.total, paid):
+        last = (MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
+                .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
+                .scalar())
+        invoice.status = "paid"
+        invoice.paid_on = last
+        invoice.save()
+        return True
+    if payment_removed and invoice.status == "paid" and paid < invoice.total:
+        # A payment was unlinked: the invoice is owed again.
+        invoice.status = "sent"
+        invoice.paid_on = None
+        invoice.save()
+    return False
+
+
+def overdue_condition(today: date | None = None):
+    return (Invoice.status == "sent") & (Invoice.due_on < (today or date.today()))
+
+
+def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
+    return invoice.status == "sent" and invoice.due_on < (today or date.today())
+
+
+def display_status(invoice: Invoice, today: date | None = None) -> str:
+    return "overdue" if is_overdue(invoice, today) else invoice.status
+
+
+def _release_entries(invoice: Invoice) -> None:
+    line_ids = [line.id for line in InvoiceLine.select(InvoiceLine.id).where(InvoiceLine.invoice == invoice)]
+    if line_ids:
+        WorkEntry.update(invoice_line=None, billed_rate=None).where(
+            WorkEntry.invoice_line.in_(line_ids)).execute()
+
+
+def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
+    if invoice.status != "draft":
+        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
+    if on is not None and on < invoice.issued_on:
+        raise InvoiceError(f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
+                           f"it cannot be sent before that ({on.isoformat()}).")
+    with db.atomic():
+        invoice.status = "sent"
+        invoice.sent_on = on or date.today()
+        # The document is final from now on: freeze the parties as they are today.
+        invoice.supplier = supplier_snapshot(get_profile())
+        invoice.customer = customer_snapshot(invoice.client)
+        invoice.save()
+    return invoice
+
+
+def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
+    if invoice.status not in ("draft", "sent"):
+        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
+    if on is not None and on > date.today():
+        raise InvoiceError(f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day "
+                           f"the money arrived.")
+    invoice.status = "paid"
+    invoice.paid_on = on or date.today()
+    invoice.save()
+    return invoice
+
+
+def cancel_invoice(invoice: Invoice) -> Invoice:
+    if invoice.status == "cancelled":
+        raise InvoiceError(f"Invoice {invoice.number} is already cancelled.")
+    if invoice.status == "paid":
+        raise InvoiceError(f"Invoice {invoice.number} is paid; a paid invoice cannot be cancelled.")
+    with db.atomic():
+        _release_entries(invoice)
+        invoice.status = "cancelled"
+        invoice.save()
+    return invoice
+
+
+def delete_draft(invoice: Invoice) -> None:
+    """Delete the newest draft of its year, releasing its entries; its number is reused."""
+    if invoice.status != "draft":
+        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be deleted (cancel it instead).")
+    with db.atomic():
+        newest = Invoice.select(fn.MAX(Invoice.seq)).where(Invoice.year == invoice.year).scalar()
+        if invoice.seq != newest:
+            raise InvoiceError(
+                f"Invoice {invoice.number} is not the newest of {invoice.year}; deleting it would leave a gap "
+                "in the number series. Cancel it instead.")
+        _release_entries(invoice)
+        InvoiceLine.delete().where(InvoiceLine.invoice == invoice).execute()
+        invoice.delete_instance()
+
+
+# -- lookups -------------------------------------------------------------------------
+
+def find_invoice(number: str) -> Invoice:
+    invoice = Invoice.get_or_none(Invoice.number == str(number).strip())
+    if invoice is None:
+        raise InvoiceError(f"There is no invoice {number!r}; see 'fakturka invoice list'.")
+    return invoice
+
+
+def invoices_query(status: str | None = None, today: date | None = None):
+    """Invoices newest first; ``status`` may also be "overdue" or "open" (sent, unpaid)."""
+    query = Invoice.select(Invoice, Client).join(Client).order_by(Invoice.issued_on.desc(), Invoice.seq.desc())
+    if status == "overdue":
+        query = query.where(overdue_condition(today))
+    elif status == "open":
+        query = query.where(Invoice.status == "sent")
+    elif status:
+        if status not in Invoice.STATUSES:
+            raise InvoiceError(f"Unknown status {status!r}; use one of draft, sent, paid, cancelled, overdue, open.")
+        query = query.where(Invoice.status == status)
+    return query

@@ -1,0 +1,692 @@
+"""Invoice PDFs (fpdf2): one A4 page for a typical invoice, in the invoice's language.
+
+Layout (see docs/invoice-pdf.md): title and key dates; supplier and customer
+side by side; the items table; payment details with the payment QR code next
+to the totals; legal notes (non-payer, reverse charge) and the note; a footer
+with the invoice number and page.
+
+Fonts: Open Sans Regular and Bold from the ``ttf-opensans`` package (Apache
+2.0). fpdf2 parses every font it is given and subsets it again for every
+document, which is most of the cost of a small PDF. So once per process we cut
+Open Sans down to the Latin scripts (Basic Latin, Latin-1, Latin Extended-A
+and B, the common punctuation and currency signs, no hinting) into a private
+temporary directory and give fpdf2 those small files; an invoice that uses a
+character outside that set is rendered with the full fonts instead.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+from fontTools import subset as ft_subset
+from fontTools.ttLib import TTFont
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from stdnum import iban as stdnum_iban
+
+from core.values import i18n
+
+from core.billing import qr
+from core.billing.totals import compute_totals
+
+__all__ = ["render_invoice", "render_invoice_bytes", "export_invoices", "invoice_filename"]
+
+# -- page geometry (mm) and colours -------------------------------------------
+
+PAGE_W, PAGE_H = 210.0, 297.0
+MARGIN_L = MARGIN_R = 16.0
+MARGIN_T = 12.0
+MARGIN_B = 14.0
+CONTENT_W = PAGE_W - MARGIN_L - MARGIN_R
+RIGHT = PAGE_W - MARGIN_R
+COL_GAP = 8.0
+HALF_W = (CONTENT_W - COL_GAP) / 2
+
+INK = (31, 41, 55)
+MUTED = (107, 114, 128)
+RULE = (209, 213, 219)
+ACCENT = (30, 58, 95)
+ACCENT_SOFT = (237, 242, 248)
+WHITE = (255, 255, 255)
+
+FAMILY = "OpenSans"
+ROW_H = 4.6  # one table row (single-line description)
+LINE_H = 3.6  # one extra line of a wrapped description
+QR_SIZE = 31.0
+
+
+# -- fonts ----------------------------------------------------------------------
+
+# Unicode ranges kept in the per-process Latin cut of Open Sans.
+LATIN_RANGES = (
+    (0x0020, 0x007E), (0x00A0, 0x024F),  # ASCII, Latin-1, Latin Extended-A/B
+    (0x02C6, 0x02DD),  # spacing accents (ˇ ˘ ˙ ˝)
+    (0x2000, 0x206F),  # general punctuation: dashes, quotes, bullets, (no-break) spaces
+    (0x20A0, 0x20CF),  # currency signs (€ and friends)
+    (0x2100, 0x2122),  # № ™
+    (0x2190, 0x2193), (0x2212, 0x2212),  # arrows, minus sign
+)
+
+
+@dataclass(frozen=True)
+class FontSet:
+    regular: Path
+    bold: Path
+    codepoints: frozenset[int]
+
+    def covers(self, text: str) -> bool:
+        cps = self.codepoints
+        return all(ord(ch) in cps for ch in text if ch not in "\n\r\t")
+
+
+def _package_fonts() -> tuple[Path, Path]:
+    from ttf_opensans import OPENSANS_BOLD, OPENSANS_REGULAR
+
+    return Path(OPENSANS_REGULAR.path), Path(OPENSANS_BOLD.path)
+
+
+def _cmap(path: Path) -> frozenset[int]:
+    font = TTFont(str(path), lazy=True)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+@lru_cache(maxsize=1)
+def full_fonts() -> FontSet:
+    regular, bold = _package_fonts()
+    return FontSet(regular, bold, _cmap(regular) & _cmap(bold))
+
+
+_font_dir: Path | None = None
+
+
+def _private_font_dir() -> Path:
+    global _font_dir
+    if _font_dir is None:
+        _font_dir = Path(tempfile.mkdtemp(prefix="fakturka-fonts-"))
+        atexit.register(shutil.rmtree, _font_dir, True)
+    return _font_dir
+
+
+def _cut_font(source: Path, target: Path, unicodes: list[int]) -> None:
+    options = ft_subset.Options()
+    options.hinting = False
+    options.layout_features = []
+    options.notdef_outline = True
+    options.recommended_glyphs = True
+    options.drop_tables += ["GPOS", "GSUB", "GDEF", "FFTM", "hdmx", "meta", "DSIG"]
+    font = TTFont(str(source))
+    subsetter = ft_subset.Subsetter(options)
+    subsetter.populate(unicodes=unicodes)
+    subsetter.subset(font)
+    font.save(str(target))
+    font.close()
+
+
+_font_lock = threading.Lock()
+_latin: FontSet | None = None
+
+
+def latin_fonts() -> FontSet:
+    """Open Sans cut to the Latin scripts, built once per process (about 20 kB per style).
+
+    Thread-safe: a batch export runs in a TUI worker thread.
+    """
+    global _latin
+    if _latin is not None:
+        return _latin
+    with _font_lock:
+        if _latin is None:
+            regular, bold = _package_fonts()
+            unicodes = [cp for lo, hi in LATIN_RANGES for cp in range(lo, hi + 1)]
+            folder = _private_font_dir()
+            out_regular, out_bold = folder / "OpenSans-Regular-latin.ttf", folder / "OpenSans-Bold-latin.ttf"
+            _cut_font(regular, out_regular, unicodes)
+            _cut_font(bold, out_bold, unicodes)
+            _latin = FontSet(out_regular, out_bold, _cmap(out_regular) & _cmap(out_bold))
+    return _latin
+
+
+def _skip_bbox_recalc(pdf: FPDF) -> None:
+    """Let fontTools copy glyph outlines verbatim when fpdf2 subsets our Latin cut.
+
+    fontTools recomputes every kept glyph's bounding box when it saves a font
+    (``recalcBBoxes``), which means decoding and re-encoding each outline: the
+    largest single cost of a small PDF. The Latin cut was saved by fontTools
+    with exact boxes and subsetting does not change outlines, so the boxes are
+    already right.
+    """
+    for font in pdf.fonts.values():
+        ttfont = getattr(font, "ttfont", None)
+        if ttfont is not None:
+            ttfont.recalcBBoxes = False
+
+
+def fonts_for(texts: Iterable[str]) -> FontSet:
+    """The small Latin fonts when they cover every character, else the full fonts."""
+    latin = latin_fonts()
+    return latin if all(latin.covers(text) for text in texts) else full_fonts()
+
+
+# -- the document --------------------------------------------------------------
+
+class _InvoicePDF(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font(FAMILY, "", 7)
+        self.set_text_color(*MUTED)
+        self.cell(0, 4, self.footer_text.replace("{page}", str(self.page_no())), align="C")
+
+
+def _fmt_iban(value: str) -> str:
+    return stdnum_iban.format(value) if value else ""
+
+
+def _lines_of(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class _Renderer:
+    def __init__(self, invoice):
+        self.inv = invoice
+        self.lang = i18n.normalize_language(invoice.language)
+        self.sup = dict(invoice.supplier or {})
+        self.cus = dict(invoice.customer or {})
+        self.currency = (invoice.currency or "").upper()
+        self.lines = self._load_lines()
+        self.show_vat = bool(invoice.vat_payer) and not bool(invoice.reverse_charge)
+        self.totals = compute_totals(
+            [(line.amount, Decimal(str(line.vat_rate))) for line in self.lines],
+            vat_payer=bool(invoice.vat_payer), reverse_charge=bool(invoice.reverse_charge),
+        )
+        stored = (invoice.subtotal, invoice.vat_total, invoice.total)
+        computed = (self.totals.subtotal, self.totals.vat_total, self.totals.total)
+        if tuple(int(v or 0) for v in stored) != computed:
+            raise ValueError(
+                f"Invoice {invoice.number}: stored totals {stored} do not match its lines {computed}; "
+                "recompute the totals before rendering."
+            )
+        self.qr = qr.payment_qr(invoice)
+
+    # helpers ------------------------------------------------------------------
+
+    def _load_lines(self) -> list:
+        lines = list(self.inv.lines)
+        lines.sort(key=lambda line: (line.position, line.id or 0))
+        return lines
+
+    def t(self, msgid: str) -> str:
+        return i18n.gettext(self.lang, msgid)
+
+    def money(self, minor: int) -> str:
+        return i18n.format_money(minor, self.currency, self.lang)
+
+    def date(self, value) -> str:
+        return i18n.format_date(value, self.lang)
+
+    def unit(self, unit: str) -> str:
+        return i18n.pgettext(self.lang, "unit", unit) if unit in ("h", "pcs") else unit
+
+    def all_texts(self) -> list[str]:
+        """Every piece of invoice data that reaches the page (for the font choice)."""
+        texts = [str(v) for v in self.sup.values() if isinstance(v, str)]
+        texts += [str(v) for v in self.cus.values() if isinstance(v, str)]
+        texts += [line.description or "" for line in self.lines]
+        texts += [line.unit or "" for line in self.lines]
+        texts += [self.inv.note or "", str(self.inv.number)]
+        return texts
+
+    def font(self, size: float, style: str = "", color=INK) -> None:
+        self.pdf.set_font(FAMILY, style, size)
+        self.pdf.set_text_color(*color)
+
+    def text(self, x: float, y: float, w: float, h: float, s: str, *, align: str = "L") -> None:
+        """One line of text in the box ``(x, y, w, h)``, vertically centred like ``cell()``.
+
+        ``FPDF.text()`` at a computed baseline is about three times cheaper than
+        ``cell()``, and an invoice has a few hundred of these.
+        """
+        pdf = self.pdf
+        if align == "L":
+            tx = x + pdf.c_margin
+        else:
+            width = pdf.get_string_width(s)
+            tx = x + w - pdf.c_margin - width if align == "R" else x + (w - width) / 2
+        pdf.text(tx, y + h / 2 + 0.3 * pdf.font_size, s)
+
+    def rule(self, y: float, x1: float = MARGIN_L, x2: float = RIGHT, color=RULE, width: float = 0.2) -> None:
+        self.pdf.set_draw_color(*color)
+        self.pdf.set_line_width(width)
+        self.pdf.line(x1, y, x2, y)
+
+    def block(self, x: float, y: float, w: float, line_h: float, s: str) -> float:
+        """Text that wraps within ``w``; returns the y below it. One line goes the cheap way."""
+        pdf = self.pdf
+        if "\n" not in s and pdf.get_string_width(s) <= w - 2 * pdf.c_margin:
+            self.text(x, y, w, line_h, s)
+            return y + line_h
+        pdf.set_xy(x, y)
+        pdf.multi_cell(w, line_h, s, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        return pdf.get_y()
+
+    def label(self, x: float, y: float, w: float, s: str, *, align: str = "L") -> None:
+        self.font(6.8, "B", MUTED)
+        self.pdf.set_char_spacing(0.4)
+        self.text(x, y, w, 3.5, s.upper(), align=align)
+        self.pdf.set_char_spacing(0)
+
+    # the page -----------------------------------------------------------------
+
+    def render(self) -> bytes:
+        fonts = fonts_for(self.all_texts())
+        pdf = self.pdf = _InvoicePDF(orientation="P", unit="mm", format="A4")
+        pdf.set_margins(MARGIN_L, MARGIN_T, MARGIN_R)
+        pdf.set_auto_page_break(False)
+        pdf.c_margin = 1.2
+        pdf.add_font(FAMILY, "", fonts.regular)
+        pdf.add_font(FAMILY, "B", fonts.bold)
+        if fonts is latin_fonts():
+            _skip_bbox_recalc(pdf)
+        title = self.t("Invoice {number}").format(number=self.inv.number)
+        pdf.set_title(title)
+        pdf.set_author(self.sup.get("name") or "")
+        pdf.set_creator("Fakturka")
+        pdf.set_lang(self.lang)
+        pdf.footer_text = f"{title}  ·  " + self.t("Page {page} of {pages}").format(page="{page}", pages="{nb}")
+        pdf.add_page()
+        y = self.header(title)
+        y = self.parties(y + 4)
+        y = self.items(y + 4)
+        y = self.payment_and_totals(y + 4)
+        self.notes(y + 4)
+        return bytes(pdf.output())
+
+    def header(self, title: str) -> float:
+        inv = self.inv
+        self.font(19, "B", ACCENT)
+        self.text(MARGIN_L, MARGIN_T - 1, HALF_W + 20, 9, title)
+        if inv.vat_payer:
+            self.font(9, "", MUTED)
+            self.text(MARGIN_L, MARGIN_T + 8, HALF_W, 5, self.t("Tax document"))
+        rows = [(self.t("Issue date"), self.date(inv.issued_on)),
+                (self.t("Due date"), self.date(inv.due_on))]
+        if inv.vat_payer:
+            # Always shown on a tax document (the issue date when no other is set).
+            rows.append((self.t("Date of taxable supply"), self.date(inv.taxable_supply_on or inv.issued_on)))
+        if inv.variable_symbol:
+            rows.append((self.t("Variable symbol"), str(inv.variable_symbol)))
+        x = MARGIN_L + HALF_W + COL_GAP
+        y = MARGIN_T
+        for name, value in rows:
+            self.font(8, "", MUTED)
+            self.text(x, y, 48, 4.4, name)
+            self.font(9, "B", INK)
+            self.text(x + 48, y, HALF_W - 48, 4.4, value, align="R")
+            y += 4.4
+        bottom = max(y, MARGIN_T + 14) + 2
+        self.rule(bottom, color=ACCENT, width=0.5)
+        return bottom
+
+    def party(self, x: float, y: float, heading: str, data: dict, extra: list[str]) -> float:
+        self.label(x, y, HALF_W, heading)
+        y += 4.6
+        self.font(10.5, "B", INK)
+        y = self.block(x, y, HALF_W, 5, data.get("name") or "") + 0.3
+        self.font(8.5, "", INK)
+        for line in _lines_of(data.get("address")) + extra:
+            y = self.block(x, y, HALF_W, 4, line)
+        ids = []
+        if data.get("ico"):
+            ids.append(self.t("Company ID") + ": " + data["ico"])
+        if data.get("dic"):
+            ids.append(self.t("VAT ID") + ": " + data["dic"])
+        if ids:
+            y += 1
+            self.font(8.5, "", INK)
+            self.text(x, y, HALF_W, 4, "    ".join(ids))
+            y += 4
+        return y
+
+    def parties(self, y: float) -> float:
+        sup, cus = self.sup, self.cus
+        contact = [v for v in (sup.get("email"), sup.get("phone")) if v]
+        left = self.party(MARGIN_L, y, self.t("Supplier"), sup, [])
+        if sup.get("registry_line"):
+            self.font(7, "", MUTED)
+            left = self.block(MARGIN_L, left + 0.8, HALF_W, 3.3, sup["registry_line"])
+        if contact:
+            self.font(7.5, "", MUTED)
+            self.text(MARGIN_L, left + 0.5, HALF_W, 3.6, "  ·  ".join(contact))
+            left += 4.1
+        extra = []
+        country = (cus.get("country") or "").upper()
+        if country and country != "CZ":
+            name = i18n.country_name(country, self.lang)
+            if name.lower() not in (cus.get("address") or "").lower():
+                extra.append(name)
+        right = self.party(MARGIN_L + HALF_W + COL_GAP, y, self.t("Customer"), cus, extra)
+        return max(left, right)
+
+    # items ----------------------------------------------------------------------
+
+    def columns(self) -> list[tuple[str, float, str]]:
+        payer = self.show_vat
+        amount = self.t("Amount excl. VAT") if payer else self.t("Amount")
+        if payer:
+            fixed = [("qty", 16.0, "R"), ("unit", 10.0, "L"), ("price", 27.0, "R"), ("vat", 17.0, "R"),
+                     ("amount", 29.0, "R")]
+        else:
+            fixed = [("qty", 16.0, "R"), ("unit", 10.0, "L"), ("price", 28.0, "R"), ("amount", 30.0, "R")]
+        desc_w = CONTENT_W - sum(w for _, w, _ in fixed)
+        heads = {"desc": self.t("Description"), "qty": self.t("Quantity"), "unit": self.t("Unit"),
+                 "price": self.t("Unit price"), "vat": self.t("VAT rate"), "amount": amount}
+        return [(heads["desc"], desc_w, "L")] + [(heads[key], w, align) for key, w, align in fixed]
+
+    def table_head(self, y: float, cols) -> float:
+        pdf = self.pdf
+        pdf.set_fill_color(*ACCENT_SOFT)
+        pdf.rect(MARGIN_L, y, CONTENT_W, 6.2, style="F")
+        self.font(7.5, "B", ACCENT)
+        x = MARGIN_L
+        for head, w, align in cols:
+            self.text(x, y + 0.6, w, 5, head, align=align)
+            x += w
+        return y + 6.2
+
+    def items(self, y: float) -> float:
+        pdf = self.pdf
+        cols = self.columns()
+        desc_w = cols[0][1]
+        limit = PAGE_H - MARGIN_B - 4
+        y = self.table_head(y, cols)
+        pdf.set_font(FAMILY, "", 8.5)
+        pdf.set_text_color(*INK)
+        inner = desc_w - 2 * pdf.c_margin
+        for line in self.lines:
+            desc = (line.description or "").strip()
+            wrapped = None
+            if "\n" in desc or pdf.get_string_width(desc) > inner:
+                wrapped = pdf.multi_cell(desc_w, LINE_H, desc, dry_run=True, output="LINES")
+            height = ROW_H if not wrapped else max(ROW_H, LINE_H * len(wrapped) + 1.2)
+            if y + height > limit:
+                pdf.add_page()
+                y = self.table_head(MARGIN_T, cols)
+                pdf.set_font(FAMILY, "", 8.5)
+                pdf.set_text_color(*INK)
+            values = [
+                i18n.format_quantity(line.quantity, self.lang),
+                self.unit(line.unit or ""),
+                self.money(line.unit_price),
+            ]
+            if self.show_vat:
+                values.append(i18n.format_percent_rate(line.vat_rate, self.lang))
+            values.append(self.money(line.amount))
+            if wrapped:
+                pdf.set_xy(MARGIN_L, y + (ROW_H - LINE_H) / 2)
+                pdf.multi_cell(desc_w, LINE_H, desc, align="L")
+            else:
+                self.text(MARGIN_L, y, desc_w, ROW_H, desc)
+            x = MARGIN_L + desc_w
+            for value, (_, w, align) in zip(values, cols[1:]):
+                self.text(x, y, w, ROW_H, value, align=align)
+                x += w
+            y += height
+            self.rule(y)
+        return y
+
+    # payment details, QR and totals --------------------------------------------
+
+    def payment_rows(self) -> list[tuple[str, str]]:
+        sup = self.sup
+        rows = [(self.t("Payment method"), self.t("Bank transfer"))]
+        if sup.get("bank_account"):
+            rows.append((self.t("Bank account"), sup["bank_account"]))
+        if sup.get("iban"):
+            rows.append((self.t("IBAN"), _fmt_iban(sup["iban"])))
+        if sup.get("bic"):
+            rows.append((self.t("BIC"), sup["bic"]))
+        if self.inv.variable_symbol:
+            rows.append((self.t("Variable symbol"), str(self.inv.variable_symbol)))
+        return rows
+
+    def totals_rows(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+        """(VAT summary rows, sum rows) for the totals block."""
+        summary: list[tuple[str, str, str]] = []
+        sums: list[tuple[str, str]] = []
+        if self.show_vat:
+            for rate in self.totals.per_rate:
+                summary.append((i18n.format_percent_rate(rate.rate, self.lang), self.money(rate.base),
+                                self.money(rate.vat)))
+            sums.append((self.t("Total excl. VAT"), self.money(self.totals.subtotal)))
+            sums.append((self.t("Total VAT"), self.money(self.totals.vat_total)))
+        return summary, sums
+
+    def fit(self, text: str, width: float, size: float, style: str = "", color=INK, smallest: float = 6.5) -> None:
+        """Set the font at ``size``, or smaller down to ``smallest`` until ``text`` fits ``width``."""
+        self.font(size, style, color)
+        room = width - 2 * self.pdf.c_margin
+        while size > smallest and self.pdf.get_string_width(text) > room:
+            size -= 0.25
+            self.font(size, style, color)
+
+    def notes_lines(self) -> tuple[list[str], str]:
+        legal = []
+        if not self.inv.vat_payer:
+            legal.append(self.t("Not a VAT payer"))
+        if self.inv.reverse_charge:
+            legal.append(self.t("Reverse charge"))
+        return legal, (self.inv.note or "").strip()
+
+    def notes_height(self) -> float:
+        legal, note = self.notes_lines()
+        height = 5.5 if legal else 0.0
+        if note:
+            self.font(8, "", INK)
+            lines = self.pdf.multi_cell(CONTENT_W - 20, 4.0, note, dry_run=True, output="LINES")
+            height += 4.0 * len(lines) + 1
+        return height
+
+    def payment_and_totals(self, y: float) -> float:
+        pdf = self.pdf
+        rows = self.payment_rows()
+        summary, sums = self.totals_rows()
+        totals_h = (5.6 + 4.4 * len(summary) + 1.2 if summary else 0) + 4.6 * len(sums) + 10.5
+        left_h = max(QR_SIZE + 4.5 if self.qr else 0, 4.6 + 4.4 * len(rows))
+        needed = max(left_h, totals_h) + 4 + min(self.notes_height(), 30.0)
+        if y + needed > PAGE_H - MARGIN_B:
+            pdf.add_page()
+            y = MARGIN_T
+        top = y
+        # left: QR code + payment details
+        x = MARGIN_L
+        if self.qr:
+            kind, payload = self.qr
+            draw_qr(pdf, qr.qr_code(kind, payload), x, y, QR_SIZE)
+            caption = self.t("QR Platba") if kind == qr.SPAYD else self.t("Pay by QR code")
+            self.font(7.5, "B", INK)
+            self.text(x, y + QR_SIZE + 0.2, QR_SIZE, 4, caption, align="C")
+            x += QR_SIZE + 4
+        totals_w = 68.0
+        totals_x = RIGHT - totals_w
+        details_w = totals_x - 4 - x
+        label_w = 25.5
+        self.label(x, y, details_w, self.t("Payment details"))
+        ly = y + 4.6
+        for name, value in rows:
+            self.font(8, "", MUTED)
+            self.text(x, ly, label_w, 4.4, name)
+            self.fit(value, details_w - label_w, 8.5, "B")
+            self.text(x + label_w, ly, details_w - label_w, 4.4, value)
+            ly += 4.4
+        left_bottom = max(ly, y + (QR_SIZE + 4.5 if self.qr else 0))
+        # right: VAT summary and totals
+        ty = top
+        if summary:
+            widths = (16.0, 28.0, 24.0)
+            heads = (self.t("VAT rate"), self.t("Tax base"), self.t("VAT"))
+            self.font(7, "B", MUTED)
+            cx = totals_x
+            for head, w in zip(heads, widths):
+                self.text(cx, ty, w, 4.4, head, align="R" if cx > totals_x else "L")
+                cx += w
+            ty += 4.8
+            self.rule(ty, totals_x, RIGHT)
+            ty += 0.6
+            self.font(8, "", INK)
+            for row in summary:
+                cx = totals_x
+                for value, w in zip(row, widths):
+                    self.text(cx, ty, w, 4.4, value, align="R" if cx > totals_x else "L")
+                    cx += w
+                ty += 4.4
+            ty += 1.2
+        for name, value in sums:
+            self.font(8.5, "", MUTED)
+            self.text(totals_x, ty, totals_w / 2, 4.6, name)
+            self.font(8.5, "", INK)
+            self.text(totals_x + totals_w / 2, ty, totals_w / 2, 4.6, value, align="R")
+            ty += 4.6
+        ty += 1
+        pdf.set_fill_color(*ACCENT)
+        pdf.rect(totals_x, ty, totals_w, 9.5, style="F")
+        label = self.t("Total to pay")
+        self.font(8.5, "B", WHITE)
+        label_w = pdf.get_string_width(label) + 2 * pdf.c_margin + 1
+        self.text(totals_x + 1, ty, label_w, 9.5, label)
+        amount = self.money(self.inv.total)
+        amount_w = totals_w - label_w - 2
+        self.fit(amount, amount_w, 12.5, "B", WHITE, smallest=8)
+        self.text(RIGHT - 1 - amount_w, ty, amount_w, 9.5, amount, align="R")
+        ty += 9.5
+        return max(left_bottom, ty)
+
+    def notes(self, y: float) -> None:
+        pdf = self.pdf
+        legal, note = self.notes_lines()
+        if legal:
+            self.font(9, "B", INK)
+            self.text(MARGIN_L, y, CONTENT_W, 5, ".  ".join(legal) + ".")
+            y += 5.5
+        if note:
+            heading = self.t("Note") + ":"
+            self.font(8, "B", MUTED)
+            pdf.set_xy(MARGIN_L, y)
+            pdf.cell(20, 4.0, heading)
+            self.font(8, "", INK)
+            pdf.set_xy(MARGIN_L + 20, y)
+            pdf.set_auto_page_break(True, MARGIN_B)  # a long note may continue overleaf
+            pdf.multi_cell(CONTENT_W - 20, 4.0, note, align="L")
+
+
+def qr_runs(code) -> list[tuple[int, int, int, int]]:
+    """The dark modules of a QR code as rectangles ``(col, row, width, height)`` in modules:
+    horizontal runs, merged downwards while the next row has the same run."""
+    matrix = [list(row) for row in code.matrix]
+    n = len(matrix)
+    rects: list[tuple[int, int, int, int]] = []
+    open_runs: dict[tuple[int, int], int] = {}  # (first col, end col) -> first row
+
+    def runs(row) -> set[tuple[int, int]]:
+        found, col = set(), 0
+        while col < n:
+            if row[col]:
+                start = col
+                while col < n and row[col]:
+                    col += 1
+                found.add((start, col))
+            else:
+                col += 1
+        return found
+
+    for r in range(n + 1):
+        current = runs(matrix[r]) if r < n else set()
+        for run in [run for run in open_runs if run not in current]:
+            first = open_runs.pop(run)
+            rects.append((run[0], first, run[1] - run[0], r - first))
+        for run in current:
+            open_runs.setdefault(run, r)
+    return rects
+
+
+def draw_qr(pdf: FPDF, code, x: float, y: float, size: float) -> None:
+    """Draw a segno QR code as one filled vector path.
+
+    All dark modules (merged into rectangles by :func:`qr_runs`) go into a
+    single path filled once, so no renderer shows seams between modules. The
+    path operators are written directly (``re`` ... ``f``, exactly what
+    ``FPDF.rect`` writes one at a time): fpdf2's drawing API builds an object
+    per rectangle and costs about ten times more. The quiet zone is left to
+    the surrounding white space: keep 4 modules clear.
+    """
+    n = len(code.matrix)
+    module = size / n
+    k = pdf.k
+    top = pdf.h * k
+    ops = ["q 0 g"]
+    for col, row, w, h in qr_runs(code):
+        ops.append(f"{(x + col * module) * k:.3f} {top - (y + row * module) * k:.3f} "
+                   f"{w * module * k:.3f} {-h * module * k:.3f} re")
+    ops.append("f Q")
+    pdf._out("\n".join(ops))  # pylint: disable=protected-access
+
+
+# -- public API --------------------------------------------------------------
+
+def render_invoice_bytes(invoice) -> bytes:
+    """The invoice as PDF bytes."""
+    return _Renderer(invoice).render()
+
+
+def render_invoice(invoice, path: Path | str) -> Path:
+    """Write the invoice's PDF to ``path`` (atomically) and return the path."""
+    path = Path(path)
+    data = render_invoice_bytes(invoice)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
+
+
+def invoice_filename(invoice) -> str:
+    """``invoice-20250001.pdf`` (anything but letters, digits, ``. _ -`` becomes ``-``)."""
+    number = _UNSAFE.sub("-", str(invoice.number)).strip("-.") or str(invoice.id)
+    return f"invoice-{number}.pdf"
+
+
+def export_invoices(invoices: Iterable, out_dir: Path | str,
+                    progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Render each invoice to ``out_dir/invoice-<number>.pdf``; ``progress(done, total)`` after each.
+
+    The fonts are prepared once per process (see the module docstring), so a
+    batch pays for them once.
+    """
+    invoices = list(invoices)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    total = len(invoices)
+    if progress:
+        progress(0, total)
+    written: list[Path] = []
+    for done, invoice in enumerate(invoices, start=1):
+        written.append(render_invoice(invoice, out / invoice_filename(invoice)))
+        if progress:
+            progress(done, total)
+    return written

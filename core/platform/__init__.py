@@ -1,0 +1,1 @@
+"""The plugin platform: registration checks, configuration and credentials, the sync engine, run history."""

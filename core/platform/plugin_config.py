@@ -1,0 +1,206 @@
+"""Per-plugin configuration: enabled flag, encrypted secrets, JSON settings, persisted state.
+
+Values are validated from the plugin's ``fields``; secret fields go to the
+encrypted credentials blob, everything else to ``settings``. A secret that
+is not given again is kept (forms show it masked and never send it back).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from core.platform import credentials as creds
+from core.values.dates import parse_date
+from core.store.db import db
+from core.values.forms import FormErrors
+from core.store.models import PluginConfiguration, SyncHistory
+from core.values.money import MoneyError, parse_amount
+from core.plugins import get_plugin, registry
+from core.plugins.base import Field, Plugin
+from core.billing.profile import _check_bool
+from core.values.validation import ValidationError
+
+
+def get_config(name: str) -> PluginConfiguration | None:
+    return PluginConfiguration.get_or_none(PluginConfiguration.plugin_name == name)
+
+
+def parse_field(field: Field, value: Any) -> Any:
+    """Text from a form or the command line -> the stored value; raises ValidationError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    problem = f"{field.label}: "
+    if field.kind in ("text", "secret"):
+        return text if field.kind == "text" else str(value)  # secrets are kept exactly as typed
+    if field.kind == "number":
+        try:
+            number = Decimal(text.replace(",", "."))
+        except ArithmeticError:
+            raise ValidationError(problem + f"{text!r} is not a number.", field.key) from None
+        if not number.is_finite():  # "inf", "nan": Decimal accepts them, a setting must not
+            raise ValidationError(problem + f"{text!r} is not a number.", field.key)
+        return int(number) if number == number.to_integral_value() else str(number)
+    if field.kind == "money":
+        try:
+            return str(parse_amount(text))
+        except MoneyError as exc:
+            raise ValidationError(problem + str(exc), field.key) from None
+    if field.kind == "date":
+        if isinstance(value, date):
+            return value.isoformat()
+        try:
+            return parse_date(text).isoformat()
+        except ValidationError as exc:
+            raise ValidationError(problem + str(exc), field.key) from None
+    if field.kind == "choice":
+        if text not in field.choices:
+            raise ValidationError(problem + f"choose one of {', '.join(field.choices)}.", field.key)
+        return text
+    if field.kind == "bool":
+        try:
+            return _check_bool(value)
+        except ValidationError as exc:
+            raise ValidationError(problem + str(exc), field.key) from None
+    if field.kind == "path":
+        # Absolute: a sync may run from another working directory than the one it was typed in.
+        return os.path.abspath(Path(text).expanduser())
+    raise ValidationError(problem + f"unknown field kind {field.kind!r}.", field.key)
+
+
+def missing_fields(plugin: type[Plugin], settings: dict, secrets_present: set[str]) -> list[Field]:
+    """Required fields that have no value (and no default)."""
+    missing = []
+    for field in plugin.fields:
+        if not field.required:
+            continue
+        if field.secret:
+            if field.key not in secrets_present:
+                missing.append(field)
+        elif settings.get(field.key) in (None, "") and field.default in (None, ""):
+            missing.append(field)
+    return missing
+
+
+def stored_secret_keys(name: str) -> set[str]:
+    """Which secret keys are stored; decrypts (raises CredentialError if it cannot)."""
+    return {key for key, value in creds.get_credentials(name).items() if value not in (None, "")}
+
+
+def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None = None) -> PluginConfiguration:
+    """Validate and store settings (``values``) and secrets; all-or-nothing, audited.
+
+    ``values`` may also carry secret keys (a form does); an empty secret
+    keeps the stored one. Unknown keys are refused.
+    """
+    plugin = get_plugin(name)
+    by_key = {field.key: field for field in plugin.fields}
+    secrets = dict(secrets or {})
+    unknown = [key for key in list(values) + list(secrets) if key not in by_key]
+    if unknown:
+        raise ValidationError(
+            f"{name} has no setting {unknown[0]!r}; its settings are: {', '.join(by_key) or 'none'}.")
+    errors: dict[str, str] = {}
+    settings: dict[str, Any] = {}
+    for key, raw in values.items():
+        field = by_key[key]
+        if field.secret:
+            if raw not in (None, ""):
+                secrets[key] = raw
+            continue
+        try:
+            settings[key] = parse_field(field, raw)
+        except ValidationError as exc:
+            errors[key] = str(exc)
+            continue
+        if settings[key] is None and field.required and field.default in (None, ""):
+            errors[key] = f"{field.label} is required."
+    for key in secrets:
+        if not by_key[key].secret:
+            errors[key] = f"{by_key[key].label} is not a secret; give it with --set."
+    if errors:
+        raise FormErrors(errors)
+    with db.atomic():
+        row = get_config(name) or PluginConfiguration(plugin_name=name)
+        merged = dict(row.settings or {})
+        for key, value in settings.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        row.settings = merged
+        row.save()
+        retyped = {k: v for k, v in secrets.items() if v not in (None, "")}
+        if retyped:
+            try:
+                current = creds.get_credentials(name) if row.credentials else {}
+            except creds.CredentialError:
+                current = {}  # unreadable (lost or changed key): the secrets typed now replace them
+            current.update(retyped)
+            creds.set_credentials(name, current)
+    return get_config(name)
+
+
+def set_enabled(name: str, enabled: bool) -> PluginConfiguration:
+    get_plugin(name)
+    with db.atomic():
+        row = get_config(name) or PluginConfiguration(plugin_name=name)
+        row.enabled = enabled
+        row.save()
+    return row
+
+
+@dataclass
+class PluginStatus:
+    name: str
+    version: str
+    enabled: bool
+    configured: bool
+    missing: list[str]
+    last_run: SyncHistory | None
+    problem: str | None = None  # e.g. credentials that cannot be decrypted
+
+
+def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
+    """Stored settings with each field's default filled in."""
+    result = {field.key: field.default for field in plugin.fields if not field.secret and field.default is not None}
+    result.update(stored or {})
+    return result
+
+
+def plugin_status(name: str) -> PluginStatus:
+    plugin = get_plugin(name)
+    row = get_config(name)
+    problem = None
+    try:
+        present = stored_secret_keys(name) if row and row.credentials else set()
+    except creds.CredentialError as exc:
+        present, problem = set(), str(exc)
+    missing = missing_fields(plugin, row.settings if row else {}, present)
+    last = (SyncHistory.select().where(SyncHistory.plugin_name == name)
+            .order_by(SyncHistory.id.desc()).first())
+    return PluginStatus(name, plugin.version, bool(row and row.enabled), not missing and problem is None,
+                        [f.key for f in missing], last, problem)
+
+
+def all_statuses() -> list[PluginStatus]:
+    return [plugin_status(name) for name in sorted(registry())]
+
+
+def masked_view(name: str) -> dict[str, Any]:
+    """Settings and secrets for display: secrets as ``***`` (or empty when unset)."""
+    plugin = get_plugin(name)
+    row = get_config(name)
+    settings = effective_settings(plugin, row.settings if row else {})
+    try:
+        present = stored_secret_keys(name) if row and row.credentials else set()
+    except creds.CredentialError:
+        present = set()
+    view = {}
+    for field in plugin.fields:
+        view[field.key] = ("***" if field.key in present else "") if field.secret else settings.get(field.key)
+    return view

@@ -1,0 +1,95 @@
+"""Checking plugin classes when they are registered, so a mistake fails at start-up, loudly."""
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Iterable
+
+from core.plugins.base import FIELD_KINDS, Field, Plugin
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+# Semantic Versioning 2.0: no leading zeros; an optional "-pre.release" and then an optional "+build".
+_IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+VERSION_RE = re.compile(rf"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
+
+
+class PluginRegistrationError(Exception):
+    """A registered plugin class is malformed; the message names the class and its file."""
+
+
+def _where(cls) -> str:
+    path = "?"
+    for target in (cls, type(cls)):  # type(cls): an instance registered by mistake
+        try:
+            path = inspect.getsourcefile(target) or "?"
+            break
+        except TypeError:
+            continue
+    what = getattr(cls, "__qualname__", None) or f"{type(cls).__qualname__} instance"
+    return f"plugin class {what} ({path})"
+
+
+def check_plugin_class(cls) -> None:
+    where = _where(cls)
+    if not (inspect.isclass(cls) and issubclass(cls, Plugin)):
+        raise PluginRegistrationError(f"{where} does not derive from core.plugins.base.Plugin")
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name:
+        raise PluginRegistrationError(f"{where} has no name: set name = \"my-plugin\"")
+    if not NAME_RE.match(name):
+        raise PluginRegistrationError(
+            f"{where} has the name {name!r}: use 2-40 lower-case letters, digits and dashes, starting with a letter")
+    version = getattr(cls, "version", "")
+    if not isinstance(version, str) or not VERSION_RE.match(version):
+        raise PluginRegistrationError(f"{where} has the version {version!r}: use MAJOR.MINOR.PATCH, e.g. \"1.0.0\"")
+    sync = getattr(cls, "sync", None)
+    if sync is None or sync is Plugin.sync or not callable(sync):
+        raise PluginRegistrationError(f"{where} has no sync(self, ctx) method")
+    params = list(inspect.signature(sync).parameters)
+    if len(params) != 2:
+        raise PluginRegistrationError(f"{where}: sync must take exactly (self, ctx), not ({', '.join(params)})")
+    fields = getattr(cls, "fields", None)
+    if fields is None:
+        fields = []
+    if not isinstance(fields, (list, tuple)):
+        raise PluginRegistrationError(f"{where}: fields must be a list of Field objects, got {fields!r}")
+    keys = set()
+    for field in fields:
+        if not isinstance(field, Field):
+            raise PluginRegistrationError(f"{where}: fields must be Field objects, got {field!r}")
+        if field.kind not in FIELD_KINDS:
+            raise PluginRegistrationError(
+                f"{where}: field {field.key!r} has the kind {field.kind!r}; use one of {', '.join(FIELD_KINDS)}")
+        if field.key in keys:
+            raise PluginRegistrationError(f"{where}: the field key {field.key!r} is used twice")
+        if field.kind == "choice" and not field.choices:
+            raise PluginRegistrationError(f"{where}: choice field {field.key!r} lists no choices")
+        _check_default(where, field)
+        keys.add(field.key)
+
+
+def _check_default(where: str, field: Field) -> None:
+    """A default the field's own form would refuse ("ninety" for a number, a choice not listed) would
+    reach ``ctx.settings`` unchecked: refuse it at start-up instead."""
+    if field.default is None or field.secret:
+        return
+    from core.platform.plugin_config import parse_field  # here: the registry is built after core.plugins is imported
+    from core.values.validation import ValidationError
+
+    try:
+        parse_field(field, field.default)
+    except ValidationError as exc:
+        raise PluginRegistrationError(f"{where}: field {field.key!r} has the default {field.default!r}, "
+                                      f"which its own form refuses ({exc})") from None
+
+
+def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
+    """``{name: class}`` after checking each class and that names are unique."""
+    registry: dict[str, type[Plugin]] = {}
+    for cls in classes:
+        check_plugin_class(cls)
+        if cls.name in registry:
+            raise PluginRegistrationError(
+                f"{_where(cls)} uses the name {cls.name!r}, already taken by {_where(registry[cls.name])}")
+        registry[cls.name] = cls
+    return registry

@@ -1,0 +1,104 @@
+"""Opening the database: file checks, pragmas, migrations.
+
+One ``SqliteDatabase`` object for the whole process (``db``), initialised by
+:func:`open_database`. Write transactions begin IMMEDIATE so that two
+processes serialise on the write lock instead of failing with
+SQLITE_BUSY_SNAPSHOT, which ignores the busy timeout.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import peewee
+from peewee import SqliteDatabase
+
+from core.store import paths
+
+db = SqliteDatabase(None, lock_type="IMMEDIATE")
+
+
+@db.func("casefold", deterministic=True)
+def _casefold(value):
+    """Unicode case folding for name look-ups: SQLite's lower() only knows A-Z ("Čedok")."""
+    return value.casefold() if isinstance(value, str) else value
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "synchronous": "full",
+}
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseOpenError(Exception):
+    """The database file cannot be used; the message is one sentence for a person."""
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a file that is not ours to open, before SQLite touches it.
+
+    A new or empty file is fine (it becomes a new database). Anything else
+    must start with the SQLite header; we never overwrite such a file.
+    """
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise DatabaseOpenError(f"{path} is a directory, not a database file.")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except PermissionError:
+        raise DatabaseOpenError(f"Cannot read the database file {path}: permission denied.") from None
+    except OSError as exc:
+        raise DatabaseOpenError(f"Cannot read the database file {path}: {exc.strerror}.") from None
+    if header and header != SQLITE_HEADER:
+        raise DatabaseOpenError(
+            f"{path} is not a Fakturka database (it is not an SQLite file); it was left untouched."
+        )
+    if not os.access(path, os.W_OK):
+        raise DatabaseOpenError(f"Cannot write to the database file {path}: permission denied.")
+
+
+def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Path:
+    """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+    from core.store import migrations  # local: migrations imports models, which import db
+
+    path = Path(path).expanduser() if path else None
+    try:
+        path = path or paths.default_db_path()
+        if not path.parent.exists():
+            paths.ensure_private_dir(path.parent)
+        check_database_file(path)
+        paths.create_private_file(path)
+    except OSError as exc:  # e.g. a parent that is a file, a directory we may not write
+        if exc.filename and path and Path(exc.filename) != path:  # the folder is the problem, not the file
+            raise DatabaseOpenError(f"Cannot use the data folder {exc.filename}: {exc.strerror}.") from None
+        raise DatabaseOpenError(
+            f"Cannot create the database file {path or exc.filename}: {exc.strerror}."
+        ) from None
+    if not db.is_closed():
+        db.close()
+    db.init(str(path), pragmas=PRAGMAS, timeout=5)
+    try:
+        db.connect()
+        db.execute_sql("PRAGMA schema_version").fetchone()
+        if migrate:
+            migrations.migrate(db)
+    except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
+        db.close()
+        raise DatabaseOpenError(
+            f"{path} cannot be opened as a Fakturka database ({exc}); it was left untouched."
+        ) from None
+    except migrations.SchemaTooNewError as exc:
+        db.close()
+        raise DatabaseOpenError(str(exc)) from None
+    return path
+
+
+def close_database() -> None:
+    if not db.is_closed():
+        db.close()

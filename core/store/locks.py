@@ -1,0 +1,60 @@
+"""Cross-process locks on files (``flock``): released by the OS when a process dies.
+
+A lock is held through an open file descriptor, so a killed sync never
+leaves a stale lock behind, and a second process (or a second attempt in
+the same process) is refused at once instead of waiting.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from core.store import paths
+
+
+class LockBusy(Exception):
+    pass
+
+
+def lock_path(name: str) -> Path:
+    return paths.ensure_private_dir(paths.data_dir() / "locks") / f"{name}.lock"
+
+
+class FileLock:
+    def __init__(self, name: str):
+        self.path = lock_path(name)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, paths.FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockBusy(self.path) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "FileLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def is_locked(name: str) -> bool:
+    """Whether some process holds the lock now."""
+    probe = FileLock(name)
+    try:
+        probe.acquire()
+    except LockBusy:
+        return True
+    probe.release()
+    return False

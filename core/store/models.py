@@ -1,0 +1,275 @@
+"""The data model. Money columns hold integer minor units next to an ISO 4217 code.
+
+Timestamps are naive UTC datetimes; calendar dates (issued on, booked on) are
+dates. Every domain model is an :class:`~core.store.audit.AuditedModel`; the
+bookkeeping tables (``sync_histories``, ``audit_records``) are not.
+"""
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BlobField,
+    BooleanField,
+    Check,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from core.store.audit import AuditedModel, AuditRecord
+from core.store.base import BaseModel, DecimalTextField, JSONField
+from core.values.money import MoneyAttribute
+from core.values.timeutil import utcnow
+
+__all__ = [
+    "AuditRecord", "BusinessProfile", "Client", "Project", "WorkEntry", "Invoice",
+    "InvoiceLine", "RecurringRule", "MoneyTransaction", "PluginConfiguration",
+    "SyncHistory", "ALL_MODELS", "AUDITED_MODELS",
+]
+
+
+class Timestamped(AuditedModel):
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+# -- integrations (the seed tables) ------------------------------------------
+
+class PluginConfiguration(Timestamped):
+    id = AutoField()
+    plugin_name = CharField(unique=True)
+    enabled = BooleanField(default=False)
+    credentials = BlobField(null=True)  # AES-256-GCM blob, see core.platform.credentials
+    settings = JSONField(default=dict)
+    state = JSONField(default=dict)  # incremental-sync cursor, saved only on success
+
+    redacted_fields = frozenset({"credentials"})
+
+    class Meta:
+        table_name = "plugin_configurations"
+
+
+class SyncHistory(BaseModel):
+    STATUSES = ("pending", "running", "completed", "failed")
+    TRIGGERS = ("tui", "cli", "schedule")
+
+    id = AutoField()
+    plugin_name = CharField(index=True)
+    status = CharField(default="pending", index=True)
+    started_at = DateTimeField(null=True)
+    completed_at = DateTimeField(null=True)
+    records_processed = IntegerField(default=0)
+    records_created = IntegerField(default=0)
+    records_updated = IntegerField(default=0)
+    records_skipped = IntegerField(default=0)
+    error_message = TextField(null=True)
+    error_backtrace = TextField(null=True)
+    metadata = JSONField(default=dict)
+    log = TextField(default="")
+    trigger = CharField(default="cli")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sync_histories"
+
+    @property
+    def duration(self):
+        """How long the run took (``timedelta``), or ``None`` while it has not finished."""
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return self.completed_at - self.started_at
+
+
+# -- invoicing domain ----------------------------------------------------------
+
+class BusinessProfile(Timestamped):
+    """The person's own business details. A single row (id 1)."""
+
+    id = AutoField()
+    name = CharField(default="")
+    address = TextField(default="")
+    email = CharField(default="")
+    phone = CharField(default="")
+    ico = CharField(default="")  # company ID (IČO)
+    dic = CharField(default="")  # VAT ID (DIČ)
+    registry_line = CharField(default="")
+    vat_payer = BooleanField(default=False)
+    iban = CharField(default="")
+    bic = CharField(default="")
+    bank_account = CharField(default="")  # Czech domestic: [prefix-]number/bank
+    default_currency = CharField(default="CZK")
+    default_hourly_rate = IntegerField(default=0)  # minor units of default_currency
+    payment_terms_days = IntegerField(default=14)
+    invoice_number_pattern = CharField(default="{year}{seq:04}")
+    locale = CharField(default="cs")  # default invoice language: en | cs
+    default_vat_rate = DecimalTextField(default="21")  # percent, used when vat_payer
+
+    class Meta:
+        table_name = "business_profile"
+
+
+class Client(Timestamped):
+    id = AutoField()
+    name = CharField()
+    email = CharField(default="")
+    address = TextField(default="")
+    country = CharField(default="CZ")  # ISO 3166 alpha-2; decides reverse charge
+    ico = CharField(default="")
+    dic = CharField(default="")
+    currency = CharField(default="CZK")
+    language = CharField(default="cs")  # invoice language: en | cs
+    hourly_rate = IntegerField(null=True)  # minor units of currency; None -> profile
+    payment_terms_days = IntegerField(null=True)  # None -> profile
+    archived = BooleanField(default=False, index=True)
+
+    hourly_rate_value = MoneyAttribute("hourly_rate")
+
+    class Meta:
+        table_name = "clients"
+
+
+class Project(Timestamped):
+    id = AutoField()
+    client = ForeignKeyField(Client, backref="projects", index=True)
+    name = CharField()
+    hourly_rate = IntegerField(null=True)  # minor units of the client's currency
+    vat_rate = DecimalTextField(null=True)  # percent; None -> profile default
+    archived = BooleanField(default=False, index=True)
+
+    class Meta:
+        table_name = "projects"
+        indexes = ((("client", "name"), True),)
+
+
+class Invoice(Timestamped):
+    STATUSES = ("draft", "sent", "paid", "cancelled")
+
+    id = AutoField()
+    number = CharField(unique=True)
+    year = IntegerField()
+    seq = IntegerField()
+    client = ForeignKeyField(Client, backref="invoices", index=True)
+    status = CharField(default="draft", index=True)
+    currency = CharField()
+    language = CharField(default="cs")
+    issued_on = DateField(index=True)
+    due_on = DateField(index=True)
+    taxable_supply_on = DateField(null=True)
+    sent_on = DateField(null=True)
+    paid_on = DateField(null=True)
+    variable_symbol = CharField(default="", index=True)
+    vat_payer = BooleanField(default=False)
+    reverse_charge = BooleanField(default=False)
+    subtotal = IntegerField(default=0)  # minor units, without VAT
+    vat_total = IntegerField(default=0)
+    total = IntegerField(default=0)
+    supplier = JSONField(default=dict)  # the profile as it was when issued
+    customer = JSONField(default=dict)  # the client as it was when issued
+    note = TextField(default="")
+
+    total_value = MoneyAttribute("total")
+
+    class Meta:
+        table_name = "invoices"
+        indexes = ((("year", "seq"), True),)
+
+
+class InvoiceLine(Timestamped):
+    id = AutoField()
+    invoice = ForeignKeyField(Invoice, backref="lines", index=True)
+    position = IntegerField(default=0)
+    description = TextField()
+    quantity = DecimalTextField(default="1")
+    unit = CharField(default="h")
+    unit_price = IntegerField()  # minor units of the invoice currency
+    vat_rate = DecimalTextField(default="0")  # percent
+    amount = IntegerField()  # quantity * unit_price, rounded; without VAT
+    project = ForeignKeyField(Project, null=True, backref="invoice_lines")
+
+    class Meta:
+        table_name = "invoice_lines"
+
+
+class WorkEntry(Timestamped):
+    KINDS = ("time", "fixed")
+
+    id = AutoField()
+    project = ForeignKeyField(Project, backref="entries", index=True)
+    date = DateField(index=True)
+    kind = CharField(default="time")
+    minutes = IntegerField(null=True)  # None while a timer runs
+    started_at = DateTimeField(null=True)  # timer start (UTC)
+    ended_at = DateTimeField(null=True)
+    description = TextField(default="")
+    billable = BooleanField(default=True)
+    fixed_amount = IntegerField(null=True)  # minor units, for kind == "fixed"
+    hourly_rate = IntegerField(null=True)  # the entry's own rate, overriding project/client
+    billed_rate = IntegerField(null=True)  # the rate it was invoiced at, frozen
+    invoice_line = ForeignKeyField(InvoiceLine, null=True, backref="entries", index=True)
+    source = CharField(default="manual")
+    external_id = CharField(null=True)
+
+    class Meta:
+        table_name = "work_entries"
+        indexes = ((("source", "external_id"), True),)
+
+
+class RecurringRule(Timestamped):
+    id = AutoField()
+    name = CharField()
+    project = ForeignKeyField(Project, backref="recurring_rules", index=True)
+    kind = CharField(default="time")  # time | fixed
+    frequency = CharField(default="weekly")  # weekly | monthly
+    interval = IntegerField(default=1)
+    minutes = IntegerField(null=True)
+    fixed_amount = IntegerField(null=True)
+    description = TextField(default="")
+    start_on = DateField()
+    end_on = DateField(null=True)
+    next_on = DateField(null=True)
+    active = BooleanField(default=True)
+    settings = JSONField(default=dict)
+
+    class Meta:
+        table_name = "recurring_rules"
+
+
+class MoneyTransaction(Timestamped):
+    TYPES = ("income", "expense")
+
+    id = AutoField()
+    external_id = CharField(null=True)
+    source = CharField()
+    transaction_type = CharField()
+    amount = IntegerField(constraints=[Check("amount > 0")])  # minor units, always positive
+    currency = CharField(default="EUR")
+    description = TextField(default="")
+    transacted_on = DateField(index=True)
+    counterparty = CharField(default="")
+    counterparty_account = CharField(default="")
+    reference = CharField(default="")  # variable symbol / payment reference
+    # Indexed only where set (migration 5): most movements pay no invoice.
+    invoice = ForeignKeyField(Invoice, null=True, backref="payments", index=False)
+    raw_data = JSONField(default=dict)
+    # unmatched | matched | review | ignored; only review/ignored rows are indexed (migration 5).
+    match_status = CharField(default="unmatched")
+    match_note = JSONField(default=dict)  # how it was matched, or the candidates to review
+
+    MATCH_STATUSES = ("unmatched", "matched", "review", "ignored")
+    amount_value = MoneyAttribute("amount")
+
+    class Meta:
+        table_name = "money_transactions"
+        # SQLite treats NULLs as distinct: unique only when external_id is set.
+        indexes = ((("source", "external_id"), True),)
+
+
+AUDITED_MODELS = [
+    BusinessProfile, Client, Project, Invoice, InvoiceLine, WorkEntry,
+    RecurringRule, MoneyTransaction, PluginConfiguration,
+]
+ALL_MODELS = AUDITED_MODELS + [SyncHistory, AuditRecord]

@@ -1,0 +1,1 @@
+"""The values every part shares: money, dates, typed-input checks, form errors, locale formatting."""
