@@ -11,6 +11,7 @@ taken from the moments the sync's log lines and progress reports arrive.
 
 Usage: .venv/bin/python bench/fio_import.py [--movements N] [--keep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,14 +39,16 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="fakturka-bench-fio-"))
     os.environ["FAKTURKA_HOME"] = str(home)
 
-    from core.platform import plugin_config, sync as sync_engine
+    from fio_server import TOKEN, FioServer, movement
+
+    from core.banking.matching import match_transactions
+    from core.demo import load_demo
+    from core.platform import plugin_config
+    from core.platform import sync as sync_engine
     from core.store.audit import AuditRecord
     from core.store.db import close_database, open_database
-    from core.demo import load_demo
-    from core.banking.matching import match_transactions
     from core.store.models import Invoice, MoneyTransaction
     from core.values.money import from_minor
-    from fio_server import TOKEN, FioServer, movement
 
     today = date.today()
     rng = random.Random(6)
@@ -56,24 +59,41 @@ def main() -> int:
 
         with FioServer(fixture=False) as server:
             t = time.perf_counter()
-            payments = [movement(30_000_000_000 + n, today - timedelta(days=1 + n), from_minor(inv.total, inv.currency),
-                                 currency=inv.currency, vs=inv.variable_symbol, counterparty_account="2501234567",
-                                 bank_code="0300", counterparty_name=inv.client.name,
-                                 message=f"Faktura {inv.number}")
-                        for n, inv in enumerate(open_invoices)]
+            payments = [
+                movement(
+                    30_000_000_000 + n,
+                    today - timedelta(days=1 + n),
+                    from_minor(inv.total, inv.currency),
+                    currency=inv.currency,
+                    vs=inv.variable_symbol,
+                    counterparty_account="2501234567",
+                    bank_code="0300",
+                    counterparty_name=inv.client.name,
+                    message=f"Faktura {inv.number}",
+                )
+                for n, inv in enumerate(open_invoices)
+            ]
             generated = list(payments)
             for n in range(len(payments), args.movements):
                 income = n % 2 == 0
                 cents = rng.randrange(100, 20_000_000)
                 amount = Decimal(cents if income else -cents).scaleb(-2)
-                generated.append(movement(
-                    30_000_000_000 + n, today - timedelta(days=n % 80), amount,
-                    vs=str(rng.randrange(10**9, 10**10)) if income else None,
-                    counterparty_account=f"{rng.randrange(10**8, 10**10)}", bank_code=rng.choice(["0100", "0300", "0800", "2010"]),
-                    counterparty_name=f"Protistrana {n % 997}", bank_name="Banka a.s.",
-                    message=f"Platba {n}" if income else None,
-                    comment=None if income else f"Nákup: obchod {n % 131}, Praha, CZ",
-                    kind="Bezhotovostní příjem" if income else "Platba kartou", instruction_id=40_000_000_000 + n))
+                generated.append(
+                    movement(
+                        30_000_000_000 + n,
+                        today - timedelta(days=n % 80),
+                        amount,
+                        vs=str(rng.randrange(10**9, 10**10)) if income else None,
+                        counterparty_account=f"{rng.randrange(10**8, 10**10)}",
+                        bank_code=rng.choice(["0100", "0300", "0800", "2010"]),
+                        counterparty_name=f"Protistrana {n % 997}",
+                        bank_name="Banka a.s.",
+                        message=f"Platba {n}" if income else None,
+                        comment=None if income else f"Nákup: obchod {n % 131}, Praha, CZ",
+                        kind="Bezhotovostní příjem" if income else "Platba kartou",
+                        instruction_id=40_000_000_000 + n,
+                    )
+                )
             server.add(*generated)
             generate_s = time.perf_counter() - t
 
@@ -118,10 +138,18 @@ def main() -> int:
 
         created = MoneyTransaction.select().where(MoneyTransaction.source == "fio").count()
         # One "create" record per movement; matching adds "update" records for the payments it links.
-        audited = AuditRecord.select().where((AuditRecord.sync_run == outcome.run_id)
-                                             & (AuditRecord.table_name == "money_transactions")
-                                             & (AuditRecord.action == "create")).count()
-        paid = Invoice.select().where((Invoice.status == "paid") & Invoice.id.in_([i.id for i in open_invoices])).count()
+        audited = (
+            AuditRecord.select()
+            .where(
+                (AuditRecord.sync_run == outcome.run_id)
+                & (AuditRecord.table_name == "money_transactions")
+                & (AuditRecord.action == "create")
+            )
+            .count()
+        )
+        paid = (
+            Invoice.select().where((Invoice.status == "paid") & Invoice.id.in_([i.id for i in open_invoices])).count()
+        )
         total_s = matched - start
         n = outcome.counts.processed
 
@@ -133,25 +161,38 @@ def main() -> int:
             ("engine start -> request", start, marks.get("request")),
             ("download + parse JSON (Decimal)", marks.get("request"), marks.get("parsed")),
             ("map movements into the run", marks.get("parsed"), marks.get("mapped")),
-            ("apply: insert + audit" + (" + matching" if matched_in_sync else ""), marks.get("mapped"),
-             marks.get("applied")),
+            (
+                "apply: insert + audit" + (" + matching" if matched_in_sync else ""),
+                marks.get("mapped"),
+                marks.get("applied"),
+            ),
             ("commit (state, history, COMMIT)", marks.get("applied"), synced),
             ("matching, explicit call" + (" (engine had done it)" if matched_in_sync else ""), synced, matched),
             ("total (sync + matching)", start, matched),
         ]
-        print(f"Fio import benchmark: {args.movements:,} movements ({count:,} sent by the server, {body_mb:.1f} MB JSON) "
-              f"over HTTP from 127.0.0.1")
+        print(
+            f"Fio import benchmark: {args.movements:,} movements ({count:,} sent by the server, {body_mb:.1f} MB JSON) "
+            f"over HTTP from 127.0.0.1"
+        )
         for label, a, b in rows:
             print(f"  {label:<44}{span(a, b)}")
-        print(f"  => {n / total_s:,.0f} movements/s end to end "
-              f"({n / (synced - start):,.0f}/s for the sync alone)")
-        print(f"  created {outcome.counts.created:,}, rows {created:,}, audit create records {audited:,}; "
-              f"invoices paid by the import {paid}/{len(open_invoices)} "
-              f"({len(report.matched)} matched, {len(report.review)} for review in the explicit call)")
-        print(f"  re-run of the whole range: {rerun.counts.processed:,} processed, {rerun.counts.created} created, "
-              f"{rerun.counts.skipped:,} skipped in {rerun_s:.3f} s ({rerun.counts.processed / rerun_s:,.0f}/s)")
-        ok = (created == args.movements and audited == args.movements and paid == len(open_invoices)
-              and rerun.status == "completed" and rerun.counts.created == 0)
+        print(f"  => {n / total_s:,.0f} movements/s end to end ({n / (synced - start):,.0f}/s for the sync alone)")
+        print(
+            f"  created {outcome.counts.created:,}, rows {created:,}, audit create records {audited:,}; "
+            f"invoices paid by the import {paid}/{len(open_invoices)} "
+            f"({len(report.matched)} matched, {len(report.review)} for review in the explicit call)"
+        )
+        print(
+            f"  re-run of the whole range: {rerun.counts.processed:,} processed, {rerun.counts.created} created, "
+            f"{rerun.counts.skipped:,} skipped in {rerun_s:.3f} s ({rerun.counts.processed / rerun_s:,.0f}/s)"
+        )
+        ok = (
+            created == args.movements
+            and audited == args.movements
+            and paid == len(open_invoices)
+            and rerun.status == "completed"
+            and rerun.counts.created == 0
+        )
         if not ok:
             print("  UNEXPECTED: counts above do not add up")
         return 0 if ok else 1

@@ -12,14 +12,15 @@ number in the message); the rest are unrelated.
 
 Usage: .venv/bin/python bench/matching.py [--scale F] [--repeat N]
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import random
 import shutil
-import statistics
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -41,13 +42,27 @@ def build(home: Path, transactions: int, invoices: int) -> Path:
     con = sqlite3.connect(path)
     today = date.today()
     with con:
-        con.execute("INSERT INTO clients (id, created_at, updated_at, name, currency) VALUES (1, ?, ?, 'C', 'CZK')",
-                    (NOW, NOW))
+        con.execute(
+            "INSERT INTO clients (id, created_at, updated_at, name, currency) VALUES (1, ?, ?, 'C', 'CZK')", (NOW, NOW)
+        )
         con.executemany(
             "INSERT INTO invoices (id, created_at, updated_at, number, year, seq, client_id, status, currency, "
             "issued_on, due_on, variable_symbol, total) VALUES (?, ?, ?, ?, 2026, ?, 1, 'sent', 'CZK', ?, ?, ?, ?)",
-            ((i, NOW, NOW, f"2026{i:06d}", i, today.isoformat(), (today + timedelta(days=14)).isoformat(),
-              f"2026{i:06d}", 100000 + i) for i in range(1, invoices + 1)))
+            (
+                (
+                    i,
+                    NOW,
+                    NOW,
+                    f"2026{i:06d}",
+                    i,
+                    today.isoformat(),
+                    (today + timedelta(days=14)).isoformat(),
+                    f"2026{i:06d}",
+                    100000 + i,
+                )
+                for i in range(1, invoices + 1)
+            ),
+        )
         rows = []
         for n in range(transactions):
             kind = n % 5
@@ -62,7 +77,9 @@ def build(home: Path, transactions: int, invoices: int) -> Path:
             rows.append((NOW, NOW, str(n), "bench", "income", amount, "CZK", today.isoformat(), reference, text))
         con.executemany(
             "INSERT INTO money_transactions (created_at, updated_at, external_id, source, transaction_type, amount, "
-            "currency, transacted_on, reference, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "currency, transacted_on, reference, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     con.close()
     return path
 
@@ -76,16 +93,25 @@ def time_floor(path: Path, report) -> float:
     con.execute("PRAGMA synchronous=FULL")
     con.execute("PRAGMA foreign_keys=1")
     numbers = dict(con.execute("SELECT number, id FROM invoices"))
-    links = [(numbers[m.invoice_number], '{"by":"variable symbol","result":"paid"}', NOW, m.transaction_id)
-             for m in report.matched]
+    links = [
+        (numbers[m.invoice_number], '{"by":"variable symbol","result":"paid"}', NOW, m.transaction_id)
+        for m in report.matched
+    ]
     started = time.perf_counter()
     con.execute("BEGIN IMMEDIATE")
-    con.execute("SELECT id, reference, description, amount, currency, transacted_on FROM money_transactions "
-                "WHERE match_status = 'unmatched' AND transaction_type = 'income' AND invoice_id IS NULL").fetchall()
-    con.executemany("UPDATE money_transactions SET invoice_id = ?, match_status = 'matched', match_note = ?, "
-                    "updated_at = ? WHERE id = ?", links)
-    con.executemany("UPDATE invoices SET status = 'paid', paid_on = ?, updated_at = ? WHERE id = ?",
-                    [(date.today().isoformat(), NOW, numbers[n]) for n in paid])
+    con.execute(
+        "SELECT id, reference, description, amount, currency, transacted_on FROM money_transactions "
+        "WHERE match_status = 'unmatched' AND transaction_type = 'income' AND invoice_id IS NULL"
+    ).fetchall()
+    con.executemany(
+        "UPDATE money_transactions SET invoice_id = ?, match_status = 'matched', match_note = ?, "
+        "updated_at = ? WHERE id = ?",
+        links,
+    )
+    con.executemany(
+        "UPDATE invoices SET status = 'paid', paid_on = ?, updated_at = ? WHERE id = ?",
+        [(date.today().isoformat(), NOW, numbers[n]) for n in paid],
+    )
     con.execute("COMMIT")
     elapsed = time.perf_counter() - started
     con.close()
@@ -98,8 +124,8 @@ def measure(transactions: int, invoices: int) -> tuple[float, float, int, int]:
     path = build(home, transactions, invoices)
     copy = home / "floor.db"
     shutil.copyfile(path, copy)
-    from core.store.db import close_database, open_database
     from core.banking.matching import match_transactions
+    from core.store.db import close_database, open_database
 
     open_database(path)
     started = time.perf_counter()
@@ -114,9 +140,13 @@ def measure(transactions: int, invoices: int) -> tuple[float, float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="measure each size this many times (fresh database each) and report the best and "
-                             "the median; the machines are shared and a single run can be 30%% off")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measure each size this many times (fresh database each) and report the best and "
+        "the median; the machines are shared and a single run can be 30%% off",
+    )
     args = parser.parse_args()
     full_tx, full_inv = int(100_000 * args.scale), int(20_000 * args.scale)
     halves, fulls, floors = [], [], []
@@ -128,15 +158,23 @@ def main() -> None:
         floors.append(floor)
         print(f"  half {half * 1000:6.0f} ms   full {full * 1000:6.0f} ms   floor {floor * 1000:5.0f} ms", flush=True)
     half, full, floor = min(halves), min(fulls), min(floors)
-    print(f"half size ({full_tx // 2:,} tx / {full_inv // 2:,} invoices): best {half * 1000:5.0f} ms, "
-          f"median {statistics.median(halves) * 1000:5.0f} ms, {half_matched:,} matched")
-    print(f"full size ({full_tx:,} tx / {full_inv:,} invoices): best {full * 1000:5.0f} ms, "
-          f"median {statistics.median(fulls) * 1000:5.0f} ms, {matched:,} matched, {review:,} for review   "
-          f"budget 1000 ms  {'OK' if full <= 1.0 else 'OVER BUDGET'}")
-    print(f"floor at full size (raw sqlite3: read all unmatched, the same writes, no audit, no logic): "
-          f"{floor * 1000:.0f} ms; matching = {full / floor:.1f}x the floor (how fast the machine is right now)")
-    print(f"full / half (best of each): {full / half:.2f}   budget 2.30 (linear is 2.0)  "
-          f"{'OK' if full / half <= 2.3 else 'OVER BUDGET'}")
+    print(
+        f"half size ({full_tx // 2:,} tx / {full_inv // 2:,} invoices): best {half * 1000:5.0f} ms, "
+        f"median {statistics.median(halves) * 1000:5.0f} ms, {half_matched:,} matched"
+    )
+    print(
+        f"full size ({full_tx:,} tx / {full_inv:,} invoices): best {full * 1000:5.0f} ms, "
+        f"median {statistics.median(fulls) * 1000:5.0f} ms, {matched:,} matched, {review:,} for review   "
+        f"budget 1000 ms  {'OK' if full <= 1.0 else 'OVER BUDGET'}"
+    )
+    print(
+        f"floor at full size (raw sqlite3: read all unmatched, the same writes, no audit, no logic): "
+        f"{floor * 1000:.0f} ms; matching = {full / floor:.1f}x the floor (how fast the machine is right now)"
+    )
+    print(
+        f"full / half (best of each): {full / half:.2f}   budget 2.30 (linear is 2.0)  "
+        f"{'OK' if full / half <= 2.3 else 'OVER BUDGET'}"
+    )
 
 
 if __name__ == "__main__":

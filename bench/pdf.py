@@ -16,6 +16,7 @@ through the models), then times, in the same process:
 Each is run ``--rounds`` times; the best round counts (the machine is shared).
 Budget: <= 100 ms per invoice and export / floor <= 1.5.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,21 +38,30 @@ BUDGET_RATIO = 1.5
 SUPPLIER = {
     "name": "Příliš žluťoučký kůň s.r.o.",
     "address": "Vinohradská 1234/56\n120 00 Praha 2",
-    "ico": "27074358", "dic": "CZ27074358",
+    "ico": "27074358",
+    "dic": "CZ27074358",
     "registry_line": "Společnost zapsaná v obchodním rejstříku vedeném Městským soudem v Praze, oddíl C, vložka 123456",
-    "vat_payer": True, "iban": "CZ6508000000192000145399", "bic": "GIBACZPX",
-    "bank_account": "19-2000145399/0800", "email": "fakturace@kun.cz", "phone": "+420 777 123 456",
+    "vat_payer": True,
+    "iban": "CZ6508000000192000145399",
+    "bic": "GIBACZPX",
+    "bank_account": "19-2000145399/0800",
+    "email": "fakturace@kun.cz",
+    "phone": "+420 777 123 456",
 }
 CUSTOMER = {
-    "name": "Ústřední úřad pro ďábelské účetnictví a.s.", "address": "Náměstí Míru 1\n602 00 Brno",
-    "country": "CZ", "ico": "25596641", "dic": "CZ25596641", "email": "ucetni@example.cz",
+    "name": "Ústřední úřad pro ďábelské účetnictví a.s.",
+    "address": "Náměstí Míru 1\n602 00 Brno",
+    "country": "CZ",
+    "ico": "25596641",
+    "dic": "CZ25596641",
+    "email": "ucetni@example.cz",
 }
 
 
 def build_invoices(count: int, lines: int) -> list:
+    from core.billing.totals import compute_totals, line_amount
     from core.store.db import db
     from core.store.models import Client, Invoice, InvoiceLine
-    from core.billing.totals import compute_totals, line_amount
 
     client = Client.create(name=CUSTOMER["name"], currency="CZK", language="cs")
     invoices = []
@@ -66,16 +76,36 @@ def build_invoices(count: int, lines: int) -> list:
                 price = 120050 + pos * 100
                 rate = Decimal("21") if pos % 3 else Decimal("12")
                 amount = line_amount(qty, price)
-                rows.append({"position": pos, "description": f"Vývoj modulu č. {pos + 1} – úprava žluťoučkého rozhraní",
-                             "quantity": qty, "unit": "h" if pos % 4 else "pcs", "unit_price": price,
-                             "vat_rate": rate, "amount": amount})
+                rows.append(
+                    {
+                        "position": pos,
+                        "description": f"Vývoj modulu č. {pos + 1} – úprava žluťoučkého rozhraní",
+                        "quantity": qty,
+                        "unit": "h" if pos % 4 else "pcs",
+                        "unit_price": price,
+                        "vat_rate": rate,
+                        "amount": amount,
+                    }
+                )
                 pairs.append((amount, rate))
             totals = compute_totals(pairs, vat_payer=True, reverse_charge=False)
             invoice = Invoice.create(
-                number=number, year=2026, seq=i + 1, client=client, currency="CZK", language="cs",
-                issued_on=issued, due_on=issued + timedelta(days=14), taxable_supply_on=issued,
-                variable_symbol=number, vat_payer=True, supplier=SUPPLIER, customer=CUSTOMER,
-                subtotal=totals.subtotal, vat_total=totals.vat_total, total=totals.total,
+                number=number,
+                year=2026,
+                seq=i + 1,
+                client=client,
+                currency="CZK",
+                language="cs",
+                issued_on=issued,
+                due_on=issued + timedelta(days=14),
+                taxable_supply_on=issued,
+                variable_symbol=number,
+                vat_payer=True,
+                supplier=SUPPLIER,
+                customer=CUSTOMER,
+                subtotal=totals.subtotal,
+                vat_total=totals.vat_total,
+                total=totals.total,
                 note="Děkujeme za spolupráci.",
             )
             InvoiceLine.insert_many([{**row, "invoice": invoice.id} for row in rows]).execute()
@@ -100,7 +130,7 @@ def floor_document(fonts, table: list[list[str]], payload: str, path: Path, *, s
     for index, row in enumerate(table):
         pdf.set_font("F", "B" if index == 0 else "", 8.5)
         x = 16.0
-        for value, w in zip(row, widths):
+        for value, w in zip(row, widths, strict=False):
             if strict:
                 pdf.text(x + 1, y + 3.5, value)
             else:
@@ -128,10 +158,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="fakturka-bench-") as tmp:
         os.environ["FAKTURKA_HOME"] = str(Path(tmp) / "home")
+        from pypdf import PdfReader
+
         from core.billing import pdf as invoice_pdf
         from core.billing import qr
         from core.store.db import close_database, open_database
-        from pypdf import PdfReader
 
         open_database()
         invoices = build_invoices(args.invoices, args.lines)
@@ -151,8 +182,17 @@ def main() -> int:
         floor_inputs = []
         for invoice in invoices:
             table = [["Popis", "Množství", "MJ", "Cena za MJ", "Sazba DPH", "Bez DPH"]]
-            table += [[line.description, str(line.quantity), line.unit, str(line.unit_price), str(line.vat_rate),
-                       str(line.amount)] for line in invoice.lines]
+            table += [
+                [
+                    line.description,
+                    str(line.quantity),
+                    line.unit,
+                    str(line.unit_price),
+                    str(line.vat_rate),
+                    str(line.amount),
+                ]
+                for line in invoice.lines
+            ]
             floor_inputs.append((invoice.number, table, qr.payment_qr(invoice)[1]))
 
         def run_floor(font_set, strict: bool) -> float:
@@ -174,10 +214,14 @@ def main() -> int:
     export, floor, strict, floor_full = min(export_ms), min(floor_ms), min(strict_ms), min(full_ms)
     print(f"invoices: {args.invoices} x {args.lines} lines, pages per invoice: {sorted(pages)}")
     print(f"cold first invoice (font cut + first render): {cold_ms:8.1f} ms")
-    print(f"export (core.billing.pdf.export_invoices):           {export:8.1f} ms/invoice   rounds: "
-          + ", ".join(f"{v:.1f}" for v in export_ms))
-    print(f"floor (same fonts, cell() table, PNG QR):     {floor:8.1f} ms/invoice   rounds: "
-          + ", ".join(f"{v:.1f}" for v in floor_ms))
+    print(
+        f"export (core.billing.pdf.export_invoices):           {export:8.1f} ms/invoice   rounds: "
+        + ", ".join(f"{v:.1f}" for v in export_ms)
+    )
+    print(
+        f"floor (same fonts, cell() table, PNG QR):     {floor:8.1f} ms/invoice   rounds: "
+        + ", ".join(f"{v:.1f}" for v in floor_ms)
+    )
     print(f"strict floor (same fonts, text(), vector QR): {strict:8.1f} ms/invoice")
     print(f"floor with the full Open Sans TTFs:           {floor_full:8.1f} ms/invoice")
     ratio, strict_ratio = export / floor, export / strict

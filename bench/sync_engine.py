@@ -32,6 +32,7 @@ syncs with the audit designs the planners were asked about (create records
 without values, fewer audit indexes), and times the plugin's calls alone,
 which every second run contains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,21 @@ sys.path.insert(0, str(ROOT))
 BUDGET_RATIO = 5.0
 AIM_RATIO = 3.0
 BUDGET_SECOND = 30.0
-COLUMNS = ("created_at", "updated_at", "external_id", "source", "transaction_type", "amount", "currency",
-           "description", "transacted_on", "counterparty", "counterparty_account", "reference", "raw_data")
+COLUMNS = (
+    "created_at",
+    "updated_at",
+    "external_id",
+    "source",
+    "transaction_type",
+    "amount",
+    "currency",
+    "description",
+    "transacted_on",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+    "raw_data",
+)
 
 
 def make_rows(count: int) -> list[dict]:
@@ -63,18 +77,20 @@ def make_rows(count: int) -> list[dict]:
     rows = []
     for i in range(count):
         income = i % 3 != 0
-        rows.append({
-            "external_id": f"{24000000000 + i}",
-            "transaction_type": "income" if income else "expense",
-            "amount": f"{(i * 7919) % 250000 + 100}.{i % 100:02d}",
-            "currency": "CZK",
-            "transacted_on": start + timedelta(days=i % 700),
-            "description": f"Platba faktury {2024000 + i % 5000}" if income else f"Karta: nákup {i}",
-            "counterparty": f"Odběratel {i % 977} s.r.o.",
-            "counterparty_account": f"{1000000000 + i % 977}/0800",
-            "reference": f"{2024000 + i % 5000}" if income else "",
-            "raw_data": {"id": 24000000000 + i, "vs": f"{2024000 + i % 5000}", "ks": "0308"},
-        })
+        rows.append(
+            {
+                "external_id": f"{24000000000 + i}",
+                "transaction_type": "income" if income else "expense",
+                "amount": f"{(i * 7919) % 250000 + 100}.{i % 100:02d}",
+                "currency": "CZK",
+                "transacted_on": start + timedelta(days=i % 700),
+                "description": f"Platba faktury {2024000 + i % 5000}" if income else f"Karta: nákup {i}",
+                "counterparty": f"Odběratel {i % 977} s.r.o.",
+                "counterparty_account": f"{1000000000 + i % 977}/0800",
+                "reference": f"{2024000 + i % 5000}" if income else "",
+                "raw_data": {"id": 24000000000 + i, "vs": f"{2024000 + i % 5000}", "ks": "0308"},
+            }
+        )
     return rows
 
 
@@ -108,16 +124,31 @@ def register(rows: list[dict]):
 
 def time_raw(db_path: Path, rows: list[dict]) -> float:
     """The floor: one executemany of the same values into a bare table, one transaction."""
+    from decimal import Decimal
+
     from core.store.base import json_text
     from core.values.money import to_minor
-    from decimal import Decimal
     from core.values.timeutil import utcnow
 
     now = utcnow().isoformat(sep=" ")
-    tuples = [(now, now, r["external_id"], "bench-bank", r["transaction_type"],
-               to_minor(Decimal(r["amount"]), r["currency"]), r["currency"], r["description"],
-               r["transacted_on"].isoformat(), r["counterparty"], r["counterparty_account"], r["reference"],
-               json_text(r["raw_data"])) for r in rows]
+    tuples = [
+        (
+            now,
+            now,
+            r["external_id"],
+            "bench-bank",
+            r["transaction_type"],
+            to_minor(Decimal(r["amount"]), r["currency"]),
+            r["currency"],
+            r["description"],
+            r["transacted_on"].isoformat(),
+            r["counterparty"],
+            r["counterparty_account"],
+            r["reference"],
+            json_text(r["raw_data"]),
+        )
+        for r in rows
+    ]
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"CREATE TABLE bench_bare ({', '.join(COLUMNS)})")
@@ -132,31 +163,61 @@ def time_raw(db_path: Path, rows: list[dict]) -> float:
     return elapsed
 
 
-def time_write_floor(db_path: Path, rows: list[dict], *, audit: bool = True, audit_values: bool = True,
-                     drop_indexes: tuple[str, ...] = ()) -> float:
+def time_write_floor(
+    db_path: Path,
+    rows: list[dict],
+    *,
+    audit: bool = True,
+    audit_values: bool = True,
+    drop_indexes: tuple[str, ...] = (),
+) -> float:
     """What the engine must write at least, as raw SQL: the rows into money_transactions (with its
     indexes) and one audit record per row (into audit_records, with its indexes), one transaction.
     The audit JSON is built before the clock starts: this is the SQLite part only. The keywords
     leave parts out, to show what each costs (--floors)."""
+    from decimal import Decimal
+
     from core.store.base import json_text
     from core.values.money import to_minor
-    from decimal import Decimal
     from core.values.timeutil import utcnow
 
     now = utcnow().isoformat(sep=" ")
     tuples, audits = [], []
     for r in rows:
-        values = {"external_id": "floor-" + r["external_id"], "source": "bench-floor",
-                  "transaction_type": r["transaction_type"], "amount": to_minor(Decimal(r["amount"]), r["currency"]),
-                  "currency": r["currency"], "description": r["description"],
-                  "transacted_on": r["transacted_on"].isoformat(), "counterparty": r["counterparty"],
-                  "counterparty_account": r["counterparty_account"], "reference": r["reference"],
-                  "raw_data": r["raw_data"], "match_status": "unmatched", "match_note": {}}
+        values = {
+            "external_id": "floor-" + r["external_id"],
+            "source": "bench-floor",
+            "transaction_type": r["transaction_type"],
+            "amount": to_minor(Decimal(r["amount"]), r["currency"]),
+            "currency": r["currency"],
+            "description": r["description"],
+            "transacted_on": r["transacted_on"].isoformat(),
+            "counterparty": r["counterparty"],
+            "counterparty_account": r["counterparty_account"],
+            "reference": r["reference"],
+            "raw_data": r["raw_data"],
+            "match_status": "unmatched",
+            "match_note": {},
+        }
         tuples.append((now, now, *[json_text(v) if isinstance(v, dict) else v for v in values.values()]))
         audits.append(json_text({k: [None, v] for k, v in values.items()}) if audit_values else "{}")
-    columns = ("created_at", "updated_at", "external_id", "source", "transaction_type", "amount", "currency",
-               "description", "transacted_on", "counterparty", "counterparty_account", "reference", "raw_data",
-               "match_status", "match_note")
+    columns = (
+        "created_at",
+        "updated_at",
+        "external_id",
+        "source",
+        "transaction_type",
+        "amount",
+        "currency",
+        "description",
+        "transacted_on",
+        "counterparty",
+        "counterparty_account",
+        "reference",
+        "raw_data",
+        "match_status",
+        "match_note",
+    )
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=FULL")
     for index in drop_indexes:
@@ -164,12 +225,15 @@ def time_write_floor(db_path: Path, rows: list[dict], *, audit: bool = True, aud
     first_id = (conn.execute("SELECT max(id) FROM money_transactions").fetchone()[0] or 0) + 1
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(f"INSERT INTO money_transactions ({', '.join(columns)}) "
-                     f"VALUES ({', '.join('?' * len(columns))})", tuples)
+    conn.executemany(
+        f"INSERT INTO money_transactions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", tuples
+    )
     if audit:
-        conn.executemany("INSERT INTO audit_records (table_name, row_id, action, changes, source, sync_run, "
-                         "created_at) VALUES ('money_transactions', ?, 'create', ?, 'bench-floor', NULL, ?)",
-                         [(first_id + i, changes, now) for i, changes in enumerate(audits)])
+        conn.executemany(
+            "INSERT INTO audit_records (table_name, row_id, action, changes, source, sync_run, "
+            "created_at) VALUES ('money_transactions', ?, 'create', ?, 'bench-floor', NULL, ?)",
+            [(first_id + i, changes, now) for i, changes in enumerate(audits)],
+        )
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
@@ -183,8 +247,10 @@ FLOOR_VARIANTS = [
     ("... create records without the values ({})", dict(audit_values=False)),
     ("... audit_records with only its (table_name, row_id) index", dict(drop_indexes=AUDIT_FILTER_INDEXES)),
     ("... both", dict(audit_values=False, drop_indexes=AUDIT_FILTER_INDEXES)),
-    ("... both, and no date index on the transactions",
-     dict(audit_values=False, drop_indexes=AUDIT_FILTER_INDEXES + ("money_transactions_transacted_on",))),
+    (
+        "... both, and no date index on the transactions",
+        dict(audit_values=False, drop_indexes=AUDIT_FILTER_INDEXES + ("money_transactions_transacted_on",)),
+    ),
 ]
 
 
@@ -237,8 +303,11 @@ def one_round(rows: list[dict]) -> dict:
     assert (out1.counts.created, out1.counts.skipped) == (n, 0), out1.counts
     assert (out2.counts.created, out2.counts.updated, out2.counts.skipped) == (0, 0, n), out2.counts
     assert MoneyTransaction.select().count() == n
-    audited = AuditRecord.select().where((AuditRecord.table_name == "money_transactions")
-                                         & (AuditRecord.sync_run == out1.run_id)).count()
+    audited = (
+        AuditRecord.select()
+        .where((AuditRecord.table_name == "money_transactions") & (AuditRecord.sync_run == out1.run_id))
+        .count()
+    )
     assert audited == n, f"{audited} audit records for {n} created rows"
     floor = time_write_floor(db_path, rows)
     close_database()
@@ -283,8 +352,8 @@ def what_if_round(rows: list[dict], *, values: bool, drop_indexes: tuple[str, ..
 def time_plugin_calls(rows: list[dict]) -> float:
     """The bench plugin's 100,000 ``upsert_transaction`` calls alone (checks, conversion), no database:
     the part of a second run that no engine design removes."""
-    from core.store.gcpause import gc_paused
     from core.platform.sync import Masker, SyncContext
+    from core.store.gcpause import gc_paused
 
     ctx = SyncContext("bench-bank", 0, {}, {}, {}, Masker([]))
     upsert = ctx.upsert_transaction
@@ -306,12 +375,16 @@ def what_if(rows: list[dict], rounds: int) -> None:
     raw = min(r["raw"] for rs in results.values() for r in rs)
     for name, rs in results.items():
         first, second = min(r["first"] for r in rs), min(r["second"] for r in rs)
-        print(f"  {name:<52} first {first:5.2f} s = {first / raw:4.1f}x raw   "
-              f"second {second:5.2f} s = {100 * second / first:3.0f}% of first")
+        print(
+            f"  {name:<52} first {first:5.2f} s = {first / raw:4.1f}x raw   "
+            f"second {second:5.2f} s = {100 * second / first:3.0f}% of first"
+        )
     plugin = min(calls)
     print(f"  raw executemany {raw:.2f} s; the plugin's calls alone {plugin:.2f} s = {plugin / raw:.1f}x raw")
-    print(f"  both budgets together need second <= 0.30 x first <= 0.30 x {BUDGET_RATIO:g} x raw "
-          f"= {0.3 * BUDGET_RATIO * raw:.2f} s, of which the plugin's calls take {plugin:.2f} s")
+    print(
+        f"  both budgets together need second <= 0.30 x first <= 0.30 x {BUDGET_RATIO:g} x raw "
+        f"= {0.3 * BUDGET_RATIO * raw:.2f} s, of which the plugin's calls take {plugin:.2f} s"
+    )
 
 
 def profile_first_sync(rows: list[dict], top: int) -> None:
@@ -336,10 +409,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="best of this many rounds (the machines are shared)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one first sync")
     parser.add_argument("--top", type=int, default=30, help="profile lines to print")
-    parser.add_argument("--floors", action="store_true",
-                        help="only measure what the write floor is made of (schema and audit parts left out)")
-    parser.add_argument("--what-if", action="store_true",
-                        help="only run both syncs under other audit designs, and time the plugin's calls alone")
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="only measure what the write floor is made of (schema and audit parts left out)",
+    )
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="only run both syncs under other audit designs, and time the plugin's calls alone",
+    )
     args = parser.parse_args()
 
     rows = make_rows(args.rows)
@@ -353,8 +432,11 @@ def main() -> None:
     for i in range(args.rounds):
         result = one_round(rows)
         results.append(result)
-        print(f"round {i + 1}: raw {result['raw']:.2f} s, sync 1 {result['first']:.2f} s, "
-              f"sync 2 {result['second']:.2f} s, write floor {result['floor']:.2f} s", flush=True)
+        print(
+            f"round {i + 1}: raw {result['raw']:.2f} s, sync 1 {result['first']:.2f} s, "
+            f"sync 2 {result['second']:.2f} s, write floor {result['floor']:.2f} s",
+            flush=True,
+        )
     raw = min(r["raw"] for r in results)
     floor = min(r["floor"] for r in results)
     first = min(r["first"] for r in results)
@@ -366,12 +448,18 @@ def main() -> None:
     print(f"rows: {n:,}  (best of {args.rounds})")
     print(f"raw sqlite3 executemany   {n / raw:>12,.0f} rows/s   ({raw:.2f} s)")
     print(f"sync, first run (created) {n / first:>12,.0f} rows/s   ({first:.2f} s)")
-    print(f"ratio sync / raw          {ratio:>12.2f}         (budget <= {BUDGET_RATIO:g}, aim {AIM_RATIO:g})"
-          f"  {'OK' if ratio <= BUDGET_RATIO else 'OVER BUDGET'}")
-    print(f"write floor (raw SQL of the same rows + their audit records, indexed tables) "
-          f"{floor:.2f} s = {floor / raw:.1f}x raw")
-    print(f"sync, second run (unchanged) {second:.2f} s = {second_pct:.0f}% of the first "
-          f"(budget <= {BUDGET_SECOND:g}%)  {'OK' if second_pct <= BUDGET_SECOND else 'OVER BUDGET'}")
+    print(
+        f"ratio sync / raw          {ratio:>12.2f}         (budget <= {BUDGET_RATIO:g}, aim {AIM_RATIO:g})"
+        f"  {'OK' if ratio <= BUDGET_RATIO else 'OVER BUDGET'}"
+    )
+    print(
+        f"write floor (raw SQL of the same rows + their audit records, indexed tables) "
+        f"{floor:.2f} s = {floor / raw:.1f}x raw"
+    )
+    print(
+        f"sync, second run (unchanged) {second:.2f} s = {second_pct:.0f}% of the first "
+        f"(budget <= {BUDGET_SECOND:g}%)  {'OK' if second_pct <= BUDGET_SECOND else 'OVER BUDGET'}"
+    )
     if args.profile:
         profile_first_sync(rows, args.top)
 

@@ -16,6 +16,7 @@ timed on its own.
 
 Usage: .venv/bin/python bench/tui_start.py [--db PATH] [--runs N] [--scale F]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,9 @@ print(json.dumps(timings))
 def run(code: str, *args: str) -> tuple[float, dict]:
     env = dict(os.environ, FAKTURKA_HOME=tempfile.mkdtemp(prefix="fk-bench-"))
     started = time.time()
-    out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     ended = time.time()
     data = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
     ready = data.get("dashboard_ready", ended)

@@ -6,6 +6,7 @@ database and returns the exit code. Wrong input exits 1 with one sentence;
 a database that cannot be opened exits 2. The entry point that can also
 start the terminal app is ``fakturka.launcher.main``; this package never imports the UI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,13 @@ from pathlib import Path
 from peewee import DatabaseError
 
 from cli.base import CommandError, app_version
+from core.errors import FakturkaError
 from core.store.db import DatabaseOpenError, open_database
 
 __all__ = ["CommandError", "UsageError", "app_version", "build_parser", "open_for", "run_command"]
 
 
-class UsageError(Exception):
+class UsageError(FakturkaError):
     """The command line itself is wrong (unknown option, bad date...); exit code 2."""
 
 
@@ -41,8 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"fakturka {app_version()}")
-    parser.add_argument("--db", metavar="PATH", type=Path,
-                        help="open this database file instead of the default one")
+    parser.add_argument("--db", metavar="PATH", type=Path, help="open this database file instead of the default one")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (clients, timesheet, invoices, bank, plugins, system):
         module.register(commands)
@@ -89,8 +90,10 @@ def database_problem(exc: Exception) -> str:
     """SQLite's complaint as a sentence that says what to do."""
     text = str(exc)
     if "malformed" in text or "not a database" in text:
-        return (f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
-                f"'fakturka info' shows where it is.")
+        return (
+            f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
+            f"'fakturka info' shows where it is."
+        )
     if "locked" in text or "busy" in text:
         return "the database is busy (another Fakturka is writing to it); try again in a moment."
     return f"the database refused the change: {text}"

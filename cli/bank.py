@@ -1,8 +1,9 @@
 """``fakturka transactions`` and ``fakturka match ...``."""
+
 from __future__ import annotations
 
-from core.banking import matching
 from cli.base import date_arg, positive_int, print_json, print_table
+from core.banking import matching
 from core.billing.invoicing import amount_paid, find_invoice
 from core.store.models import MoneyTransaction
 from core.values.money import from_minor
@@ -19,10 +20,12 @@ def register(commands) -> None:
     tx.set_defaults(handler=transactions_list)
 
     match = commands.add_parser(
-        "match", help="match incoming payments to invoices (or link by hand)",
+        "match",
+        help="match incoming payments to invoices (or link by hand)",
         usage="fakturka match [-h] [ACTION ...]",
         description="Without an action: match every unmatched incoming payment to open invoices now "
-                    "(a bank sync does this by itself). With one: link, unlink or ignore by hand.")
+        "(a bank sync does this by itself). With one: link, unlink or ignore by hand.",
+    )
     match.set_defaults(handler=match_run)
     sub = match.add_subparsers(dest="action", metavar="ACTION")
     link = sub.add_parser("link", help="record that a transaction pays an invoice")
@@ -39,26 +42,52 @@ def register(commands) -> None:
 
 
 def transaction_dict(t: MoneyTransaction) -> dict:
-    return {"id": t.id, "date": t.transacted_on, "source": t.source, "type": t.transaction_type,
-            "amount": from_minor(t.amount, t.currency), "currency": t.currency, "reference": t.reference,
-            "counterparty": t.counterparty, "description": t.description, "match_status": t.match_status,
-            "invoice": t.invoice.number if t.invoice_id else None, "match_note": t.match_note}
+    return {
+        "id": t.id,
+        "date": t.transacted_on,
+        "source": t.source,
+        "type": t.transaction_type,
+        "amount": from_minor(t.amount, t.currency),
+        "currency": t.currency,
+        "reference": t.reference,
+        "counterparty": t.counterparty,
+        "description": t.description,
+        "match_status": t.match_status,
+        "invoice": t.invoice.number if t.invoice_id else None,
+        "match_note": t.match_note,
+    }
 
 
 def transactions_list(args) -> int:
-    rows = [transaction_dict(t) for t in matching.transactions_query(
-        status=args.status, source=args.source, since=args.since, until=args.until).limit(max(1, args.limit))]
+    rows = [
+        transaction_dict(t)
+        for t in matching.transactions_query(
+            status=args.status, source=args.source, since=args.since, until=args.until
+        ).limit(max(1, args.limit))
+    ]
     if args.json:
         print_json(rows)
         return 0
     if not rows:
         print("No transactions match.")
         return 0
-    print_table(["ID", "DATE", "SOURCE", "AMOUNT", "VS", "COUNTERPARTY", "STATUS", "INVOICE"],
-                [[r["id"], r["date"].isoformat(), r["source"],
-                  f"{'-' if r['type'] == 'expense' else ''}{r['amount']} {r['currency']}", r["reference"] or "-",
-                  (r["counterparty"] or "")[:30], r["match_status"], r["invoice"] or "-"] for r in rows],
-                right={0, 3})
+    print_table(
+        ["ID", "DATE", "SOURCE", "AMOUNT", "VS", "COUNTERPARTY", "STATUS", "INVOICE"],
+        [
+            [
+                r["id"],
+                r["date"].isoformat(),
+                r["source"],
+                f"{'-' if r['type'] == 'expense' else ''}{r['amount']} {r['currency']}",
+                r["reference"] or "-",
+                (r["counterparty"] or "")[:30],
+                r["match_status"],
+                r["invoice"] or "-",
+            ]
+            for r in rows
+        ],
+        right={0, 3},
+    )
     return 0
 
 
@@ -66,8 +95,10 @@ def match_run(args) -> int:
     report = matching.match_transactions()
     for line in report.lines():
         print(line)
-    print(f"Matched {len(report.matched)} transaction(s), {len(report.review)} need review; "
-          f"invoices now paid: {', '.join(report.paid_invoices) or 'none'}.")
+    print(
+        f"Matched {len(report.matched)} transaction(s), {len(report.review)} need review; "
+        f"invoices now paid: {', '.join(report.paid_invoices) or 'none'}."
+    )
     return 0
 
 
@@ -79,8 +110,10 @@ def match_link(args) -> int:
     print(f"Transaction {tx.id} now pays invoice {invoice.number} ({invoice.status}).")
     paid = amount_paid(invoice)
     if paid > invoice.total:
-        print(f"Note: invoice {invoice.number} is now overpaid by "
-              f"{from_minor(paid - invoice.total, invoice.currency)} {invoice.currency}.")
+        print(
+            f"Note: invoice {invoice.number} is now overpaid by "
+            f"{from_minor(paid - invoice.total, invoice.currency)} {invoice.currency}."
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Shared pieces of the command line: errors, output helpers, argument types."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,29 +7,43 @@ import json
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from importlib.metadata import PackageNotFoundError, version as dist_version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 from typing import Any, Iterable
 
-from core.billing.clients import NotFound
-from core.platform.credentials import CredentialError
-from core.values.dates import parse_date
-from core.demo import DemoRefused
-from core.plugins import UnknownPlugin
-from core.platform.sync import SyncRefused
-from core.billing.invoicing import InvoiceError
 from core.banking.matching import MatchError
-from core.values.money import MoneyError
+from core.billing.clients import NotFound
+from core.billing.invoicing import InvoiceError
 from core.billing.timesheet import EntryLocked, TimerError
+from core.demo import DemoRefused
+from core.errors import FakturkaError
+from core.platform.credentials import CredentialError
+from core.platform.sync import SyncRefused
+from core.plugins import UnknownPlugin
+from core.values.dates import parse_date
+from core.values.money import MoneyError
 from core.values.validation import ValidationError
 
 
-class CommandError(Exception):
+class CommandError(FakturkaError):
     """A wrong input or refused action: printed as one sentence, exit code 1."""
 
 
 # Errors that carry a sentence meant for the person; anything else is a bug.
-EXPECTED_ERRORS = (CommandError, ValidationError, NotFound, InvoiceError, MoneyError,
-                   EntryLocked, TimerError, CredentialError, DemoRefused, UnknownPlugin, SyncRefused, MatchError)
+EXPECTED_ERRORS = (
+    CommandError,
+    ValidationError,
+    NotFound,
+    InvoiceError,
+    MoneyError,
+    EntryLocked,
+    TimerError,
+    CredentialError,
+    DemoRefused,
+    UnknownPlugin,
+    SyncRefused,
+    MatchError,
+)
 
 
 def app_version() -> str:
@@ -78,7 +93,9 @@ def print_table(headers: list[str], rows: Iterable[list[Any]], right: set[int] =
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
     def fmt(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ).rstrip()
 
     print(fmt(headers))
     print("  ".join("-" * w for w in widths))

@@ -1,18 +1,23 @@
 """``fakturka client ...``, ``fakturka project ...`` and ``fakturka profile ...``."""
+
 from __future__ import annotations
 
 import sys
 
+from cli.base import CommandError, parse_assignments, print_json, print_table
 from core.billing import clients as svc
 from core.billing import profile as profile_svc
-from cli.base import CommandError, parse_assignments, print_json, print_table
 from core.values.money import from_minor
 
 CLIENT_OPTIONS = [
-    ("--email", "contact e-mail"), ("--address", "postal address (use \\n for new lines)"),
-    ("--country", "two-letter country code (default CZ)"), ("--ico", "company ID (IČO)"),
-    ("--dic", "VAT ID (DIČ), e.g. CZ12345678 or DE123456789"), ("--currency", "invoice currency, e.g. CZK or EUR"),
-    ("--language", "invoice language: en or cs"), ("--rate", "default hourly rate"),
+    ("--email", "contact e-mail"),
+    ("--address", "postal address (use \\n for new lines)"),
+    ("--country", "two-letter country code (default CZ)"),
+    ("--ico", "company ID (IČO)"),
+    ("--dic", "VAT ID (DIČ), e.g. CZ12345678 or DE123456789"),
+    ("--currency", "invoice currency, e.g. CZK or EUR"),
+    ("--language", "invoice language: en or cs"),
+    ("--rate", "default hourly rate"),
     ("--terms", "payment terms in days"),
 ]
 OPTION_FIELDS = {"rate": "hourly_rate", "terms": "payment_terms_days"}
@@ -70,10 +75,16 @@ def register(commands) -> None:
     show = sub.add_parser("show", help="show the profile")
     show.add_argument("--json", action="store_true", help="print JSON for scripts")
     show.set_defaults(handler=profile_show)
-    edit = sub.add_parser("edit", help="change profile fields",
-                          description="Fields: " + ", ".join(profile_svc.EDITABLE_FIELDS))
-    edit.add_argument("--set", action="append", metavar="FIELD=VALUE", dest="assignments",
-                      help="set a field (repeatable); without --set, asks for each field on a terminal")
+    edit = sub.add_parser(
+        "edit", help="change profile fields", description="Fields: " + ", ".join(profile_svc.EDITABLE_FIELDS)
+    )
+    edit.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        dest="assignments",
+        help="set a field (repeatable); without --set, asks for each field on a terminal",
+    )
     edit.set_defaults(handler=profile_edit)
 
 
@@ -89,9 +100,17 @@ def _client_values(args) -> dict:
 
 def _client_dict(c) -> dict:
     return {
-        "id": c.id, "name": c.name, "email": c.email, "address": c.address, "country": c.country,
-        "ico": c.ico, "dic": c.dic, "currency": c.currency, "language": c.language,
-        "hourly_rate": from_minor(c.hourly_rate, c.currency), "payment_terms_days": c.payment_terms_days,
+        "id": c.id,
+        "name": c.name,
+        "email": c.email,
+        "address": c.address,
+        "country": c.country,
+        "ico": c.ico,
+        "dic": c.dic,
+        "currency": c.currency,
+        "language": c.language,
+        "hourly_rate": from_minor(c.hourly_rate, c.currency),
+        "payment_terms_days": c.payment_terms_days,
         "archived": c.archived,
     }
 
@@ -114,10 +133,22 @@ def client_list(args) -> int:
         else:
             print("No clients yet. Add one: fakturka client add NAME")
         return 0
-    print_table(["ID", "NAME", "CURRENCY", "LANG", "RATE", "TERMS", "ARCHIVED"],
-                [[c.id, c.name, c.currency, c.language, from_minor(c.hourly_rate, c.currency) or "-",
-                  c.payment_terms_days if c.payment_terms_days is not None else "-", "yes" if c.archived else ""]
-                 for c in rows], right={0, 4, 5})
+    print_table(
+        ["ID", "NAME", "CURRENCY", "LANG", "RATE", "TERMS", "ARCHIVED"],
+        [
+            [
+                c.id,
+                c.name,
+                c.currency,
+                c.language,
+                from_minor(c.hourly_rate, c.currency) or "-",
+                c.payment_terms_days if c.payment_terms_days is not None else "-",
+                "yes" if c.archived else "",
+            ]
+            for c in rows
+        ],
+        right={0, 4, 5},
+    )
     return 0
 
 
@@ -141,9 +172,14 @@ def client_archive(args) -> int:
 
 
 def _project_dict(p) -> dict:
-    return {"id": p.id, "client": p.client.name, "name": p.name,
-            "hourly_rate": from_minor(p.hourly_rate, p.client.currency),
-            "vat_rate": p.vat_rate, "archived": p.archived}
+    return {
+        "id": p.id,
+        "client": p.client.name,
+        "name": p.name,
+        "hourly_rate": from_minor(p.hourly_rate, p.client.currency),
+        "vat_rate": p.vat_rate,
+        "archived": p.archived,
+    }
 
 
 def project_add(args) -> int:
@@ -167,9 +203,20 @@ def project_list(args) -> int:
     if not rows:
         print("No projects yet. Add one: fakturka project add CLIENT NAME")
         return 0
-    print_table(["ID", "CLIENT", "PROJECT", "RATE", "ARCHIVED"],
-                [[p.id, p.client.name, p.name, from_minor(p.hourly_rate, p.client.currency) or "-",
-                  "yes" if p.archived else ""] for p in rows], right={0, 3})
+    print_table(
+        ["ID", "CLIENT", "PROJECT", "RATE", "ARCHIVED"],
+        [
+            [
+                p.id,
+                p.client.name,
+                p.name,
+                from_minor(p.hourly_rate, p.client.currency) or "-",
+                "yes" if p.archived else "",
+            ]
+            for p in rows
+        ],
+        right={0, 3},
+    )
     return 0
 
 
@@ -202,7 +249,7 @@ def profile_show(args) -> int:
         print_json(data)
         return 0
     if not profile_svc.is_set_up():
-        print("Your business profile is not set up yet: fakturka profile edit --set name=\"Your Name\" ...")
+        print('Your business profile is not set up yet: fakturka profile edit --set name="Your Name" ...')
     width = max(len(k) for k in data)
     for key, value in data.items():
         text = str(value).replace("\n", ", ") if value not in ("", None) else "-"

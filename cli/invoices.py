@@ -1,13 +1,14 @@
 """``fakturka invoice ...``."""
+
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-from core.billing import invoicing as svc
-from core.store import paths
 from cli.base import CommandError, confirm, date_arg, print_json, print_table
+from core.billing import invoicing as svc
 from core.billing.clients import find_client
+from core.store import paths
 from core.store.models import Invoice
 from core.values.money import from_minor
 
@@ -18,8 +19,12 @@ def register(commands) -> None:
 
     create = sub.add_parser("create", help="invoice a client's unbilled billable work as a draft")
     create.add_argument("--client", required=True, help="client id or name")
-    create.add_argument("--until", type=date_arg, default=date.today(),
-                        help="include entries up to this date (default: today, as in the app)")
+    create.add_argument(
+        "--until",
+        type=date_arg,
+        default=date.today(),
+        help="include entries up to this date (default: today, as in the app)",
+    )
     create.add_argument("--since", type=date_arg, help="include entries from this date")
     create.add_argument("--per-entry", action="store_true", help="one line per entry instead of per project")
     create.add_argument("--date", type=date_arg, help="issue date (default today)")
@@ -36,8 +41,11 @@ def register(commands) -> None:
     show.add_argument("--json", action="store_true", help="print JSON for scripts")
     show.set_defaults(handler=invoice_show)
 
-    for action, text in (("send", "mark a draft as sent"), ("pay", "mark an invoice as paid"),
-                         ("cancel", "cancel an invoice (its entries become unbilled again)")):
+    for action, text in (
+        ("send", "mark a draft as sent"),
+        ("pay", "mark an invoice as paid"),
+        ("cancel", "cancel an invoice (its entries become unbilled again)"),
+    ):
         p = sub.add_parser(action, help=text)
         p.add_argument("number")
         if action in ("send", "pay"):
@@ -55,8 +63,12 @@ def register(commands) -> None:
     pdf.add_argument("number", nargs="?", help="the invoice to export")
     pdf.add_argument("--all", action="store_true", help="export every listed invoice (see --status)")
     pdf.add_argument("--status", help="with --all: only this status")
-    pdf.add_argument("-o", "--output", type=lambda text: Path(text).expanduser(),
-                     help="file (one invoice) or folder (--all); default: the exports folder")
+    pdf.add_argument(
+        "-o",
+        "--output",
+        type=lambda text: Path(text).expanduser(),
+        help="file (one invoice) or folder (--all); default: the exports folder",
+    )
     pdf.set_defaults(handler=invoice_pdf)
 
 
@@ -65,10 +77,17 @@ def _money(minor: int, currency: str) -> str:
 
 
 def invoice_summary(inv: Invoice) -> dict:
-    return {"number": inv.number, "client": inv.client.name, "status": svc.display_status(inv),
-            "issued_on": inv.issued_on, "due_on": inv.due_on, "currency": inv.currency,
-            "total": from_minor(inv.total, inv.currency),
-            "due": from_minor(svc.amount_due(inv), inv.currency), "variable_symbol": inv.variable_symbol}
+    return {
+        "number": inv.number,
+        "client": inv.client.name,
+        "status": svc.display_status(inv),
+        "issued_on": inv.issued_on,
+        "due_on": inv.due_on,
+        "currency": inv.currency,
+        "total": from_minor(inv.total, inv.currency),
+        "due": from_minor(svc.amount_due(inv), inv.currency),
+        "variable_symbol": inv.variable_symbol,
+    }
 
 
 def invoice_create(args) -> int:
@@ -78,14 +97,17 @@ def invoice_create(args) -> int:
         if not draft.lines:
             raise CommandError(f"{client.name} has no unbilled billable entries.")
         for line in draft.lines:
-            print(f"{line.description[:50]:50}  {line.quantity:>7} {line.unit:3} x "
-                  f"{from_minor(line.unit_price, draft.currency):>10} = {_money(line.amount, draft.currency):>16}")
+            print(
+                f"{line.description[:50]:50}  {line.quantity:>7} {line.unit:3} x "
+                f"{from_minor(line.unit_price, draft.currency):>10} = {_money(line.amount, draft.currency):>16}"
+            )
         print(f"Total {_money(draft.totals.total, draft.currency)} from {draft.entry_count} entries (nothing created).")
         return 0
-    inv = svc.create_invoice(client, until=args.until, since=args.since, per_entry=args.per_entry,
-                             issued_on=args.date)
-    print(f"Created draft invoice {inv.number} for {client.name}: {_money(inv.total, inv.currency)}, "
-          f"due {inv.due_on.isoformat()}, VS {inv.variable_symbol}.")
+    inv = svc.create_invoice(client, until=args.until, since=args.since, per_entry=args.per_entry, issued_on=args.date)
+    print(
+        f"Created draft invoice {inv.number} for {client.name}: {_money(inv.total, inv.currency)}, "
+        f"due {inv.due_on.isoformat()}, VS {inv.variable_symbol}."
+    )
     return 0
 
 
@@ -97,30 +119,69 @@ def invoice_list(args) -> int:
     if not rows:
         print("No invoices match." if args.status else "No invoices yet: fakturka invoice create --client NAME")
         return 0
-    print_table(["NUMBER", "CLIENT", "STATUS", "ISSUED", "DUE", "TOTAL", "STILL DUE"],
-                [[r["number"], r["client"], r["status"], r["issued_on"].isoformat(), r["due_on"].isoformat(),
-                  f"{r['total']} {r['currency']}", f"{r['due']} {r['currency']}"] for r in rows], right={5, 6})
+    print_table(
+        ["NUMBER", "CLIENT", "STATUS", "ISSUED", "DUE", "TOTAL", "STILL DUE"],
+        [
+            [
+                r["number"],
+                r["client"],
+                r["status"],
+                r["issued_on"].isoformat(),
+                r["due_on"].isoformat(),
+                f"{r['total']} {r['currency']}",
+                f"{r['due']} {r['currency']}",
+            ]
+            for r in rows
+        ],
+        right={5, 6},
+    )
     return 0
 
 
 def invoice_detail(inv: Invoice) -> dict:
     data = invoice_summary(inv)
     totals = svc.invoice_totals(inv)
-    data.update({
-        "taxable_supply_on": inv.taxable_supply_on, "sent_on": inv.sent_on, "paid_on": inv.paid_on,
-        "language": inv.language, "vat_payer": inv.vat_payer, "reverse_charge": inv.reverse_charge,
-        "subtotal": from_minor(inv.subtotal, inv.currency), "vat_total": from_minor(inv.vat_total, inv.currency),
-        "paid": from_minor(svc.amount_paid(inv), inv.currency), "overpaid": svc.is_overpaid(inv),
-        "vat_summary": [{"rate": r.rate, "base": from_minor(r.base, inv.currency),
-                         "vat": from_minor(r.vat, inv.currency)} for r in totals.per_rate],
-        "lines": [{"description": l.description, "quantity": l.quantity, "unit": l.unit,
-                   "unit_price": from_minor(l.unit_price, inv.currency), "vat_rate": l.vat_rate,
-                   "amount": from_minor(l.amount, inv.currency)} for l in svc.invoice_lines(inv)],
-        "payments": [{"id": t.id, "date": t.transacted_on, "amount": from_minor(t.amount, t.currency),
-                      "source": t.source, "reference": t.reference}
-                     for t in inv.payments.order_by(inv.payments.model.transacted_on)],
-        "supplier": inv.supplier, "customer": inv.customer,
-    })
+    data.update(
+        {
+            "taxable_supply_on": inv.taxable_supply_on,
+            "sent_on": inv.sent_on,
+            "paid_on": inv.paid_on,
+            "language": inv.language,
+            "vat_payer": inv.vat_payer,
+            "reverse_charge": inv.reverse_charge,
+            "subtotal": from_minor(inv.subtotal, inv.currency),
+            "vat_total": from_minor(inv.vat_total, inv.currency),
+            "paid": from_minor(svc.amount_paid(inv), inv.currency),
+            "overpaid": svc.is_overpaid(inv),
+            "vat_summary": [
+                {"rate": r.rate, "base": from_minor(r.base, inv.currency), "vat": from_minor(r.vat, inv.currency)}
+                for r in totals.per_rate
+            ],
+            "lines": [
+                {
+                    "description": ln.description,
+                    "quantity": ln.quantity,
+                    "unit": ln.unit,
+                    "unit_price": from_minor(ln.unit_price, inv.currency),
+                    "vat_rate": ln.vat_rate,
+                    "amount": from_minor(ln.amount, inv.currency),
+                }
+                for ln in svc.invoice_lines(inv)
+            ],
+            "payments": [
+                {
+                    "id": t.id,
+                    "date": t.transacted_on,
+                    "amount": from_minor(t.amount, t.currency),
+                    "source": t.source,
+                    "reference": t.reference,
+                }
+                for t in inv.payments.order_by(inv.payments.model.transacted_on)
+            ],
+            "supplier": inv.supplier,
+            "customer": inv.customer,
+        }
+    )
     return data
 
 
@@ -135,16 +196,25 @@ def invoice_show(args) -> int:
     print(f"Issued:   {data['issued_on']}   due {data['due_on']}   taxable supply {data['taxable_supply_on']}")
     print(f"VS:       {data['variable_symbol']}")
     print()
-    print_table(["DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "AMOUNT"],
-                [[l["description"], l["quantity"], l["unit"], l["unit_price"], l["vat_rate"], l["amount"]]
-                 for l in data["lines"]], right={1, 3, 4, 5})
+    print_table(
+        ["DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "AMOUNT"],
+        [
+            [ln["description"], ln["quantity"], ln["unit"], ln["unit_price"], ln["vat_rate"], ln["amount"]]
+            for ln in data["lines"]
+        ],
+        right={1, 3, 4, 5},
+    )
     print()
     if data["vat_payer"]:
-        print(f"Subtotal: {data['subtotal']} {cur}   VAT: {data['vat_total']} {cur}"
-              + ("   (reverse charge)" if data["reverse_charge"] else ""))
+        print(
+            f"Subtotal: {data['subtotal']} {cur}   VAT: {data['vat_total']} {cur}"
+            + ("   (reverse charge)" if data["reverse_charge"] else "")
+        )
     print(f"Total:    {data['total']} {cur}")
-    print(f"Paid:     {data['paid']} {cur}   still due: {data['due']} {cur}"
-          + ("   (overpaid)" if data["overpaid"] else ""))
+    print(
+        f"Paid:     {data['paid']} {cur}   still due: {data['due']} {cur}"
+        + ("   (overpaid)" if data["overpaid"] else "")
+    )
     for p in data["payments"]:
         print(f"  payment {p['date']}  {p['amount']} {cur}  from {p['source']}  ref {p['reference'] or '-'}")
     return 0

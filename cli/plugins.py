@@ -1,16 +1,17 @@
 """``fakturka plugins ...``, ``fakturka sync NAME`` and ``fakturka history ...``."""
+
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
 
-from core.platform import plugin_config
 from cli.base import CommandError, parse_assignments, positive_int, print_json, print_table
+from core.platform import plugin_config
 from core.platform.history import display_changes, history_query, run_changes, run_duration
-from core.store.models import SyncHistory
-from core.plugins import get_plugin
 from core.platform.sync import SyncRefused, run_sync
+from core.plugins import get_plugin
+from core.store.models import SyncHistory
 
 
 def register(commands) -> None:
@@ -23,9 +24,11 @@ def register(commands) -> None:
         p.add_argument("name")
         p.set_defaults(handler=plugins_enable)
     configure = sub.add_parser(
-        "configure", help="set a plugin's settings and secrets",
+        "configure",
+        help="set a plugin's settings and secrets",
         description="Settings with --set KEY=VALUE. Secrets are never given on the command line: each "
-                    "--secret KEY reads one line from standard input, or asks without echo on a terminal.")
+        "--secret KEY reads one line from standard input, or asks without echo on a terminal.",
+    )
     configure.add_argument("name")
     configure.add_argument("--set", action="append", metavar="KEY=VALUE", dest="assignments", help="a setting")
     configure.add_argument("--secret", action="append", metavar="KEY", dest="secrets", help="a secret to read")
@@ -39,9 +42,11 @@ def register(commands) -> None:
     sync.add_argument("name")
     sync.set_defaults(handler=sync_run)
 
-    history = commands.add_parser("history", help="past sync runs; 'history show ID' for one run",
-                                  usage="fakturka history [NAME] [--limit N] [--json]\n"
-                                        "       fakturka history show ID [--json]")
+    history = commands.add_parser(
+        "history",
+        help="past sync runs; 'history show ID' for one run",
+        usage="fakturka history [NAME] [--limit N] [--json]\n       fakturka history show ID [--json]",
+    )
     history.add_argument("name", nargs="?", help="only this plugin's runs (or 'show')")
     history.add_argument("run_id", nargs="?", type=int, help=argparse.SUPPRESS)
     history.add_argument("--limit", type=positive_int, default=30, help="how many runs, newest first (default 30)")
@@ -51,10 +56,17 @@ def register(commands) -> None:
 
 def _status_dict(status) -> dict:
     last = status.last_run
-    return {"name": status.name, "version": status.version, "enabled": status.enabled,
-            "configured": status.configured, "missing": status.missing, "problem": status.problem,
-            "last_run": None if last is None else {"id": last.id, "status": last.status,
-                                                   "started_at": last.started_at, "completed_at": last.completed_at}}
+    return {
+        "name": status.name,
+        "version": status.version,
+        "enabled": status.enabled,
+        "configured": status.configured,
+        "missing": status.missing,
+        "problem": status.problem,
+        "last_run": None
+        if last is None
+        else {"id": last.id, "status": last.status, "started_at": last.started_at, "completed_at": last.completed_at},
+    }
 
 
 def plugins_list(args) -> int:
@@ -62,11 +74,22 @@ def plugins_list(args) -> int:
     if args.json:
         print_json([_status_dict(s) for s in statuses])
         return 0
-    print_table(["NAME", "VERSION", "ENABLED", "CONFIGURED", "LAST RUN", "STATUS"],
-                [[s.name, s.version, "yes" if s.enabled else "no",
-                  "yes" if s.configured else f"no (missing {', '.join(s.missing)})" if s.missing else "no",
-                  s.last_run.started_at.strftime("%Y-%m-%d %H:%M") + " UTC" if s.last_run and s.last_run.started_at
-                  else "-", s.last_run.status if s.last_run else "-"] for s in statuses])
+    print_table(
+        ["NAME", "VERSION", "ENABLED", "CONFIGURED", "LAST RUN", "STATUS"],
+        [
+            [
+                s.name,
+                s.version,
+                "yes" if s.enabled else "no",
+                "yes" if s.configured else f"no (missing {', '.join(s.missing)})" if s.missing else "no",
+                s.last_run.started_at.strftime("%Y-%m-%d %H:%M") + " UTC"
+                if s.last_run and s.last_run.started_at
+                else "-",
+                s.last_run.status if s.last_run else "-",
+            ]
+            for s in statuses
+        ],
+    )
     return 0
 
 
@@ -94,20 +117,24 @@ def plugins_configure(args) -> int:
     values = parse_assignments(args.assignments)
     for key in values:
         if key in by_key and by_key[key].secret:
-            raise CommandError(f"{key} is a secret: give it with --secret {key} (read from standard input), "
-                               "never on the command line.")
+            raise CommandError(
+                f"{key} is a secret: give it with --secret {key} (read from standard input), never on the command line."
+            )
     secrets = {}
     for key in args.secrets or []:
         if key not in by_key:
             raise CommandError(f"{args.name} has no setting {key!r}; see 'fakturka plugins show {args.name}'.")
         secrets[key] = _read_secret(args.name, key, by_key[key].label)
     if not values and not secrets:
-        raise CommandError(f"Nothing to change; use --set KEY=VALUE or --secret KEY "
-                           f"(see 'fakturka plugins show {args.name}').")
+        raise CommandError(
+            f"Nothing to change; use --set KEY=VALUE or --secret KEY (see 'fakturka plugins show {args.name}')."
+        )
     plugin_config.configure(args.name, values, secrets)
     status = plugin_config.plugin_status(args.name)
     if status.configured:
-        print(f"{args.name} configured." + ("" if status.enabled else f" Enable it: fakturka plugins enable {args.name}"))
+        print(
+            f"{args.name} configured." + ("" if status.enabled else f" Enable it: fakturka plugins enable {args.name}")
+        )
     else:
         print(f"{args.name} saved; still missing: {', '.join(status.missing)}.")
     return 0
@@ -118,18 +145,39 @@ def plugins_show(args) -> int:
     view = plugin_config.masked_view(args.name)
     status = plugin_config.plugin_status(args.name)
     if args.json:
-        print_json({**_status_dict(status), "settings": view, "fields": [
-            {"key": f.key, "label": f.label, "kind": f.kind, "required": f.required, "default": f.default,
-             "help": f.help, "choices": list(f.choices)} for f in plugin.fields]})
+        print_json(
+            {
+                **_status_dict(status),
+                "settings": view,
+                "fields": [
+                    {
+                        "key": f.key,
+                        "label": f.label,
+                        "kind": f.kind,
+                        "required": f.required,
+                        "default": f.default,
+                        "help": f.help,
+                        "choices": list(f.choices),
+                    }
+                    for f in plugin.fields
+                ],
+            }
+        )
         return 0
-    print(f"{plugin.name} {plugin.version}  enabled: {'yes' if status.enabled else 'no'}  "
-          f"configured: {'yes' if status.configured else 'no'}")
+    print(
+        f"{plugin.name} {plugin.version}  enabled: {'yes' if status.enabled else 'no'}  "
+        f"configured: {'yes' if status.configured else 'no'}"
+    )
     if status.problem:
         print(f"problem: {status.problem}")
     print()
-    print_table(["KEY", "LABEL", "KIND", "REQUIRED", "VALUE", "HELP"],
-                [[f.key, f.label, f.kind, "yes" if f.required else "", "" if view[f.key] is None else view[f.key],
-                  f.help] for f in plugin.fields])
+    print_table(
+        ["KEY", "LABEL", "KIND", "REQUIRED", "VALUE", "HELP"],
+        [
+            [f.key, f.label, f.kind, "yes" if f.required else "", "" if view[f.key] is None else view[f.key], f.help]
+            for f in plugin.fields
+        ],
+    )
     return 0
 
 
@@ -146,11 +194,20 @@ def sync_run(args) -> int:
 
 
 def _run_dict(run: SyncHistory) -> dict:
-    return {"id": run.id, "plugin": run.plugin_name, "status": run.status, "trigger": run.trigger,
-            "started_at": run.started_at, "completed_at": run.completed_at,
-            "duration_seconds": run.duration.total_seconds() if run.duration is not None else None,
-            "processed": run.records_processed, "created": run.records_created,
-            "updated": run.records_updated, "skipped": run.records_skipped, "error": run.error_message}
+    return {
+        "id": run.id,
+        "plugin": run.plugin_name,
+        "status": run.status,
+        "trigger": run.trigger,
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
+        "duration_seconds": run.duration.total_seconds() if run.duration is not None else None,
+        "processed": run.records_processed,
+        "created": run.records_created,
+        "updated": run.records_updated,
+        "skipped": run.records_skipped,
+        "error": run.error_message,
+    }
 
 
 def history_cmd(args) -> int:
@@ -169,10 +226,24 @@ def history_cmd(args) -> int:
     if not runs:
         print("No sync runs yet.")
         return 0
-    print_table(["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED"],
-                [[r.id, r.plugin_name, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
-                  run_duration(r) or "-", r.records_processed,
-                  r.records_created, r.records_updated, r.records_skipped] for r in runs], right={0, 4, 5, 6, 7, 8})
+    print_table(
+        ["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED"],
+        [
+            [
+                r.id,
+                r.plugin_name,
+                r.status,
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
+                run_duration(r) or "-",
+                r.records_processed,
+                r.records_created,
+                r.records_updated,
+                r.records_skipped,
+            ]
+            for r in runs
+        ],
+        right={0, 4, 5, 6, 7, 8},
+    )
     return 0
 
 
@@ -182,14 +253,23 @@ def history_show(run_id: int, as_json: bool) -> int:
         raise CommandError(f"There is no sync run {run_id}; see 'fakturka history'.")
     changes = run_changes(run.id)
     if as_json:
-        print_json({**_run_dict(run), "metadata": run.metadata, "log": run.log.splitlines(),
-                    "backtrace": run.error_backtrace,
-                    "changes": [{"table": c.table_name, "row": c.row_id, "action": c.action, "changes": c.changes}
-                                for c in changes]})
+        print_json(
+            {
+                **_run_dict(run),
+                "metadata": run.metadata,
+                "log": run.log.splitlines(),
+                "backtrace": run.error_backtrace,
+                "changes": [
+                    {"table": c.table_name, "row": c.row_id, "action": c.action, "changes": c.changes} for c in changes
+                ],
+            }
+        )
         return 0
     print(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
-    print(f"processed {run.records_processed}, created {run.records_created}, updated {run.records_updated}, "
-          f"unchanged {run.records_skipped}")
+    print(
+        f"processed {run.records_processed}, created {run.records_created}, updated {run.records_updated}, "
+        f"unchanged {run.records_skipped}"
+    )
     if run.error_message:
         print(f"error: {run.error_message}")
     if run.metadata:

@@ -1,18 +1,20 @@
 """``fakturka info``, ``fakturka keys rotate`` and ``fakturka demo``."""
+
 from __future__ import annotations
 
 from core.store import paths
 
 
 def register(commands) -> None:
-    commands.add_parser("info", help="show where Fakturka keeps its files and the schema version") \
-        .set_defaults(handler=info)
+    commands.add_parser("info", help="show where Fakturka keeps its files and the schema version").set_defaults(
+        handler=info
+    )
     keys = commands.add_parser("keys", help="manage the credential encryption key")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    keys_sub.add_parser("rotate", help="re-encrypt every stored credential under a new key") \
-        .set_defaults(handler=keys_rotate)
-    commands.add_parser("demo", help="fill an empty database with believable demo data") \
-        .set_defaults(handler=demo)
+    keys_sub.add_parser("rotate", help="re-encrypt every stored credential under a new key").set_defaults(
+        handler=keys_rotate
+    )
+    commands.add_parser("demo", help="fill an empty database with believable demo data").set_defaults(handler=demo)
 
 
 def info(args) -> int:
@@ -40,6 +42,8 @@ def demo(args) -> int:
 
     summary = load_demo()
     print(f"Demo data loaded: {summary}.")
-    print(f"A bank statement paying some of the demo invoices is at {demo_statement_path()}; "
-          "try: fakturka sync bank-statement")
+    print(
+        f"A bank statement paying some of the demo invoices is at {demo_statement_path()}; "
+        "try: fakturka sync bank-statement"
+    )
     return 0

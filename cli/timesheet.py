@@ -1,13 +1,14 @@
 """``fakturka log``, ``fakturka entries`` and ``fakturka timer ...``."""
+
 from __future__ import annotations
 
 import re
 
-from core.billing import timesheet as svc
 from cli.base import date_arg, positive_int, print_json, print_table
+from core.billing import timesheet as svc
 from core.billing.clients import find_client, find_project, project_label
-from core.values.dates import format_minutes
 from core.store.models import WorkEntry
+from core.values.dates import format_minutes
 from core.values.money import from_minor
 from core.values.timeutil import utcnow
 
@@ -50,28 +51,49 @@ def log_entry(args) -> int:
     duration = args.duration
     if args.fixed is not None and duration.strip() in ("0", "-", ""):
         duration = None
-    entry = svc.add_entry(svc.EntryInput(
-        project=project, date=args.date, duration=duration, description=args.description,
-        billable=not args.non_billable, fixed=args.fixed, hourly_rate=args.rate))
-    what = (f"{from_minor(entry.fixed_amount, project.client.currency)} {project.client.currency}"
-            if entry.kind == "fixed" else format_minutes(entry.minutes))
+    entry = svc.add_entry(
+        svc.EntryInput(
+            project=project,
+            date=args.date,
+            duration=duration,
+            description=args.description,
+            billable=not args.non_billable,
+            fixed=args.fixed,
+            hourly_rate=args.rate,
+        )
+    )
+    what = (
+        f"{from_minor(entry.fixed_amount, project.client.currency)} {project.client.currency}"
+        if entry.kind == "fixed"
+        else format_minutes(entry.minutes)
+    )
     print(f"Logged {what} on {project_label(project)} for {entry.date.isoformat()} (entry {entry.id}).")
     return 0
 
 
 def _entry_dict(e: WorkEntry) -> dict:
     currency = e.project.client.currency
-    return {"id": e.id, "date": e.date, "client": e.project.client.name, "project": e.project.name,
-            "kind": e.kind, "minutes": e.minutes, "description": e.description, "billable": e.billable,
-            "amount": from_minor(svc.entry_amount(e), currency), "currency": currency,
-            "state": svc.entry_billing_state(e)}
+    return {
+        "id": e.id,
+        "date": e.date,
+        "client": e.project.client.name,
+        "project": e.project.name,
+        "kind": e.kind,
+        "minutes": e.minutes,
+        "description": e.description,
+        "billable": e.billable,
+        "amount": from_minor(svc.entry_amount(e), currency),
+        "currency": currency,
+        "state": svc.entry_billing_state(e),
+    }
 
 
 def list_entries(args) -> int:
     query = svc.entries_query(
         project=find_project(args.project) if args.project else None,
         client=find_client(args.client) if args.client else None,
-        unbilled_only=args.unbilled).limit(max(1, args.limit))
+        unbilled_only=args.unbilled,
+    ).limit(max(1, args.limit))
     rows = [_entry_dict(e) for e in query]
     if args.json:
         print_json(rows)
@@ -79,10 +101,22 @@ def list_entries(args) -> int:
     if not rows:
         print("No entries match.")
         return 0
-    print_table(["ID", "DATE", "PROJECT", "TIME", "AMOUNT", "STATE", "DESCRIPTION"],
-                [[r["id"], r["date"].isoformat(), f"{r['client']} / {r['project']}",
-                  format_minutes(r["minutes"]), f"{r['amount']} {r['currency']}", r["state"], r["description"]]
-                 for r in rows], right={0, 3, 4})
+    print_table(
+        ["ID", "DATE", "PROJECT", "TIME", "AMOUNT", "STATE", "DESCRIPTION"],
+        [
+            [
+                r["id"],
+                r["date"].isoformat(),
+                f"{r['client']} / {r['project']}",
+                format_minutes(r["minutes"]),
+                f"{r['amount']} {r['currency']}",
+                r["state"],
+                r["description"],
+            ]
+            for r in rows
+        ],
+        right={0, 3, 4},
+    )
     return 0
 
 
@@ -102,14 +136,24 @@ def timer_stop(args) -> int:
 def timer_status(args) -> int:
     entry = svc.running_timer()
     if args.json:
-        print_json(None if entry is None else {
-            "entry": entry.id, "client": entry.project.client.name, "project": entry.project.name,
-            "description": entry.description, "started_at": entry.started_at.isoformat() + "Z",
-            "elapsed_minutes": svc.elapsed_minutes(entry, now=utcnow())})
+        print_json(
+            None
+            if entry is None
+            else {
+                "entry": entry.id,
+                "client": entry.project.client.name,
+                "project": entry.project.name,
+                "description": entry.description,
+                "started_at": entry.started_at.isoformat() + "Z",
+                "elapsed_minutes": svc.elapsed_minutes(entry, now=utcnow()),
+            }
+        )
         return 0
     if entry is None:
         print("No timer is running.")
         return 0
-    print(f"Running on {project_label(entry.project)} for {format_minutes(svc.elapsed_minutes(entry))}"
-          f"{': ' + entry.description if entry.description else ''} (since {entry.started_at:%H:%M} UTC).")
+    print(
+        f"Running on {project_label(entry.project)} for {format_minutes(svc.elapsed_minutes(entry))}"
+        f"{': ' + entry.description if entry.description else ''} (since {entry.started_at:%H:%M} UTC)."
+    )
     return 0

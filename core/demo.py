@@ -1,4 +1,5 @@
 """A believable demo dataset for an empty database (``fakturka demo``)."""
+
 from __future__ import annotations
 
 import random
@@ -8,23 +9,23 @@ from xml.sax.saxutils import escape
 
 from core.billing import clients as client_svc
 from core.billing import invoicing
-from core.store import paths
-from core.platform import plugin_config
 from core.billing import profile as profile_svc
+from core.billing.timesheet import EntryInput, add_entry
+from core.errors import FakturkaError
+from core.platform import plugin_config
+from core.store import paths
 from core.store.audit import audit_context
 from core.store.db import db
 from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
 from core.values.money import from_minor
-from core.billing.timesheet import EntryInput, add_entry
 
 
-class DemoRefused(Exception):
+class DemoRefused(FakturkaError):
     pass
 
 
 def database_is_empty() -> bool:
-    return not any(model.select().exists() for model in
-                   (BusinessProfile, Client, WorkEntry, Invoice, MoneyTransaction))
+    return not any(model.select().exists() for model in (BusinessProfile, Client, WorkEntry, Invoice, MoneyTransaction))
 
 
 def _month_start(day: date, months_back: int) -> date:
@@ -42,40 +43,86 @@ def _month_end(first: date) -> date:
 def load_demo(today: date | None = None, seed: int = 7) -> str:
     """Fill an empty database: profile, 3 clients, projects, 6 months of work, invoices in every state."""
     if not database_is_empty():
-        raise DemoRefused("The database already has data; demo data only goes into an empty one "
-                          "(use --db with a new file to try it).")
+        raise DemoRefused(
+            "The database already has data; demo data only goes into an empty one (use --db with a new file to try it)."
+        )
     today = today or date.today()
     rng = random.Random(seed)
     with audit_context("demo"), db.atomic():
-        profile_svc.update_profile({
-            "name": "Jana Nováková", "address": "Korunní 2569/108\n101 00 Praha 10",
-            "email": "jana@novakova.dev", "ico": "25596641", "dic": "CZ25596641",
-            "registry_line": "Fyzická osoba zapsaná v živnostenském rejstříku",
-            "vat_payer": True, "iban": "CZ6508000000192000145399", "bic": "GIBACZPX",
-            "bank_account": "19-2000145399/0800", "default_currency": "CZK",
-            "default_hourly_rate": "1500", "payment_terms_days": 14, "locale": "cs",
-        })
+        profile_svc.update_profile(
+            {
+                "name": "Jana Nováková",
+                "address": "Korunní 2569/108\n101 00 Praha 10",
+                "email": "jana@novakova.dev",
+                "ico": "25596641",
+                "dic": "CZ25596641",
+                "registry_line": "Fyzická osoba zapsaná v živnostenském rejstříku",
+                "vat_payer": True,
+                "iban": "CZ6508000000192000145399",
+                "bic": "GIBACZPX",
+                "bank_account": "19-2000145399/0800",
+                "default_currency": "CZK",
+                "default_hourly_rate": "1500",
+                "payment_terms_days": 14,
+                "locale": "cs",
+            }
+        )
         pekarna = client_svc.add_client(
-            name="Pekárna U Šťastných s.r.o.", email="ucetni@pekarna-stastni.cz",
-            address="Náměstí Míru 12\n120 00 Praha 2", country="CZ", ico="27082440",
-            dic="CZ27082440", currency="CZK", language="cs", hourly_rate="1400", payment_terms_days=14)
+            name="Pekárna U Šťastných s.r.o.",
+            email="ucetni@pekarna-stastni.cz",
+            address="Náměstí Míru 12\n120 00 Praha 2",
+            country="CZ",
+            ico="27082440",
+            dic="CZ27082440",
+            currency="CZK",
+            language="cs",
+            hourly_rate="1400",
+            payment_terms_days=14,
+        )
         berlin = client_svc.add_client(
-            name="Nordlicht Software GmbH", email="billing@nordlicht.example",
-            address="Torstraße 49\n10119 Berlin\nGermany", country="DE", dic="DE811907980",
-            currency="EUR", language="en", hourly_rate="75", payment_terms_days=30)
+            name="Nordlicht Software GmbH",
+            email="billing@nordlicht.example",
+            address="Torstraße 49\n10119 Berlin\nGermany",
+            country="DE",
+            dic="DE811907980",
+            currency="EUR",
+            language="en",
+            hourly_rate="75",
+            payment_terms_days=30,
+        )
         studio = client_svc.add_client(
-            name="Maple & Pine Studio", email="hello@mapleandpine.example",
-            address="200 King St W\nToronto ON M5H 3T4\nCanada", country="CA",
-            currency="USD", language="en", hourly_rate="85", payment_terms_days=21)
+            name="Maple & Pine Studio",
+            email="hello@mapleandpine.example",
+            address="200 King St W\nToronto ON M5H 3T4\nCanada",
+            country="CA",
+            currency="USD",
+            language="en",
+            hourly_rate="85",
+            payment_terms_days=21,
+        )
         projects = {
-            pekarna: [client_svc.add_project(pekarna, name="E-shop"),
-                      client_svc.add_project(pekarna, name="Údržba webu", hourly_rate="1100")],
-            berlin: [client_svc.add_project(berlin, name="API platform"),
-                     client_svc.add_project(berlin, name="Code review", hourly_rate="90")],
+            pekarna: [
+                client_svc.add_project(pekarna, name="E-shop"),
+                client_svc.add_project(pekarna, name="Údržba webu", hourly_rate="1100"),
+            ],
+            berlin: [
+                client_svc.add_project(berlin, name="API platform"),
+                client_svc.add_project(berlin, name="Code review", hourly_rate="90"),
+            ],
             studio: [client_svc.add_project(studio, name="Portfolio site")],
         }
-        tasks = ["Implementation", "Bug fixing", "Code review", "Meeting", "Deployment",
-                 "Refactoring", "Tests", "Performance tuning", "Design review", "Documentation"]
+        tasks = [
+            "Implementation",
+            "Bug fixing",
+            "Code review",
+            "Meeting",
+            "Deployment",
+            "Refactoring",
+            "Tests",
+            "Performance tuning",
+            "Design review",
+            "Documentation",
+        ]
         first = _month_start(today, 5)
         day = first
         while day <= today:
@@ -83,11 +130,24 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
                 for client, client_projects in projects.items():
                     if rng.random() < (0.55 if client is not studio else 0.2):
                         project = rng.choice(client_projects)
-                        add_entry(EntryInput(project=project, date=day, duration=rng.choice([30, 45, 60, 90, 120, 180, 240]),
-                                             description=rng.choice(tasks), billable=rng.random() > 0.08))
+                        add_entry(
+                            EntryInput(
+                                project=project,
+                                date=day,
+                                duration=rng.choice([30, 45, 60, 90, 120, 180, 240]),
+                                description=rng.choice(tasks),
+                                billable=rng.random() > 0.08,
+                            )
+                        )
             day += timedelta(days=1)
-        add_entry(EntryInput(project=projects[pekarna][0], date=first + timedelta(days=3),
-                             fixed="12000", description="Nasazení a konfigurace serveru"))
+        add_entry(
+            EntryInput(
+                project=projects[pekarna][0],
+                date=first + timedelta(days=3),
+                fixed="12000",
+                description="Nasazení a konfigurace serveru",
+            )
+        )
 
         # Invoice each past month; the states follow age, as they would in real life.
         created: list[Invoice] = []
@@ -105,10 +165,18 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
                     invoicing.mark_sent(inv, issue)
                 if back >= 3:
                     MoneyTransaction.create(
-                        source="demo", external_id=f"demo-{inv.number}", transaction_type="income",
-                        amount=inv.total, currency=inv.currency, transacted_on=inv.due_on - timedelta(days=2),
-                        counterparty=client.name, reference=inv.variable_symbol,
-                        description=f"Payment {inv.number}", invoice=inv, match_status="matched")
+                        source="demo",
+                        external_id=f"demo-{inv.number}",
+                        transaction_type="income",
+                        amount=inv.total,
+                        currency=inv.currency,
+                        transacted_on=inv.due_on - timedelta(days=2),
+                        counterparty=client.name,
+                        reference=inv.variable_symbol,
+                        description=f"Payment {inv.number}",
+                        invoice=inv,
+                        match_status="matched",
+                    )
                     invoicing.mark_paid(inv, inv.due_on - timedelta(days=2))
         # One cancelled invoice, as happens when a client disputes a bill.
         for inv in created:
@@ -119,8 +187,9 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
         statement = write_demo_statement(today)
         plugin_config.configure("bank-statement", {"path": str(statement)})
         plugin_config.set_enabled("bank-statement", True)
-    counts = (f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, "
-              f"{Invoice.select().count()} invoices")
+    counts = (
+        f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, {Invoice.select().count()} invoices"
+    )
     return counts
 
 
@@ -163,43 +232,99 @@ _NTRY = """      <Ntry>
 
 def _entry(currency, amount_minor, direction, day, ref, name, end_to_end="NOTPROVIDED", ustrd="", strd=""):
     remittance = (f"<Ustrd>{escape(ustrd)}</Ustrd>" if ustrd else "") + (
-        f"<Strd><CdtrRefInf><Ref>{strd}</Ref></CdtrRefInf></Strd>" if strd else "")
-    return _NTRY.format(currency=currency, amount=from_minor(amount_minor, currency), direction=direction,
-                        day=day.isoformat(), ref=ref, end_to_end=end_to_end,
-                        party="Dbtr" if direction == "CRDT" else "Cdtr", name=escape(name), remittance=remittance)
+        f"<Strd><CdtrRefInf><Ref>{strd}</Ref></CdtrRefInf></Strd>" if strd else ""
+    )
+    return _NTRY.format(
+        currency=currency,
+        amount=from_minor(amount_minor, currency),
+        direction=direction,
+        day=day.isoformat(),
+        ref=ref,
+        end_to_end=end_to_end,
+        party="Dbtr" if direction == "CRDT" else "Cdtr",
+        name=escape(name),
+        remittance=remittance,
+    )
 
 
 def write_demo_statement(today: date) -> Path:
     """A camt.053 file: one exact payment (VS), one partial (VS), one without VS (number in the
     message) and one unrelated expense, for invoices the demo left open."""
-    open_czk = list(Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "CZK"))
-                    .order_by(Invoice.issued_on))
-    open_eur = list(Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "EUR"))
-                    .order_by(Invoice.issued_on))
+    open_czk = list(
+        Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "CZK")).order_by(Invoice.issued_on)
+    )
+    open_eur = list(
+        Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "EUR")).order_by(Invoice.issued_on)
+    )
     paid_day = today - timedelta(days=2)
     czk, eur = [], []
     if open_czk:
         exact = open_czk[0]
-        czk.append(_entry("CZK", exact.total, "CRDT", paid_day, "DEMO-1", exact.client.name,
-                          end_to_end=exact.variable_symbol, ustrd=f"Faktura {exact.number}"))
+        czk.append(
+            _entry(
+                "CZK",
+                exact.total,
+                "CRDT",
+                paid_day,
+                "DEMO-1",
+                exact.client.name,
+                end_to_end=exact.variable_symbol,
+                ustrd=f"Faktura {exact.number}",
+            )
+        )
     if len(open_czk) > 1:
         partial = open_czk[1]
-        czk.append(_entry("CZK", partial.total // 2, "CRDT", paid_day, "DEMO-2", partial.client.name,
-                          strd=partial.variable_symbol, ustrd="Záloha"))
-    czk.append(_entry("CZK", 49900, "DBIT", today - timedelta(days=1), "DEMO-3", "Alza.cz a.s.",
-                      ustrd="Nákup: USB-C hub"))
+        czk.append(
+            _entry(
+                "CZK",
+                partial.total // 2,
+                "CRDT",
+                paid_day,
+                "DEMO-2",
+                partial.client.name,
+                strd=partial.variable_symbol,
+                ustrd="Záloha",
+            )
+        )
+    czk.append(
+        _entry("CZK", 49900, "DBIT", today - timedelta(days=1), "DEMO-3", "Alza.cz a.s.", ustrd="Nákup: USB-C hub")
+    )
     if open_eur:
         foreign = open_eur[0]
-        eur.append(_entry("EUR", foreign.total, "CRDT", paid_day, "DEMO-4", foreign.client.name,
-                          ustrd=f"Invoice {foreign.number}, thank you"))
+        eur.append(
+            _entry(
+                "EUR",
+                foreign.total,
+                "CRDT",
+                paid_day,
+                "DEMO-4",
+                foreign.client.name,
+                ustrd=f"Invoice {foreign.number}, thank you",
+            )
+        )
     stamp = today.strftime("%Y%m%d")
-    statements = [_STMT.format(currency="CZK", stamp=stamp, today=today.isoformat(),
-                               iban="CZ6508000000192000145399", entries="\n".join(czk))]
+    statements = [
+        _STMT.format(
+            currency="CZK",
+            stamp=stamp,
+            today=today.isoformat(),
+            iban="CZ6508000000192000145399",
+            entries="\n".join(czk),
+        )
+    ]
     if eur:
-        statements.append(_STMT.format(currency="EUR", stamp=stamp, today=today.isoformat(),
-                                       iban="CZ2808000000192000145401", entries="\n".join(eur)))
+        statements.append(
+            _STMT.format(
+                currency="EUR",
+                stamp=stamp,
+                today=today.isoformat(),
+                iban="CZ2808000000192000145401",
+                entries="\n".join(eur),
+            )
+        )
     path = demo_statement_path()
     paths.ensure_private_dir(path.parent)
-    path.write_text(_STATEMENT.format(stamp=stamp, today=today.isoformat(), statements="\n".join(statements)),
-                    encoding="utf-8")
+    path.write_text(
+        _STATEMENT.format(stamp=stamp, today=today.isoformat(), statements="\n".join(statements)), encoding="utf-8"
+    )
     return path

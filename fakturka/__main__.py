@@ -1,4 +1,5 @@
 """``python -m fakturka``: the same as the ``fakturka`` command."""
+
 import sys
 
 from fakturka.launcher import main

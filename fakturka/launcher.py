@@ -1,11 +1,12 @@
 """The ``fakturka`` command: a headless command, or the terminal app when none is given."""
+
 from __future__ import annotations
 
 import sys
 
 from cli import UsageError, build_parser, open_for, run_command
-from core.store.db import DatabaseOpenError
 from core.plugins import PluginRegistrationError, registry
+from core.store.db import DatabaseOpenError
 
 
 def main(argv: list[str] | None = None) -> int:

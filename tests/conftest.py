@@ -1,13 +1,14 @@
 """Shared fixtures. Every test runs with FAKTURKA_HOME in its own tmp_path."""
+
 from __future__ import annotations
 
 import io
 import sys
 
 import pytest
+from helpers import db_state
 
 from core.store.db import close_database, open_database
-from helpers import db_state
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +33,7 @@ def database(fakturka_home):
 
 
 # -- the command line, as a person runs it ---------------------------------------------------------
+
 
 @pytest.fixture
 def cli(capsys, monkeypatch):

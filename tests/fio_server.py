@@ -4,7 +4,7 @@ It speaks the one endpoint the ``fio`` plugin uses::
 
     GET /v1/rest/periods/{token}/{YYYY-MM-DD}/{YYYY-MM-DD}/transactions.json
 
-and behaves like Fio where it matters (see ../shared/specs/banking.md):
+and behaves like Fio where it matters (see the shared specs, banking.md):
 
 - a wrong token gets HTTP 500; an unknown path or a date that cannot be read
   gets HTTP 404 (the error page echoes the path, as many servers do, so a
@@ -41,6 +41,7 @@ Use it as a context manager (``with FioServer() as server: ...``) or through
 the ``fio_server`` pytest fixture defined below; ``stop()`` releases hanging
 requests, shuts the server down and joins every thread it started.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,8 @@ try:  # the benchmark imports this module without the test extras
 except ImportError:  # pragma: no cover
     pytest = None
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-FIO_FIXTURE = SHARED_FIXTURES / "fio" / "fiobank-transactions.json"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIO_FIXTURE = FIXTURES / "fio" / "fiobank-transactions.json"
 
 # A realistic token: 64 characters, letters and digits, as Fio issues them.
 TOKEN = "q7Vf2LkR9zXw3NcBm8TyH4sJpD6aGe1UoWi5QrZt0YxKvCn2MbLa7SdFh3JkPu9E"
@@ -68,19 +69,38 @@ assert len(TOKEN) == 64
 
 RATE_LIMIT_SECONDS = 30
 MAX_ITEMS = 50_000
-PATH_RE = re.compile(r"^/v1/rest/periods/([^/]+)/([0-9]{4}-[0-9]{2}-[0-9]{2})/([0-9]{4}-[0-9]{2}-[0-9]{2})"
-                     r"/transactions\.json$")
+PATH_RE = re.compile(
+    r"^/v1/rest/periods/([^/]+)/([0-9]{4}-[0-9]{2}-[0-9]{2})/([0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"/transactions\.json$"
+)
 
 # Fio's column names (Czech, as the API sends them).
 COLUMN_LABELS = {
-    0: "Datum", 1: "Objem", 2: "Protiúčet", 3: "Kód banky", 4: "KS", 5: "VS", 6: "SS",
-    7: "Uživatelská identifikace", 8: "Typ", 9: "Provedl", 10: "Název protiúčtu", 12: "Název banky",
-    14: "Měna", 16: "Zpráva pro příjemce", 17: "ID pokynu", 18: "Upřesnění", 22: "ID pohybu",
-    25: "Komentář", 26: "BIC", 27: "Reference plátce",
+    0: "Datum",
+    1: "Objem",
+    2: "Protiúčet",
+    3: "Kód banky",
+    4: "KS",
+    5: "VS",
+    6: "SS",
+    7: "Uživatelská identifikace",
+    8: "Typ",
+    9: "Provedl",
+    10: "Název protiúčtu",
+    12: "Název banky",
+    14: "Měna",
+    16: "Zpráva pro příjemce",
+    17: "ID pokynu",
+    18: "Upřesnění",
+    22: "ID pohybu",
+    25: "Komentář",
+    26: "BIC",
+    27: "Reference plátce",
 }
 
 
 # -- JSON with Decimal numbers ---------------------------------------------------------------
+
 
 def to_json(value: Any) -> str:
     """JSON text in which a Decimal is written as a JSON number, digit for digit.
@@ -122,14 +142,29 @@ def _cell(column: int, value: Any) -> dict | None:
     return {"value": value, "name": COLUMN_LABELS[column], "id": column}
 
 
-def movement(movement_id: int, day: date | str, amount: Decimal | str | int, *, currency: str = "CZK",
-             vs: str | None = None, ks: str | None = None, ss: str | None = None,
-             counterparty_account: str | None = None, bank_code: str | None = None,
-             counterparty_name: str | None = None, bank_name: str | None = None,
-             message: str | None = None, comment: str | None = None, kind: str | None = None,
-             user_identification: str | None = None, executed_by: str | None = None,
-             instruction_id: int | None = None, detail: str | None = None, bic: str | None = None,
-             payer_reference: str | None = None) -> dict:
+def movement(
+    movement_id: int,
+    day: date | str,
+    amount: Decimal | str | int,
+    *,
+    currency: str = "CZK",
+    vs: str | None = None,
+    ks: str | None = None,
+    ss: str | None = None,
+    counterparty_account: str | None = None,
+    bank_code: str | None = None,
+    counterparty_name: str | None = None,
+    bank_name: str | None = None,
+    message: str | None = None,
+    comment: str | None = None,
+    kind: str | None = None,
+    user_identification: str | None = None,
+    executed_by: str | None = None,
+    instruction_id: int | None = None,
+    detail: str | None = None,
+    bic: str | None = None,
+    payer_reference: str | None = None,
+) -> dict:
     """One movement in Fio's column format (every column present, ``null`` when empty).
 
     ``amount`` is signed (+ income, - expense) and becomes a Decimal (pass a
@@ -143,15 +178,32 @@ def movement(movement_id: int, day: date | str, amount: Decimal | str | int, *, 
     if kind is None:
         kind = "Bezhotovostní příjem" if value > 0 else "Bezhotovostní platba"
     columns = {
-        0: f"{day_text}+0200", 1: value, 2: counterparty_account, 3: bank_code, 4: ks, 5: vs, 6: ss,
-        7: user_identification, 8: kind, 9: executed_by, 10: counterparty_name, 12: bank_name, 14: currency,
-        16: message, 17: instruction_id, 18: detail, 22: int(movement_id), 25: comment, 26: bic,
+        0: f"{day_text}+0200",
+        1: value,
+        2: counterparty_account,
+        3: bank_code,
+        4: ks,
+        5: vs,
+        6: ss,
+        7: user_identification,
+        8: kind,
+        9: executed_by,
+        10: counterparty_name,
+        12: bank_name,
+        14: currency,
+        16: message,
+        17: instruction_id,
+        18: detail,
+        22: int(movement_id),
+        25: comment,
+        26: bic,
         27: payer_reference,
     }
     return {f"column{n}": _cell(n, v) for n, v in columns.items()}
 
 
 # -- the clock the 30-second rule runs on ---------------------------------------------------
+
 
 class FakeClock:
     """Seconds that pass only when the test says so (``advance``); thread-safe."""
@@ -172,6 +224,7 @@ class FakeClock:
 
 
 # -- the server --------------------------------------------------------------------------------
+
 
 @dataclass
 class Request:
@@ -214,8 +267,16 @@ class _Handler(BaseHTTPRequestHandler):
 class FioServer:
     """See the module docstring. ``base_url`` is what the plugin's setting takes."""
 
-    def __init__(self, token: str = TOKEN, *, fixture: bool = True, clock: FakeClock | None = None,
-                 rate_limit: bool = True, max_items: int = MAX_ITEMS, hang_seconds: float = 60.0):
+    def __init__(
+        self,
+        token: str = TOKEN,
+        *,
+        fixture: bool = True,
+        clock: FakeClock | None = None,
+        rate_limit: bool = True,
+        max_items: int = MAX_ITEMS,
+        hang_seconds: float = 60.0,
+    ):
         self.token = token
         self.clock = clock or FakeClock()
         self.rate_limit = rate_limit
@@ -242,8 +303,9 @@ class FioServer:
         self._stopping.clear()
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.fio = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fio-test-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fio-test-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -299,8 +361,9 @@ class FioServer:
         """Answer the next ``times`` requests with ``status`` (and Fio-like error text)."""
         self._push("status", times, int(status))
 
-    def respond_raw(self, body: bytes, status: int = 200, times: int = 1,
-                    content_type: str = "application/json;charset=UTF-8") -> None:
+    def respond_raw(
+        self, body: bytes, status: int = 200, times: int = 1, content_type: str = "application/json;charset=UTF-8"
+    ) -> None:
         self._push("raw", times, (status, body, content_type))
 
     def hang(self, times: int = 1) -> None:
@@ -308,8 +371,12 @@ class FioServer:
         self._push("hang", times)
 
     def malformed(self, times: int = 1) -> None:
-        self.respond_raw(b"<html><head><title>Fio banka</title></head><body>Omlouvame se, sluzba je "
-                         b"docasne nedostupna.</body></html>", times=times, content_type="text/html")
+        self.respond_raw(
+            b"<html><head><title>Fio banka</title></head><body>Omlouvame se, sluzba je "
+            b"docasne nedostupna.</body></html>",
+            times=times,
+            content_type="text/html",
+        )
 
     def truncated(self, times: int = 1) -> None:
         """A complete HTTP answer whose JSON is cut in half."""
@@ -346,8 +413,13 @@ class FioServer:
             span = (date.fromisoformat(date_from), date.fromisoformat(date_to)) if match else None
         except ValueError:
             span = None
-        request = Request(path=handler.path, token=token, date_from=span[0] if span else None,
-                          date_to=span[1] if span else None, at=self.clock.now())
+        request = Request(
+            path=handler.path,
+            token=token,
+            date_from=span[0] if span else None,
+            date_to=span[1] if span else None,
+            at=self.clock.now(),
+        )
         with self._lock:
             self.requests.append(request)
             scripted = self._script.popleft() if self._script else None
@@ -400,31 +472,44 @@ class FioServer:
     def _info(self, date_from: date, date_to: date, selected: list[_Movement]) -> str:
         ids = [m.movement_id for m in selected if m.movement_id is not None]
         info = dict(self.info)
-        info.update({"dateStart": f"{date_from.isoformat()}+0200", "dateEnd": f"{date_to.isoformat()}+0200",
-                     "idFrom": min(ids) if ids else None, "idTo": max(ids) if ids else None})
+        info.update(
+            {
+                "dateStart": f"{date_from.isoformat()}+0200",
+                "dateEnd": f"{date_to.isoformat()}+0200",
+                "idFrom": min(ids) if ids else None,
+                "idTo": max(ids) if ids else None,
+            }
+        )
         return to_json(info)
 
     def _statement(self, date_from: date, date_to: date) -> tuple[bytes, int]:
         with self._lock:
             selected = [m for m in self._movements if date_from <= m.day <= date_to]
-        body = (f'{{"accountStatement":{{"info":{self._info(date_from, date_to, selected)},'
-                f'"transactionList":{{"transaction":[{",".join(m.json for m in selected)}]}}}}}}')
+        body = (
+            f'{{"accountStatement":{{"info":{self._info(date_from, date_to, selected)},'
+            f'"transactionList":{{"transaction":[{",".join(m.json for m in selected)}]}}}}}}'
+        )
         return body.encode("utf-8"), len(selected)
 
     def _error(self, handler: _Handler, request: Request, status: int) -> None:
         text = {
             404: f"<html><body><h1>404 Not Found</h1><p>The requested URL {handler.path} was not found "
-                 f"on this server.</p></body></html>",
+            f"on this server.</p></body></html>",
             409: "<html><body>Conflict: one request per token every 30 seconds.</body></html>",
             413: "<html><body>Request Entity Too Large</body></html>",
-            422: "<html><body>Unprocessable Entity: data older than 90 days needs strong authorisation."
-                 "</body></html>",
+            422: "<html><body>Unprocessable Entity: data older than 90 days needs strong authorisation.</body></html>",
             500: "<html><body>Internal Server Error</body></html>",
         }.get(status, f"<html><body>HTTP {status}</body></html>")
         self._send(handler, request, status, text.encode("utf-8"), "text/html;charset=UTF-8")
 
-    def _send(self, handler: _Handler, request: Request, status: int, body: bytes,
-              content_type: str = "application/json;charset=UTF-8") -> None:
+    def _send(
+        self,
+        handler: _Handler,
+        request: Request,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json;charset=UTF-8",
+    ) -> None:
         request.status, request.size = status, len(body)
         try:
             handler.send_response(status)
@@ -437,6 +522,7 @@ class FioServer:
 
 
 if pytest is not None:
+
     @pytest.fixture
     def fio_server():
         """A running FioServer serving the shared fixture; stopped after the test."""

@@ -1,4 +1,5 @@
 """Helpers several test files share: database snapshots and reading what the terminal shows."""
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,9 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; screen text is compared 
 
 def db_state() -> dict:
     """Every row of every table: compare before and after to prove nothing changed."""
-    return {model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts())
-            for model in ALL_MODELS}
+    return {
+        model._meta.table_name: list(model.select().order_by(model._meta.primary_key).dicts()) for model in ALL_MODELS
+    }
 
 
 def reload(row):
@@ -40,8 +42,16 @@ def plain(text: str) -> str:
 def screen_text(app) -> str:
     """The characters on the terminal right now (the current screen over the ones below it)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text(styles=False).replace(NBSP, " ")
 

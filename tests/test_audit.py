@@ -3,6 +3,7 @@
 See DESIGN.md, "Audit trail". Every test below runs against a fresh migrated
 database (the ``database`` fixture) under a temporary FAKTURKA_HOME.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,9 +14,11 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from peewee import DatabaseError, IntegrityError, Model as PeeweeModel
+from peewee import DatabaseError, IntegrityError
+from peewee import Model as PeeweeModel
 
 import core.store.audit
+from core.platform.credentials import set_credentials
 from core.store.audit import (
     REDACTED,
     AuditBypassError,
@@ -23,10 +26,9 @@ from core.store.audit import (
     AuditRecord,
     audit_context,
     audit_source,
-    record,
     audit_sync_run,
+    record,
 )
-from core.platform.credentials import set_credentials
 from core.store.db import db
 from core.store.models import (
     AUDITED_MODELS,
@@ -53,6 +55,7 @@ class Boom(Exception):
 
 # -- factories: minimal valid rows, parents created as needed --------------------
 
+
 def client_row(**kw) -> Client:
     return Client.create(**{"name": f"Client {next(_seq)}", **kw})
 
@@ -70,15 +73,21 @@ def invoice_row(**kw) -> Invoice:
 def invoice_fields(**kw) -> dict:
     n = next(_seq)
     return {
-        "number": f"2025{n:04}", "year": 2025, "seq": n, "currency": "CZK",
-        "issued_on": date(2025, 3, 1), "due_on": date(2025, 3, 15), **kw,
+        "number": f"2025{n:04}",
+        "year": 2025,
+        "seq": n,
+        "currency": "CZK",
+        "issued_on": date(2025, 3, 1),
+        "due_on": date(2025, 3, 15),
+        **kw,
     }
 
 
 def invoice_line_row(**kw) -> InvoiceLine:
     kw.setdefault("invoice", invoice_row())
-    return InvoiceLine.create(**{"description": "Development", "unit_price": 150000, "amount": 225000,
-                                 "quantity": Decimal("1.5"), **kw})
+    return InvoiceLine.create(
+        **{"description": "Development", "unit_price": 150000, "amount": 225000, "quantity": Decimal("1.5"), **kw}
+    )
 
 
 # Per model: build(n) -> the kwargs of a new row (parents already created),
@@ -86,45 +95,70 @@ def invoice_line_row(**kw) -> InvoiceLine:
 SPECS = {
     BusinessProfile: dict(
         build=lambda: {"name": "Jana Nováková", "ico": "12345678"},
-        field="name", new="Jana Dvořáková",
+        field="name",
+        new="Jana Dvořáková",
     ),
     Client: dict(
         build=lambda: {"name": f"Acme {next(_seq)}", "email": "billing@acme.test", "hourly_rate": 120000},
-        field="email", new="accounts@acme.test",
+        field="email",
+        new="accounts@acme.test",
     ),
     Project: dict(
         build=lambda: {"client": client_row(), "name": f"Website {next(_seq)}"},
-        field="name", new="Website relaunch",
+        field="name",
+        new="Website relaunch",
     ),
     Invoice: dict(
         build=lambda: invoice_fields(client=client_row(), total=225000),
-        field="status", new="sent",
+        field="status",
+        new="sent",
     ),
     InvoiceLine: dict(
-        build=lambda: {"invoice": invoice_row(), "description": "Development", "quantity": Decimal("1.5"),
-                       "unit_price": 150000, "amount": 225000},
-        field="quantity", new=Decimal("2.25"),
+        build=lambda: {
+            "invoice": invoice_row(),
+            "description": "Development",
+            "quantity": Decimal("1.5"),
+            "unit_price": 150000,
+            "amount": 225000,
+        },
+        field="quantity",
+        new=Decimal("2.25"),
     ),
     WorkEntry: dict(
-        build=lambda: {"project": project_row(), "date": date(2025, 2, 3), "minutes": 90,
-                       "description": "Code review"},
-        field="minutes", new=120,
+        build=lambda: {"project": project_row(), "date": date(2025, 2, 3), "minutes": 90, "description": "Code review"},
+        field="minutes",
+        new=120,
     ),
     RecurringRule: dict(
-        build=lambda: {"name": "Monthly retainer", "project": project_row(), "kind": "fixed",
-                       "frequency": "monthly", "fixed_amount": 500000, "start_on": date(2025, 1, 1),
-                       "next_on": date(2025, 2, 1)},
-        field="next_on", new=date(2025, 3, 1),
+        build=lambda: {
+            "name": "Monthly retainer",
+            "project": project_row(),
+            "kind": "fixed",
+            "frequency": "monthly",
+            "fixed_amount": 500000,
+            "start_on": date(2025, 1, 1),
+            "next_on": date(2025, 2, 1),
+        },
+        field="next_on",
+        new=date(2025, 3, 1),
     ),
     MoneyTransaction: dict(
-        build=lambda: {"source": "fio", "external_id": f"tx-{next(_seq)}", "transaction_type": "income",
-                       "amount": 12345, "currency": "CZK", "transacted_on": date(2025, 2, 10),
-                       "raw_data": {"id": 1, "vs": "20250001"}},
-        field="amount", new=12000,
+        build=lambda: {
+            "source": "fio",
+            "external_id": f"tx-{next(_seq)}",
+            "transaction_type": "income",
+            "amount": 12345,
+            "currency": "CZK",
+            "transacted_on": date(2025, 2, 10),
+            "raw_data": {"id": 1, "vs": "20250001"},
+        },
+        field="amount",
+        new=12000,
     ),
     PluginConfiguration: dict(
         build=lambda: {"plugin_name": f"plugin-{next(_seq)}", "settings": {"account": "1"}},
-        field="settings", new={"account": "2"},
+        field="settings",
+        new={"account": "2"},
     ),
 }
 
@@ -153,7 +187,7 @@ def raw_row(model, row_id) -> dict:
     assert values is not None, f"{model.__name__} {row_id} is not stored"
     by_column = {f.column_name: f for f in model._meta.sorted_fields}
     row = {}
-    for (column, *_), value in zip(cursor.description, values):
+    for (column, *_), value in zip(cursor.description, values, strict=False):
         field = by_column[column]
         row[field.name] = field.python_value(value)
     return row
@@ -184,6 +218,7 @@ AUDITED = pytest.mark.parametrize("model", AUDITED_MODELS, ids=lambda m: m.__nam
 
 # -- create / update / delete of one row -------------------------------------------
 
+
 @AUDITED
 def test_create_writes_one_create_record(model):
     kwargs = SPECS[model]["build"]()
@@ -200,8 +235,9 @@ def test_create_writes_one_create_record(model):
         assert changes[name] == [None, as_json(value)], name
     # Every other non-null column too (defaults), and nothing else.
     stored = raw_row(model, row.id)
-    expected = {name: [None, as_json(value)] for name, value in stored.items()
-                if name not in BOOKKEEPING and value is not None}
+    expected = {
+        name: [None, as_json(value)] for name, value in stored.items() if name not in BOOKKEEPING and value is not None
+    }
     assert changes == expected
     assert not BOOKKEEPING & set(changes)
 
@@ -278,6 +314,7 @@ def test_changed_save_bumps_updated_at():
 
 # -- transactions -------------------------------------------------------------------
 
+
 @AUDITED
 def test_rolled_back_create_leaves_no_row_and_no_record(model):
     rows_before, audit_before = table_count(model), audit_count()
@@ -330,13 +367,13 @@ def test_rolled_back_savepoint_keeps_the_outer_write_and_its_record():
 def test_failed_insert_leaves_no_record():
     audit_before = audit_count()
     with pytest.raises(IntegrityError):
-        MoneyTransaction.create(source="fio", transaction_type="income", amount=0,
-                                transacted_on=date(2025, 1, 1))
+        MoneyTransaction.create(source="fio", transaction_type="income", amount=0, transacted_on=date(2025, 1, 1))
     assert audit_count() == audit_before
     assert table_count(MoneyTransaction) == 0
 
 
 # -- bulk queries are audited row by row ---------------------------------------------
+
 
 @AUDITED
 def test_bulk_update_audits_every_row(model):
@@ -437,12 +474,15 @@ def test_insert_many_audits_every_inserted_row(model):
     assert len(ids) == 3
     recs = records_after(mark)
     assert [r.row_id for r in recs] == list(ids)
-    for rec, kwargs in zip(recs, batch):
+    for rec, kwargs in zip(recs, batch, strict=False):
         assert rec.table_name == model._meta.table_name
         assert rec.action == "create"
         stored = raw_row(model, rec.row_id)
-        assert rec.changes == {name: [None, as_json(value)] for name, value in stored.items()
-                               if name not in BOOKKEEPING and value is not None}
+        assert rec.changes == {
+            name: [None, as_json(value)]
+            for name, value in stored.items()
+            if name not in BOOKKEEPING and value is not None
+        }
         for name, value in kwargs.items():
             assert rec.changes[name] == [None, as_json(value)]
 
@@ -450,11 +490,20 @@ def test_insert_many_audits_every_inserted_row(model):
 # Text that JSON has to escape, and text it must not mangle.
 AWKWARD_TEXT = 'Tab\there, "quoted" \\ back\nslash \x01 ctrl „uvozovky“ 🙂 \u2028 end'
 AWKWARD_VALUES = {
-    MoneyTransaction: {"description": AWKWARD_TEXT, "counterparty": "", "reference": "007",
-                       "raw_data": {"z": [1.5, 2e-07, None, True], "a": {"ř": "ž", "n": -3}, "t": AWKWARD_TEXT},
-                       "match_note": {"candidates": [1, 2]}},
-    WorkEntry: {"description": AWKWARD_TEXT, "started_at": datetime(2025, 2, 3, 8, 0),
-                "ended_at": datetime(2025, 2, 3, 9, 30, 15, 250), "billable": False, "minutes": None},
+    MoneyTransaction: {
+        "description": AWKWARD_TEXT,
+        "counterparty": "",
+        "reference": "007",
+        "raw_data": {"z": [1.5, 2e-07, None, True], "a": {"ř": "ž", "n": -3}, "t": AWKWARD_TEXT},
+        "match_note": {"candidates": [1, 2]},
+    },
+    WorkEntry: {
+        "description": AWKWARD_TEXT,
+        "started_at": datetime(2025, 2, 3, 8, 0),
+        "ended_at": datetime(2025, 2, 3, 9, 30, 15, 250),
+        "billable": False,
+        "minutes": None,
+    },
     InvoiceLine: {"description": AWKWARD_TEXT, "quantity": Decimal("0.25")},
     Invoice: {"note": AWKWARD_TEXT, "vat_payer": True, "customer": {"name": AWKWARD_TEXT}, "paid_on": None},
     PluginConfiguration: {"credentials": b"\x00encrypted", "enabled": True},
@@ -496,9 +545,19 @@ def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
     from core.store.audit import insert_stored_rows
     from core.store.base import json_text
 
-    values = [{"source": "bank", "external_id": f"x{i}", "transaction_type": "income", "amount": 1000 + i,
-               "currency": "CZK", "transacted_on": date(2025, 3, i + 1), "description": AWKWARD_TEXT,
-               "raw_data": {"z": [1.5, None], "a": AWKWARD_TEXT, "i": i}} for i in range(3)]
+    values = [
+        {
+            "source": "bank",
+            "external_id": f"x{i}",
+            "transaction_type": "income",
+            "amount": 1000 + i,
+            "currency": "CZK",
+            "transacted_on": date(2025, 3, i + 1),
+            "description": AWKWARD_TEXT,
+            "raw_data": {"z": [1.5, None], "a": AWKWARD_TEXT, "i": i},
+        }
+        for i in range(3)
+    ]
     names = list(values[0])
     stored_form = [[*(v[n] for n in names if n != "raw_data"), json_text(v["raw_data"])] for v in values]
     order = [n for n in names if n != "raw_data"] + ["raw_data"]
@@ -508,7 +567,8 @@ def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
         fast_records = records_after(mark)
         mark = audit_mark()
         slow_ids = MoneyTransaction.insert_many(
-            [{**v, "external_id": "y" + v["external_id"]} for v in values]).execute()
+            [{**v, "external_id": "y" + v["external_id"]} for v in values]
+        ).execute()
         slow_records = records_after(mark)
 
     def row(row_id):
@@ -518,7 +578,7 @@ def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
     assert len(fast_ids) == len(slow_ids) == 3
     assert [row(i) for i in fast_ids] == [row(i) for i in slow_ids]
     assert [r.row_id for r in fast_records] == fast_ids
-    for fast, slow in zip(fast_records, slow_records):
+    for fast, slow in zip(fast_records, slow_records, strict=False):
         assert (fast.action, fast.source) == (slow.action, slow.source) == ("create", "bank")
         assert fast.changes.pop("external_id")[1] == slow.changes.pop("external_id")[1][1:]
         assert fast.changes == slow.changes
@@ -551,15 +611,24 @@ def test_audited_bulk_update_records_what_the_row_by_row_diff_would():
     rows[1].match_status = "matched"
     rows[1].save()
     # As an older version wrote JSON (with spaces): the same document, so still "unchanged" below.
-    db.execute_sql("UPDATE money_transactions SET match_note = ? WHERE id = ?",
-                   (json.dumps(AWKWARD_VALUES[MoneyTransaction]["match_note"]), rows[2].id))
+    db.execute_sql(
+        "UPDATE money_transactions SET match_note = ? WHERE id = ?",
+        (json.dumps(AWKWARD_VALUES[MoneyTransaction]["match_note"]), rows[2].id),
+    )
     before = {r.id: MoneyTransaction.select().where(MoneyTransaction.id == r.id).dicts().get() for r in rows}
     stamp_before = {r.id: raw_row(MoneyTransaction, r.id)["updated_at"] for r in rows}
     new = {
-        rows[0].id: {"invoice": invoice.id, "match_status": "matched", "match_note": {"by": "VS", "text": AWKWARD_TEXT}},
+        rows[0].id: {
+            "invoice": invoice.id,
+            "match_status": "matched",
+            "match_note": {"by": "VS", "text": AWKWARD_TEXT},
+        },
         rows[1].id: {"invoice": None, "match_status": "unmatched", "match_note": {}},  # back to nothing
-        rows[2].id: {"invoice": None, "match_status": "unmatched",  # the same as stored: no write
-                     "match_note": dict(AWKWARD_VALUES[MoneyTransaction]["match_note"])},
+        rows[2].id: {
+            "invoice": None,
+            "match_status": "unmatched",  # the same as stored: no write
+            "match_note": dict(AWKWARD_VALUES[MoneyTransaction]["match_note"]),
+        },
         rows[3].id: {"invoice": None, "match_status": "review", "match_note": {"candidates": ["2025001"]}},
     }
     mark = audit_mark()
@@ -619,6 +688,7 @@ def test_bulk_create_and_bulk_update_are_audited():
 
 # -- writes that cannot be audited are refused -----------------------------------------
 
+
 @AUDITED
 def test_replace_and_insert_from_are_refused(model):
     kwargs = SPECS[model]["build"]()
@@ -633,13 +703,19 @@ def test_replace_and_insert_from_are_refused(model):
     assert audit_count() == audit_before
 
 
-@pytest.mark.parametrize("upsert", [
-    lambda q: q.on_conflict_replace(),
-    lambda q: q.on_conflict_ignore(),
-    lambda q: q.on_conflict(conflict_target=[MoneyTransaction.source, MoneyTransaction.external_id],
-                            update={MoneyTransaction.amount: 999}),
-    lambda q: q.on_conflict("REPLACE"),
-], ids=["replace", "ignore", "do-update", "or-replace"])
+@pytest.mark.parametrize(
+    "upsert",
+    [
+        lambda q: q.on_conflict_replace(),
+        lambda q: q.on_conflict_ignore(),
+        lambda q: q.on_conflict(
+            conflict_target=[MoneyTransaction.source, MoneyTransaction.external_id],
+            update={MoneyTransaction.amount: 999},
+        ),
+        lambda q: q.on_conflict("REPLACE"),
+    ],
+    ids=["replace", "ignore", "do-update", "or-replace"],
+)
 @pytest.mark.parametrize("many", [False, True], ids=["insert", "insert_many"])
 def test_upserts_are_refused_and_write_nothing(upsert, many):
     existing = MoneyTransaction.create(**SPECS[MoneyTransaction]["build"]())
@@ -668,8 +744,7 @@ def test_update_and_delete_with_returning_or_from_are_refused():
         Client.delete().where(Client.id == row.id).returning(Client.id).execute()
     Other = Client.alias()
     with pytest.raises(AuditBypassError):
-        (Client.update(name=Other.name).from_(Other)
-         .where((Other.id == other.id) & (Client.id == row.id)).execute())
+        (Client.update(name=Other.name).from_(Other).where((Other.id == other.id) & (Client.id == row.id)).execute())
     assert raw_row(Client, row.id) == stored
     assert audit_count() == audit_before
 
@@ -689,6 +764,7 @@ def test_recursive_delete_instance_is_refused():
 
 
 # -- who made the change ---------------------------------------------------------------
+
 
 def test_source_defaults_to_manual():
     mark = audit_mark()
@@ -721,8 +797,7 @@ def test_record_helper_uses_the_context():
     with audit_context("fio", sync_run=9):
         record(Client, 41, "update", {"name": ["a", "b"]})
     record(Client, 42, "delete", {})
-    assert [(r.table_name, r.row_id, r.action, r.changes, r.source, r.sync_run)
-            for r in records_after(mark)] == [
+    assert [(r.table_name, r.row_id, r.action, r.changes, r.source, r.sync_run) for r in records_after(mark)] == [
         ("clients", 41, "update", {"name": ["a", "b"]}, "fio", 9),
         ("clients", 42, "delete", {}, "manual", None),
     ]
@@ -738,7 +813,9 @@ def test_audit_context_nests_and_restores_after_an_error():
             raise Boom
     client_row()
     assert [(r.source, r.sync_run) for r in records_after(mark)] == [
-        ("recurring", None), ("fio", 3), ("manual", None),
+        ("recurring", None),
+        ("fio", 3),
+        ("manual", None),
     ]
 
 
@@ -822,6 +899,7 @@ def test_credentials_change_is_recorded_even_when_redacted_values_look_equal():
 
 # -- the audit table itself ------------------------------------------------------------------
 
+
 def test_audit_records_are_append_only():
     client_row()
     before = list(db.execute_sql("SELECT * FROM audit_records").fetchall())
@@ -864,8 +942,15 @@ def test_the_audit_filters_list_every_source_and_table_once_sorted():
         with audit_context(source):
             client_row()
             project_row()
-    distinct = lambda column: [row[0] for row in db.execute_sql(  # noqa: E731 - the plain query, as a reference
-        f"SELECT DISTINCT {column} FROM audit_records ORDER BY {column}")]
+
+    def distinct(column):
+        return [
+            row[0]
+            for row in db.execute_sql(  # noqa: E731 - the plain query, as a reference
+                f"SELECT DISTINCT {column} FROM audit_records ORDER BY {column}"
+            )
+        ]
+
     assert audit_sources() == distinct("source") and {"zeta-bank", "fio", "ačko"} <= set(audit_sources())
     assert audit_tables() == distinct("table_name") and {"clients", "projects"} <= set(audit_tables())
 
@@ -881,12 +966,15 @@ def test_changes_are_shown_with_money_as_amounts_in_the_rows_currency():
     update, rate = records_after(mark)
 
     # The currency is not among the changes: it comes from the invoice and the client as they are.
-    assert dict((name, (old, new)) for name, old, new in display_changes(update))["total"] == ("1234.56 EUR",
-                                                                                                "1000.00 EUR")
+    assert dict((name, (old, new)) for name, old, new in display_changes(update))["total"] == (
+        "1234.56 EUR",
+        "1000.00 EUR",
+    )
     assert display_changes(rate) == [("hourly_rate", "80.00 EUR", "∅")]
     assert format_changes(update) == "total: 1234.56 EUR → 1000.00 EUR"
-    created = AuditRecord.get((AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id)
-                              & (AuditRecord.action == "create"))
+    created = AuditRecord.get(
+        (AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id) & (AuditRecord.action == "create")
+    )
     shown = dict((name, new) for name, _, new in display_changes(created))
     assert shown["total"] == "1234.56 EUR" and shown["currency"] == "EUR" and shown["number"] == invoice.number
 
@@ -920,13 +1008,15 @@ def test_changes_show_referenced_rows_by_name_and_values_as_json_writes_them():
     assert display_changes(billed) == [("invoice_line", "∅", f"{invoice.number}: Development")]
     # Booleans and documents read as JSON, as the audit keeps them, not as Python's True / {'a': 1}.
     assert display_changes(archived) == [("archived", "false", "true")]
-    invoice_created = AuditRecord.get((AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id)
-                                      & (AuditRecord.action == "create"))
+    invoice_created = AuditRecord.get(
+        (AuditRecord.table_name == "invoices") & (AuditRecord.row_id == invoice.id) & (AuditRecord.action == "create")
+    )
     shown = {name: new for name, _, new in display_changes(invoice_created)}
     assert shown["client"] == "Acme s.r.o."
     assert shown["customer"] == '{"city": "Brno", "name": "Acme s.r.o."}'  # stored with sorted keys
-    line_created = AuditRecord.get((AuditRecord.table_name == "invoice_lines") & (AuditRecord.row_id == line.id)
-                                   & (AuditRecord.action == "create"))
+    line_created = AuditRecord.get(
+        (AuditRecord.table_name == "invoice_lines") & (AuditRecord.row_id == line.id) & (AuditRecord.action == "create")
+    )
     assert "project: ∅ → Website (Acme s.r.o.)" in format_changes(line_created)
 
     # A referenced row deleted since: only its id is left to show.

@@ -1,4 +1,5 @@
 """How JSON columns are written (core.store.base.json_text): one encoding everywhere, equal values equal text."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,24 @@ from core.store.base import json_text
 REFERENCE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":")).encode
 
 
-@pytest.mark.parametrize("value", [
-    {"id": 24000000001, "vs": "2024001", "ks": "0308"},
-    {"b": [1, 2.5, None, True, False], "a": "žluťoučký kůň \u0001 \" \\ \n", "n": {"z": {}, "y": []}},
-    [Decimal("1.50"), date(2024, 1, 31)],          # not JSON types: written as their str()
-    {1: "int keys", 2: "become text"},
-    "a plain string", 5, 1.0, None, True, {}, [],
-    float("nan"),
-], ids=repr)
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"id": 24000000001, "vs": "2024001", "ks": "0308"},
+        {"b": [1, 2.5, None, True, False], "a": 'žluťoučký kůň \u0001 " \\ \n', "n": {"z": {}, "y": []}},
+        [Decimal("1.50"), date(2024, 1, 31)],  # not JSON types: written as their str()
+        {1: "int keys", 2: "become text"},
+        "a plain string",
+        5,
+        1.0,
+        None,
+        True,
+        {},
+        [],
+        float("nan"),
+    ],
+    ids=repr,
+)
 def test_json_text_is_compact_sorted_and_the_standard_encoding(value):
     assert json_text(value) == REFERENCE(value)
 

@@ -2,6 +2,7 @@
 
 The headless CLI, plugins and tests must work without loading Textual.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,8 +32,12 @@ def forbidden_imports(source: str, filename: str = "<string>") -> list[tuple[int
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             args = node.args
-            if name in DYNAMIC_IMPORTERS and args and isinstance(args[0], ast.Constant) \
-                    and isinstance(args[0].value, str):
+            if (
+                name in DYNAMIC_IMPORTERS
+                and args
+                and isinstance(args[0], ast.Constant)
+                and isinstance(args[0].value, str)
+            ):
                 names = [args[0].value]
             else:
                 continue
@@ -49,7 +54,7 @@ def core_files() -> list[Path]:
 
 
 def test_checker_finds_every_kind_of_import():
-    source = '''
+    source = """
 import os
 import textual
 import tui.app as app
@@ -68,17 +73,30 @@ class Lazy:
         if True:
             importlib.import_module("textual.app")
             __import__("tui")
-'''
+"""
     assert forbidden_imports(source) == [
-        (3, "textual"), (4, "tui.app"), (5, "textual.widgets"), (6, "tui"),
-        (12, "textual.app"), (13, "tui.cli"), (18, "textual.app"), (19, "tui"),
+        (3, "textual"),
+        (4, "tui.app"),
+        (5, "textual.widgets"),
+        (6, "tui"),
+        (12, "textual.app"),
+        (13, "tui.cli"),
+        (18, "textual.app"),
+        (19, "tui"),
     ]
 
 
 def test_core_files_are_found():
     files = {p.relative_to(CORE).as_posix() for p in core_files()}
-    assert {"store/audit.py", "store/models.py", "platform/credentials.py", "store/db.py",
-            "store/migrations.py", "store/paths.py", "plugins/__init__.py"} <= files
+    assert {
+        "store/audit.py",
+        "store/models.py",
+        "platform/credentials.py",
+        "store/db.py",
+        "store/migrations.py",
+        "store/paths.py",
+        "plugins/__init__.py",
+    } <= files
 
 
 @pytest.mark.parametrize("path", core_files(), ids=lambda p: p.relative_to(CORE).as_posix())
@@ -95,8 +113,7 @@ def test_importing_core_does_not_load_textual(tmp_path):
         "print('ok')"
     )
     # sys.executable: the interpreter running this suite (.venv/bin/python).
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ok\n"
 
@@ -108,7 +125,6 @@ def test_headless_command_does_not_load_textual(tmp_path):
         "import sys; from fakturka.launcher import main; rc = main(['info']); "
         "assert 'textual' not in sys.modules, 'textual was imported'; sys.exit(rc)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert f"database:   {tmp_path / 'home' / 'fakturka.db'}" in result.stdout

@@ -4,6 +4,7 @@ ignore by hand), and an invoice's payments in ``fakturka invoice show``.
 Data is set up through the core services; every command goes through ``fakturka.launcher.main``.
 Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from helpers import last_audit_id, reload
 
 from core.billing import clients as client_svc
 from core.billing import invoicing
@@ -19,7 +21,6 @@ from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import AuditRecord
 from core.store.models import Client, Invoice, MoneyTransaction, Project
-from helpers import last_audit_id, reload
 
 ISSUED = date(2026, 3, 31)
 PAID_DAY = date(2026, 4, 10)
@@ -43,37 +44,64 @@ class Books:
 
 def sent_invoice(client: Client, amount: str) -> Invoice:
     project = Project.get(Project.client == client)
-    ts.add_entry(ts.EntryInput(project=project, date=ISSUED - timedelta(days=3), fixed=amount,
-                               description="Delivery"))
+    ts.add_entry(ts.EntryInput(project=project, date=ISSUED - timedelta(days=3), fixed=amount, description="Delivery"))
     invoice = invoicing.create_invoice(client, until=ISSUED, issued_on=ISSUED)
     invoicing.mark_sent(invoice, ISSUED)
     return reload(invoice)
 
 
-def tx(amount: int, *, vs: str = "", message: str = "", currency: str = "CZK", on: date = PAID_DAY,
-       kind: str = "income", counterparty: str = "Acme s.r.o.") -> MoneyTransaction:
+def tx(
+    amount: int,
+    *,
+    vs: str = "",
+    message: str = "",
+    currency: str = "CZK",
+    on: date = PAID_DAY,
+    kind: str = "income",
+    counterparty: str = "Acme s.r.o.",
+) -> MoneyTransaction:
     return MoneyTransaction.create(
-        source="test-bank", external_id=f"c-{next(_external_ids)}", transaction_type=kind, amount=amount,
-        currency=currency, transacted_on=on, reference=vs, description=message, counterparty=counterparty)
+        source="test-bank",
+        external_id=f"c-{next(_external_ids)}",
+        transaction_type=kind,
+        amount=amount,
+        currency=currency,
+        transacted_on=on,
+        reference=vs,
+        description=message,
+        counterparty=counterparty,
+    )
 
 
 @pytest.fixture
 def books(database) -> Books:
-    profile_svc.update_profile({"name": "Jana Nováková", "address": "Korunní 1\n120 00 Praha", "ico": "25596641",
-                                "iban": IBAN, "default_hourly_rate": "1000"})
+    profile_svc.update_profile(
+        {
+            "name": "Jana Nováková",
+            "address": "Korunní 1\n120 00 Praha",
+            "ico": "25596641",
+            "iban": IBAN,
+            "default_hourly_rate": "1000",
+        }
+    )
     acme = client_svc.add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1200")
-    nord = client_svc.add_client(name="Nordlicht GmbH", currency="EUR", country="DE", language="en",
-                                 hourly_rate="80")
+    nord = client_svc.add_client(name="Nordlicht GmbH", currency="EUR", country="DE", language="en", hourly_rate="80")
     client_svc.add_project(acme, name="Work")
     client_svc.add_project(nord, name="Work")
     paid_by_vs = sent_invoice(acme, "10000")
     open_czk = sent_invoice(acme, "4000")
     open_eur = sent_invoice(nord, "1500")
     exact = tx(1_000_000, vs="00" + paid_by_vs.variable_symbol, message="Faktura", on=PAID_DAY)
-    review = tx(400_000, vs=open_czk.variable_symbol, currency="EUR", on=PAID_DAY + timedelta(days=1),
-                counterparty="Someone abroad")
-    expense = tx(49_900, kind="expense", message="USB-C hub", on=PAID_DAY + timedelta(days=2),
-                 counterparty="Alza.cz a.s.")
+    review = tx(
+        400_000,
+        vs=open_czk.variable_symbol,
+        currency="EUR",
+        on=PAID_DAY + timedelta(days=1),
+        counterparty="Someone abroad",
+    )
+    expense = tx(
+        49_900, kind="expense", message="USB-C hub", on=PAID_DAY + timedelta(days=2), counterparty="Alza.cz a.s."
+    )
     loose = tx(400_000, message="thanks", on=PAID_DAY + timedelta(days=3))
     return Books(acme, nord, paid_by_vs, open_czk, open_eur, exact, review, expense, loose)
 
@@ -98,16 +126,19 @@ def test_match_prints_what_it_matched_and_what_needs_review(books, ok):
     assert ok("match").strip() == "Matched 0 transaction(s), 0 need review; invoices now paid: none."
     records = AuditRecord.select().where(AuditRecord.id > mark)
     assert sorted((r.table_name, r.row_id, r.action) for r in records) == [
-        ("invoices", books.paid_by_vs.id, "update"), ("money_transactions", books.exact.id, "update"),
-        ("money_transactions", books.review.id, "update")]
+        ("invoices", books.paid_by_vs.id, "update"),
+        ("money_transactions", books.exact.id, "update"),
+        ("money_transactions", books.review.id, "update"),
+    ]
     assert {(r.source, r.sync_run) for r in records} == {("manual", None)}
 
 
 def test_match_reports_a_partial_payment_with_what_is_still_owed(books, ok):
     part = tx(150_000, vs=books.open_czk.variable_symbol)
     out = ok("match")
-    assert (f"Transaction {part.id} -> invoice {books.open_czk.number}: partly paid "
-            f"(still owed 2500.00 CZK)") in out.splitlines()
+    assert (
+        f"Transaction {part.id} -> invoice {books.open_czk.number}: partly paid (still owed 2500.00 CZK)"
+    ) in out.splitlines()
 
 
 # -- fakturka transactions ----------------------------------------------------------------------
@@ -136,10 +167,19 @@ def test_transactions_json_and_filters(books, ok):
     assert [r["id"] for r in rows] == [books.loose.id, books.expense.id, books.review.id, books.exact.id]
     exact = rows[-1]
     assert exact == {
-        "id": books.exact.id, "date": PAID_DAY.isoformat(), "source": "test-bank", "type": "income",
-        "amount": "10000.00", "currency": "CZK", "reference": "00" + books.paid_by_vs.variable_symbol,
-        "counterparty": "Acme s.r.o.", "description": "Faktura", "match_status": "matched",
-        "invoice": books.paid_by_vs.number, "match_note": exact["match_note"]}
+        "id": books.exact.id,
+        "date": PAID_DAY.isoformat(),
+        "source": "test-bank",
+        "type": "income",
+        "amount": "10000.00",
+        "currency": "CZK",
+        "reference": "00" + books.paid_by_vs.variable_symbol,
+        "counterparty": "Acme s.r.o.",
+        "description": "Faktura",
+        "match_status": "matched",
+        "invoice": books.paid_by_vs.number,
+        "match_note": exact["match_note"],
+    }
     assert exact["match_note"]["result"] == "paid"
     assert rows[1]["type"] == "expense" and rows[1]["amount"] == "499.00"
 
@@ -158,8 +198,10 @@ def test_transactions_json_and_filters(books, ok):
     assert [r["id"] for r in until] == [books.exact.id]
     assert json.loads(ok("transactions", "--source", "fio", "--json")) == []
     assert len(json.loads(ok("transactions", "--source", "test-bank", "--json"))) == 4
-    assert [r["id"] for r in json.loads(ok("transactions", "--limit", "2", "--json"))] == \
-        [books.loose.id, books.expense.id]
+    assert [r["id"] for r in json.loads(ok("transactions", "--limit", "2", "--json"))] == [
+        books.loose.id,
+        books.expense.id,
+    ]
 
 
 # -- by hand ------------------------------------------------------------------------------------------
@@ -187,15 +229,24 @@ def test_match_link_and_unlink_by_hand(books, ok):
 
     records = AuditRecord.select().where(AuditRecord.id > mark)
     assert [(r.table_name, r.action) for r in records] == [
-        ("money_transactions", "update"), ("invoices", "update"), ("money_transactions", "update"),
-        ("invoices", "update")]  # link + unlink of the transaction, paid + back to sent of the invoice
+        ("money_transactions", "update"),
+        ("invoices", "update"),
+        ("money_transactions", "update"),
+        ("invoices", "update"),
+    ]  # link + unlink of the transaction, paid + back to sent of the invoice
     assert {r.source for r in records} == {"manual"}
 
 
 def test_linking_more_than_an_invoice_asks_for_says_it_is_overpaid(books, ok):
     ok("match", "link", str(books.loose.id), books.open_czk.number)  # pays it in full
-    extra = MoneyTransaction.create(source="test-bank", external_id="extra", transaction_type="income",
-                                    amount=50_000, currency="CZK", transacted_on=books.loose.transacted_on)
+    extra = MoneyTransaction.create(
+        source="test-bank",
+        external_id="extra",
+        transaction_type="income",
+        amount=50_000,
+        currency="CZK",
+        transacted_on=books.loose.transacted_on,
+    )
     out = ok("match", "link", str(extra.id), books.open_czk.number)
     assert out.splitlines()[-1] == f"Note: invoice {books.open_czk.number} is now overpaid by 500.00 CZK."
 
@@ -210,9 +261,14 @@ def test_match_ignore_and_undo(books, ok):
     assert out.strip() == f"Transaction {books.expense.id} is unmatched again."
     expense = reload(books.expense)
     assert (expense.match_status, expense.match_note) == ("unmatched", {})
-    records = [r for r in AuditRecord.select().where((AuditRecord.table_name == "money_transactions")
-                                                     & (AuditRecord.row_id == books.expense.id)
-                                                     & (AuditRecord.action == "update"))]
+    records = [
+        r
+        for r in AuditRecord.select().where(
+            (AuditRecord.table_name == "money_transactions")
+            & (AuditRecord.row_id == books.expense.id)
+            & (AuditRecord.action == "update")
+        )
+    ]
     assert [r.changes["match_status"] for r in records] == [["unmatched", "ignored"], ["ignored", "unmatched"]]
     assert {r.source for r in records} == {"manual"}
 
@@ -225,8 +281,11 @@ def test_match_ignore_undo_on_a_linked_transaction_leaves_it_linked(books, cli):
     assert (before.match_status, before.invoice_id) == ("matched", books.paid_by_vs.id)
     code, out, err = cli("match", "ignore", str(books.exact.id), "--undo")
     after = reload(books.exact)
-    assert (after.match_status, after.invoice_id, after.match_note) == \
-        ("matched", books.paid_by_vs.id, before.match_note), (code, out, err)
+    assert (after.match_status, after.invoice_id, after.match_note) == (
+        "matched",
+        books.paid_by_vs.id,
+        before.match_note,
+    ), (code, out, err)
 
 
 def test_wrong_input_is_refused_with_one_line_and_changes_nothing(books, ok, refused):
@@ -266,13 +325,28 @@ def test_invoice_show_lists_payments_and_the_remaining_amount(books, ok):
     ok("match")
 
     shown = json.loads(ok("invoice", "show", invoice.number, "--json"))
-    assert (shown["status"], shown["total"], shown["paid"], shown["due"], shown["overpaid"]) == \
-        ("overdue", "4000.00", "1500.00", "2500.00", False)  # due 2026-04-14, open: overdue
+    assert (shown["status"], shown["total"], shown["paid"], shown["due"], shown["overpaid"]) == (
+        "overdue",
+        "4000.00",
+        "1500.00",
+        "2500.00",
+        False,
+    )  # due 2026-04-14, open: overdue
     assert shown["payments"] == [
-        {"id": second.id, "date": (PAID_DAY + timedelta(days=4)).isoformat(), "amount": "500.00",
-         "source": "test-bank", "reference": invoice.variable_symbol},
-        {"id": first.id, "date": (PAID_DAY + timedelta(days=5)).isoformat(), "amount": "1000.00",
-         "source": "test-bank", "reference": invoice.variable_symbol},
+        {
+            "id": second.id,
+            "date": (PAID_DAY + timedelta(days=4)).isoformat(),
+            "amount": "500.00",
+            "source": "test-bank",
+            "reference": invoice.variable_symbol,
+        },
+        {
+            "id": first.id,
+            "date": (PAID_DAY + timedelta(days=5)).isoformat(),
+            "amount": "1000.00",
+            "source": "test-bank",
+            "reference": invoice.variable_symbol,
+        },
     ]
     text = ok("invoice", "show", invoice.number)
     assert "Paid:     1500.00 CZK   still due: 2500.00 CZK" in text

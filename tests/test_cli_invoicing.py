@@ -1,14 +1,15 @@
 """The headless CLI (``fakturka.launcher.main``): clients, projects, logging, the timer, invoices, the profile."""
+
 from __future__ import annotations
 
 import json
 from datetime import date, timedelta
 
 import pytest
+from helpers import db_state
 
 from core.store.audit import AuditRecord
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
-from helpers import db_state
 
 IBAN = "CZ6508000000192000145399"
 
@@ -16,10 +17,20 @@ IBAN = "CZ6508000000192000145399"
 @pytest.fixture
 def books(ok):
     """A profile, a client with two projects, and some logged work."""
-    ok("profile", "edit", "--set", "name=Jana Nováková", "--set", f"iban={IBAN}",
-       "--set", "default_hourly_rate=1000")
-    ok("client", "add", "Acme s.r.o.", "--rate", "1200", "--terms", "30", "--email", "ucetni@acme.cz",
-       "--ico", "27082440")
+    ok("profile", "edit", "--set", "name=Jana Nováková", "--set", f"iban={IBAN}", "--set", "default_hourly_rate=1000")
+    ok(
+        "client",
+        "add",
+        "Acme s.r.o.",
+        "--rate",
+        "1200",
+        "--terms",
+        "30",
+        "--email",
+        "ucetni@acme.cz",
+        "--ico",
+        "27082440",
+    )
     ok("project", "add", "Acme", "Web", "--rate", "1500")
     ok("project", "add", "Acme", "Ops")
     ok("log", "Web", "1h30m", "Checkout", "--date", "2026-03-02")
@@ -30,17 +41,49 @@ def books(ok):
 
 # -- clients and projects ----------------------------------------------------------------
 
+
 def test_client_add_list_edit_archive(ok):
-    out = ok("client", "add", "Acme s.r.o.", "--email", "a@acme.cz", "--ico", "27082440",
-             "--dic", "cz27082440", "--rate", "1 200,50", "--terms", "21", "--address", "Street 1\\nPraha")
+    out = ok(
+        "client",
+        "add",
+        "Acme s.r.o.",
+        "--email",
+        "a@acme.cz",
+        "--ico",
+        "27082440",
+        "--dic",
+        "cz27082440",
+        "--rate",
+        "1 200,50",
+        "--terms",
+        "21",
+        "--address",
+        "Street 1\\nPraha",
+    )
     assert "Added client Acme s.r.o." in out
-    ok("client", "add", "Nordlicht GmbH", "--country", "de", "--dic", "DE811907980", "--currency", "eur",
-       "--language", "en")
+    ok(
+        "client",
+        "add",
+        "Nordlicht GmbH",
+        "--country",
+        "de",
+        "--dic",
+        "DE811907980",
+        "--currency",
+        "eur",
+        "--language",
+        "en",
+    )
     rows = json.loads(ok("client", "list", "--json"))
     assert [r["name"] for r in rows] == ["Acme s.r.o.", "Nordlicht GmbH"]
     acme, nord = rows
-    assert (acme["ico"], acme["dic"], acme["hourly_rate"], acme["payment_terms_days"], acme["address"]) == \
-        ("27082440", "CZ27082440", "1200.50", 21, "Street 1\nPraha")
+    assert (acme["ico"], acme["dic"], acme["hourly_rate"], acme["payment_terms_days"], acme["address"]) == (
+        "27082440",
+        "CZ27082440",
+        "1200.50",
+        21,
+        "Street 1\nPraha",
+    )
     assert (nord["country"], nord["currency"], nord["language"], nord["hourly_rate"]) == ("DE", "EUR", "en", None)
 
     ok("client", "edit", "acme", "--name", "Acme a.s.", "--rate", "1300")
@@ -69,7 +112,10 @@ def test_project_add_list_edit_archive(ok):
     ok("project", "add", "Beta", "API", "--rate", "80")
     rows = json.loads(ok("project", "list", "--json"))
     assert [(r["client"], r["name"], r["hourly_rate"]) for r in rows] == [
-        ("Acme", "Web", "1500.00"), ("Beta", "API", "80.00"), ("Beta", "Web", None)]
+        ("Acme", "Web", "1500.00"),
+        ("Beta", "API", "80.00"),
+        ("Beta", "Web", None),
+    ]
     assert rows[0]["vat_rate"] == "12"
     assert [r["name"] for r in json.loads(ok("project", "list", "--client", "Beta", "--json"))] == ["API", "Web"]
     ok("project", "edit", "Beta/Web", "--name", "Website", "--rate", "90")
@@ -107,11 +153,14 @@ def test_duplicate_project_refused(ok, refused):
 
 # -- logging and the timer -------------------------------------------------------------------
 
+
 def test_log_time_and_fixed_amounts(books, ok):
     entries = list(WorkEntry.select().order_by(WorkEntry.id))
     assert [(e.kind, e.minutes, e.date.isoformat(), e.description) for e in entries] == [
-        ("time", 90, "2026-03-02", "Checkout"), ("time", 45, "2026-03-03", "Backups"),
-        ("time", 120, "2026-04-01", "Search")]
+        ("time", 90, "2026-03-02", "Checkout"),
+        ("time", 45, "2026-03-03", "Backups"),
+        ("time", 120, "2026-04-01", "Search"),
+    ]
     out = ok("log", "Web", "0", "Server setup", "--fixed", "5000", "--date", "2026-03-04")
     assert "5000.00 CZK" in out
     fixed = WorkEntry.select().order_by(WorkEntry.id.desc()).first()
@@ -130,13 +179,16 @@ def test_log_time_and_fixed_amounts(books, ok):
     assert WorkEntry.select().order_by(WorkEntry.id.desc()).first().date == date.today()
 
 
-@pytest.mark.parametrize("fixed, problem", [
-    ("1,500", "'1,500' could be 1.5 or 1500"),
-    ("12.3456", "12.3456 has more decimals than CZK has (2)"),
-    ("0.001", "0.001 has more decimals than CZK has (2)"),
-    ("1e400", "1E+400 is too large an amount of money"),
-    ("99999999999999999999", "is too large an amount of money"),
-])
+@pytest.mark.parametrize(
+    "fixed, problem",
+    [
+        ("1,500", "'1,500' could be 1.5 or 1500"),
+        ("12.3456", "12.3456 has more decimals than CZK has (2)"),
+        ("0.001", "0.001 has more decimals than CZK has (2)"),
+        ("1e400", "1E+400 is too large an amount of money"),
+        ("99999999999999999999", "is too large an amount of money"),
+    ],
+)
 def test_a_fixed_amount_that_is_ambiguous_too_precise_or_too_large_is_refused(books, refused, fixed, problem):
     # Before: 1,500 was logged as 1.50, 12.345 as 12.35, 0.001 as a 0.00 entry, and 1e400 / 10^20
     # ended in a traceback.
@@ -174,6 +226,7 @@ def test_running_timer_is_left_out_of_the_invoice(books, ok):
 
 # -- invoices -------------------------------------------------------------------------------------
 
+
 def test_dry_run_creates_nothing(books, ok):
     before = db_state()
     out = ok("invoice", "create", "--client", "Acme", "--dry-run")
@@ -190,14 +243,29 @@ def test_invoice_create_list_show(books, ok):
     assert invoice.due_on == date(2026, 5, 1)  # the client's 30 days
     rows = json.loads(ok("invoice", "list", "--json"))
     assert len(rows) == 1
-    assert rows[0] == {"number": "20260001", "client": "Acme s.r.o.", "status": "draft",
-                       "issued_on": "2026-04-01", "due_on": "2026-05-01", "currency": "CZK",
-                       "total": "3150.00", "due": "3150.00", "variable_symbol": "20260001"}
+    assert rows[0] == {
+        "number": "20260001",
+        "client": "Acme s.r.o.",
+        "status": "draft",
+        "issued_on": "2026-04-01",
+        "due_on": "2026-05-01",
+        "currency": "CZK",
+        "total": "3150.00",
+        "due": "3150.00",
+        "variable_symbol": "20260001",
+    }
     detail = json.loads(ok("invoice", "show", "20260001", "--json"))
-    assert [(l["description"], l["quantity"], l["unit"], l["unit_price"], l["amount"]) for l in detail["lines"]] == [
-        ("Web", "1.50", "h", "1500.00", "2250.00"), ("Ops", "0.75", "h", "1200.00", "900.00")]
-    assert (detail["subtotal"], detail["vat_total"], detail["total"], detail["paid"]) == \
-        ("3150.00", "0.00", "3150.00", "0.00")
+    fields = ("description", "quantity", "unit", "unit_price", "amount")
+    assert [tuple(ln[f] for f in fields) for ln in detail["lines"]] == [
+        ("Web", "1.50", "h", "1500.00", "2250.00"),
+        ("Ops", "0.75", "h", "1200.00", "900.00"),
+    ]
+    assert (detail["subtotal"], detail["vat_total"], detail["total"], detail["paid"]) == (
+        "3150.00",
+        "0.00",
+        "3150.00",
+        "0.00",
+    )
     assert detail["taxable_supply_on"] == "2026-03-31"
     assert detail["payments"] == []
     assert detail["supplier"]["iban"] == IBAN and detail["customer"]["ico"] == "27082440"
@@ -210,7 +278,7 @@ def test_invoice_create_list_show(books, ok):
 def test_invoice_per_entry_and_since(books, ok):
     ok("invoice", "create", "--client", "Acme", "--since", "2026-03-03", "--per-entry", "--date", "2026-04-30")
     detail = json.loads(ok("invoice", "show", "20260001", "--json"))
-    assert [l["description"] for l in detail["lines"]] == ["2026-03-03 Backups", "2026-04-01 Search"]
+    assert [ln["description"] for ln in detail["lines"]] == ["2026-03-03 Backups", "2026-04-01 Search"]
 
 
 def test_invoice_status_commands(books, ok, refused):
@@ -226,12 +294,20 @@ def test_invoice_status_commands(books, ok, refused):
     assert Invoice.get(Invoice.number == number).status == "sent"  # derived, not stored
     assert "only a draft can be sent" in refused("invoice", "send", number)
     invoice = Invoice.get(Invoice.number == number)
-    MoneyTransaction.create(source="fio", transaction_type="income", amount=100000, currency="CZK",
-                            transacted_on=paid_on, reference=number, invoice=invoice)
+    MoneyTransaction.create(
+        source="fio",
+        transaction_type="income",
+        amount=100000,
+        currency="CZK",
+        transacted_on=paid_on,
+        reference=number,
+        invoice=invoice,
+    )
     detail = json.loads(ok("invoice", "show", number, "--json"))
     assert (detail["total"], detail["paid"], detail["due"]) == ("6150.00", "1000.00", "5150.00")
-    assert detail["payments"] == [{"id": 1, "date": paid_on.isoformat(), "amount": "1000.00", "source": "fio",
-                                   "reference": number}]
+    assert detail["payments"] == [
+        {"id": 1, "date": paid_on.isoformat(), "amount": "1000.00", "source": "fio", "reference": number}
+    ]
     assert f"marked paid on {paid_on.isoformat()}" in ok("invoice", "pay", number, "--date", paid_on.isoformat())
     assert [r["number"] for r in json.loads(ok("invoice", "list", "--status", "paid", "--json"))] == [number]
     assert json.loads(ok("invoice", "list", "--status", "overdue", "--json")) == []
@@ -263,10 +339,28 @@ def test_billed_entry_cannot_be_changed_from_the_cli(books, ok):
 
 # -- the profile ------------------------------------------------------------------------------------
 
+
 def test_profile_edit_and_show(ok):
-    ok("profile", "edit", "--set", "name=Jana Nováková", "--set", "iban=cz65 0800 0000 1920 0014 5399",
-       "--set", "ico=25596641", "--set", "dic=CZ25596641", "--set", "bank-account=19-2000145399/0800",
-       "--set", "vat_payer=yes", "--set", "default_hourly_rate=1500", "--set", "invoice_number_pattern=FV-{yy}-{seq:03}")
+    ok(
+        "profile",
+        "edit",
+        "--set",
+        "name=Jana Nováková",
+        "--set",
+        "iban=cz65 0800 0000 1920 0014 5399",
+        "--set",
+        "ico=25596641",
+        "--set",
+        "dic=CZ25596641",
+        "--set",
+        "bank-account=19-2000145399/0800",
+        "--set",
+        "vat_payer=yes",
+        "--set",
+        "default_hourly_rate=1500",
+        "--set",
+        "invoice_number_pattern=FV-{yy}-{seq:03}",
+    )
     data = json.loads(ok("profile", "show", "--json"))
     assert data["name"] == "Jana Nováková"
     assert data["iban"] == IBAN
@@ -280,6 +374,7 @@ def test_profile_edit_and_show(ok):
 
 
 # -- wrong input: non-zero, one sentence, nothing changed -------------------------------------------
+
 
 def test_unknown_client(books, refused):
     assert "no client called 'Nobody'" in refused("invoice", "create", "--client", "Nobody")
@@ -299,11 +394,14 @@ def test_bad_duration(books, refused, duration):
     assert any(word in line for word in ("duration", "longer than a day")), line
 
 
-@pytest.mark.parametrize("argv", [
-    ("log", "Web", "1h", "x", "--date", "32.13.2026"),
-    ("log", "Web", "1h", "x", "--date", "tomorrowish"),
-    ("invoice", "create", "--client", "Acme", "--until", "2026-02-30"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("log", "Web", "1h", "x", "--date", "32.13.2026"),
+        ("log", "Web", "1h", "x", "--date", "tomorrowish"),
+        ("invoice", "create", "--client", "Acme", "--until", "2026-02-30"),
+    ],
+)
 def test_bad_date(books, refused, argv):
     line = refused(*argv)
     assert "is not a date" in line
@@ -378,8 +476,13 @@ def test_output_into_a_closed_pipe_ends_quietly(ok, argv):
     ok("demo")
     # Closing our end before the command has written a byte (it is still starting up) makes its first
     # write hit a pipe with no reader, whatever the size of its output.
-    process = subprocess.Popen([sys.executable, "-m", "fakturka.launcher", *argv], cwd=Path(__file__).parent.parent,
-                               env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fakturka.launcher", *argv],
+        cwd=Path(__file__).parent.parent,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports it
@@ -425,8 +528,9 @@ def test_client_names_are_unique_in_any_case(ok, refused):
     ok("client", "add", "Acme s.r.o.")
     assert "There is already a client called 'Acme s.r.o.'." in refused("client", "add", "acme S.R.O.")
     ok("client", "add", "Beta a.s.")
-    assert "There is already a client called 'Acme s.r.o.'." in refused("client", "edit", "Beta", "--name",
-                                                                          "ACME s.r.o.")
+    assert "There is already a client called 'Acme s.r.o.'." in refused(
+        "client", "edit", "Beta", "--name", "ACME s.r.o."
+    )
     ok("client", "archive", "Acme")
     assert "(archived: restore it instead)" in refused("client", "add", "Acme s.r.o.")
 
@@ -451,8 +555,9 @@ def test_a_clients_currency_cannot_change_once_it_has_work(books, ok, refused):
 def test_invoice_dates_that_cannot_be_are_refused(books, ok, refused):
     ok("invoice", "create", "--client", "Acme", "--date", "2026-04-30")
     number = Invoice.get().number
-    assert "is issued on 2026-04-30; it cannot be sent before that (2026-04-01)" in \
-        refused("invoice", "send", number, "--date", "2026-04-01")
+    assert "is issued on 2026-04-30; it cannot be sent before that (2026-04-01)" in refused(
+        "invoice", "send", number, "--date", "2026-04-01"
+    )
     ok("invoice", "send", number, "--date", "2026-04-30")
     future = (date.today() + timedelta(days=1)).isoformat()
     assert f"{future} is in the future" in refused("invoice", "pay", number, "--date", future)
@@ -462,8 +567,9 @@ def test_the_profile_name_cannot_be_blanked(books, refused):
     assert "The name is required: it heads every invoice." in refused("profile", "edit", "--set", "name=")
 
 
-@pytest.mark.parametrize("argv", [["entries", "--limit", "0"], ["transactions", "--limit", "-1"],
-                                  ["history", "--limit", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["entries", "--limit", "0"], ["transactions", "--limit", "-1"], ["history", "--limit", "x"]]
+)
 def test_a_limit_must_be_a_positive_number(cli, argv):
     code, out, err = cli(*argv)
     assert code == 2 and "--limit" in err and "Traceback" not in err

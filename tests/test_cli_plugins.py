@@ -1,4 +1,5 @@
 """The headless commands for integrations: ``plugins``, ``sync`` and ``history`` (via ``fakturka.launcher.main``)."""
+
 from __future__ import annotations
 
 import json
@@ -9,11 +10,11 @@ import pytest
 
 from core.platform import credentials as creds
 from core.platform import plugin_config
-from core.store.audit import AuditRecord
 from core.platform.history import run_duration
-from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
+from core.store.audit import AuditRecord
+from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
 
 TOKEN = "tok-5ecret-77"
 
@@ -36,8 +37,14 @@ class Bank(Plugin):
         # Printed live: the line is on stdout while the run is still going.
         Bank.live.append(sys.stdout.getvalue() if hasattr(sys.stdout, "getvalue") else "")
         for i in range(3):
-            ctx.upsert_transaction(external_id=f"T{i}", transaction_type="income", amount=f"{i + 1}00.00",
-                                   currency="CZK", transacted_on=date(2025, 3, i + 1), description=f"payment {i}")
+            ctx.upsert_transaction(
+                external_id=f"T{i}",
+                transaction_type="income",
+                amount=f"{i + 1}00.00",
+                currency="CZK",
+                transacted_on=date(2025, 3, i + 1),
+                description=f"payment {i}",
+            )
         ctx.metadata["account"] = ctx.settings["account"]
         if Bank.mode == "crash":
             raise RuntimeError(f"HTTP 500 for https://bank.example/v1/{ctx.credentials['token']}/tx.json")
@@ -55,8 +62,10 @@ def bank_plugin(database):
 
 
 def db_state() -> dict:
-    return {model._meta.table_name: list(model.select().dicts())
-            for model in (PluginConfiguration, SyncHistory, MoneyTransaction, AuditRecord)}
+    return {
+        model._meta.table_name: list(model.select().dicts())
+        for model in (PluginConfiguration, SyncHistory, MoneyTransaction, AuditRecord)
+    }
 
 
 @pytest.fixture
@@ -67,10 +76,20 @@ def configured(ok):
 
 # -- plugins ---------------------------------------------------------------------------------------
 
+
 def test_plugins_json_and_table(ok, configured):
     listed = json.loads(ok("plugins", "--json"))
-    assert listed == [{"name": "bank", "version": "2.0.1", "enabled": True, "configured": True, "missing": [],
-                       "problem": None, "last_run": None}]
+    assert listed == [
+        {
+            "name": "bank",
+            "version": "2.0.1",
+            "enabled": True,
+            "configured": True,
+            "missing": [],
+            "problem": None,
+            "last_run": None,
+        }
+    ]
     ok("sync", "bank")
     last = json.loads(ok("plugins", "--json"))[0]["last_run"]
     assert last["status"] == "completed" and last["id"] == SyncHistory.get().id and last["started_at"]
@@ -86,13 +105,27 @@ def test_enable_disable_and_what_is_missing(ok):
     assert "no (missing token, account)" in ok("plugins")
     assert ok("plugins", "disable", "bank").strip() == "bank disabled."
     assert json.loads(ok("plugins", "--json"))[0]["enabled"] is False
-    enabled = [r.changes["enabled"] for r in AuditRecord.select().where(AuditRecord.table_name == "plugin_configurations")]
+    enabled = [
+        r.changes["enabled"] for r in AuditRecord.select().where(AuditRecord.table_name == "plugin_configurations")
+    ]
     assert enabled == [[None, True], [True, False]]
 
 
 def test_configure_reads_each_secret_from_a_line_of_stdin(ok):
-    out = ok("plugins", "configure", "bank", "--set", "account=123", "--set", "days=7",
-             "--secret", "token", "--secret", "pin", stdin="tok-line-one\n4321\n")
+    out = ok(
+        "plugins",
+        "configure",
+        "bank",
+        "--set",
+        "account=123",
+        "--set",
+        "days=7",
+        "--secret",
+        "token",
+        "--secret",
+        "pin",
+        stdin="tok-line-one\n4321\n",
+    )
     assert out.strip() == "bank configured. Enable it: fakturka plugins enable bank"
     assert creds.get_credentials("bank") == {"token": "tok-line-one", "pin": "4321"}
     assert plugin_config.get_config("bank").settings == {"account": "123", "days": 7}
@@ -136,6 +169,7 @@ def test_show_reports_credentials_that_cannot_be_decrypted(ok, configured, faktu
 
 # -- sync ---------------------------------------------------------------------------------------------
 
+
 def test_sync_prints_its_log_live_and_exits_0(cli, configured):
     code, out, err = cli("sync", "bank")
     assert (code, err) == (0, "")
@@ -156,7 +190,8 @@ def test_a_failing_sync_exits_1_with_the_reason_and_no_secret(cli, configured):
     assert code == 1
     run = SyncHistory.get()
     assert err.strip().splitlines() == [
-        f"fakturka: sync {run.id} failed: bank failed: RuntimeError: HTTP 500 for https://bank.example/v1/***/tx.json"]
+        f"fakturka: sync {run.id} failed: bank failed: RuntimeError: HTTP 500 for https://bank.example/v1/***/tx.json"
+    ]
     assert "Downloading account" in out and "Traceback" not in out + err
     assert TOKEN not in out + err
     assert MoneyTransaction.select().count() == 0
@@ -168,8 +203,9 @@ def test_a_failing_sync_exits_1_with_the_reason_and_no_secret(cli, configured):
 
 
 def test_sync_refused_before_it_starts(refused, ok):
-    assert refused("sync", "bank") == ("fakturka: bank is disabled; enable it first ('fakturka plugins enable bank', "
-                                       "or space on the Plugins screen).")
+    assert refused("sync", "bank") == (
+        "fakturka: bank is disabled; enable it first ('fakturka plugins enable bank', or space on the Plugins screen)."
+    )
     ok("plugins", "enable", "bank")
     line = refused("sync", "bank")
     assert "bank is not fully configured: missing API token (token), Account number (account)" in line
@@ -179,14 +215,20 @@ def test_sync_refused_before_it_starts(refused, ok):
 
 # -- history -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("seconds, shown", [(0, "< 0.1 s"), (0.04, "< 0.1 s"), (0.05, "0.1 s"), (1.46, "1.5 s"),
-                                             (75.0, "75.0 s"), (None, None)])
+
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [(0, "< 0.1 s"), (0.04, "< 0.1 s"), (0.05, "0.1 s"), (1.46, "1.5 s"), (75.0, "75.0 s"), (None, None)],
+)
 def test_a_run_duration_reads_as_people_expect(seconds, shown):
     from datetime import datetime, timedelta
 
     started = datetime(2026, 11, 21, 12, 0)
-    run = SyncHistory(plugin_name="bank", started_at=started,
-                      completed_at=None if seconds is None else started + timedelta(seconds=seconds))
+    run = SyncHistory(
+        plugin_name="bank",
+        started_at=started,
+        completed_at=None if seconds is None else started + timedelta(seconds=seconds),
+    )
     assert run_duration(run) == shown
 
 
@@ -199,10 +241,15 @@ def test_history_lists_runs_and_shows_what_changed(ok, cli, configured):
 
     table = ok("history").splitlines()
     assert table[0].split()[:3] == ["ID", "PLUGIN", "STATUS"]
-    assert [line.split()[:3] for line in table[2:]] == [[str(second.id), "bank", "failed"],
-                                                       [str(first.id), "bank", "completed"]]
+    assert [line.split()[:3] for line in table[2:]] == [
+        [str(second.id), "bank", "failed"],
+        [str(first.id), "bank", "completed"],
+    ]
     runs = json.loads(ok("history", "bank", "--json"))
-    assert [(r["id"], r["status"], r["created"]) for r in runs] == [(second.id, "failed", 0), (first.id, "completed", 3)]
+    assert [(r["id"], r["status"], r["created"]) for r in runs] == [
+        (second.id, "failed", 0),
+        (first.id, "completed", 3),
+    ]
     assert runs[1]["processed"] == 3 and runs[0]["error"].startswith("bank failed: RuntimeError")
     assert len(json.loads(ok("history", "--limit", "1", "--json"))) == 1
 
@@ -235,34 +282,43 @@ def test_a_run_left_running_is_marked_interrupted_on_the_next_command(ok, config
 
 # -- wrong inputs: one line on stderr, nothing changed -------------------------------------------------
 
+
 def test_a_secret_on_the_command_line_is_refused(refused):
     line = refused("plugins", "configure", "bank", "--set", "account=1", "--set", "token=" + TOKEN)
-    assert line == ("fakturka: token is a secret: give it with --secret token (read from standard input), "
-                    "never on the command line.")
+    assert line == (
+        "fakturka: token is a secret: give it with --secret token (read from standard input), "
+        "never on the command line."
+    )
     assert TOKEN not in line
 
 
-@pytest.mark.parametrize("argv, stdin, says", [
-    (["plugins", "enable", "nope"], "", "no plugin called 'nope'"),
-    (["plugins", "disable", "nope"], "", "no plugin called 'nope'"),
-    (["plugins", "show", "nope"], "", "no plugin called 'nope'"),
-    (["plugins", "configure", "nope", "--set", "a=1"], "", "no plugin called 'nope'"),
-    (["plugins", "configure", "bank"], "", "Nothing to change"),
-    (["plugins", "configure", "bank", "--set", "acount=1"], "", "bank has no setting 'acount'"),
-    (["plugins", "configure", "bank", "--set", "account"], "", "'account' is not KEY=VALUE."),
-    (["plugins", "configure", "bank", "--set", "days=lots"], "", "Days back: 'lots' is not a number."),
-    (["plugins", "configure", "bank", "--set", "format=csv"], "", "Format: choose one of json, xml."),
-    (["plugins", "configure", "bank", "--secret", "password"], "x\n", "bank has no setting 'password'"),
-    (["plugins", "configure", "bank", "--secret", "account"], "123\n", "Account number is not a secret"),
-    (["plugins", "configure", "bank", "--secret", "token", "--secret", "pin"], "only-one\n",
-     "Standard input ended before the secret 'pin'"),
-    (["sync", "nope"], "", "no plugin called 'nope'"),
-    (["history", "nope"], "", "no plugin called 'nope'"),
-    (["history", "show"], "", "Give the run's id"),
-    (["history", "show", "999"], "", "There is no sync run 999"),
-    (["history", "show", "abc"], "", "invalid int value"),
-    (["history", "bank", "3"], "", "Use 'fakturka history show ID'"),
-    (["plugins", "frobnicate"], "", "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, stdin, says",
+    [
+        (["plugins", "enable", "nope"], "", "no plugin called 'nope'"),
+        (["plugins", "disable", "nope"], "", "no plugin called 'nope'"),
+        (["plugins", "show", "nope"], "", "no plugin called 'nope'"),
+        (["plugins", "configure", "nope", "--set", "a=1"], "", "no plugin called 'nope'"),
+        (["plugins", "configure", "bank"], "", "Nothing to change"),
+        (["plugins", "configure", "bank", "--set", "acount=1"], "", "bank has no setting 'acount'"),
+        (["plugins", "configure", "bank", "--set", "account"], "", "'account' is not KEY=VALUE."),
+        (["plugins", "configure", "bank", "--set", "days=lots"], "", "Days back: 'lots' is not a number."),
+        (["plugins", "configure", "bank", "--set", "format=csv"], "", "Format: choose one of json, xml."),
+        (["plugins", "configure", "bank", "--secret", "password"], "x\n", "bank has no setting 'password'"),
+        (["plugins", "configure", "bank", "--secret", "account"], "123\n", "Account number is not a secret"),
+        (
+            ["plugins", "configure", "bank", "--secret", "token", "--secret", "pin"],
+            "only-one\n",
+            "Standard input ended before the secret 'pin'",
+        ),
+        (["sync", "nope"], "", "no plugin called 'nope'"),
+        (["history", "nope"], "", "no plugin called 'nope'"),
+        (["history", "show"], "", "Give the run's id"),
+        (["history", "show", "999"], "", "There is no sync run 999"),
+        (["history", "show", "abc"], "", "invalid int value"),
+        (["history", "bank", "3"], "", "Use 'fakturka history show ID'"),
+        (["plugins", "frobnicate"], "", "invalid choice"),
+    ],
+)
 def test_wrong_inputs_are_one_line_on_stderr(refused, argv, stdin, says):
     assert says in refused(*argv, stdin=stdin)

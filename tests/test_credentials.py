@@ -4,6 +4,7 @@ AES-256-GCM blobs in plugin_configurations.credentials, under a key kept in a
 0600 file next to (never inside) the database. A blob that cannot be
 decrypted is reported by plugin name and never deleted.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,11 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import mode
 
 from core.platform import credentials
-
-from core.store import paths
-from core.store.audit import AuditRecord
 from core.platform.credentials import (
     CredentialError,
     Key,
@@ -28,9 +27,10 @@ from core.platform.credentials import (
     set_credentials,
     write_key_file,
 )
+from core.store import paths
+from core.store.audit import AuditRecord
 from core.store.db import db
 from core.store.models import PluginConfiguration
-from helpers import mode
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -48,20 +48,15 @@ def pending_file() -> Path:
 
 
 def stored_blob(plugin: str) -> bytes | None:
-    row = db.execute_sql(
-        "SELECT credentials FROM plugin_configurations WHERE plugin_name = ?", (plugin,)
-    ).fetchone()
+    row = db.execute_sql("SELECT credentials FROM plugin_configurations WHERE plugin_name = ?", (plugin,)).fetchone()
     assert row is not None, plugin
     return None if row[0] is None else bytes(row[0])
 
 
 def put_blob(plugin: str, blob: bytes) -> None:
     """Test set-up only: overwrite a stored blob with raw SQL (no audit)."""
-    cursor = db.execute_sql(
-        "UPDATE plugin_configurations SET credentials = ? WHERE plugin_name = ?", (blob, plugin)
-    )
+    cursor = db.execute_sql("UPDATE plugin_configurations SET credentials = ? WHERE plugin_name = ?", (blob, plugin))
     assert cursor.rowcount == 1
-
 
 
 def flip(blob: bytes, index: int) -> bytes:
@@ -83,6 +78,7 @@ def assert_undecryptable(plugin: str, blob: bytes, *, match: str = "") -> Creden
 
 
 # -- round trip -----------------------------------------------------------------------
+
 
 def test_round_trip():
     set_credentials("fio", FIO)
@@ -114,8 +110,7 @@ def test_unknown_plugin_has_no_credentials():
 
 
 def test_set_credentials_keeps_the_rest_of_the_configuration():
-    PluginConfiguration.create(plugin_name="fio", enabled=True, settings={"account": "2900"},
-                               state={"cursor": 5})
+    PluginConfiguration.create(plugin_name="fio", enabled=True, settings={"account": "2900"}, state={"cursor": 5})
     set_credentials("fio", FIO)
     row = PluginConfiguration.get(PluginConfiguration.plugin_name == "fio")
     assert (row.enabled, row.settings, row.state) == (True, {"account": "2900"}, {"cursor": 5})
@@ -124,13 +119,18 @@ def test_set_credentials_keeps_the_rest_of_the_configuration():
 
 # -- what cannot be decrypted is reported, and kept ----------------------------------------
 
-@pytest.mark.parametrize("index, match", [
-    (0, "damaged"),  # blob version
-    (3, "different key"),  # key id
-    (1 + credentials.KEY_ID_LEN + 2, "altered"),  # nonce
-    (1 + credentials.KEY_ID_LEN + credentials.NONCE_LEN + 1, "altered"),  # ciphertext
-    (-1, "altered"),  # GCM tag
-], ids=["version", "key-id", "nonce", "ciphertext", "tag"])
+
+@pytest.mark.parametrize(
+    "index, match",
+    [
+        (0, "damaged"),  # blob version
+        (3, "different key"),  # key id
+        (1 + credentials.KEY_ID_LEN + 2, "altered"),  # nonce
+        (1 + credentials.KEY_ID_LEN + credentials.NONCE_LEN + 1, "altered"),  # ciphertext
+        (-1, "altered"),  # GCM tag
+    ],
+    ids=["version", "key-id", "nonce", "ciphertext", "tag"],
+)
 def test_tampered_blob_is_refused_and_kept(index, match):
     set_credentials("fio", FIO)
     tampered = flip(stored_blob("fio"), index)
@@ -171,13 +171,17 @@ def test_wrong_key_is_reported():
     assert_undecryptable("fio", blob, match="different key")
 
 
-@pytest.mark.parametrize("garbage", [
-    b"\x00\xff garbage \x13\x37",
-    b"not json at all\n",
-    json.dumps({"version": 1, "key": "c2hvcnQ="}).encode(),  # 5 bytes, not 32
-    json.dumps({"version": 1}).encode(),
-    b"",
-], ids=["binary", "text", "short-key", "no-key", "empty"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\xff garbage \x13\x37",
+        b"not json at all\n",
+        json.dumps({"version": 1, "key": "c2hvcnQ="}).encode(),  # 5 bytes, not 32
+        json.dumps({"version": 1}).encode(),
+        b"",
+    ],
+    ids=["binary", "text", "short-key", "no-key", "empty"],
+)
 def test_damaged_key_file_is_reported(garbage):
     set_credentials("fio", FIO)
     blob = stored_blob("fio")
@@ -192,6 +196,7 @@ def test_damaged_key_file_is_reported(garbage):
 
 
 # -- key file and data directory permissions ---------------------------------------------------
+
 
 def test_key_file_is_0600_and_data_dir_0700(fakturka_home):
     old_umask = os.umask(0)  # even a permissive umask must not widen them
@@ -239,6 +244,7 @@ def test_key_is_never_inside_the_database(database):
 
 # -- the plaintext never reaches disk ------------------------------------------------------------
 
+
 def _file_bytes(database: Path) -> dict[str, bytes]:
     found = {}
     for suffix in ("", "-wal", "-shm"):
@@ -253,8 +259,7 @@ def test_plaintext_is_not_in_the_database_files(database):
     set_credentials("fio", FIO)
     set_credentials("airbank", AIRBANK)
     set_credentials("fio", {"token": SECRET, "account": "2900123456"})
-    needles = [SECRET.encode(), AIRBANK["password"].encode(),
-               SECRET.encode("utf-16-le")]
+    needles = [SECRET.encode(), AIRBANK["password"].encode(), SECRET.encode("utf-16-le")]
 
     before = _file_bytes(database)
     # Positive control: what was written is visible in the files we read.
@@ -277,10 +282,14 @@ def test_plaintext_is_not_in_the_database_files(database):
 
 # -- key rotation ----------------------------------------------------------------------------------
 
+
 def _blobs() -> dict[str, bytes]:
-    return {name: bytes(blob) for name, blob in db.execute_sql(
-        "SELECT plugin_name, credentials FROM plugin_configurations WHERE credentials IS NOT NULL"
-    ).fetchall()}
+    return {
+        name: bytes(blob)
+        for name, blob in db.execute_sql(
+            "SELECT plugin_name, credentials FROM plugin_configurations WHERE credentials IS NOT NULL"
+        ).fetchall()
+    }
 
 
 def test_rotate_key_re_encrypts_every_row():
@@ -382,6 +391,7 @@ def test_rotate_key_refuses_without_a_key_file():
 
 
 # -- an interrupted rotation is finished or discarded on the next start ------------------------------
+
 
 def _simulate_committed_rotation() -> Key:
     """The process died after the re-encryption committed, before the rename."""

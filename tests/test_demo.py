@@ -1,4 +1,5 @@
 """Demo data: a believable dataset for an empty database, and nothing at all for one with data."""
+
 from __future__ import annotations
 
 import json
@@ -8,22 +9,21 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
-from core.billing import clients as client_svc
-from core.store import paths
-from core.billing import invoicing as inv_svc
-from core.billing import profile as profile_svc
-from core.store.audit import AuditRecord
-from core.store.db import close_database, open_database
-from core.demo import DemoRefused, database_is_empty, load_demo
-from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
-from core.billing.timesheet import unbilled_entries
-from core.billing.totals import round_half_up
-from fakturka.launcher import main
 from helpers import db_state
 
-TODAY = date(2026, 6, 15)
+from core.billing import clients as client_svc
+from core.billing import invoicing as inv_svc
+from core.billing import profile as profile_svc
+from core.billing.timesheet import unbilled_entries
+from core.billing.totals import round_half_up
+from core.demo import DemoRefused, database_is_empty, load_demo
+from core.store import paths
+from core.store.audit import AuditRecord
+from core.store.db import close_database, open_database
+from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, Project, WorkEntry
+from fakturka.launcher import main
 
+TODAY = date(2026, 6, 15)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ the token, enforces the 30-second rule on a clock the test controls and can
 be told to fail in every way Fio does. ``FioPlugin.sleep`` is replaced for
 every test so the plugin's waits advance that clock instead of sleeping:
 nothing here waits for real except the 1-second client timeout of the hang
-test. See issue 6 and ../shared/specs/banking.md.
+test. See issue 6 and the shared specs, banking.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,18 +18,18 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from fio_server import TOKEN, FioServer, load_fixture, movement
 
-from core.platform import plugin_config
-from core.store.audit import AuditRecord
-from core.store.db import db
-from core.demo import load_demo
 from core.banking.matching import match_transactions
-from core.store.models import Invoice, MoneyTransaction, PluginConfiguration, SyncHistory
-from core.values.money import from_minor
+from core.demo import load_demo
+from core.platform import plugin_config
+from core.platform.sync import run_sync
 from core.plugins import use_plugins
 from core.plugins.fio import FioPlugin
-from core.platform.sync import run_sync
-from fio_server import TOKEN, FioServer, load_fixture, movement
+from core.store.audit import AuditRecord
+from core.store.db import db
+from core.store.models import Invoice, MoneyTransaction, PluginConfiguration, SyncHistory
+from core.values.money import from_minor
 
 TODAY = date.today()
 FIXTURE_DAY = date(2016, 8, 3)  # both movements of the shared fixture
@@ -36,6 +37,7 @@ FIXTURE_START = "2016-08-01"  # so the fixture's movements are in the requested 
 
 
 # -- fixtures and helpers ---------------------------------------------------------------
+
 
 def _request_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if "process_request_thread" in t.name or t.name == "fio-test-server"]
@@ -112,6 +114,7 @@ def fixture_movements() -> list[dict]:
 
 # -- the shared fixture ---------------------------------------------------------------------
 
+
 def test_the_shared_fixture_imports_two_card_payments(fio, server):
     configure(start_date=FIXTURE_START)
     outcome, history = sync()
@@ -155,12 +158,16 @@ def test_the_shared_fixture_imports_two_card_payments(fio, server):
     assert outcome.metadata["account"] == "CZ1220100000001234567890"  # imported although it fails mod-97
     assert outcome.metadata["movements"] == 2
     assert state() == {"last_date": TODAY.isoformat()}
-    audit = [(r.table_name, r.action, r.source, r.row_id)
-             for r in AuditRecord.select().where(AuditRecord.sync_run == history.id)]
+    audit = [
+        (r.table_name, r.action, r.source, r.row_id)
+        for r in AuditRecord.select().where(AuditRecord.sync_run == history.id)
+    ]
     assert sorted(a for a in audit if a[0] == "money_transactions") == sorted(
-        ("money_transactions", "create", "fio", tx.id) for tx in rows.values())
+        ("money_transactions", "create", "fio", tx.id) for tx in rows.values()
+    )
     assert [a[:3] for a in audit if a[0] != "money_transactions"] == [
-        ("plugin_configurations", "update", "fio")]  # the saved state
+        ("plugin_configurations", "update", "fio")
+    ]  # the saved state
     assert any("Fio sent 2 movement(s) for account CZ1220100000001234567890" in line for line in outcome.log)
 
 
@@ -186,12 +193,31 @@ def test_amounts_are_decimal_and_every_column_is_mapped(fio, server):
     """A payment from a business account: signs, big amounts exact, counterparty, symbols, texts."""
     day = TODAY - timedelta(days=2)
     server.add(
-        movement(20000000001, day, "1234567890123456.78", vs="0020250042", ks="0308", ss="77",
-                 counterparty_account="2900123456", bank_code="2010", counterparty_name="Pekárna U Šťastných s.r.o.",
-                 bank_name="Fio banka, a.s.", message="Faktura 2025-0042", comment="Platba za e-shop",
-                 bic="FIOBCZPPXXX", instruction_id=30000000001),
-        movement(20000000002, day, "-0.10", currency="EUR", counterparty_account="DE89370400440532013000",
-                 counterparty_name="Nordlicht Software GmbH", kind="Poplatek"),
+        movement(
+            20000000001,
+            day,
+            "1234567890123456.78",
+            vs="0020250042",
+            ks="0308",
+            ss="77",
+            counterparty_account="2900123456",
+            bank_code="2010",
+            counterparty_name="Pekárna U Šťastných s.r.o.",
+            bank_name="Fio banka, a.s.",
+            message="Faktura 2025-0042",
+            comment="Platba za e-shop",
+            bic="FIOBCZPPXXX",
+            instruction_id=30000000001,
+        ),
+        movement(
+            20000000002,
+            day,
+            "-0.10",
+            currency="EUR",
+            counterparty_account="DE89370400440532013000",
+            counterparty_name="Nordlicht Software GmbH",
+            kind="Poplatek",
+        ),
         movement(20000000003, day, "0.00", kind="Poplatek", message="Zero fee line"),  # nothing moved
     )
     outcome, history = sync()
@@ -216,17 +242,29 @@ def test_amounts_are_decimal_and_every_column_is_mapped(fio, server):
 
 # -- a realistic income pays a demo invoice ----------------------------------------------------
 
+
 def test_an_income_with_the_invoice_vs_pays_a_demo_invoice(fio, server):
     load_demo()
-    invoice = (Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "CZK"))
-               .order_by(Invoice.id).first())
+    invoice = (
+        Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == "CZK")).order_by(Invoice.id).first()
+    )
     assert invoice is not None, "the demo has a sent CZK invoice"
     paid_on = TODAY - timedelta(days=1)
     amount = from_minor(invoice.total, "CZK")
-    server.add(movement(21000000001, paid_on, amount, vs=invoice.variable_symbol,
-                        counterparty_account="2501234567", bank_code="0300",
-                        counterparty_name="Pekárna U Šťastných s.r.o.", bank_name="ČSOB, a.s.",
-                        message=f"Faktura {invoice.number}", executed_by="Pekárna U Šťastných s.r.o."))
+    server.add(
+        movement(
+            21000000001,
+            paid_on,
+            amount,
+            vs=invoice.variable_symbol,
+            counterparty_account="2501234567",
+            bank_code="0300",
+            counterparty_name="Pekárna U Šťastných s.r.o.",
+            bank_name="ČSOB, a.s.",
+            message=f"Faktura {invoice.number}",
+            executed_by="Pekárna U Šťastných s.r.o.",
+        )
+    )
 
     outcome, history = sync()  # no start_date: the default window (the fixture's 2016 movements are outside)
     assert outcome.status == "completed", outcome.error
@@ -306,6 +344,7 @@ def test_a_server_that_is_not_there_is_a_sentence(fio, server):
 
 # -- the 30-second rule ---------------------------------------------------------------------
 
+
 def test_409_waits_with_a_visible_countdown_then_succeeds(fio, server, fake_sleep):
     configure(start_date=FIXTURE_START)
     server.add(movement(24000000001, TODAY, "250.00", vs="7"))
@@ -320,14 +359,17 @@ def test_409_waits_with_a_visible_countdown_then_succeeds(fio, server, fake_slee
     refused, retried = server.requests[1], server.requests[2]
     assert retried.at - refused.at == 30  # waited exactly the window, on the fake clock
     assert sum(fake_sleep) == 30 and all(s <= 1 for s in fake_sleep)  # in steps: a cancel can land
-    countdown = [(at - refused.at, line.split("WARNING", 1)[1].strip()) for at, line in seen
-                 if "trying again in" in line]
-    assert countdown == [(0, "Fio allows one request every 30 seconds; trying again in 30 s"),
-                         (10, "Fio allows one request every 30 seconds; trying again in 20 s"),
-                         (20, "Fio allows one request every 30 seconds; trying again in 10 s"),
-                         (27, "Fio allows one request every 30 seconds; trying again in 3 s"),
-                         (28, "Fio allows one request every 30 seconds; trying again in 2 s"),
-                         (29, "Fio allows one request every 30 seconds; trying again in 1 s")]
+    countdown = [
+        (at - refused.at, line.split("WARNING", 1)[1].strip()) for at, line in seen if "trying again in" in line
+    ]
+    assert countdown == [
+        (0, "Fio allows one request every 30 seconds; trying again in 30 s"),
+        (10, "Fio allows one request every 30 seconds; trying again in 20 s"),
+        (20, "Fio allows one request every 30 seconds; trying again in 10 s"),
+        (27, "Fio allows one request every 30 seconds; trying again in 3 s"),
+        (28, "Fio allows one request every 30 seconds; trying again in 2 s"),
+        (29, "Fio allows one request every 30 seconds; trying again in 1 s"),
+    ]
     assert [line for _, line in seen] == outcome.log == history.log.splitlines()
     assert (history.records_created, history.records_skipped) == (0, 1)
 
@@ -337,8 +379,9 @@ def test_409_forever_fails_after_a_bounded_number_of_tries(fio, server, fake_sle
     server.respond(409, times=100)
     outcome, history = sync()
     tries = FioPlugin.RATE_LIMIT_RETRIES + 1
-    assert outcome.error == (f"Fio allows one request every 30 seconds and still refused after {tries} tries; "
-                             "wait a minute and sync again.")
+    assert outcome.error == (
+        f"Fio allows one request every 30 seconds and still refused after {tries} tries; wait a minute and sync again."
+    )
     assert server.statuses == [409] * tries
     assert sum(fake_sleep) == 30 * FioPlugin.RATE_LIMIT_RETRIES
     assert_nothing_written(outcome, history)
@@ -362,6 +405,7 @@ def test_a_cancel_during_the_countdown_stops_the_wait_and_writes_nothing(fio, se
 
 # -- timeouts and broken answers ----------------------------------------------------------------
 
+
 def test_a_hanging_server_becomes_a_timeout_sentence(fio, server):
     server.hang()
     outcome, history = sync()
@@ -376,8 +420,9 @@ def test_malformed_or_truncated_json_is_a_sentence(fio, server, breakage):
     configure(start_date=FIXTURE_START)
     getattr(server, breakage)()
     outcome, history = sync()
-    assert outcome.error == ("Fio sent an answer that is not valid JSON (it may have been cut off); "
-                             "nothing was imported. Try again.")
+    assert outcome.error == (
+        "Fio sent an answer that is not valid JSON (it may have been cut off); nothing was imported. Try again."
+    )
     assert server.statuses == [200]
     assert_nothing_written(outcome, history)
 
@@ -411,10 +456,13 @@ def test_a_null_transaction_list_is_success_with_nothing_created(fio, server):
 
 # -- re-runs, the overlap window, state ------------------------------------------------------------
 
+
 def test_a_re_run_creates_nothing(fio, server):
     configure(start_date=FIXTURE_START)
-    server.add(movement(23000000001, TODAY - timedelta(days=1), "1500.00", vs="42", counterparty_name="A"),
-               movement(23000000002, TODAY, "-99.90", message="Poplatek za vedení účtu"))
+    server.add(
+        movement(23000000001, TODAY - timedelta(days=1), "1500.00", vs="42", counterparty_name="A"),
+        movement(23000000002, TODAY, "-99.90", message="Poplatek za vedení účtu"),
+    )
     first, _ = sync()
     assert first.counts.created == 4  # the fixture's two and today's two
     ids = [(tx.id, tx.external_id) for tx in transactions()]
@@ -422,10 +470,18 @@ def test_a_re_run_creates_nothing(fio, server):
     server.clock.advance(30)
     second, history = sync()  # the overlap window re-reads the recent two
     assert second.status == "completed", second.error
-    assert (history.records_processed, history.records_created, history.records_updated,
-            history.records_skipped) == (2, 0, 0, 2)
-    assert AuditRecord.select().where((AuditRecord.sync_run == history.id)
-                                      & (AuditRecord.table_name == "money_transactions")).count() == 0
+    assert (history.records_processed, history.records_created, history.records_updated, history.records_skipped) == (
+        2,
+        0,
+        0,
+        2,
+    )
+    assert (
+        AuditRecord.select()
+        .where((AuditRecord.sync_run == history.id) & (AuditRecord.table_name == "money_transactions"))
+        .count()
+        == 0
+    )
 
     set_state({})  # the saved state lost: the whole range comes again, deduplicated by movement id
     server.clock.advance(30)
@@ -436,8 +492,10 @@ def test_a_re_run_creates_nothing(fio, server):
 
 
 def test_the_second_sync_re_reads_the_overlap_window(fio, server):
-    server.add(movement(22000000001, TODAY - timedelta(days=10), "500.00", vs="1"),
-               movement(22000000002, TODAY, "600.00", vs="2"))
+    server.add(
+        movement(22000000001, TODAY - timedelta(days=10), "500.00", vs="1"),
+        movement(22000000002, TODAY, "600.00", vs="2"),
+    )
     first, _ = sync()
     assert first.status == "completed" and first.counts.created == 2
     assert state() == {"last_date": TODAY.isoformat()}
@@ -490,6 +548,7 @@ def test_state_is_saved_only_on_success_so_a_failure_loses_nothing(fio, server):
 
 # -- the token is never stored ----------------------------------------------------------------------
 
+
 def test_the_token_is_absent_from_everything_stored(fio, server, database, fakturka_home, caplog):
     caplog.set_level(logging.DEBUG)  # a log handler anywhere in the process must not see it either
     configure(start_date=FIXTURE_START)
@@ -501,16 +560,34 @@ def test_the_token_is_absent_from_everything_stored(fio, server, database, faktu
             prepare()
         return sync(on_log=lines.append)
 
-    outcomes = [run(),  # success
-                run(lambda: server.respond(404)),  # the error page echoes the path, token included
-                run(lambda: server.respond(409)),  # countdown, then success
-                run(server.hang), run(server.drop_connection), run(server.truncated),
-                run(lambda: server.respond(500)),
-                run(lambda: server.add({"column22": {"value": 1, "name": "ID pohybu", "id": 22},
-                                        "column0": {"value": f"{TODAY}+0200", "name": "Datum", "id": 0},
-                                        "column1": {"value": "not a number", "name": "Objem", "id": 1}}))]
-    assert [o.status for o, _ in outcomes] == ["completed", "failed", "completed", "failed", "failed",
-                                               "failed", "failed", "failed"]
+    outcomes = [
+        run(),  # success
+        run(lambda: server.respond(404)),  # the error page echoes the path, token included
+        run(lambda: server.respond(409)),  # countdown, then success
+        run(server.hang),
+        run(server.drop_connection),
+        run(server.truncated),
+        run(lambda: server.respond(500)),
+        run(
+            lambda: server.add(
+                {
+                    "column22": {"value": 1, "name": "ID pohybu", "id": 22},
+                    "column0": {"value": f"{TODAY}+0200", "name": "Datum", "id": 0},
+                    "column1": {"value": "not a number", "name": "Objem", "id": 1},
+                }
+            )
+        ),
+    ]
+    assert [o.status for o, _ in outcomes] == [
+        "completed",
+        "failed",
+        "completed",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+        "failed",
+    ]
     # The token really travelled (in the URL path): the checks below are not vacuous.
     assert all(r.token == TOKEN for r in server.requests)
     assert all(TOKEN in path for path in server.paths)
@@ -519,8 +596,12 @@ def test_the_token_is_absent_from_everything_stored(fio, server, database, faktu
     for outcome, _ in outcomes:
         assert TOKEN not in json.dumps([outcome.error, outcome.log, outcome.metadata], default=str)
     for run_row in SyncHistory.select():
-        for text in (run_row.log, run_row.error_message, run_row.error_backtrace,
-                     json.dumps(run_row.metadata, default=str)):
+        for text in (
+            run_row.log,
+            run_row.error_message,
+            run_row.error_backtrace,
+            json.dumps(run_row.metadata, default=str),
+        ):
             assert TOKEN not in (text or "")
     for record in AuditRecord.select():
         assert TOKEN not in json.dumps(record.changes, default=str)

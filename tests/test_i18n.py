@@ -1,4 +1,5 @@
 """Catalogs (en, cs) compiled from .po at run time, plurals, and locale formatting."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,11 +34,14 @@ def catalog(lang: str):
         return read_po(fh, locale=lang)
 
 
-@pytest.mark.parametrize(("n", "invoices", "hours"), [
-    (1, "1 faktura", "1 hodina"),
-    (2, "2 faktury", "2 hodiny"),
-    (5, "5 faktur", "5 hodin"),
-])
+@pytest.mark.parametrize(
+    ("n", "invoices", "hours"),
+    [
+        (1, "1 faktura", "1 hodina"),
+        (2, "2 faktury", "2 hodiny"),
+        (5, "5 faktur", "5 hodin"),
+    ],
+)
 def test_czech_plurals_have_three_forms(n, invoices, hours):
     assert i18n.ngettext("cs", "{n} invoice", "{n} invoices", n).format(n=n) == invoices
     assert i18n.ngettext("cs", "{n} hour", "{n} hours", n).format(n=n) == hours
@@ -75,7 +79,9 @@ def test_both_catalogs_have_the_same_messages_all_translated():
 
 def test_every_pdf_string_is_in_both_catalogs():
     """Whatever core/pdf.py passes to t() must be translated, or a Czech invoice shows English."""
-    msgids = {msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "billing" / "pdf.py"), keywords={"t": None})}
+    msgids = {
+        msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "billing" / "pdf.py"), keywords={"t": None})
+    }
     assert {"Invoice {number}", "Supplier", "Customer", "Total to pay", "QR Platba"} <= msgids
     cs_ids = {m.id for m in catalog("cs") if m.id and not m.context}
     en_ids = {m.id for m in catalog("en") if m.id and not m.context}

@@ -1,27 +1,33 @@
 """Invoices from unbilled work: totals and rounding, VAT, grouping, locking, statuses, frozen rates."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from helpers import db_state
 
 from core.billing import clients as client_svc
 from core.billing import invoicing as inv_svc
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
-from core.store.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
 from core.billing.totals import compute_totals, line_amount, round_half_up
-from helpers import db_state
+from core.store.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
 
 ISSUED = date(2026, 3, 31)
 IBAN = "CZ6508000000192000145399"
 
 
-
 def set_up_profile(**extra):
-    values = {"name": "Jana Nováková", "address": "Korunní 1\nPraha", "ico": "25596641", "iban": IBAN,
-              "default_hourly_rate": "1000", "payment_terms_days": "14"}
+    values = {
+        "name": "Jana Nováková",
+        "address": "Korunní 1\nPraha",
+        "ico": "25596641",
+        "iban": IBAN,
+        "default_hourly_rate": "1000",
+        "payment_terms_days": "14",
+    }
     values.update(extra)
     return profile_svc.update_profile(values)
 
@@ -67,6 +73,7 @@ def web(acme):
 
 # -- totals and rounding ------------------------------------------------------------------
 
+
 def test_many_small_entries_at_an_odd_rate(acme):
     project = client_svc.add_project(acme, name="Support", hourly_rate="1234.56")
     for i in range(37):
@@ -96,14 +103,17 @@ def test_many_small_entries_one_line_each(acme):
     assert [line.position for line in lines] == list(range(1, 38))
 
 
-@pytest.mark.parametrize("minutes, rate, quantity, amount", [
-    (50, "1000", "0.83", 83000),  # 0.8333 h
-    (20, "999.99", "0.33", 33000),  # 0.33 x 99999 = 32999.67 -> 33000
-    (1, "1500", "0.02", 3000),  # 0.01666 h
-    (125, "850.50", "2.08", 176904),  # 2.08 x 85050 = 176904
-    (45, "0.01", "0.75", 1),  # 0.75 x 1 = 0.75 -> 1
-    (30, "0.01", "0.50", 1),  # exactly half a minor unit rounds up
-])
+@pytest.mark.parametrize(
+    "minutes, rate, quantity, amount",
+    [
+        (50, "1000", "0.83", 83000),  # 0.8333 h
+        (20, "999.99", "0.33", 33000),  # 0.33 x 99999 = 32999.67 -> 33000
+        (1, "1500", "0.02", 3000),  # 0.01666 h
+        (125, "850.50", "2.08", 176904),  # 2.08 x 85050 = 176904
+        (45, "0.01", "0.75", 1),  # 0.75 x 1 = 0.75 -> 1
+        (30, "0.01", "0.50", 1),  # exactly half a minor unit rounds up
+    ],
+)
 def test_fractional_hours_round_half_up(acme, minutes, rate, quantity, amount):
     project = client_svc.add_project(acme, name="P", hourly_rate=rate)
     log(project, minutes)
@@ -119,7 +129,7 @@ def test_fixed_amounts_are_their_own_lines(acme, web):
     log(web, fixed="0.01", description="Tiny")
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
     lines = check_invoice_arithmetic(invoice)
-    assert [(l.description, l.quantity, l.unit, l.unit_price, l.amount) for l in lines] == [
+    assert [(ln.description, ln.quantity, ln.unit, ln.unit_price, ln.amount) for ln in lines] == [
         ("Web", Decimal("1.50"), "h", 120000, 180000),
         ("Server setup", Decimal("1"), "ks", 1200000, 1200000),
         ("Tiny", Decimal("1"), "ks", 1, 1),
@@ -172,8 +182,9 @@ def test_vat_is_rounded_once_per_rate_not_per_line(database):
 
 def test_reverse_charge_for_eu_business_with_vat_id(database):
     set_up_profile(vat_payer="yes")
-    client = client_svc.add_client(name="Nordlicht GmbH", country="DE", dic="DE811907980", currency="EUR",
-                                   language="en", hourly_rate="75")
+    client = client_svc.add_client(
+        name="Nordlicht GmbH", country="DE", dic="DE811907980", currency="EUR", language="en", hourly_rate="75"
+    )
     project = client_svc.add_project(client, name="API")
     log(project, 150)
     log(project, fixed="100", description="Setup")
@@ -184,7 +195,7 @@ def test_reverse_charge_for_eu_business_with_vat_id(database):
     assert stored.vat_total == 0
     assert stored.total == stored.subtotal == 18750 + 10000
     assert stored.currency == "EUR" and stored.language == "en"
-    assert [l.unit for l in lines] == ["h", "pcs"]
+    assert [ln.unit for ln in lines] == ["h", "pcs"]
     assert [(r.base, r.vat) for r in inv_svc.invoice_totals(stored).per_rate] == [(28750, 0)]
 
 
@@ -208,8 +219,9 @@ def test_czech_client_with_vat_id_is_not_reverse_charge(database):
 
 def test_non_payer_charges_no_vat(database):
     set_up_profile(vat_payer="no")
-    client = client_svc.add_client(name="Nordlicht GmbH", country="DE", dic="DE811907980", currency="EUR",
-                                   hourly_rate="75")
+    client = client_svc.add_client(
+        name="Nordlicht GmbH", country="DE", dic="DE811907980", currency="EUR", hourly_rate="75"
+    )
     project = client_svc.add_project(client, name="API", vat_rate="12")
     log(project, 60)
     invoice = inv_svc.create_invoice(client, issued_on=ISSUED)
@@ -217,14 +229,17 @@ def test_non_payer_charges_no_vat(database):
     stored = reload(invoice)
     assert stored.vat_payer is False and stored.reverse_charge is False
     assert (stored.subtotal, stored.vat_total, stored.total) == (7500, 0, 7500)
-    assert {Decimal(l.vat_rate) for l in lines} == {Decimal(0)}
+    assert {Decimal(ln.vat_rate) for ln in lines} == {Decimal(0)}
 
 
 def test_compute_totals_directly():
     lines = [(100, Decimal("21")), (250, Decimal("21.0")), (999, Decimal("12")), (1, Decimal("0"))]
     totals = compute_totals(lines, vat_payer=True, reverse_charge=False)
     assert [(r.rate, r.base, r.vat) for r in totals.per_rate] == [
-        (Decimal(21), 350, 74), (Decimal(12), 999, 120), (Decimal(0), 1, 0)]
+        (Decimal(21), 350, 74),
+        (Decimal(12), 999, 120),
+        (Decimal(0), 1, 0),
+    ]
     assert (totals.subtotal, totals.vat_total, totals.total) == (1350, 194, 1544)
     for flags in ({"vat_payer": False, "reverse_charge": False}, {"vat_payer": True, "reverse_charge": True}):
         plain = compute_totals(lines, **flags)
@@ -232,6 +247,7 @@ def test_compute_totals_directly():
 
 
 # -- grouping and filters -------------------------------------------------------------------
+
 
 def test_lines_grouped_per_project_and_rate(acme, web):
     app = client_svc.add_project(acme, name="App")  # the client's rate: the profile's 1000
@@ -241,9 +257,12 @@ def test_lines_grouped_per_project_and_rate(acme, web):
     log(web, 60, day="2026-03-05", description="rush", hourly_rate="2000")
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
     lines = check_invoice_arithmetic(invoice)
-    assert [(l.description, l.quantity, l.unit_price) for l in lines] == [
-        ("Web", Decimal("1.50"), 120000), ("App", Decimal("0.75"), 100000), ("Web", Decimal("1.00"), 200000)]
-    assert [WorkEntry.select().where(WorkEntry.invoice_line == l).count() for l in lines] == [2, 1, 1]
+    assert [(ln.description, ln.quantity, ln.unit_price) for ln in lines] == [
+        ("Web", Decimal("1.50"), 120000),
+        ("App", Decimal("0.75"), 100000),
+        ("Web", Decimal("1.00"), 200000),
+    ]
+    assert [WorkEntry.select().where(WorkEntry.invoice_line == ln).count() for ln in lines] == [2, 1, 1]
 
 
 def test_one_line_per_entry(acme, web):
@@ -251,8 +270,10 @@ def test_one_line_per_entry(acme, web):
     log(web, 45, day="2026-03-03")
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED, per_entry=True)
     lines = check_invoice_arithmetic(invoice)
-    assert [(l.description, l.quantity) for l in lines] == [
-        ("2026-03-02 Design", Decimal("0.50")), ("2026-03-03 Web", Decimal("0.75"))]
+    assert [(ln.description, ln.quantity) for ln in lines] == [
+        ("2026-03-02 Design", Decimal("0.50")),
+        ("2026-03-03 Web", Decimal("0.75")),
+    ]
 
 
 def test_only_this_clients_billable_finished_entries(acme, web):
@@ -309,8 +330,11 @@ def test_preview_writes_nothing_and_matches_the_invoice(acme, web):
     assert db_state() == before
     assert draft.entry_count == 2
     invoice = reload(inv_svc.create_invoice(acme, issued_on=ISSUED))
-    assert (draft.totals.subtotal, draft.totals.vat_total, draft.totals.total) == \
-        (invoice.subtotal, invoice.vat_total, invoice.total)
+    assert (draft.totals.subtotal, draft.totals.vat_total, draft.totals.total) == (
+        invoice.subtotal,
+        invoice.vat_total,
+        invoice.total,
+    )
 
 
 def test_dates_terms_and_snapshots(acme, web):
@@ -343,6 +367,7 @@ def test_profile_rate_in_another_currency_is_not_billed_at_face_value(database):
 
 
 # -- locking ------------------------------------------------------------------------------------
+
 
 def test_billed_entries_cannot_be_edited_or_deleted(acme, web):
     entry = log(web, 60, description="Original")
@@ -440,6 +465,7 @@ def test_paid_invoice_cannot_be_cancelled(acme, web):
 
 # -- statuses -------------------------------------------------------------------------------------
 
+
 def test_status_flow_and_derived_overdue(acme, web):
     log(web, 60)
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
@@ -471,13 +497,16 @@ def test_amount_paid_and_due(acme, web):
     log(web, 60)
     invoice = inv_svc.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
     assert (inv_svc.amount_paid(invoice), inv_svc.amount_due(invoice)) == (0, 120000)
-    MoneyTransaction.create(source="bank", transaction_type="income", amount=20000, currency="CZK",
-                            transacted_on=ISSUED, invoice=invoice)
-    MoneyTransaction.create(source="bank", transaction_type="expense", amount=5000, currency="CZK",
-                            transacted_on=ISSUED, invoice=invoice)
+    MoneyTransaction.create(
+        source="bank", transaction_type="income", amount=20000, currency="CZK", transacted_on=ISSUED, invoice=invoice
+    )
+    MoneyTransaction.create(
+        source="bank", transaction_type="expense", amount=5000, currency="CZK", transacted_on=ISSUED, invoice=invoice
+    )
     assert (inv_svc.amount_paid(invoice), inv_svc.amount_due(invoice)) == (20000, 100000)
-    MoneyTransaction.create(source="bank", transaction_type="income", amount=200000, currency="CZK",
-                            transacted_on=ISSUED, invoice=invoice)
+    MoneyTransaction.create(
+        source="bank", transaction_type="income", amount=200000, currency="CZK", transacted_on=ISSUED, invoice=invoice
+    )
     assert inv_svc.amount_due(invoice) == 0
 
 
@@ -491,10 +520,11 @@ def test_find_invoice(acme, web):
 
 # -- frozen rates --------------------------------------------------------------------------------
 
+
 def test_rate_is_frozen_once_invoiced(acme, web):
     entry = log(web, 90)
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
-    snapshot = [(l.quantity, l.unit_price, l.amount) for l in inv_svc.invoice_lines(invoice)]
+    snapshot = [(ln.quantity, ln.unit_price, ln.amount) for ln in inv_svc.invoice_lines(invoice)]
     client_svc.edit_project(web, hourly_rate="5000")
     client_svc.edit_client(acme, hourly_rate="4000")
     profile_svc.update_profile({"default_hourly_rate": "3000"})
@@ -502,7 +532,7 @@ def test_rate_is_frozen_once_invoiced(acme, web):
     assert billed.billed_rate == 120000
     assert ts.resolve_rate(billed) == 120000
     assert ts.entry_amount(billed) == 180000
-    assert [(l.quantity, l.unit_price, l.amount) for l in inv_svc.invoice_lines(invoice)] == snapshot
+    assert [(ln.quantity, ln.unit_price, ln.amount) for ln in inv_svc.invoice_lines(invoice)] == snapshot
     stored = reload(invoice)
     assert stored.total == 180000
     assert inv_svc.invoice_totals(stored).total == 180000

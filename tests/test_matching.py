@@ -9,6 +9,7 @@ the source that made it.
 
 Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,16 +17,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from helpers import db_state, reload
 
+from core.banking import matching
+from core.banking.matching import MatchError
 from core.billing import clients as client_svc
 from core.billing import invoicing
-from core.banking import matching
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import AuditRecord, audit_context
-from core.banking.matching import MatchError
 from core.store.models import Client, Invoice, MoneyTransaction, Project
-from helpers import db_state, reload
 
 ISSUED = date(2026, 3, 31)
 PAID_DAY = date(2026, 4, 10)
@@ -35,7 +36,6 @@ _external_ids = itertools.count(1)
 
 
 # -- helpers -------------------------------------------------------------------------------
-
 
 
 @dataclass
@@ -48,12 +48,19 @@ class Books:
 @pytest.fixture
 def books(database) -> Books:
     """A business profile and three clients (two paying in CZK, one in EUR), through the services."""
-    profile_svc.update_profile({"name": "Jana Nováková", "address": "Korunní 1\n120 00 Praha", "ico": "25596641",
-                                "iban": IBAN, "default_hourly_rate": "1000", "payment_terms_days": "14"})
+    profile_svc.update_profile(
+        {
+            "name": "Jana Nováková",
+            "address": "Korunní 1\n120 00 Praha",
+            "ico": "25596641",
+            "iban": IBAN,
+            "default_hourly_rate": "1000",
+            "payment_terms_days": "14",
+        }
+    )
     acme = client_svc.add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1200", ico="27082440")
     beta = client_svc.add_client(name="Beta a.s.", currency="CZK", hourly_rate="1100")
-    nord = client_svc.add_client(name="Nordlicht GmbH", currency="EUR", country="DE", language="en",
-                                 hourly_rate="80")
+    nord = client_svc.add_client(name="Nordlicht GmbH", currency="EUR", country="DE", language="en", hourly_rate="80")
     for client in (acme, beta, nord):
         client_svc.add_project(client, name="Work")
     return Books(acme, beta, nord)
@@ -62,24 +69,44 @@ def books(database) -> Books:
 def sent_invoice(client: Client, amount: str = "10000", issued_on: date = ISSUED) -> Invoice:
     """A sent invoice for ``amount`` (a fixed-price entry), made the way a person makes one."""
     project = Project.get((Project.client == client) & (Project.name == "Work"))
-    ts.add_entry(ts.EntryInput(project=project, date=issued_on - timedelta(days=3), fixed=amount,
-                               description="Delivery"))
+    ts.add_entry(
+        ts.EntryInput(project=project, date=issued_on - timedelta(days=3), fixed=amount, description="Delivery")
+    )
     invoice = invoicing.create_invoice(client, until=issued_on, issued_on=issued_on)
     invoicing.mark_sent(invoice, issued_on)
     return reload(invoice)
 
 
-def tx(amount: int, *, vs: str = "", message: str = "", currency: str = "CZK", on: date = PAID_DAY,
-       kind: str = "income", counterparty: str = "Acme s.r.o.") -> MoneyTransaction:
+def tx(
+    amount: int,
+    *,
+    vs: str = "",
+    message: str = "",
+    currency: str = "CZK",
+    on: date = PAID_DAY,
+    kind: str = "income",
+    counterparty: str = "Acme s.r.o.",
+) -> MoneyTransaction:
     return MoneyTransaction.create(
-        source="test-bank", external_id=f"t-{next(_external_ids)}", transaction_type=kind, amount=amount,
-        currency=currency, transacted_on=on, reference=vs, description=message, counterparty=counterparty,
-        raw_data={"id": "raw"})
+        source="test-bank",
+        external_id=f"t-{next(_external_ids)}",
+        transaction_type=kind,
+        amount=amount,
+        currency=currency,
+        transacted_on=on,
+        reference=vs,
+        description=message,
+        counterparty=counterparty,
+        raw_data={"id": "raw"},
+    )
 
 
 def audit_rows(table: str, row_id: int) -> list[AuditRecord]:
-    return list(AuditRecord.select().where((AuditRecord.table_name == table) & (AuditRecord.row_id == row_id))
-                .order_by(AuditRecord.id))
+    return list(
+        AuditRecord.select()
+        .where((AuditRecord.table_name == table) & (AuditRecord.row_id == row_id))
+        .order_by(AuditRecord.id)
+    )
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -92,8 +119,7 @@ def test_exact_payment_marks_the_invoice_paid_on_the_transaction_date(books):
 
     report = matching.match_transactions()
 
-    assert [(m.transaction_id, m.invoice_number, m.kind) for m in report.matched] == \
-        [(payment.id, "20260001", "paid")]
+    assert [(m.transaction_id, m.invoice_number, m.kind) for m in report.matched] == [(payment.id, "20260001", "paid")]
     assert report.review == []
     assert report.paid_invoices == ["20260001"]
     assert report.lines() == [f"Transaction {payment.id} -> invoice 20260001: paid in full"]
@@ -137,8 +163,9 @@ def test_partial_payment_then_the_rest(books):
     report = matching.match_transactions()
     assert [(m.kind, m.owed_after) for m in report.matched] == [("partial", 600_000)]
     assert report.paid_invoices == []
-    assert report.lines() == [f"Transaction {first.id} -> invoice {invoice.number}: partly paid "
-                              f"(still owed 6000.00 CZK)"]
+    assert report.lines() == [
+        f"Transaction {first.id} -> invoice {invoice.number}: partly paid (still owed 6000.00 CZK)"
+    ]
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("sent", None)
     assert invoicing.amount_paid(invoice) == 400_000
@@ -189,11 +216,13 @@ def test_overpayment_marks_paid_and_is_flagged(books):
 def test_without_a_usable_vs_the_invoice_number_in_the_message_matches(books, vs):
     invoice = sent_invoice(books.nord, "1500")
     assert invoice.currency == "EUR"
-    payment = tx(150_000, vs=vs, currency="EUR", message=f"Invoice {invoice.number}, thank you",
-                 counterparty="Nordlicht GmbH")
+    payment = tx(
+        150_000, vs=vs, currency="EUR", message=f"Invoice {invoice.number}, thank you", counterparty="Nordlicht GmbH"
+    )
     report = matching.match_transactions()
-    assert [(m.transaction_id, m.invoice_number, m.kind) for m in report.matched] == \
-        [(payment.id, invoice.number, "paid")]
+    assert [(m.transaction_id, m.invoice_number, m.kind) for m in report.matched] == [
+        (payment.id, invoice.number, "paid")
+    ]
     payment = reload(payment)
     assert (payment.match_status, payment.invoice_id) == ("matched", invoice.id)
     assert payment.match_note["by"] == "invoice number in the message"
@@ -276,8 +305,14 @@ def _duplicate_payment_outcome(books, same_run: bool):
     again = tx(1_000_000, vs=invoice.variable_symbol, on=PAID_DAY + timedelta(days=1))
     matching.match_transactions()
     again, invoice = reload(again), reload(invoice)
-    return (reload(first).invoice_id == invoice.id, again.match_status, again.invoice_id == invoice.id,
-            invoice.status, invoice.paid_on, invoicing.is_overpaid(invoice))
+    return (
+        reload(first).invoice_id == invoice.id,
+        again.match_status,
+        again.invoice_id == invoice.id,
+        invoice.status,
+        invoice.paid_on,
+        invoicing.is_overpaid(invoice),
+    )
 
 
 def test_a_duplicate_payment_is_treated_the_same_in_one_run_or_two(books):
@@ -549,8 +584,12 @@ def test_automatic_matching_is_audited_under_the_sync_source(books):
     assert new, "matching wrote no audit record"
     assert {(r.source, r.sync_run) for r in new} == {("test-bank", 7)}
     by_row = {(r.table_name, r.row_id): r for r in new}
-    assert set(by_row) == {("money_transactions", exact.id), ("money_transactions", part.id),
-                           ("money_transactions", mismatch.id), ("invoices", paid.id)}
+    assert set(by_row) == {
+        ("money_transactions", exact.id),
+        ("money_transactions", part.id),
+        ("money_transactions", mismatch.id),
+        ("invoices", paid.id),
+    }
     assert all(r.action == "update" for r in new)
     exact_changes = by_row[("money_transactions", exact.id)].changes
     assert exact_changes["match_status"] == ["unmatched", "matched"]
@@ -608,8 +647,16 @@ def test_two_thousand_transactions_against_five_hundred_invoices(books):
     clones = []
     for seq in range(2, 501):
         number = f"2026{seq:04d}"
-        clones.append({**row, "number": number, "seq": seq, "variable_symbol": number,
-                       "subtotal": 100_000 + 2 * seq, "total": 100_000 + 2 * seq})
+        clones.append(
+            {
+                **row,
+                "number": number,
+                "seq": seq,
+                "variable_symbol": number,
+                "subtotal": 100_000 + 2 * seq,
+                "total": 100_000 + 2 * seq,
+            }
+        )
     Invoice.insert_many(clones).execute()
     Invoice.update(total=100_002, subtotal=100_002).where(Invoice.id == template.id).execute()
     invoices = list(Invoice.select().order_by(Invoice.seq))
@@ -618,9 +665,20 @@ def test_two_thousand_transactions_against_five_hundred_invoices(books):
     rows = []
 
     def add(inv_vs: str, amount: int, kind="income", currency="CZK", day=PAID_DAY):
-        rows.append({"source": "test-bank", "external_id": f"bulk-{len(rows)}", "transaction_type": kind,
-                     "amount": amount, "currency": currency, "transacted_on": day, "reference": inv_vs,
-                     "description": "", "counterparty": "", "raw_data": {}})
+        rows.append(
+            {
+                "source": "test-bank",
+                "external_id": f"bulk-{len(rows)}",
+                "transaction_type": kind,
+                "amount": amount,
+                "currency": currency,
+                "transacted_on": day,
+                "reference": inv_vs,
+                "description": "",
+                "counterparty": "",
+                "raw_data": {},
+            }
+        )
 
     for inv in invoices[:250]:
         add("00" + inv.variable_symbol, inv.total)  # exact, with leading zeros
@@ -644,12 +702,18 @@ def test_two_thousand_transactions_against_five_hundred_invoices(books):
     assert len(report.review) == 0
     assert sorted(report.paid_invoices) == sorted(i.number for i in invoices)
     assert Invoice.select().where(Invoice.status == "paid").count() == 500
-    counts = {status: MoneyTransaction.select().where(MoneyTransaction.match_status == status).count()
-              for status in MoneyTransaction.MATCH_STATUSES}
+    counts = {
+        status: MoneyTransaction.select().where(MoneyTransaction.match_status == status).count()
+        for status in MoneyTransaction.MATCH_STATUSES
+    }
     assert counts == {"unmatched": 1250, "matched": 750, "review": 0, "ignored": 0}
     # Every match went to the invoice with its VS.
-    pairs = (MoneyTransaction.select(MoneyTransaction.reference, Invoice.variable_symbol)
-             .join(Invoice).where(MoneyTransaction.match_status == "matched").tuples())
+    pairs = (
+        MoneyTransaction.select(MoneyTransaction.reference, Invoice.variable_symbol)
+        .join(Invoice)
+        .where(MoneyTransaction.match_status == "matched")
+        .tuples()
+    )
     assert all(int(ref) == int(vs) for ref, vs in pairs)
     assert all(invoicing.amount_due(i) == 0 for i in Invoice.select())
 
@@ -669,8 +733,7 @@ def test_bank_sync_matches_automatically(database):
     outcome = run_sync("bank-statement")
     assert outcome.status == "completed", outcome.error
 
-    movements = {t.description: t for t in
-                 MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")}
+    movements = {t.description: t for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")}
     assert len(movements) == 4
     exact = next(t for d, t in movements.items() if d.startswith("Faktura "))
     partial = movements["Záloha"]
@@ -704,6 +767,7 @@ def test_bank_sync_matches_automatically(database):
 
 
 # -- the SQL pre-filter never hides a payment --------------------------------------------------
+
 
 def awkward_transactions(invoices: list[Invoice]) -> list[MoneyTransaction]:
     """References and messages around the invoices' symbols and numbers, as banks and people write them."""

@@ -4,6 +4,7 @@ A database made at version 1 (the integrations platform's seed tables) must
 open with today's code with its data intact. Add a test here with every new
 migration.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ from pathlib import Path
 import pytest
 from peewee import SQL, IntegrityError, fn
 
+from core.platform.credentials import encrypt, get_credentials, load_or_create_key
 from core.store import migrations
 from core.store.audit import AuditRecord
-from core.platform.credentials import encrypt, get_credentials, load_or_create_key
 from core.store.db import DatabaseOpenError, close_database, db, open_database
 from core.store.migrations import LATEST, schema_version
 from core.store.models import (
@@ -35,15 +36,17 @@ V1_TABLES = {"plugin_configurations", "sync_histories", "money_transactions"}
 
 
 def tables() -> set[str]:
-    return {name for (name,) in db.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()}
+    return {
+        name
+        for (name,) in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    }
 
 
 def columns(table: str) -> list[tuple]:
     """(name, type, notnull, pk) per column, from PRAGMA table_info."""
-    return [(row[1], row[2], row[3], row[5])
-            for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
+    return [(row[1], row[2], row[3], row[5]) for row in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
 
 
 def make_v1_database(path: Path) -> None:
@@ -54,6 +57,7 @@ def make_v1_database(path: Path) -> None:
 
 
 # -- upgrading a version-1 database ------------------------------------------------------
+
 
 def test_version_1_database_upgrades_with_its_data(tmp_path):
     path = tmp_path / "old.db"
@@ -70,35 +74,64 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
         conn.execute(
             "INSERT INTO plugin_configurations (id, created_at, updated_at, plugin_name, enabled, "
             "credentials, settings, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (1, ts, ts, "fio", 1, blob, json.dumps({"account": "2900123456"}),
-             json.dumps({"last_id": 991})),
+            (1, ts, ts, "fio", 1, blob, json.dumps({"account": "2900123456"}), json.dumps({"last_id": 991})),
         )
         conn.execute(
             "INSERT INTO plugin_configurations (id, created_at, updated_at, plugin_name) "
-            "VALUES (2, ?, ?, 'csv-import')", (ts, ts),
+            "VALUES (2, ?, ?, 'csv-import')",
+            (ts, ts),
         )
         conn.execute(
             "INSERT INTO sync_histories (id, plugin_name, status, started_at, completed_at, "
             "records_processed, records_created, records_updated, records_skipped, metadata, log, "
             "trigger, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (1, "fio", "completed", "2024-11-02 08:15:31", "2024-11-02 08:15:45", 3, 2, 0, 1,
-             json.dumps({"account": "2900123456"}), "fetched 3\n", "cli", ts, ts),
+            (
+                1,
+                "fio",
+                "completed",
+                "2024-11-02 08:15:31",
+                "2024-11-02 08:15:45",
+                3,
+                2,
+                0,
+                1,
+                json.dumps({"account": "2900123456"}),
+                "fetched 3\n",
+                "cli",
+                ts,
+                ts,
+            ),
         )
         conn.execute(
             "INSERT INTO sync_histories (id, plugin_name, status, error_message, created_at, updated_at) "
-            "VALUES (2, 'fio', 'failed', 'HTTP 409: too many requests', ?, ?)", (ts, ts),
+            "VALUES (2, 'fio', 'failed', 'HTTP 409: too many requests', ?, ?)",
+            (ts, ts),
         )
         conn.execute(
             "INSERT INTO money_transactions (id, created_at, updated_at, external_id, source, "
             "transaction_type, amount, currency, description, transacted_on, counterparty, "
             "counterparty_account, reference, raw_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (1, ts, ts, "26000001", "fio", "income", 1234550, "CZK", "Platba faktury 20240017",
-             "2024-11-01", "Klient s.r.o.", "123456789/0800", "20240017",
-             json.dumps({"column22": 26000001}, ensure_ascii=False)),
+            (
+                1,
+                ts,
+                ts,
+                "26000001",
+                "fio",
+                "income",
+                1234550,
+                "CZK",
+                "Platba faktury 20240017",
+                "2024-11-01",
+                "Klient s.r.o.",
+                "123456789/0800",
+                "20240017",
+                json.dumps({"column22": 26000001}, ensure_ascii=False),
+            ),
         )
         conn.execute(
             "INSERT INTO money_transactions (id, created_at, updated_at, source, transaction_type, "
-            "amount, transacted_on) VALUES (2, ?, ?, 'csv-import', 'expense', 9900, '2024-10-30')", (ts, ts),
+            "amount, transacted_on) VALUES (2, ?, ?, 'csv-import', 'expense', 9900, '2024-10-30')",
+            (ts, ts),
         )
     conn.close()
 
@@ -120,14 +153,12 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
     assert (bare.enabled, bare.credentials, bare.settings, bare.state) == (False, None, {}, {})
 
     done = SyncHistory.get_by_id(1)
-    assert (done.status, done.trigger, done.records_processed, done.records_skipped) == (
-        "completed", "cli", 3, 1)
+    assert (done.status, done.trigger, done.records_processed, done.records_skipped) == ("completed", "cli", 3, 1)
     assert done.duration.total_seconds() == 14
     assert done.metadata == {"account": "2900123456"}
     assert done.log == "fetched 3\n"
     failed = SyncHistory.get_by_id(2)
-    assert (failed.status, failed.error_message, failed.duration) == (
-        "failed", "HTTP 409: too many requests", None)
+    assert (failed.status, failed.error_message, failed.duration) == ("failed", "HTTP 409: too many requests", None)
 
     tx = MoneyTransaction.get(MoneyTransaction.external_id == "26000001")
     assert (tx.source, tx.transaction_type, tx.amount, tx.currency) == ("fio", "income", 1234550, "CZK")
@@ -140,9 +171,16 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
 
     # The new tables work, and a v1 row can point at a v2 row.
     client = Client.create(name="Klient s.r.o.")
-    invoice = Invoice.create(number="20240017", year=2024, seq=17, client=client, currency="CZK",
-                             issued_on=date(2024, 10, 15), due_on=date(2024, 10, 29),
-                             variable_symbol="20240017")
+    invoice = Invoice.create(
+        number="20240017",
+        year=2024,
+        seq=17,
+        client=client,
+        currency="CZK",
+        issued_on=date(2024, 10, 15),
+        due_on=date(2024, 10, 29),
+        variable_symbol="20240017",
+    )
     tx.invoice = invoice
     tx.save()
     assert MoneyTransaction.get_by_id(1).invoice.number == "20240017"
@@ -157,8 +195,12 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
 
 
 def indexes(table: str) -> set[str]:
-    return {name for (name,) in db.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))}
+    return {
+        name
+        for (name,) in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
+        )
+    }
 
 
 def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
@@ -167,14 +209,36 @@ def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
     open_database(path, migrate=False)
     migrations.migrate(db, target=4)
     assert {"money_transactions_match_status", "audit_records_table_name"} <= (
-        indexes("money_transactions") | indexes("audit_records"))
+        indexes("money_transactions") | indexes("audit_records")
+    )
     client = Client.create(name="Klient")
-    invoice = Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
-                             issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000)
-    paid = MoneyTransaction.create(source="fio", transaction_type="income", amount=1000, currency="CZK",
-                                   transacted_on=date(2026, 1, 10), invoice=invoice, match_status="matched")
-    review = MoneyTransaction.create(source="fio", transaction_type="income", amount=5, currency="CZK",
-                                     transacted_on=date(2026, 1, 11), match_status="review")
+    invoice = Invoice.create(
+        number="20260001",
+        year=2026,
+        seq=1,
+        client=client,
+        currency="CZK",
+        issued_on=date(2026, 1, 5),
+        due_on=date(2026, 1, 19),
+        total=1000,
+    )
+    paid = MoneyTransaction.create(
+        source="fio",
+        transaction_type="income",
+        amount=1000,
+        currency="CZK",
+        transacted_on=date(2026, 1, 10),
+        invoice=invoice,
+        match_status="matched",
+    )
+    review = MoneyTransaction.create(
+        source="fio",
+        transaction_type="income",
+        amount=5,
+        currency="CZK",
+        transacted_on=date(2026, 1, 11),
+        match_status="review",
+    )
     close_database()
 
     open_database(path)
@@ -183,8 +247,9 @@ def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
     assert "audit_records_table_name" not in indexes("audit_records")
     assert {"money_transactions_needs_attention", "money_transactions_invoice_id"} <= indexes("money_transactions")
     assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
-    from core.billing.invoicing import amount_paid
     from core.banking.matching import transactions_query
+    from core.billing.invoicing import amount_paid
+
     assert amount_paid(Invoice.get_by_id(invoice.id)) == 1000
     assert [t.id for t in transactions_query(status="review")] == [review.id]
     assert [t.id for t in transactions_query(status="matched")] == [paid.id]
@@ -196,10 +261,25 @@ def test_version_5_database_gets_cheap_check_constraints_and_keeps_its_rows(tmp_
     open_database(path, migrate=False)
     migrations.migrate(db, target=5)
     client = Client.create(name="Klient")
-    invoice = Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
-                             issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000, status="sent")
-    MoneyTransaction.create(source="fio", transaction_type="income", amount=1000, currency="CZK",
-                            transacted_on=date(2026, 1, 10), match_status="review")
+    invoice = Invoice.create(
+        number="20260001",
+        year=2026,
+        seq=1,
+        client=client,
+        currency="CZK",
+        issued_on=date(2026, 1, 5),
+        due_on=date(2026, 1, 19),
+        total=1000,
+        status="sent",
+    )
+    MoneyTransaction.create(
+        source="fio",
+        transaction_type="income",
+        amount=1000,
+        currency="CZK",
+        transacted_on=date(2026, 1, 10),
+        match_status="review",
+    )
     audit_count = AuditRecord.select().count()
     close_database()
 
@@ -222,8 +302,11 @@ def test_version_6_leaves_the_old_constraints_where_sqlite_refuses_schema_edits(
     migrations.migrate(db, target=5)
     before = db.execute_sql("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
     execute = db.execute_sql
-    monkeypatch.setattr(db, "execute_sql", lambda sql, *a, **kw: None if sql == "PRAGMA writable_schema = ON"
-                        else execute(sql, *a, **kw))  # so the schema stays read-only, as in defensive mode
+    monkeypatch.setattr(
+        db,
+        "execute_sql",
+        lambda sql, *a, **kw: None if sql == "PRAGMA writable_schema = ON" else execute(sql, *a, **kw),
+    )  # so the schema stays read-only, as in defensive mode
     assert migrations.migrate(db) == LATEST
     monkeypatch.undo()
     assert db.execute_sql("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall() == before
@@ -240,17 +323,28 @@ def test_no_check_constraint_lists_three_or_more_values(database):
     assert all(values.count(",") < 2 for values in listed), listed
 
 
-@pytest.mark.parametrize("table, column, bad, valid", [
-    ("invoices", "status", "lost", "paid"),
-    ("sync_histories", "status", "stuck", "failed"),
-    ("sync_histories", "trigger", "cron", "schedule"),
-    ("money_transactions", "match_status", "maybe", "ignored"),
-])
+@pytest.mark.parametrize(
+    "table, column, bad, valid",
+    [
+        ("invoices", "status", "lost", "paid"),
+        ("sync_histories", "status", "stuck", "failed"),
+        ("sync_histories", "trigger", "cron", "schedule"),
+        ("money_transactions", "match_status", "maybe", "ignored"),
+    ],
+)
 def test_rewritten_checks_still_refuse_what_they_refused(database, table, column, bad, valid):
     client = Client.create(name="Klient")
     rows = {
-        "invoices": lambda: Invoice.create(number="20260001", year=2026, seq=1, client=client, currency="CZK",
-                                           issued_on=date(2026, 1, 5), due_on=date(2026, 1, 19), total=1000),
+        "invoices": lambda: Invoice.create(
+            number="20260001",
+            year=2026,
+            seq=1,
+            client=client,
+            currency="CZK",
+            issued_on=date(2026, 1, 5),
+            due_on=date(2026, 1, 19),
+            total=1000,
+        ),
         "sync_histories": lambda: SyncHistory.create(plugin_name="fio", started_at=datetime(2026, 1, 1)),
         "money_transactions": lambda: MoneyTransaction.create(**tx_fields()),
     }
@@ -263,8 +357,10 @@ def test_rewritten_checks_still_refuse_what_they_refused(database, table, column
 
 
 def test_audit_records_refuse_an_unknown_action(database):
-    insert = ("INSERT INTO audit_records (table_name, row_id, action, changes, source, created_at) "
-              "VALUES ('clients', 1, ?, '{}', 'manual', '2026-01-01 00:00:00')")
+    insert = (
+        "INSERT INTO audit_records (table_name, row_id, action, changes, source, created_at) "
+        "VALUES ('clients', 1, ?, '{}', 'manual', '2026-01-01 00:00:00')"
+    )
     with pytest.raises(IntegrityError, match="CHECK"):
         db.execute_sql(insert, ("rename",))
     for action in ("create", "update", "delete"):
@@ -278,16 +374,18 @@ def plan(query) -> str:
 
 def test_partial_indexes_serve_the_queries_they_are_for(database):
     """Payments of an invoice and the rare match states are index look-ups, not scans of every movement."""
-    from core.billing.invoicing import _paid_query
     from core.banking.matching import transactions_query
+    from core.billing.invoicing import _paid_query
 
     assert "USING INDEX money_transactions_invoice_id" in plan(_paid_query(1))
     assert "USING INDEX money_transactions_invoice_id" in plan(
-        MoneyTransaction.select().where(MoneyTransaction.invoice == 1))
+        MoneyTransaction.select().where(MoneyTransaction.invoice == 1)
+    )
     for status in ("review", "ignored"):
         assert "USING INDEX money_transactions_needs_attention" in plan(transactions_query(status=status).limit(50))
         assert "USING INDEX money_transactions_needs_attention" in plan(
-            transactions_query(status=status).select_from(fn.COUNT(SQL("*"))))
+            transactions_query(status=status).select_from(fn.COUNT(SQL("*")))
+        )
 
 
 def test_migrate_stops_at_the_target_and_resumes(tmp_path):
@@ -345,6 +443,7 @@ def test_every_migration_step_bumps_the_version(tmp_path):
 
 # -- the schema matches the models ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 def test_models_match_schema(database, model):
     table = model._meta.table_name
@@ -377,9 +476,9 @@ def test_model_unique_constraints_exist(database, model):
 
 # -- constraints ---------------------------------------------------------------------------------
 
+
 def tx_fields(**kw) -> dict:
-    return {"source": "fio", "transaction_type": "income", "amount": 100,
-            "transacted_on": date(2025, 1, 5), **kw}
+    return {"source": "fio", "transaction_type": "income", "amount": 100, "transacted_on": date(2025, 1, 5), **kw}
 
 
 @pytest.mark.parametrize("amount", [0, -1, -12345])
@@ -389,7 +488,9 @@ def test_money_transaction_amount_must_be_positive(database, amount):
     with pytest.raises(IntegrityError, match="CHECK"):
         db.execute_sql(
             "INSERT INTO money_transactions (created_at, updated_at, source, transaction_type, amount, "
-            "transacted_on) VALUES ('2025-01-01', '2025-01-01', 'fio', 'income', ?, '2025-01-01')", (amount,))
+            "transacted_on) VALUES ('2025-01-01', '2025-01-01', 'fio', 'income', ?, '2025-01-01')",
+            (amount,),
+        )
     ok = MoneyTransaction.create(**tx_fields(amount=1))
     with pytest.raises(IntegrityError, match="CHECK"):
         MoneyTransaction.update(amount=amount).where(MoneyTransaction.id == ok.id).execute()
@@ -415,8 +516,13 @@ def test_only_one_running_timer(database):
         WorkEntry.create(project=project, date=started.date(), started_at=datetime(2025, 1, 6, 10, 0))
     # Finished timers and plain entries do not count.
     WorkEntry.create(project=project, date=started.date(), minutes=30)
-    WorkEntry.create(project=project, date=started.date(), started_at=datetime(2025, 1, 5, 9, 0),
-                     ended_at=datetime(2025, 1, 5, 10, 0), minutes=60)
+    WorkEntry.create(
+        project=project,
+        date=started.date(),
+        started_at=datetime(2025, 1, 5, 9, 0),
+        ended_at=datetime(2025, 1, 5, 10, 0),
+        minutes=60,
+    )
     first.ended_at = datetime(2025, 1, 6, 9, 45)
     first.minutes = 45
     first.save()

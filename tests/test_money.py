@@ -1,4 +1,5 @@
 """Money conversion (core/money.py): text and Decimal amounts to integer minor units, never floats."""
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,26 @@ def by_decimal(text: str, currency: str) -> int:
     return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-AWKWARD = ["0", "1", "12.", "1.5", "1.55", "1.555", "1.005", "0001.10", "999999999999.99", "1e3",
-           "-1.50", "+2.00", " 3.10", "3.10 ", "1_000.00", "٣.١", "0.0001", "999999999.999"]
+AWKWARD = [
+    "0",
+    "1",
+    "12.",
+    "1.5",
+    "1.55",
+    "1.555",
+    "1.005",
+    "0001.10",
+    "999999999999.99",
+    "1e3",
+    "-1.50",
+    "+2.00",
+    " 3.10",
+    "3.10 ",
+    "1_000.00",
+    "٣.١",
+    "0.0001",
+    "999999999.999",
+]
 
 
 @pytest.mark.parametrize("currency", CURRENCIES)
@@ -44,8 +63,9 @@ def test_a_float_is_taken_by_its_shortest_text_and_minor_units_come_back_as_deci
     assert from_minor(123450, "CZK") == Decimal("1234.50") and str(from_minor(5, "BHD")) == "0.005"
 
 
-@pytest.mark.parametrize("amount", ["1e400", "12345678901234567890.12", "99999999999999999", "-1e17",
-                                    Decimal("1e400"), 10**20])
+@pytest.mark.parametrize(
+    "amount", ["1e400", "12345678901234567890.12", "99999999999999999", "-1e17", Decimal("1e400"), 10**20]
+)
 def test_an_amount_whose_minor_units_sqlite_cannot_store_is_refused_with_a_sentence(amount):
     # Before: 1e400 raised decimal.InvalidOperation, 10^20 an OverflowError from SQLite, both as tracebacks.
     with pytest.raises(MoneyError, match="is too large an amount of money"):
@@ -53,22 +73,33 @@ def test_an_amount_whose_minor_units_sqlite_cannot_store_is_refused_with_a_sente
 
 
 def test_the_largest_amounts_that_fit_are_exact():
-    assert to_minor("92233720368547758.07", "CZK") == 2 ** 63 - 1
+    assert to_minor("92233720368547758.07", "CZK") == 2**63 - 1
     assert to_minor("1234567890123456.78", "CZK") == 123456789012345678
     with pytest.raises(MoneyError):
         to_minor("92233720368547758.08", "CZK")
 
 
-@pytest.mark.parametrize("text, reading", [("1,500", "1.5 or 1500"), ("1.500", "1.5 or 1500"),
-                                           ("-2,250", "-2.25 or -2250"), ("12.345", "12.345 or 12345")])
+@pytest.mark.parametrize(
+    "text, reading",
+    [("1,500", "1.5 or 1500"), ("1.500", "1.5 or 1500"), ("-2,250", "-2.25 or -2250"), ("12.345", "12.345 or 12345")],
+)
 def test_a_typed_amount_that_could_be_read_two_ways_is_refused(text, reading):
     """A decimal comma in Czech, a thousands separator in English: guessing was wrong for one of them."""
     with pytest.raises(MoneyError, match=f"could be {reading}"):
         parse_amount(text)
 
 
-@pytest.mark.parametrize("text, value", [("1,50", "1.50"), ("1 500", "1500"), ("0,500", "0.500"),
-                                         ("1.234,50", "1234.50"), ("1,234.50", "1234.50"), ("1500", "1500")])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1,50", "1.50"),
+        ("1 500", "1500"),
+        ("0,500", "0.500"),
+        ("1.234,50", "1234.50"),
+        ("1,234.50", "1234.50"),
+        ("1500", "1500"),
+    ],
+)
 def test_typed_amounts_that_read_one_way_are_taken(text, value):
     assert parse_amount(text) == Decimal(value)
 

@@ -1,4 +1,5 @@
 """Invoice numbers: the profile's pattern, a yearly sequence, variable symbols, and two processes at once."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -38,8 +39,11 @@ def test_numbers_follow_the_pattern_with_a_yearly_sequence(web):
     made = [invoice_once(web, date(2025, 12, d)) for d in (1, 15, 31)]
     made += [invoice_once(web, date(2026, 1, d)) for d in (2, 3)]
     assert [(i.number, i.year, i.seq) for i in made] == [
-        ("20250001", 2025, 1), ("20250002", 2025, 2), ("20250003", 2025, 3),
-        ("20260001", 2026, 1), ("20260002", 2026, 2),
+        ("20250001", 2025, 1),
+        ("20250002", 2025, 2),
+        ("20250003", 2025, 3),
+        ("20260001", 2026, 1),
+        ("20260002", 2026, 2),
     ]
     # The sequence of a year goes on after invoices of a later year exist.
     late = invoice_once(web, date(2025, 12, 31))
@@ -52,13 +56,16 @@ def test_variable_symbol_is_the_digits_of_the_number(web):
     assert Invoice.get_by_id(invoice.id).variable_symbol == "20260001"
 
 
-@pytest.mark.parametrize("number, symbol", [
-    ("20260001", "20260001"),
-    ("FV-26-001", "26001"),
-    ("FV-06-001", "6001"),  # no leading zero
-    ("0001/2026", "12026"),
-    ("2026000123", "2026000123"),  # ten digits is the limit and is kept whole
-])
+@pytest.mark.parametrize(
+    "number, symbol",
+    [
+        ("20260001", "20260001"),
+        ("FV-26-001", "26001"),
+        ("FV-06-001", "6001"),  # no leading zero
+        ("0001/2026", "12026"),
+        ("2026000123", "2026000123"),  # ten digits is the limit and is kept whole
+    ],
+)
 def test_variable_symbol_rules(number, symbol):
     result = inv_svc.variable_symbol(number)
     assert result == symbol
@@ -163,8 +170,9 @@ def test_two_processes_never_share_a_number(database):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     results = ctx.Queue()
-    workers = [ctx.Process(target=_invoice_clients, args=(str(database), client_ids[i::2], barrier, results))
-               for i in range(2)]
+    workers = [
+        ctx.Process(target=_invoice_clients, args=(str(database), client_ids[i::2], barrier, results)) for i in range(2)
+    ]
     for worker in workers:
         worker.start()
     outcomes = []

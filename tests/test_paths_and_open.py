@@ -3,6 +3,7 @@
 The command line is driven through ``fakturka.launcher.main`` (the ``fakturka``
 entry point) with commands that never start the terminal app.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,18 +13,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import mode
 
-from core.store import paths
 from cli import app_version
 from core.platform.credentials import get_credentials, read_key_file, set_credentials
+from core.store import paths
 from core.store.db import SQLITE_HEADER, DatabaseOpenError, close_database, db, open_database
 from core.store.migrations import LATEST
 from core.store.models import Client
 from fakturka.launcher import main
-from helpers import mode
 
 REPO = Path(__file__).resolve().parents[1]
-
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def open_umask():
 
 
 # -- FAKTURKA_HOME ------------------------------------------------------------------------
+
 
 def test_fakturka_home_holds_every_file(fakturka_home, tmp_path):
     assert paths.default_db_path() == fakturka_home / "fakturka.db"
@@ -103,6 +104,7 @@ def test_db_option_in_a_new_directory_is_private(tmp_path, open_umask):
 
 # -- --db ----------------------------------------------------------------------------------------
 
+
 def test_db_option_uses_that_file(tmp_path, fakturka_home, capsys):
     path = tmp_path / "elsewhere" / "books.db"
     assert main(["--db", str(path), "info"]) == 0
@@ -135,6 +137,7 @@ def test_db_option_keeps_existing_data(tmp_path, capsys):
 
 # -- files that are not a Fakturka database ---------------------------------------------------------
 
+
 def assert_refused(argv, capsys, *, contains: str, code: int = 2) -> str:
     rc = main(argv)
     captured = capsys.readouterr()
@@ -149,10 +152,14 @@ def assert_refused(argv, capsys, *, contains: str, code: int = 2) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("content", [
-    b"Dear tax office,\nplease find attached...\n" * 40,
-    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
-], ids=["text", "binary"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Dear tax office,\nplease find attached...\n" * 40,
+        b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+    ],
+    ids=["text", "binary"],
+)
 @pytest.mark.parametrize("command", [["info"], []], ids=["info", "app"])
 def test_foreign_file_is_refused_and_untouched(tmp_path, capsys, content, command):
     path = tmp_path / "letter.txt"
@@ -234,6 +241,7 @@ def test_empty_file_becomes_a_database(tmp_path, capsys):
 
 
 # -- --version, --help, keys rotate -----------------------------------------------------------------
+
 
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:

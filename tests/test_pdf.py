@@ -1,4 +1,5 @@
 """Invoice PDFs: read back with pypdf, QR decoded from the rendered page."""
+
 from __future__ import annotations
 
 import re
@@ -10,11 +11,10 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from core.values import i18n
-
 from core.billing import pdf, qr
-from core.store.models import Client, Invoice, InvoiceLine
 from core.billing.totals import compute_totals, line_amount
+from core.store.models import Client, Invoice, InvoiceLine
+from core.values import i18n
 
 PANGRAM = "Příliš žluťoučký kůň"
 SUPPLIER = {
@@ -42,8 +42,18 @@ CUSTOMER = {
 _seq = 0
 
 
-def make_invoice(*, currency="CZK", language="cs", vat_payer=True, reverse_charge=False,
-                 lines=None, supplier=None, customer=None, note="", number=None) -> Invoice:
+def make_invoice(
+    *,
+    currency="CZK",
+    language="cs",
+    vat_payer=True,
+    reverse_charge=False,
+    lines=None,
+    supplier=None,
+    customer=None,
+    note="",
+    number=None,
+) -> Invoice:
     """An invoice with its lines, totals computed by core.billing.totals, saved through the models."""
     global _seq
     _seq += 1
@@ -63,17 +73,36 @@ def make_invoice(*, currency="CZK", language="cs", vat_payer=True, reverse_charg
         pairs.append((amount, rate))
     totals = compute_totals(pairs, vat_payer=vat_payer, reverse_charge=reverse_charge)
     invoice = Invoice.create(
-        number=number, year=2026, seq=_seq, client=client, currency=currency, language=language,
-        issued_on=date(2026, 11, 21), due_on=date(2026, 12, 5),
+        number=number,
+        year=2026,
+        seq=_seq,
+        client=client,
+        currency=currency,
+        language=language,
+        issued_on=date(2026, 11, 21),
+        due_on=date(2026, 12, 5),
         taxable_supply_on=date(2026, 11, 20) if vat_payer else None,
         variable_symbol="".join(ch for ch in number if ch.isdigit()).lstrip("0")[:10],
-        vat_payer=vat_payer, reverse_charge=reverse_charge,
-        supplier=sup, customer=cus, note=note,
-        subtotal=totals.subtotal, vat_total=totals.vat_total, total=totals.total,
+        vat_payer=vat_payer,
+        reverse_charge=reverse_charge,
+        supplier=sup,
+        customer=cus,
+        note=note,
+        subtotal=totals.subtotal,
+        vat_total=totals.vat_total,
+        total=totals.total,
     )
     for position, (description, quantity, unit, price, rate, amount) in enumerate(rows):
-        InvoiceLine.create(invoice=invoice, position=position, description=description, quantity=quantity,
-                           unit=unit, unit_price=price, vat_rate=rate, amount=amount)
+        InvoiceLine.create(
+            invoice=invoice,
+            position=position,
+            description=description,
+            quantity=quantity,
+            unit=unit,
+            unit_price=price,
+            vat_rate=rate,
+            amount=amount,
+        )
     return invoice
 
 
@@ -106,17 +135,42 @@ def test_czech_invoice_shows_every_required_field(database, out):
     path = pdf.render_invoice(invoice, out / "cs.pdf")
     text = pdf_text(path)
     expected = [
-        "Faktura " + invoice.number, "Daňový doklad",
-        "Dodavatel".upper(), SUPPLIER["name"], "Vinohradská 1234/56", "120 00 Praha 2",
-        "IČO: 27074358", "DIČ: CZ27074358", SUPPLIER["registry_line"][:40],
-        "Odběratel".upper(), CUSTOMER["name"], "Náměstí Míru 1", "IČO: 25596641", "DIČ: CZ25596641",
-        "Datum vystavení 21. 11. 2026", "Datum splatnosti 5. 12. 2026", "Datum zdanitelného plnění 20. 11. 2026",
+        "Faktura " + invoice.number,
+        "Daňový doklad",
+        "Dodavatel".upper(),
+        SUPPLIER["name"],
+        "Vinohradská 1234/56",
+        "120 00 Praha 2",
+        "IČO: 27074358",
+        "DIČ: CZ27074358",
+        SUPPLIER["registry_line"][:40],
+        "Odběratel".upper(),
+        CUSTOMER["name"],
+        "Náměstí Míru 1",
+        "IČO: 25596641",
+        "DIČ: CZ25596641",
+        "Datum vystavení 21. 11. 2026",
+        "Datum splatnosti 5. 12. 2026",
+        "Datum zdanitelného plnění 20. 11. 2026",
         f"Variabilní symbol {invoice.number}",
-        f"Vývoj — {PANGRAM} úpěl ďábelské ódy", "Hosting a údržba",
-        "7,5", "hod", "ks", "1 200,00 Kč", "9 000,00 Kč", "21 %", "12 %",
-        "Číslo účtu 19-2000145399/0800", "IBAN CZ65 0800 0000 1920 0014 5399", "BIC GIBACZPX",
-        "Celkem bez DPH 9 500,00 Kč", "DPH celkem 1 950,00 Kč", "Celkem k úhradě", "11 450,00 Kč",
-        "QR Platba", "Děkujeme za spolupráci.",
+        f"Vývoj — {PANGRAM} úpěl ďábelské ódy",
+        "Hosting a údržba",
+        "7,5",
+        "hod",
+        "ks",
+        "1 200,00 Kč",
+        "9 000,00 Kč",
+        "21 %",
+        "12 %",
+        "Číslo účtu 19-2000145399/0800",
+        "IBAN CZ65 0800 0000 1920 0014 5399",
+        "BIC GIBACZPX",
+        "Celkem bez DPH 9 500,00 Kč",
+        "DPH celkem 1 950,00 Kč",
+        "Celkem k úhradě",
+        "11 450,00 Kč",
+        "QR Platba",
+        "Děkujeme za spolupráci.",
     ]
     for snippet in expected:
         assert snippet in text, snippet
@@ -135,21 +189,38 @@ def test_czech_diacritics_survive_in_the_pdf(database, out):
 def test_qr_platba_on_the_page_decodes_to_the_spayd_payload(database, out):
     invoice = make_invoice()
     path = pdf.render_invoice(invoice, out / "spayd.pdf")
-    expected = (f"SPD*1.0*ACC:CZ6508000000192000145399*AM:11450.00*CC:CZK*DT:20261205"
-                f"*X-VS:{invoice.number}*MSG:FAKTURA {invoice.number}")
+    expected = (
+        f"SPD*1.0*ACC:CZ6508000000192000145399*AM:11450.00*CC:CZK*DT:20261205"
+        f"*X-VS:{invoice.number}*MSG:FAKTURA {invoice.number}"
+    )
     assert qr.spayd_payload(invoice) == expected
     assert qr_codes(path) == [expected.encode("ascii")]
 
 
 def test_epc_code_on_the_page_decodes_byte_for_byte_with_diacritics(database, out):
-    invoice = make_invoice(currency="EUR", language="en", vat_payer=True, reverse_charge=True,
-                           supplier={"name": "Ústřední úřad pro ďábelské účetnictví a.s.",
-                                     "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX"},
-                           customer={"name": "Müller & Söhne GmbH", "country": "DE", "dic": "DE123456789",
-                                     "address": "Friedrichstraße 12\n10117 Berlin", "ico": ""})
+    invoice = make_invoice(
+        currency="EUR",
+        language="en",
+        vat_payer=True,
+        reverse_charge=True,
+        supplier={
+            "name": "Ústřední úřad pro ďábelské účetnictví a.s.",
+            "iban": "DE89 3704 0044 0532 0130 00",
+            "bic": "COBADEFFXXX",
+        },
+        customer={
+            "name": "Müller & Söhne GmbH",
+            "country": "DE",
+            "dic": "DE123456789",
+            "address": "Friedrichstraße 12\n10117 Berlin",
+            "ico": "",
+        },
+    )
     path = pdf.render_invoice(invoice, out / "epc.pdf")
-    expected = ("BCD\n002\n1\nSCT\nCOBADEFFXXX\nÚstřední úřad pro ďábelské účetnictví a.s.\n"
-                f"DE89370400440532013000\nEUR9500\n\n\nInvoice {invoice.number}").encode("utf-8")
+    expected = (
+        "BCD\n002\n1\nSCT\nCOBADEFFXXX\nÚstřední úřad pro ďábelské účetnictví a.s.\n"
+        f"DE89370400440532013000\nEUR9500\n\n\nInvoice {invoice.number}"
+    ).encode("utf-8")
     assert qr.epc_payload(invoice).encode("utf-8") == expected
     assert qr_codes(path) == [expected]
     text = pdf_text(path)
@@ -193,8 +264,16 @@ def test_no_qr_without_iban(database, out):
 
 
 def test_thirty_lines_with_vat_summary_and_note_fit_on_one_page(database, out):
-    lines = [(f"Položka č. {i} – práce na modulu {PANGRAM}", Decimal("2.5"), "h", 95000,
-              Decimal("21") if i % 2 else Decimal("12")) for i in range(1, 31)]
+    lines = [
+        (
+            f"Položka č. {i} – práce na modulu {PANGRAM}",
+            Decimal("2.5"),
+            "h",
+            95000,
+            Decimal("21") if i % 2 else Decimal("12"),
+        )
+        for i in range(1, 31)
+    ]
     invoice = make_invoice(lines=lines, note="Děkujeme za spolupráci.")
     path = pdf.render_invoice(invoice, out / "thirty.pdf")
     reader = PdfReader(path)
@@ -221,8 +300,10 @@ def test_long_invoice_continues_with_the_table_header_repeated(database, out):
 
 
 def test_wrapped_description_is_kept_whole(database, out):
-    long = ("Analýza požadavků, návrh datového modelu, implementace importu bankovních výpisů "
-            "a napojení na účetní systém včetně testů a dokumentace pro " + PANGRAM)
+    long = (
+        "Analýza požadavků, návrh datového modelu, implementace importu bankovních výpisů "
+        "a napojení na účetní systém včetně testů a dokumentace pro " + PANGRAM
+    )
     invoice = make_invoice(lines=[(long, Decimal("12"), "h", 100000, Decimal("21"))])
     text = pdf_text(pdf.render_invoice(invoice, out / "wrap.pdf"))
     assert " ".join(long.split()) in " ".join(text.split())
@@ -257,7 +338,7 @@ def test_export_writes_one_file_per_invoice_and_reports_progress(database, out):
     paths = pdf.export_invoices(invoices, out, progress=lambda done, total: calls.append((done, total)))
     assert [p.name for p in paths] == ["invoice-2026-0101.pdf", f"invoice-{invoices[1].number}.pdf"]
     assert calls == [(0, 2), (1, 2), (2, 2)]
-    for path, invoice in zip(paths, invoices):
+    for path, invoice in zip(paths, invoices, strict=False):
         assert path.parent == out
         assert f"{invoice.number}" in pdf_text(path)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files left

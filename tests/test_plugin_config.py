@@ -1,4 +1,5 @@
 """Plugin configuration: validation from the plugin's fields, encrypted secrets, audited changes."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,12 @@ import pytest
 
 from core.platform import credentials as creds
 from core.platform import plugin_config
-from core.store.audit import AuditRecord
-from core.store.db import db
-from core.values.forms import FormErrors
-from core.store.models import PluginConfiguration
 from core.plugins import UnknownPlugin, use_plugins
 from core.plugins.base import Bool, Choice, Date, Money, Number, PathField, Plugin, Secret, Text
+from core.store.audit import AuditRecord
+from core.store.db import db
+from core.store.models import PluginConfiguration
+from core.values.forms import FormErrors
 from core.values.validation import ValidationError
 
 TOKEN = "tok-9f8e7d6c5b4a"
@@ -61,46 +62,53 @@ def config_audit() -> list[AuditRecord]:
 
 # -- parsing each kind -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("key, typed, stored", [
-    ("account", "  2001234567 ", "2001234567"),
-    ("days", "14", 14),
-    ("days", " 7 ", 7),
-    ("days", "1,5", "1.5"),
-    ("days", "2.50", "2.50"),
-    ("days", "-3", -3),
-    ("limit", "1 234,50", "1234.50"),
-    ("limit", "1,234.50", "1234.50"),
-    ("limit", "99", "99"),
-    ("since", "2025-03-01", "2025-03-01"),
-    ("since", "1.3.2025", "2025-03-01"),
-    ("since", date(2025, 3, 1), "2025-03-01"),
-    ("format", "xml", "xml"),
-    ("dry", "yes", True),
-    ("dry", "no", False),
-    ("dry", "1", True),
-    ("dry", True, True),
-    ("dry", False, False),
-    ("token", " keeps spaces ", " keeps spaces "),
-    ("account", "", None),
-    ("days", "   ", None),
-])
+
+@pytest.mark.parametrize(
+    "key, typed, stored",
+    [
+        ("account", "  2001234567 ", "2001234567"),
+        ("days", "14", 14),
+        ("days", " 7 ", 7),
+        ("days", "1,5", "1.5"),
+        ("days", "2.50", "2.50"),
+        ("days", "-3", -3),
+        ("limit", "1 234,50", "1234.50"),
+        ("limit", "1,234.50", "1234.50"),
+        ("limit", "99", "99"),
+        ("since", "2025-03-01", "2025-03-01"),
+        ("since", "1.3.2025", "2025-03-01"),
+        ("since", date(2025, 3, 1), "2025-03-01"),
+        ("format", "xml", "xml"),
+        ("dry", "yes", True),
+        ("dry", "no", False),
+        ("dry", "1", True),
+        ("dry", True, True),
+        ("dry", False, False),
+        ("token", " keeps spaces ", " keeps spaces "),
+        ("account", "", None),
+        ("days", "   ", None),
+    ],
+)
 def test_each_kind_is_parsed(key, typed, stored):
     assert plugin_config.parse_field(field(key), typed) == stored
 
 
-@pytest.mark.parametrize("key, typed, says", [
-    ("days", "many", "Days back: 'many' is not a number."),
-    ("days", "1 000", "is not a number"),
-    ("days", "inf", "is not a number"),
-    ("days", "NaN", "is not a number"),
-    ("limit", "ten", "Amount limit: 'ten' is not an amount"),
-    ("limit", "Infinity", "is not an amount"),
-    ("since", "2025-02-30", "Import since: '2025-02-30' is not a date"),
-    ("since", "March", "is not a date"),
-    ("format", "csv", "Statement format: choose one of json, xml."),
-    ("format", "JSON", "choose one of json, xml"),
-    ("dry", "maybe", "Dry run: 'maybe' is not yes or no."),
-])
+@pytest.mark.parametrize(
+    "key, typed, says",
+    [
+        ("days", "many", "Days back: 'many' is not a number."),
+        ("days", "1 000", "is not a number"),
+        ("days", "inf", "is not a number"),
+        ("days", "NaN", "is not a number"),
+        ("limit", "ten", "Amount limit: 'ten' is not an amount"),
+        ("limit", "Infinity", "is not an amount"),
+        ("since", "2025-02-30", "Import since: '2025-02-30' is not a date"),
+        ("since", "March", "is not a date"),
+        ("format", "csv", "Statement format: choose one of json, xml."),
+        ("format", "JSON", "choose one of json, xml"),
+        ("dry", "maybe", "Dry run: 'maybe' is not yes or no."),
+    ],
+)
 def test_each_kind_refuses_wrong_values_with_the_field_named(key, typed, says):
     with pytest.raises(ValidationError) as refused:
         plugin_config.parse_field(field(key), typed)
@@ -119,12 +127,22 @@ def test_a_path_is_stored_absolute_and_expanded(tmp_path, monkeypatch):
 
 # -- configure ---------------------------------------------------------------------------------------
 
+
 def test_configure_stores_settings_and_encrypted_secrets(database):
-    plugin_config.configure("bank", {"account": "2001234567", "days": "14", "format": "xml", "dry": "yes",
-                                     "since": "2025-01-01", "limit": "500"}, {"token": TOKEN})
+    plugin_config.configure(
+        "bank",
+        {"account": "2001234567", "days": "14", "format": "xml", "dry": "yes", "since": "2025-01-01", "limit": "500"},
+        {"token": TOKEN},
+    )
     stored = row()
-    assert stored.settings == {"account": "2001234567", "days": 14, "format": "xml", "dry": True,
-                               "since": "2025-01-01", "limit": "500"}
+    assert stored.settings == {
+        "account": "2001234567",
+        "days": 14,
+        "format": "xml",
+        "dry": True,
+        "since": "2025-01-01",
+        "limit": "500",
+    }
     assert "token" not in stored.settings and TOKEN not in json.dumps(stored.settings)
     assert stored.credentials and TOKEN.encode() not in bytes(stored.credentials)
     assert creds.get_credentials("bank") == {"token": TOKEN}
@@ -143,11 +161,11 @@ def test_a_form_may_send_secrets_among_the_values():
 
 def test_secrets_are_kept_unless_retyped():
     plugin_config.configure("bank", {"account": "1"}, {"token": TOKEN, "pin": "1234"})
-    plugin_config.configure("bank", {"account": "2", "token": ""})        # a form leaves the secret empty
-    plugin_config.configure("bank", {"days": "3"})                         # other settings only
-    plugin_config.configure("bank", {}, {"token": ""})                     # an empty secret
+    plugin_config.configure("bank", {"account": "2", "token": ""})  # a form leaves the secret empty
+    plugin_config.configure("bank", {"days": "3"})  # other settings only
+    plugin_config.configure("bank", {}, {"token": ""})  # an empty secret
     assert creds.get_credentials("bank") == {"token": TOKEN, "pin": "1234"}
-    plugin_config.configure("bank", {}, {"pin": "9999"})                   # retyped: only that one changes
+    plugin_config.configure("bank", {}, {"pin": "9999"})  # retyped: only that one changes
     assert creds.get_credentials("bank") == {"token": TOKEN, "pin": "9999"}
     assert row().settings == {"account": "2", "days": 3}
 
@@ -156,16 +174,21 @@ def test_an_empty_value_removes_a_setting_and_defaults_fill_in():
     plugin_config.configure("bank", {"account": "1", "days": "9"})
     plugin_config.configure("bank", {"days": ""})
     assert row().settings == {"account": "1"}
-    assert plugin_config.effective_settings(Bank, row().settings) == {"account": "1", "days": 30, "format": "json",
-                                                                      "dry": False}
+    assert plugin_config.effective_settings(Bank, row().settings) == {
+        "account": "1",
+        "days": 30,
+        "format": "json",
+        "dry": False,
+    }
 
 
 def test_wrong_values_are_reported_per_field_and_nothing_is_saved():
     plugin_config.configure("bank", {"account": "1"}, {"token": TOKEN})
     before = (row().settings, bytes(row().credentials), AuditRecord.select().count())
     with pytest.raises(FormErrors) as refused:
-        plugin_config.configure("bank", {"account": "2", "days": "x", "format": "csv", "dry": "perhaps"},
-                                {"pin": "1111"})
+        plugin_config.configure(
+            "bank", {"account": "2", "days": "x", "format": "csv", "dry": "perhaps"}, {"pin": "1111"}
+        )
     assert set(refused.value.errors) == {"days", "format", "dry"}
     assert "Days back" in refused.value.errors["days"] and "json, xml" in refused.value.errors["format"]
     assert (row().settings, bytes(row().credentials), AuditRecord.select().count()) == before
@@ -174,8 +197,9 @@ def test_wrong_values_are_reported_per_field_and_nothing_is_saved():
 def test_unknown_keys_are_refused():
     with pytest.raises(ValidationError) as refused:
         plugin_config.configure("bank", {"acount": "1"})
-    assert str(refused.value) == ("bank has no setting 'acount'; its settings are: token, pin, account, days, limit, "
-                                  "since, format, dry, folder.")
+    assert str(refused.value) == (
+        "bank has no setting 'acount'; its settings are: token, pin, account, days, limit, since, format, dry, folder."
+    )
     with pytest.raises(ValidationError, match="no setting 'password'"):
         plugin_config.configure("bank", {}, {"password": "x"})
     assert plugin_config.get_config("bank") is None
@@ -197,10 +221,15 @@ def test_unknown_plugin():
 
 # -- required fields and status ---------------------------------------------------------------------
 
+
 def test_required_fields_and_status():
     status = plugin_config.plugin_status("bank")
-    assert (status.enabled, status.configured, status.missing, status.last_run) == (False, False,
-                                                                                   ["token", "account"], None)
+    assert (status.enabled, status.configured, status.missing, status.last_run) == (
+        False,
+        False,
+        ["token", "account"],
+        None,
+    )
     # "format" is required but has a default: not missing.
     plugin_config.configure("bank", {"account": "1"})
     assert plugin_config.plugin_status("bank").missing == ["token"]
@@ -229,6 +258,7 @@ def test_masked_view_never_shows_a_secret():
 
 # -- audit -----------------------------------------------------------------------------------------------
 
+
 def test_configuration_changes_are_audited_with_credentials_as_stars():
     plugin_config.configure("bank", {"account": "1"}, {"token": TOKEN})
     plugin_config.set_enabled("bank", True)
@@ -251,6 +281,7 @@ def test_configuration_changes_are_audited_with_credentials_as_stars():
 
 
 # -- credentials that cannot be decrypted --------------------------------------------------------------------
+
 
 def test_lost_key_is_a_problem_and_re_entering_the_secrets_recovers(fakturka_home):
     plugin_config.configure("bank", {"account": "1"}, {"token": TOKEN, "pin": "1234"})

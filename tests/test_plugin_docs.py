@@ -4,6 +4,7 @@ docs/examples/example_bank.py is loaded from its path and run through the
 real engine with core.plugins.testing; docs/plugins.md must print that file
 exactly, and the test it shows is executed as written.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,12 +20,12 @@ from pathlib import Path
 import pytest
 
 import core.plugins as plugins_pkg
-from core.store.db import db
-from core.values.forms import FormErrors
-from core.store.models import Client, MoneyTransaction
 from core.plugins import PluginRegistrationError, UnknownPlugin, get_plugin, registry, use_plugins
 from core.plugins.base import Plugin, Secret
 from core.plugins.testing import PluginTestKit, SyncRefused, run_plugin
+from core.store.db import db
+from core.store.models import Client, MoneyTransaction
+from core.values.forms import FormErrors
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "example_bank.py"
@@ -44,8 +45,15 @@ example = _load_example()
 ExampleBank = example.ExampleBank
 
 ROWS = [
-    {"id": "T-1", "date": "2024-05-02", "amount": "1210.00", "currency": "CZK", "counterparty": "Acme s.r.o.",
-     "message": "Invoice 2024-0007", "vs": "20240007"},
+    {
+        "id": "T-1",
+        "date": "2024-05-02",
+        "amount": "1210.00",
+        "currency": "CZK",
+        "counterparty": "Acme s.r.o.",
+        "message": "Invoice 2024-0007",
+        "vs": "20240007",
+    },
     {"id": "T-2", "date": "2024-05-03", "amount": "-350.50", "message": "Office chair"},
     {"id": "T-3", "date": "2024-05-03", "amount": "99", "currency": "EUR", "counterparty": "Beta GmbH"},
     {"id": "T-4", "date": "2024-05-04", "amount": "0", "message": "Zero-amount notice"},
@@ -54,14 +62,12 @@ ROWS = [
 
 
 def write_statement(path: Path, rows, token: str = TOKEN) -> Path:
-    path.write_text(json.dumps({"account": "2400123456/2010", "token": token, "transactions": rows}),
-                    encoding="utf-8")
+    path.write_text(json.dumps({"account": "2400123456/2010", "token": token, "transactions": rows}), encoding="utf-8")
     return path
 
 
 def kit_for(statement: Path, **options) -> PluginTestKit:
-    return PluginTestKit(ExampleBank, settings={"path": str(statement)}, credentials={"api_token": TOKEN},
-                         **options)
+    return PluginTestKit(ExampleBank, settings={"path": str(statement)}, credentials={"api_token": TOKEN}, **options)
 
 
 def _code_block_after(marker: str) -> str:
@@ -73,6 +79,7 @@ def _code_block_after(marker: str) -> str:
 
 # -- the example plugin, run with the kit ---------------------------------------------------
 
+
 def test_first_run_imports_every_transaction_saves_state_and_hides_the_token(tmp_path):
     statement = write_statement(tmp_path / "statement.json", ROWS)
     home = tmp_path / "kit-home"
@@ -82,8 +89,18 @@ def test_first_run_imports_every_transaction_saves_state_and_hides_the_token(tmp
     assert result.status == "completed", result.error
     assert (result.processed, result.created, result.updated, result.skipped) == (4, 4, 0, 0)
     assert result.error is None and result.backtrace is None
-    got = [(t.external_id, t.transaction_type, t.amount_value, t.currency, t.transacted_on.isoformat(),
-            t.reference, t.source) for t in result.transactions]
+    got = [
+        (
+            t.external_id,
+            t.transaction_type,
+            t.amount_value,
+            t.currency,
+            t.transacted_on.isoformat(),
+            t.reference,
+            t.source,
+        )
+        for t in result.transactions
+    ]
     assert got == [
         ("T-1", "income", Decimal("1210.00"), "CZK", "2024-05-02", "20240007", "example-bank"),
         ("T-2", "expense", Decimal("350.50"), "CZK", "2024-05-03", "", "example-bank"),  # default currency
@@ -131,8 +148,10 @@ def test_second_run_of_the_same_file_creates_nothing_and_a_later_file_only_adds(
         assert "2 transactions on or after 2024-05-04" in "\n".join(second.log)
 
         # The bank later reports one more row that day, a correction, and a new day.
-        later = ROWS + [{"id": "T-6", "date": "2024-05-04", "amount": "500", "message": "Late booking"},
-                        {"id": "T-7", "date": "2024-05-06", "amount": "-1"}]
+        later = ROWS + [
+            {"id": "T-6", "date": "2024-05-04", "amount": "500", "message": "Late booking"},
+            {"id": "T-7", "date": "2024-05-06", "amount": "-1"},
+        ]
         later[4] = dict(later[4], amount="-12.40")
         write_statement(statement, later)
         third = kit.run()
@@ -189,12 +208,14 @@ def test_incomplete_configuration_is_refused_before_running(tmp_path):
         kit.configure(credentials={"api_token": TOKEN})
         assert kit.run().created == 4
     with pytest.raises(FormErrors, match="choose one of CZK, EUR"):
-        with PluginTestKit(ExampleBank, settings={"path": str(statement), "currency": "USD"},
-                           credentials={"api_token": TOKEN}):
+        with PluginTestKit(
+            ExampleBank, settings={"path": str(statement), "currency": "USD"}, credentials={"api_token": TOKEN}
+        ):
             pass  # pragma: no cover - opening already fails
 
 
 # -- the guide -------------------------------------------------------------------------------
+
 
 def test_the_guide_prints_the_example_file_exactly():
     block = _code_block_after("<!-- example: docs/examples/example_bank.py -->")
@@ -261,8 +282,10 @@ def test_direct_writes_are_refused_in_sync_and_ctx_apply_lands_them_audited():
 
     refused = run_plugin(DirectWriter)
     assert refused.status == "failed"
-    assert ("writing Client directly is not allowed here: a plugin's sync() writes through ctx helpers or "
-            "ctx.apply() (plugin direct-writer)") in refused.error
+    assert (
+        "writing Client directly is not allowed here: a plugin's sync() writes through ctx helpers or "
+        "ctx.apply() (plugin direct-writer)"
+    ) in refused.error
     assert refused.backtrace and "Traceback" in refused.backtrace  # a bug: the backtrace is kept
 
     class Applier(Plugin):
@@ -287,6 +310,7 @@ def test_direct_writes_are_refused_in_sync_and_ctx_apply_lands_them_audited():
 
 # -- the kit itself --------------------------------------------------------------------------
 
+
 def test_the_kit_runs_an_async_plugin_that_imports_work_entries_into_data_set_up_in_the_block():
     from core.billing.clients import add_client, add_project
 
@@ -296,8 +320,13 @@ def test_the_kit_runs_an_async_plugin_that_imports_work_entries_into_data_set_up
 
         async def sync(self, ctx):
             for project in ctx.projects():
-                ctx.add_work_entry(project=project, date=date(2024, 5, 2), minutes=90,
-                                   description=f"Work on {project.client.name} / {project.name}", external_id="e-1")
+                ctx.add_work_entry(
+                    project=project,
+                    date=date(2024, 5, 2),
+                    minutes=90,
+                    description=f"Work on {project.client.name} / {project.name}",
+                    external_id="e-1",
+                )
             ctx.metadata["projects"] = len(ctx.projects())
 
     with PluginTestKit(AsyncTimer) as kit:
@@ -306,7 +335,8 @@ def test_the_kit_runs_an_async_plugin_that_imports_work_entries_into_data_set_up
         first = kit.run()
         assert first.status == "completed", first.error
         assert [(e.minutes, e.description, e.source) for e in first.work_entries] == [
-            (90, "Work on Acme s.r.o. / Web", "async-timer")]
+            (90, "Work on Acme s.r.o. / Web", "async-timer")
+        ]
         assert first.metadata == {"projects": 1} and first.transactions == []
         assert [(a.table_name, a.action) for a in first.audit] == [("work_entries", "create")]
         again = kit.run()

@@ -1,9 +1,11 @@
 """The explicit plugin registry: a malformed plugin fails at start-up, naming its class and its file."""
+
 from __future__ import annotations
 
 import pytest
 
 import core.plugins
+from core.platform.registry import build_registry, check_plugin_class
 from core.plugins import (
     BUNDLED,
     PluginRegistrationError,
@@ -25,7 +27,6 @@ from core.plugins.base import (
     Secret,
     Text,
 )
-from core.platform.registry import build_registry, check_plugin_class
 from core.plugins.timecsv import TimeCsvImport
 
 THIS_FILE = __file__
@@ -39,11 +40,20 @@ def restore_registry():
 
 # -- well-formed plugins ------------------------------------------------------------------------
 
+
 class Good(Plugin):
     name = "good"
     version = "1.0.0"
-    fields = [Text("a", "A"), Secret("b", "B"), Number("c", "C"), Money("d", "D"), Date("e", "E"),
-              Choice("f", "F", ["x", "y"]), Bool("g", "G"), PathField("h", "H")]
+    fields = [
+        Text("a", "A"),
+        Secret("b", "B"),
+        Number("c", "C"),
+        Money("d", "D"),
+        Date("e", "E"),
+        Choice("f", "F", ["x", "y"]),
+        Bool("g", "G"),
+        PathField("h", "H"),
+    ]
 
     def sync(self, ctx):
         pass
@@ -94,6 +104,7 @@ def test_use_plugins_swaps_and_none_restores():
 
 
 # -- malformed plugins: each refused, naming the class and its file ---------------------------------
+
 
 class NoName(Plugin):
     version = "1.0.0"
@@ -248,10 +259,14 @@ MALFORMED = [
     (BadVersion, "has the version '1.0'"),
     (NoVersion, "has the version ''"),
     (LeadingZeroVersion, "has the version '01.0.0'"),
-    (ChoiceDefaultNotAChoice, "field 'currency' has the default 'USD', which its own form refuses "
-                              "(Currency: choose one of CZK, EUR.)"),
-    (NumberDefaultNotANumber, "field 'days' has the default 'ninety', which its own form refuses "
-                              "(Days: 'ninety' is not a number.)"),
+    (
+        ChoiceDefaultNotAChoice,
+        "field 'currency' has the default 'USD', which its own form refuses (Currency: choose one of CZK, EUR.)",
+    ),
+    (
+        NumberDefaultNotANumber,
+        "field 'days' has the default 'ninety', which its own form refuses (Days: 'ninety' is not a number.)",
+    ),
     (NoSync, "has no sync(self, ctx) method"),
     (SyncNotCallable, "has no sync(self, ctx) method"),
     (SyncWithoutCtx, "sync must take exactly (self, ctx), not (self)"),
@@ -289,8 +304,9 @@ def test_a_duplicate_name_names_both_classes():
 def test_registering_an_instance_instead_of_a_class_is_refused():
     with pytest.raises(PluginRegistrationError) as refused:
         use_plugins([Good()])
-    assert str(refused.value) == (f"plugin class Good instance ({THIS_FILE}) does not derive from "
-                                  "core.plugins.base.Plugin")
+    assert str(refused.value) == (
+        f"plugin class Good instance ({THIS_FILE}) does not derive from core.plugins.base.Plugin"
+    )
 
 
 def test_a_class_defined_in_a_function_is_named_with_its_qualified_name():
@@ -308,6 +324,7 @@ def test_a_class_defined_in_a_function_is_named_with_its_qualified_name():
 
 
 # -- start-up ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cls", [NoName, BadVersion, NoSync, DuplicateFieldKey], ids=lambda c: c.__name__)
 def test_the_command_exits_2_with_one_line_when_the_registry_is_malformed(monkeypatch, capsys, cls):

@@ -1,21 +1,21 @@
 """The business profile, clients and projects: validation, normalisation, archiving, lookups, audit."""
+
 from __future__ import annotations
 
 import pytest
+from helpers import db_state
 
 from core.billing import clients as svc
 from core.billing import profile as profile_svc
 from core.store.audit import AuditRecord
-from core.values.forms import FormErrors
 from core.store.models import BusinessProfile, Client, Project
+from core.values.forms import FormErrors
 from core.values.validation import ValidationError
-from helpers import db_state
 
 VALID_IBAN = "CZ6508000000192000145399"
 VALID_ACCOUNT = "19-2000145399/0800"
 VALID_ICO = "25596641"
 VALID_DIC = "CZ25596641"
-
 
 
 @pytest.fixture
@@ -25,20 +25,23 @@ def profile(database):
 
 # -- profile: valid values are accepted and normalised ---------------------------------
 
+
 def test_valid_ids_and_accounts_are_saved_normalised(database):
-    saved = profile_svc.update_profile({
-        "name": "  Jana Nováková  ",
-        "iban": "cz65 0800 0000 1920 0014 5399",
-        "ico": "2559 6641",
-        "dic": "cz 25596641",
-        "bank_account": "000019-2000145399/0800",
-        "bic": "gibaczpx",
-        "vat_payer": "yes",
-        "default_currency": "eur",
-        "default_hourly_rate": "1 234,50",
-        "payment_terms_days": "30",
-        "locale": "EN",
-    })
+    saved = profile_svc.update_profile(
+        {
+            "name": "  Jana Nováková  ",
+            "iban": "cz65 0800 0000 1920 0014 5399",
+            "ico": "2559 6641",
+            "dic": "cz 25596641",
+            "bank_account": "000019-2000145399/0800",
+            "bic": "gibaczpx",
+            "vat_payer": "yes",
+            "default_currency": "eur",
+            "default_hourly_rate": "1 234,50",
+            "payment_terms_days": "30",
+            "locale": "EN",
+        }
+    )
     stored = BusinessProfile.get_by_id(profile_svc.PROFILE_ID)
     assert stored.id == saved.id == 1
     assert stored.name == "Jana Nováková"
@@ -81,26 +84,30 @@ def test_profile_is_not_set_up_until_named(database):
 
 # -- profile: invalid values are refused with a sentence per field, nothing saved --------
 
-@pytest.mark.parametrize("field, value, words", [
-    ("iban", "CZ6508000000192000145398", ["IBAN", "CZ6508000000192000145398", "check digits"]),
-    ("iban", "CZ65 0800 0000 1920 0014 539!", ["IBAN", "not valid"]),
-    ("ico", "25596642", ["IČO", "25596642", "check digit"]),
-    ("ico", "123456789", ["IČO", "8 digits"]),
-    ("ico", "12ab", ["IČO", "8 digits"]),
-    ("dic", "CZ25596642", ["DIČ", "CZ25596642", "check digits"]),
-    ("dic", "25596641", ["VAT ID", "two-letter country code"]),
-    ("bank_account", "19-2000145398/0800", ["account", "19-2000145398/0800", "check digits"]),
-    ("bank_account", "2000145399", ["bank code", "slash"]),
-    ("bic", "GIBA", ["BIC", "8 or 11"]),
-    ("default_currency", "KCS", ["currency code"]),
-    ("payment_terms_days", "soon", ["whole number of days"]),
-    ("payment_terms_days", "400", ["between 0 and 365"]),
-    ("vat_payer", "maybe", ["yes or no"]),
-    ("locale", "de", ["en or cs"]),
-    ("email", "jana-at-example", ["e-mail"]),
-    ("default_hourly_rate", "-100", ["negative"]),
-    ("default_hourly_rate", "lots", ["not an amount"]),
-])
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("iban", "CZ6508000000192000145398", ["IBAN", "CZ6508000000192000145398", "check digits"]),
+        ("iban", "CZ65 0800 0000 1920 0014 539!", ["IBAN", "not valid"]),
+        ("ico", "25596642", ["IČO", "25596642", "check digit"]),
+        ("ico", "123456789", ["IČO", "8 digits"]),
+        ("ico", "12ab", ["IČO", "8 digits"]),
+        ("dic", "CZ25596642", ["DIČ", "CZ25596642", "check digits"]),
+        ("dic", "25596641", ["VAT ID", "two-letter country code"]),
+        ("bank_account", "19-2000145398/0800", ["account", "19-2000145398/0800", "check digits"]),
+        ("bank_account", "2000145399", ["bank code", "slash"]),
+        ("bic", "GIBA", ["BIC", "8 or 11"]),
+        ("default_currency", "KCS", ["currency code"]),
+        ("payment_terms_days", "soon", ["whole number of days"]),
+        ("payment_terms_days", "400", ["between 0 and 365"]),
+        ("vat_payer", "maybe", ["yes or no"]),
+        ("locale", "de", ["en or cs"]),
+        ("email", "jana-at-example", ["e-mail"]),
+        ("default_hourly_rate", "-100", ["negative"]),
+        ("default_hourly_rate", "lots", ["not an amount"]),
+    ],
+)
 def test_invalid_value_gives_a_sentence_for_its_field_and_saves_nothing(profile, field, value, words):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
@@ -118,9 +125,15 @@ def test_invalid_value_gives_a_sentence_for_its_field_and_saves_nothing(profile,
 def test_several_wrong_fields_are_all_reported_at_once(profile):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
-        profile_svc.update_profile({"iban": "CZ6508000000192000145398", "ico": "25596642",
-                                    "dic": "CZ25596642", "bank_account": "19-2000145398/0800",
-                                    "name": "Changed"})
+        profile_svc.update_profile(
+            {
+                "iban": "CZ6508000000192000145398",
+                "ico": "25596642",
+                "dic": "CZ25596642",
+                "bank_account": "19-2000145398/0800",
+                "name": "Changed",
+            }
+        )
     assert set(caught.value.errors) == {"iban", "ico", "dic", "bank_account"}
     for sentence in caught.value.errors.values():
         assert sentence in str(caught.value)
@@ -144,19 +157,23 @@ def test_unknown_profile_field_is_refused(profile):
 
 # -- invoice number pattern ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("pattern", ["{year}{seq:04}", "FV-{yy}-{seq:03}", "{year}{seq:06}", "{year}-{seq}"])
 def test_number_pattern_accepted(database, pattern):
     assert profile_svc.update_profile({"invoice_number_pattern": pattern}).invoice_number_pattern == pattern
 
 
-@pytest.mark.parametrize("pattern, words", [
-    ("{year}", ["needs {seq}"]),
-    ("FV-{year}", ["needs {seq}"]),
-    ("{year}{seq:07}", ["more than 10 digits"]),
-    ("{year}{yy}{seq:05}", ["more than 10 digits"]),
-    ("{client}{seq}", ["not valid", "{year}"]),
-    ("{year}{seq", ["not valid"]),
-])
+@pytest.mark.parametrize(
+    "pattern, words",
+    [
+        ("{year}", ["needs {seq}"]),
+        ("FV-{year}", ["needs {seq}"]),
+        ("{year}{seq:07}", ["more than 10 digits"]),
+        ("{year}{yy}{seq:05}", ["more than 10 digits"]),
+        ("{client}{seq}", ["not valid", "{year}"]),
+        ("{year}{seq", ["not valid"]),
+    ],
+)
 def test_bad_number_pattern_refused(profile, pattern, words):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
@@ -175,6 +192,7 @@ def test_format_number():
 
 # -- clients ----------------------------------------------------------------------
 
+
 def test_add_client_takes_profile_defaults(profile):
     profile_svc.update_profile({"default_currency": "EUR", "locale": "en"})
     client = svc.add_client(name=" Acme s.r.o. ", ico="27082440", dic="cz27082440", hourly_rate="1 200,50")
@@ -192,8 +210,15 @@ def test_add_client_takes_profile_defaults(profile):
 def test_add_client_refuses_bad_values_and_saves_nothing(profile):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
-        svc.add_client(name="Acme", ico="25596642", currency="XYZ", language="de", country="Germany",
-                       hourly_rate="-5", email="nope")
+        svc.add_client(
+            name="Acme",
+            ico="25596642",
+            currency="XYZ",
+            language="de",
+            country="Germany",
+            hourly_rate="-5",
+            email="nope",
+        )
     assert set(caught.value.errors) == {"ico", "currency", "language", "country", "hourly_rate", "email"}
     assert db_state() == before
     with pytest.raises(ValidationError, match="needs a name"):
@@ -276,6 +301,7 @@ def test_client_list_sorted_case_insensitively(profile):
 
 # -- projects ---------------------------------------------------------------------
 
+
 def test_projects_add_list_archive_and_find(profile):
     acme = svc.add_client(name="Acme", currency="EUR")
     beta = svc.add_client(name="Beta")
@@ -344,6 +370,7 @@ def test_edit_project_can_clear_its_rate(profile):
 
 # -- audit ------------------------------------------------------------------------
 
+
 def test_edits_are_audited_as_manual(profile):
     acme = svc.add_client(name="Acme", hourly_rate="1000")
     web = svc.add_project(acme, name="Web")
@@ -352,16 +379,22 @@ def test_edits_are_audited_as_manual(profile):
     svc.edit_project(web, hourly_rate="1500")
     svc.archive_project(web)
 
-    client_records = list(AuditRecord.select().where((AuditRecord.table_name == "clients")
-                                                     & (AuditRecord.row_id == acme.id)).order_by(AuditRecord.id))
+    client_records = list(
+        AuditRecord.select()
+        .where((AuditRecord.table_name == "clients") & (AuditRecord.row_id == acme.id))
+        .order_by(AuditRecord.id)
+    )
     assert [r.action for r in client_records] == ["create", "update", "update"]
     assert {r.source for r in client_records} == {"manual"}
     assert client_records[1].changes["name"] == ["Acme", "Acme Corp"]
     assert client_records[1].changes["hourly_rate"] == [100000, 110000]
     assert client_records[2].changes["archived"] == [False, True]
 
-    project_records = list(AuditRecord.select().where((AuditRecord.table_name == "projects")
-                                                      & (AuditRecord.row_id == web.id)).order_by(AuditRecord.id))
+    project_records = list(
+        AuditRecord.select()
+        .where((AuditRecord.table_name == "projects") & (AuditRecord.row_id == web.id))
+        .order_by(AuditRecord.id)
+    )
     assert [r.action for r in project_records] == ["create", "update", "update"]
     assert {r.source for r in project_records} == {"manual"}
     assert project_records[1].changes["hourly_rate"] == [None, 150000]

@@ -1,4 +1,5 @@
 """Payment QR payloads: SPAYD for CZK, EPC for EUR, none otherwise."""
+
 from __future__ import annotations
 
 import io
@@ -12,18 +13,26 @@ from core.billing import qr
 from core.store.models import Invoice
 
 IBAN = "CZ6508000000192000145399"
-SPEC_EXAMPLE = (
-    "SPD*1.0*ACC:CZ6508000000192000145399*AM:1234.50*CC:CZK*DT:20250131*X-VS:2025001*MSG:FAKTURA 2025001"
-)
+SPEC_EXAMPLE = "SPD*1.0*ACC:CZ6508000000192000145399*AM:1234.50*CC:CZK*DT:20250131*X-VS:2025001*MSG:FAKTURA 2025001"
 
 
 def invoice(**overrides) -> Invoice:
     """An (unsaved) invoice: the payload functions read only its fields."""
     supplier = {"name": "Příliš žluťoučký kůň s.r.o.", "iban": "CZ65 0800 0000 1920 0014 5399", "bic": ""}
     supplier.update(overrides.pop("supplier", {}))
-    fields = dict(number="2025001", year=2025, seq=1, currency="CZK", language="cs", total=123450,
-                  issued_on=date(2025, 1, 17), due_on=date(2025, 1, 31), variable_symbol="2025001",
-                  supplier=supplier, customer={"name": "Odběratel"})
+    fields = dict(
+        number="2025001",
+        year=2025,
+        seq=1,
+        currency="CZK",
+        language="cs",
+        total=123450,
+        issued_on=date(2025, 1, 17),
+        due_on=date(2025, 1, 31),
+        variable_symbol="2025001",
+        supplier=supplier,
+        customer={"name": "Odběratel"},
+    )
     fields.update(overrides)
     return Invoice(**fields)
 
@@ -37,6 +46,7 @@ def decode(code) -> list[bytes]:
 
 
 # -- SPAYD ---------------------------------------------------------------------
+
 
 def test_spayd_matches_the_spec_example():
     assert qr.spayd_payload(invoice()) == SPEC_EXAMPLE
@@ -99,6 +109,7 @@ def test_spayd_code_is_alphanumeric_level_m_and_decodes_byte_for_byte():
 
 # -- EPC -----------------------------------------------------------------------
 
+
 def test_epc_payload_lines():
     payload = qr.epc_payload(invoice(currency="EUR", language="en", supplier={"bic": "GIBACZPX"}))
     assert payload == (
@@ -146,6 +157,7 @@ def test_epc_code_is_level_m_version_13_at_most_and_decodes_byte_for_byte():
 
 
 # -- choosing ------------------------------------------------------------------
+
 
 def test_payment_qr_by_currency():
     assert qr.payment_qr(invoice()) == (qr.SPAYD, SPEC_EXAMPLE)

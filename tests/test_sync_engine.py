@@ -4,6 +4,7 @@ See DESIGN.md "Sync engine" and issue 5. Every test runs against a fresh
 database under a temporary FAKTURKA_HOME; the registry is swapped with
 ``use_plugins`` and always restored.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,19 +21,20 @@ import httpx
 import pytest
 
 from core.platform import plugin_config
-from core.store.audit import AuditBypassError, AuditRecord
-from core.store.db import close_database, db, open_database
 from core.platform.history import run_changes
-from core.store.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
+from core.platform.sync import SyncCancelled, SyncRefused, recover_interrupted_runs, run_sync
 from core.plugins import use_plugins
 from core.plugins.base import Plugin, Secret, SyncError, Text
-from core.platform.sync import SyncCancelled, SyncRefused, recover_interrupted_runs, run_sync
+from core.store.audit import AuditBypassError, AuditRecord
+from core.store.db import close_database, db, open_database
+from core.store.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 
 SECRET = "S3CRET-token-4711"
 WAIT = 30  # seconds: a guard against a hung test, never a timing assertion
 
 
 # -- fixtures and helpers ------------------------------------------------------------------
+
 
 @pytest.fixture
 def registry(database):
@@ -72,10 +74,15 @@ def bank(registry):
 
 
 def tx(ctx, ext, amount="100.00", description="", **kw):
-    ctx.upsert_transaction(external_id=ext, transaction_type=kw.pop("transaction_type", "income"),
-                           amount=amount, currency=kw.pop("currency", "CZK"),
-                           transacted_on=kw.pop("transacted_on", date(2025, 3, 1)),
-                           description=description, **kw)
+    ctx.upsert_transaction(
+        external_id=ext,
+        transaction_type=kw.pop("transaction_type", "income"),
+        amount=amount,
+        currency=kw.pop("currency", "CZK"),
+        transacted_on=kw.pop("transacted_on", date(2025, 3, 1)),
+        description=description,
+        **kw,
+    )
 
 
 def project() -> Project:
@@ -96,10 +103,14 @@ def domain_snapshot() -> dict:
 def record_status_changes() -> None:
     """Triggers that log every status a sync_histories row takes (the engine's own connection)."""
     db.execute_sql("CREATE TABLE status_log (run INTEGER, status TEXT)")
-    db.execute_sql("CREATE TRIGGER log_insert AFTER INSERT ON sync_histories "
-                   "BEGIN INSERT INTO status_log VALUES (NEW.id, NEW.status); END")
-    db.execute_sql("CREATE TRIGGER log_update AFTER UPDATE OF status ON sync_histories "
-                   "WHEN NEW.status IS NOT OLD.status BEGIN INSERT INTO status_log VALUES (NEW.id, NEW.status); END")
+    db.execute_sql(
+        "CREATE TRIGGER log_insert AFTER INSERT ON sync_histories "
+        "BEGIN INSERT INTO status_log VALUES (NEW.id, NEW.status); END"
+    )
+    db.execute_sql(
+        "CREATE TRIGGER log_update AFTER UPDATE OF status ON sync_histories "
+        "WHEN NEW.status IS NOT OLD.status BEGIN INSERT INTO status_log VALUES (NEW.id, NEW.status); END"
+    )
 
 
 def statuses(run_id: int) -> list[str]:
@@ -125,6 +136,7 @@ def run_in_thread(name: str, **kw):
 
 # -- success ---------------------------------------------------------------------------------
 
+
 def test_success_records_the_run_counts_metadata_log_and_audit(bank):
     record_status_changes()
     web = project()
@@ -132,9 +144,15 @@ def test_success_records_the_run_counts_metadata_log_and_audit(bank):
 
     def body(ctx):
         run = SyncHistory.get_by_id(ctx.run_id)
-        seen_inside.update(status=run.status, started=run.started_at, clients=[c.name for c in ctx.clients()],
-                           projects=[p.name for p in ctx.projects()], settings=ctx.settings,
-                           credentials=ctx.credentials, source=ctx.source)
+        seen_inside.update(
+            status=run.status,
+            started=run.started_at,
+            clients=[c.name for c in ctx.clients()],
+            projects=[p.name for p in ctx.projects()],
+            settings=ctx.settings,
+            credentials=ctx.credentials,
+            source=ctx.source,
+        )
         ctx.log("Downloading statement")
         ctx.progress(1, 3)
         tx(ctx, "A-1", "1500.50", "Invoice 2025001", reference="2025001")
@@ -148,16 +166,23 @@ def test_success_records_the_run_counts_metadata_log_and_audit(bank):
 
     bank(body)
     lines, progress, started = [], [], []
-    outcome = run_sync("bank", on_log=lines.append, on_progress=lambda d, t: progress.append((d, t)),
-                       on_started=started.append)
+    outcome = run_sync(
+        "bank", on_log=lines.append, on_progress=lambda d, t: progress.append((d, t)), on_started=started.append
+    )
 
     assert outcome.status == "completed" and outcome.error is None
     run = SyncHistory.get_by_id(outcome.run_id)
     assert started == [run.id]
     assert statuses(run.id) == ["pending", "running", "completed"]
-    assert seen_inside == {"status": "running", "started": run.started_at, "clients": ["Acme"], "projects": ["Web"],
-                           "settings": {"account": "2001234567"}, "credentials": {"token": SECRET},
-                           "source": "bank"}
+    assert seen_inside == {
+        "status": "running",
+        "started": run.started_at,
+        "clients": ["Acme"],
+        "projects": ["Web"],
+        "settings": {"account": "2001234567"},
+        "credentials": {"token": SECRET},
+        "source": "bank",
+    }
     assert run.plugin_name == "bank" and run.trigger == "cli"
     assert run.started_at <= run.completed_at
     assert (run.records_processed, run.records_created, run.records_updated, run.records_skipped) == (3, 3, 0, 0)
@@ -173,8 +198,13 @@ def test_success_records_the_run_counts_metadata_log_and_audit(bank):
     assert progress == [(1, 3), (2, 3), (3, 3)]
     # The rows, attributed to the plugin.
     a1 = MoneyTransaction.get(MoneyTransaction.external_id == "A-1")
-    assert (a1.source, a1.amount, a1.currency, a1.transaction_type, a1.reference) == ("bank", 150050, "CZK", "income",
-                                                                                      "2025001")
+    assert (a1.source, a1.amount, a1.currency, a1.transaction_type, a1.reference) == (
+        "bank",
+        150050,
+        "CZK",
+        "income",
+        "2025001",
+    )
     entry = WorkEntry.get(WorkEntry.external_id == "W-1")
     assert (entry.source, entry.minutes, entry.project_id) == ("bank", 90, web.id)
     # One audit record per write, under the plugin's name with the run attached.
@@ -199,9 +229,9 @@ def test_upsert_counts_created_updated_unchanged_and_last_word_wins(bank):
     ids = {t.external_id: t.id for t in MoneyTransaction.select()}
 
     def second_body(ctx):
-        tx(ctx, "1", "10")                      # unchanged
-        tx(ctx, "2", "25")                      # changed amount
-        tx(ctx, "3", "30", raw_data={"n": 1})   # unchanged, raw data included
+        tx(ctx, "1", "10")  # unchanged
+        tx(ctx, "2", "25")  # changed amount
+        tx(ctx, "3", "30", raw_data={"n": 1})  # unchanged, raw data included
         tx(ctx, "4", "40", description="first word")
         tx(ctx, "4", "41", description="last word")  # the same id again in one run: the last one wins
 
@@ -215,8 +245,9 @@ def test_upsert_counts_created_updated_unchanged_and_last_word_wins(bank):
     assert {k: ids[k] for k in "123"} == {k: rows[k].id for k in "123"}  # updated in place, not re-created
     assert (rows["2"].amount, rows["4"].amount, rows["4"].description) == (2500, 4100, "last word")
     changes = run_changes(second.run_id)
-    assert sorted((c.table_name, c.row_id, c.action) for c in changes if c.table_name == "money_transactions") == sorted(
-        [("money_transactions", rows["2"].id, "update"), ("money_transactions", rows["4"].id, "create")])
+    assert sorted(
+        (c.table_name, c.row_id, c.action) for c in changes if c.table_name == "money_transactions"
+    ) == sorted([("money_transactions", rows["2"].id, "update"), ("money_transactions", rows["4"].id, "create")])
     update = next(c for c in changes if c.action == "update" and c.table_name == "money_transactions")
     assert update.changes["amount"] == [2000, 2500] and "description" not in update.changes
 
@@ -231,10 +262,15 @@ def test_upsert_counts_created_updated_unchanged_and_last_word_wins(bank):
 def test_upsert_finds_stored_rows_whether_a_run_sends_most_or_few(bank, monkeypatch, stored, sent):
     """Stored rows are found by one pass over the plugin's rows or by look-ups per id (core.platform.sync chooses by
     count); either way the counts are right and another source's rows with the same ids are not touched."""
-    import core.platform.sync
 
-    MoneyTransaction.create(source="other", external_id="1", transaction_type="income", amount=777,
-                            currency="CZK", transacted_on=date(2025, 3, 1))
+    MoneyTransaction.create(
+        source="other",
+        external_id="1",
+        transaction_type="income",
+        amount=777,
+        currency="CZK",
+        transacted_on=date(2025, 3, 1),
+    )
     bank(lambda ctx: [tx(ctx, str(i), f"{i + 1}.00") for i in range(stored)])
     run_sync("bank")
     ids_before = {t.external_id: t.id for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank")}
@@ -243,11 +279,11 @@ def test_upsert_finds_stored_rows_whether_a_run_sends_most_or_few(bank, monkeypa
     monkeypatch.setattr(db, "execute_sql", lambda sql, *a, **kw: statements.append(sql) or execute(sql, *a, **kw))
 
     def body(ctx):
-        tx(ctx, "0", "1.00")                     # unchanged
-        tx(ctx, "1", "99.00")                    # changed
+        tx(ctx, "0", "1.00")  # unchanged
+        tx(ctx, "1", "99.00")  # changed
         for i in range(2, sent):
-            tx(ctx, str(i), f"{i + 1}.00")       # unchanged
-        tx(ctx, "new", "5.00")                   # not stored yet
+            tx(ctx, str(i), f"{i + 1}.00")  # unchanged
+        tx(ctx, "new", "5.00")  # not stored yet
 
     bank(body)
     outcome = run_sync("bank")
@@ -266,11 +302,20 @@ def test_upserted_values_are_stored_as_their_columns_keep_them_and_rerun_unchang
     from datetime import datetime
 
     def body(ctx):
-        ctx.upsert_transaction(external_id=4711, transaction_type="income", amount=125, currency="czk",
-                               transacted_on=datetime(2025, 3, 1, 23, 59), description=2024001,
-                               counterparty=None, reference=2024001, raw_data={"vs": 2024001})
-        ctx.upsert_transaction(external_id="day", transaction_type="expense", amount="1", currency="CZK",
-                               transacted_on=Day(2025, 3, 2))
+        ctx.upsert_transaction(
+            external_id=4711,
+            transaction_type="income",
+            amount=125,
+            currency="czk",
+            transacted_on=datetime(2025, 3, 1, 23, 59),
+            description=2024001,
+            counterparty=None,
+            reference=2024001,
+            raw_data={"vs": 2024001},
+        )
+        ctx.upsert_transaction(
+            external_id="day", transaction_type="expense", amount="1", currency="CZK", transacted_on=Day(2025, 3, 2)
+        )
 
     class Day(date):
         """A date subclass, as some date libraries return."""
@@ -281,8 +326,12 @@ def test_upserted_values_are_stored_as_their_columns_keep_them_and_rerun_unchang
     assert MoneyTransaction.get(MoneyTransaction.external_id == "day").transacted_on == date(2025, 3, 2)
     row = MoneyTransaction.get(MoneyTransaction.external_id == "4711")
     assert (row.external_id, row.amount, row.currency, row.transacted_on) == ("4711", 12500, "CZK", date(2025, 3, 1))
-    assert (row.description, row.counterparty, row.reference, row.raw_data) == ("2024001", "", "2024001",
-                                                                                 {"vs": 2024001})
+    assert (row.description, row.counterparty, row.reference, row.raw_data) == (
+        "2024001",
+        "",
+        "2024001",
+        {"vs": 2024001},
+    )
     created = run_changes(first.run_id)[0].changes
     assert created["transacted_on"] == [None, "2025-03-01"] and created["description"] == [None, "2024001"]
     again = run_sync("bank")
@@ -301,17 +350,26 @@ def test_work_entry_upsert_counts_and_last_word_wins(bank):
     outcome = run_sync("bank")
     # e1 sent twice is one record.
     assert (outcome.counts.processed, outcome.counts.created, outcome.counts.updated, outcome.counts.skipped) == (
-        2, 2, 0, 0)
+        2,
+        2,
+        0,
+        0,
+    )
     e1 = WorkEntry.get(WorkEntry.external_id == "e1")
     assert (e1.minutes, e1.description) == (45, "final")
     assert WorkEntry.select().count() == 2
     # One create record per entry, not a create and then an update for the duplicate.
     assert sorted(c.action for c in run_changes(outcome.run_id) if c.table_name == "work_entries") == [
-        "create", "create"]
+        "create",
+        "create",
+    ]
 
-    bank(lambda ctx: [ctx.add_work_entry(project=web, date=date(2025, 3, 3), minutes=45, description="final",
-                                         external_id="e1"),
-                      ctx.add_work_entry(project=web, date=date(2025, 3, 4), minutes=75, external_id="e2")])
+    bank(
+        lambda ctx: [
+            ctx.add_work_entry(project=web, date=date(2025, 3, 3), minutes=45, description="final", external_id="e1"),
+            ctx.add_work_entry(project=web, date=date(2025, 3, 4), minutes=75, external_id="e2"),
+        ]
+    )
     again = run_sync("bank")
     assert (again.counts.created, again.counts.updated, again.counts.skipped) == (0, 1, 1)
     assert WorkEntry.get(WorkEntry.external_id == "e2").minutes == 75
@@ -322,9 +380,12 @@ def test_write_helpers_refuse_bad_values(bank):
     errors = []
 
     def body(ctx):
-        for call in (lambda: tx(ctx, "x", "-5"), lambda: tx(ctx, "x", "5", transaction_type="refund"),
-                     lambda: tx(ctx, "x", "5", transacted_on="2025-03-01"),
-                     lambda: ctx.add_work_entry(project=web, date=date(2025, 1, 1), minutes=0)):
+        for call in (
+            lambda: tx(ctx, "x", "-5"),
+            lambda: tx(ctx, "x", "5", transaction_type="refund"),
+            lambda: tx(ctx, "x", "5", transacted_on="2025-03-01"),
+            lambda: ctx.add_work_entry(project=web, date=date(2025, 1, 1), minutes=0),
+        ):
             try:
                 call()
             except ValueError as exc:
@@ -351,12 +412,15 @@ def test_a_bad_amount_fails_the_run_naming_the_movement_and_writes_nothing(bank)
     assert "typo-2" in run.error_message and "MoneyError" in run.error_backtrace
 
 
-@pytest.mark.parametrize("currency, message", [
-    ("", "'' is not a currency code"),
-    ("EURO", "'EURO' is not a currency code"),
-    ("XYZ", "'XYZ' is not a currency code"),
-    (None, "currency must be a code such as 'CZK' or 'EUR', not None"),
-])
+@pytest.mark.parametrize(
+    "currency, message",
+    [
+        ("", "'' is not a currency code"),
+        ("EURO", "'EURO' is not a currency code"),
+        ("XYZ", "'XYZ' is not a currency code"),
+        (None, "currency must be a code such as 'CZK' or 'EUR', not None"),
+    ],
+)
 def test_an_unknown_currency_is_refused_naming_the_movement(bank, currency, message):
     # Before: "" and "EURO" were stored, and reading the amount later failed far from the cause.
     bank(lambda ctx: tx(ctx, "eur-7", "10.00", currency=currency))
@@ -377,9 +441,11 @@ def test_work_entry_values_are_checked_and_name_the_entry(bank):
     errors = []
 
     def body(ctx):
-        for call in (lambda: ctx.add_work_entry(project=web, date="garbage", minutes=30, external_id="W1"),
-                     lambda: ctx.add_work_entry(project=web, date=None, minutes=30, external_id="W2"),
-                     lambda: ctx.add_work_entry(project="Web", date=date(2025, 1, 1), minutes=30, external_id="W3")):
+        for call in (
+            lambda: ctx.add_work_entry(project=web, date="garbage", minutes=30, external_id="W1"),
+            lambda: ctx.add_work_entry(project=web, date=None, minutes=30, external_id="W2"),
+            lambda: ctx.add_work_entry(project="Web", date=date(2025, 1, 1), minutes=30, external_id="W3"),
+        ):
             try:
                 call()
             except ValueError as exc:
@@ -387,16 +453,22 @@ def test_work_entry_values_are_checked_and_name_the_entry(bank):
 
     bank(body)
     assert run_sync("bank").status == "completed"
-    assert errors == ["work entry 'W1': date must be a date, not 'garbage'",
-                      "work entry 'W2': date must be a date, not None",
-                      "work entry 'W3': project must be a Project from ctx.projects() or its id, not 'Web'"]
+    assert errors == [
+        "work entry 'W1': date must be a date, not 'garbage'",
+        "work entry 'W2': date must be a date, not None",
+        "work entry 'W3': project must be a Project from ctx.projects() or its id, not 'Web'",
+    ]
     assert WorkEntry.select().count() == 0
 
 
 def test_a_work_entry_on_a_project_that_does_not_exist_fails_the_run_naming_it(bank):
     web = project()
-    bank(lambda ctx: [ctx.add_work_entry(project=web, date=date(2025, 1, 1), minutes=30, external_id="ok"),
-                      ctx.add_work_entry(project=9999, date=date(2025, 1, 1), minutes=30, external_id="W9")])
+    bank(
+        lambda ctx: [
+            ctx.add_work_entry(project=web, date=date(2025, 1, 1), minutes=30, external_id="ok"),
+            ctx.add_work_entry(project=9999, date=date(2025, 1, 1), minutes=30, external_id="W9"),
+        ]
+    )
     outcome = run_sync("bank")
     assert outcome.status == "failed"
     assert "work entry 'W9': there is no project with the id 9999" in outcome.error
@@ -425,6 +497,7 @@ def test_ctrl_c_during_a_sync_closes_the_run_as_failed_with_its_log(bank):
 
 
 # -- failures write nothing ------------------------------------------------------------------
+
 
 def test_exception_mid_run_writes_nothing_and_keeps_message_and_backtrace(bank):
     bank(lambda ctx: tx(ctx, "old", "1"))
@@ -498,6 +571,7 @@ def test_sync_error_gives_its_message_without_a_backtrace(bank):
 
 
 # -- cancel --------------------------------------------------------------------------------------
+
 
 def test_cancel_from_another_thread_stops_at_the_next_ctx_call(bank):
     cancel, downloading, go_on = threading.Event(), threading.Event(), threading.Event()
@@ -587,8 +661,13 @@ class SlowBank(Plugin):
 
     def sync(self, ctx):
         for i in range(3):
-            ctx.upsert_transaction(external_id=f"s{i}", transaction_type="income", amount=i + 1, currency="CZK",
-                                   transacted_on=date(2025, 3, 1))
+            ctx.upsert_transaction(
+                external_id=f"s{i}",
+                transaction_type="income",
+                amount=i + 1,
+                currency="CZK",
+                transacted_on=date(2025, 3, 1),
+            )
         if "inside" in _CHILD:
             _CHILD["inside"].set()
             _CHILD["release"].wait(120)
@@ -628,8 +707,9 @@ def test_a_second_process_is_refused_while_the_first_syncs(slow):
     assert inside.wait(WAIT), "the child never reached sync()"
     with pytest.raises(SyncRefused) as refused:
         run_sync("slow", trigger="tui")
-    assert re.fullmatch(r"slow is already syncing \(started \d\d:\d\d:\d\d by the command line\)\.",
-                        str(refused.value)), str(refused.value)
+    assert re.fullmatch(
+        r"slow is already syncing \(started \d\d:\d\d:\d\d by the command line\)\.", str(refused.value)
+    ), str(refused.value)
     # The refusal created no run, and did not disturb the running one.
     assert [r.status for r in SyncHistory.select()] == ["running"]
     release.set()
@@ -682,6 +762,7 @@ def test_a_run_in_progress_in_this_process_is_not_recovered(bank):
 
 
 # -- secrets are masked everywhere ---------------------------------------------------------------
+
 
 def lower_escapes(text: str) -> str:
     return re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), text)
@@ -763,9 +844,15 @@ def test_secrets_are_stored_as_stars_everywhere(registry, secret):
 def test_secrets_a_plugin_copies_into_written_data_are_stored_as_stars(bank):
     def leak(ctx):
         token = ctx.credentials["token"]
-        tx(ctx, "1", description=f"paid with {token}", counterparty=token, reference=token,
-           counterparty_account=f"{token}/0800",
-           raw_data={"url": f"https://bank.example/{token}/x", token: [token, {"deep": token}], "ok": "plain"})
+        tx(
+            ctx,
+            "1",
+            description=f"paid with {token}",
+            counterparty=token,
+            reference=token,
+            counterparty_account=f"{token}/0800",
+            raw_data={"url": f"https://bank.example/{token}/x", token: [token, {"deep": token}], "ok": "plain"},
+        )
 
     bank(leak)
     assert run_sync("bank").status == "completed"
@@ -778,8 +865,11 @@ def test_secrets_a_plugin_copies_into_written_data_are_stored_as_stars(bank):
     assert (row.description, row.counterparty_account) == ("paid with ***", "***/0800")
 
 
-@pytest.mark.parametrize("secret", [SECRET, 'with"quotes"and\\back', "two words", "žluťoučký-kůň"],
-                         ids=["plain", "json-escaped", "space", "non-ascii"])
+@pytest.mark.parametrize(
+    "secret",
+    [SECRET, 'with"quotes"and\\back', "two words", "žluťoučký-kůň"],
+    ids=["plain", "json-escaped", "space", "non-ascii"],
+)
 def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
     """The masker skips whole documents that cannot hold a secret (one substring test over their JSON);
     every form of the secret, in keys, values and lists, is still replaced."""
@@ -788,8 +878,12 @@ def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
     masker = Masker([secret])
     forms = [form for form in secret_forms(secret) if form != secret] + [secret]
     for form in forms:
-        data = {"column0": {"value": "2026-11-20+0100"}, form: "as a key",
-                "nested": [{"text": f"before {form} after"}, 7, None, True], "plain": "nothing here"}
+        data = {
+            "column0": {"value": "2026-11-20+0100"},
+            form: "as a key",
+            "nested": [{"text": f"before {form} after"}, 7, None, True],
+            "plain": "nothing here",
+        }
         masked = masker.data(data)
         assert form not in json.dumps(masked, ensure_ascii=False), form
         assert masked["nested"][0]["text"] == f"before {MASK} after"
@@ -800,6 +894,7 @@ def test_masker_finds_a_secret_anywhere_in_plugin_data(secret):
 
 
 # -- state -------------------------------------------------------------------------------------------
+
 
 def test_state_is_saved_only_when_the_run_succeeds(bank):
     def first(ctx):
@@ -844,6 +939,7 @@ def test_state_is_saved_only_when_the_run_succeeds(bank):
 
 
 # -- async and plain plugins --------------------------------------------------------------------------
+
 
 class PlainPlugin(Plugin):
     name = "plain"
@@ -923,14 +1019,18 @@ def test_an_async_plugin_failure_is_a_failed_run(registry):
 
 # -- refusals before anything runs ------------------------------------------------------------------------
 
+
 def test_disabled_unconfigured_and_unknown_plugins_are_refused(registry):
     ran = []
 
     class Picky(Plugin):
         name = "picky"
         version = "1.0.0"
-        fields = [Secret("token", "API token", required=True), Text("account", "Account number", required=True),
-                  Text("note", "Note")]
+        fields = [
+            Secret("token", "API token", required=True),
+            Text("account", "Account number", required=True),
+            Text("note", "Note"),
+        ]
 
         def sync(self, ctx):
             ran.append(1)
@@ -968,6 +1068,7 @@ def test_credentials_that_cannot_be_decrypted_refuse_the_run(bank, fakturka_home
 
 # -- the write lock is not held across a download -----------------------------------------------------------
 
+
 def test_a_long_download_does_not_block_another_connection_from_saving(bank, database):
     web = project()
     downloading, go_on = threading.Event(), threading.Event()
@@ -999,22 +1100,28 @@ def test_a_long_download_does_not_block_another_connection_from_saving(bank, dat
     manual = AuditRecord.get((AuditRecord.table_name == "work_entries") & (AuditRecord.row_id == mine.id))
     assert (manual.source, manual.sync_run) == ("manual", None)
     imported = WorkEntry.get(WorkEntry.external_id == "imported")
-    assert AuditRecord.get((AuditRecord.table_name == "work_entries")
-                           & (AuditRecord.row_id == imported.id)).source == "bank"
+    assert (
+        AuditRecord.get((AuditRecord.table_name == "work_entries") & (AuditRecord.row_id == imported.id)).source
+        == "bank"
+    )
 
 
 # -- direct writes ----------------------------------------------------------------------------------------------
+
 
 def test_direct_model_writes_in_sync_are_refused_and_ctx_apply_lands_audited(bank):
     existing = Client.create(name="Existing")
     refused = []
 
     def body(ctx):
-        for attempt in (lambda: Client.create(name="Direct"),
-                        lambda: Client.update(name="Renamed").where(Client.id == existing.id).execute(),
-                        lambda: Client.get_by_id(existing.id).delete_instance(),
-                        lambda: MoneyTransaction.insert_many([{"source": "bank", "transaction_type": "income",
-                                                               "amount": 1, "transacted_on": date(2025, 1, 1)}]).execute()):
+        for attempt in (
+            lambda: Client.create(name="Direct"),
+            lambda: Client.update(name="Renamed").where(Client.id == existing.id).execute(),
+            lambda: Client.get_by_id(existing.id).delete_instance(),
+            lambda: MoneyTransaction.insert_many(
+                [{"source": "bank", "transaction_type": "income", "amount": 1, "transacted_on": date(2025, 1, 1)}]
+            ).execute(),
+        ):
             try:
                 attempt()
             except AuditBypassError as exc:
@@ -1070,22 +1177,33 @@ def test_open_invoices_are_readable_in_sync(bank):
 
 # -- the bulk insert path writes what the general path writes ----------------------------------------------
 
+
 def test_bulk_created_rows_are_audited_like_single_creates(database):
     from peewee import fn
 
     from core.store.audit import audit_context
 
     def values(n):
-        return {"source": "bulk", "external_id": f"x{n}", "transaction_type": "income", "amount": 12345,
-                "currency": "EUR", "transacted_on": date(2025, 3, n), "description": "Zaplaceno „díky“ 🙂",
-                "counterparty": "", "reference": "007", "raw_data": {"b": [1, 2], "a": {"nested": True}, "n": None}}
+        return {
+            "source": "bulk",
+            "external_id": f"x{n}",
+            "transaction_type": "income",
+            "amount": 12345,
+            "currency": "EUR",
+            "transacted_on": date(2025, 3, n),
+            "description": "Zaplaceno „díky“ 🙂",
+            "counterparty": "",
+            "reference": "007",
+            "raw_data": {"b": [1, 2], "a": {"nested": True}, "n": None},
+        }
 
     with audit_context("bench", 7):
         single = MoneyTransaction.create(**values(1))
         bulk_ids = MoneyTransaction.insert_many([values(2), values(3)]).execute()
         # Rows the fast path does not take: keys that differ between rows, an SQL expression as a value.
-        mixed_ids = MoneyTransaction.insert_many([values(4), {k: v for k, v in values(5).items() if k != "reference"}]
-                                                 ).execute()
+        mixed_ids = MoneyTransaction.insert_many(
+            [values(4), {k: v for k, v in values(5).items() if k != "reference"}]
+        ).execute()
         expr_id = MoneyTransaction.insert_many([{**values(6), "description": fn.upper("shouted")}]).execute()
     assert len(bulk_ids) == 2 and len(mixed_ids) == 2 and len(expr_id) == 1
 
@@ -1106,7 +1224,10 @@ def test_bulk_created_rows_are_audited_like_single_creates(database):
     assert audit(mixed_ids[1])["reference"] == [None, ""]  # the field's default, as peewee fills it in
     assert audit(expr_id[0])["description"] == [None, "SHOUTED"]
     # The stored audit text is the same bytes for both paths (sorted keys, compact separators).
-    raw = dict(db.execute_sql("SELECT row_id, changes FROM audit_records WHERE row_id IN (?, ?)",
-                              (single.id, bulk_ids[0])).fetchall())
+    raw = dict(
+        db.execute_sql(
+            "SELECT row_id, changes FROM audit_records WHERE row_id IN (?, ?)", (single.id, bulk_ids[0])
+        ).fetchall()
+    )
     assert raw[single.id].replace('"x1"', '"x2"').replace("2025-03-01", "2025-03-02") == raw[bulk_ids[0]]
     assert AuditRecord.select().where(AuditRecord.table_name == "money_transactions").count() == 6

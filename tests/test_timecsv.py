@@ -1,4 +1,5 @@
 """The bundled time-csv plugin: Toggl Track and Clockify CSV exports become work entries, once."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.platform import plugin_config
+from core.platform.sync import run_sync
+from core.plugins import use_plugins
 from core.store.audit import AuditRecord
 from core.store.models import Client, Invoice, InvoiceLine, Project, SyncHistory, WorkEntry
-from core.plugins import use_plugins
-from core.platform.sync import run_sync
 
 # Toggl Track, Reports -> Detailed -> Export CSV (the header as Toggl writes it).
 TOGGL = """\
@@ -63,8 +64,12 @@ def test_toggl_export(books, tmp_path):
     got = entries()
     assert sorted(got) == ["Code review", "Homepage layout", "Release build"]
     layout = got["Homepage layout"]
-    assert (layout.project_id, layout.date, layout.minutes, layout.billable) == (books["web"].id, date(2025, 3, 3), 90,
-                                                                                 True)
+    assert (layout.project_id, layout.date, layout.minutes, layout.billable) == (
+        books["web"].id,
+        date(2025, 3, 3),
+        90,
+        True,
+    )
     assert got["Code review"].minutes == 45
     release = got["Release build"]
     assert (release.project_id, release.minutes, release.billable) == (books["mobile"].id, 120, False)
@@ -85,11 +90,19 @@ def test_clockify_export(books, tmp_path):
     got = entries()
     assert sorted(got) == ["API design", "Bug triage"]
     design = got["API design"]
-    assert (design.project_id, design.date, design.minutes, design.billable) == (books["web"].id, date(2025, 3, 5), 75,
-                                                                                 True)
+    assert (design.project_id, design.date, design.minutes, design.billable) == (
+        books["web"].id,
+        date(2025, 3, 5),
+        75,
+        True,
+    )
     triage = got["Bug triage"]
-    assert (triage.project_id, triage.date, triage.minutes, triage.billable) == (books["mobile"].id,
-                                                                                 date(2025, 3, 6), 20, False)
+    assert (triage.project_id, triage.date, triage.minutes, triage.billable) == (
+        books["mobile"].id,
+        date(2025, 3, 6),
+        20,
+        False,
+    )
 
 
 @pytest.mark.parametrize("text", [TOGGL, CLOCKIFY], ids=["toggl", "clockify"])
@@ -122,25 +135,37 @@ def test_billed_entries_are_never_changed_by_a_reimport(books, tmp_path):
     use_file(path)
     run_sync("time-csv")
     layout = entries()["Homepage layout"]
-    invoice = Invoice.create(number="2025001", year=2025, seq=1, client=books["acme"], currency="CZK",
-                             issued_on=date(2025, 3, 31), due_on=date(2025, 4, 14))
+    invoice = Invoice.create(
+        number="2025001",
+        year=2025,
+        seq=1,
+        client=books["acme"],
+        currency="CZK",
+        issued_on=date(2025, 3, 31),
+        due_on=date(2025, 4, 14),
+    )
     line = InvoiceLine.create(invoice=invoice, description="Web", unit_price=100000, amount=150000)
     layout.invoice_line = line
     layout.save()
     billed_before = WorkEntry.select().where(WorkEntry.id == layout.id).dicts().get()
 
     # The export changed afterwards: the billed row and an unbilled one both got longer.
-    changed = (TOGGL.replace("10:30:00,01:30:00", "11:30:00,02:30:00")
-               .replace("13:45:00,00:45:00", "14:00:00,01:00:00"))
+    changed = TOGGL.replace("10:30:00,01:30:00", "11:30:00,02:30:00").replace("13:45:00,00:45:00", "14:00:00,01:00:00")
     path.write_text(changed, encoding="utf-8")
     outcome = run_sync("time-csv")
     assert outcome.status == "completed"
     assert (outcome.counts.created, outcome.counts.updated, outcome.counts.skipped) == (0, 1, 2)
     assert WorkEntry.select().where(WorkEntry.id == layout.id).dicts().get() == billed_before
     assert entries()["Code review"].minutes == 60
-    assert not AuditRecord.select().where((AuditRecord.sync_run == outcome.run_id)
-                                          & (AuditRecord.row_id == layout.id)
-                                          & (AuditRecord.table_name == "work_entries")).exists()
+    assert (
+        not AuditRecord.select()
+        .where(
+            (AuditRecord.sync_run == outcome.run_id)
+            & (AuditRecord.row_id == layout.id)
+            & (AuditRecord.table_name == "work_entries")
+        )
+        .exists()
+    )
 
 
 def test_default_project_and_billable_only(books, tmp_path):
@@ -167,17 +192,33 @@ def test_a_missing_file_is_refused_with_a_message(books, tmp_path):
     outcome = run_sync("time-csv")
     run = SyncHistory.get_by_id(outcome.run_id)
     assert run.status == "failed" and run.error_backtrace is None
-    assert run.error_message == (f"The file {tmp_path / 'gone.csv'} does not exist "
-                                 "(check the CSV export file setting).")
+    assert run.error_message == (
+        f"The file {tmp_path / 'gone.csv'} does not exist (check the CSV export file setting)."
+    )
 
 
-@pytest.mark.parametrize("name, content, says", [
-    ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe", "photo.csv is not a readable CSV file"),
-    ("notes.csv", "Dear diary,\nToday I worked a lot.\n".encode(), "notes.csv does not look like a Toggl or Clockify export"),
-    ("header.csv", b"Name,Amount\n", "header.csv does not look like a Toggl or Clockify export"),
-    ("empty.csv", b"", "empty.csv does not look like a Toggl or Clockify export"),
-    ("data.json", json.dumps([{"start": "2025-03-01", "minutes": 30}]).encode(), "does not look like a Toggl or Clockify"),
-])
+@pytest.mark.parametrize(
+    "name, content, says",
+    [
+        (
+            "photo.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\xff\xfe",
+            "photo.csv is not a readable CSV file",
+        ),
+        (
+            "notes.csv",
+            "Dear diary,\nToday I worked a lot.\n".encode(),
+            "notes.csv does not look like a Toggl or Clockify export",
+        ),
+        ("header.csv", b"Name,Amount\n", "header.csv does not look like a Toggl or Clockify export"),
+        ("empty.csv", b"", "empty.csv does not look like a Toggl or Clockify export"),
+        (
+            "data.json",
+            json.dumps([{"start": "2025-03-01", "minutes": 30}]).encode(),
+            "does not look like a Toggl or Clockify",
+        ),
+    ],
+)
 def test_a_file_that_is_not_a_time_export_is_refused(books, tmp_path, name, content, says):
     path = tmp_path / name
     path.write_bytes(content)

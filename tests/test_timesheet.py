@@ -1,22 +1,22 @@
 """Work entries: durations, rates, fixed amounts, and the running timer stored in the database."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 import pytest
+from helpers import db_state
 
 from core.billing import clients as client_svc
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
-from core.values.dates import format_minutes, parse_date, parse_duration
 from core.store.db import close_database, open_database
-from core.values.forms import FormErrors
 from core.store.models import WorkEntry
+from core.values.dates import format_minutes, parse_date, parse_duration
+from core.values.forms import FormErrors
 from core.values.validation import ValidationError
-from helpers import db_state
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
-
 
 
 @pytest.fixture
@@ -32,28 +32,46 @@ def setup(database):
 
 # -- durations ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, minutes", [
-    ("90", 90), ("90m", 90), ("90min", 90), ("1h30m", 90), ("1h 30m", 90), ("1:30", 90),
-    ("1.5h", 90), ("1,5h", 90), ("2h", 120), ("0:05", 5), ("1", 1), ("0.25h", 15), (" 45 ", 45),
-    ("24h", 1440),
-])
+
+@pytest.mark.parametrize(
+    "text, minutes",
+    [
+        ("90", 90),
+        ("90m", 90),
+        ("90min", 90),
+        ("1h30m", 90),
+        ("1h 30m", 90),
+        ("1:30", 90),
+        ("1.5h", 90),
+        ("1,5h", 90),
+        ("2h", 120),
+        ("0:05", 5),
+        ("1", 1),
+        ("0.25h", 15),
+        (" 45 ", 45),
+        ("24h", 1440),
+    ],
+)
 def test_durations_parse(text, minutes):
     assert parse_duration(text) == minutes
 
 
-@pytest.mark.parametrize("text, words", [
-    ("-30", "cannot be negative"),
-    ("-1h", "cannot be negative"),
-    ("0", "at least one minute"),
-    ("0h", "at least one minute"),
-    ("0:00", "at least one minute"),
-    ("", "is not a duration"),
-    ("abc", "is not a duration"),
-    ("1:75", "is not a duration"),
-    ("1.5.2h", "is not a duration"),
-    ("h", "is not a duration"),
-    ("25h", "longer than a day"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("-30", "cannot be negative"),
+        ("-1h", "cannot be negative"),
+        ("0", "at least one minute"),
+        ("0h", "at least one minute"),
+        ("0:00", "at least one minute"),
+        ("", "is not a duration"),
+        ("abc", "is not a duration"),
+        ("1:75", "is not a duration"),
+        ("1.5.2h", "is not a duration"),
+        ("h", "is not a duration"),
+        ("25h", "longer than a day"),
+    ],
+)
 def test_bad_durations_refused_with_a_sentence(text, words):
     with pytest.raises(ValidationError) as caught:
         parse_duration(text)
@@ -80,12 +98,19 @@ def test_format_minutes():
 
 # -- entries ------------------------------------------------------------------------
 
+
 def test_add_time_entry(setup):
-    entry = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", duration="1h30m",
-                                       description="  Checkout page  "))
+    entry = ts.add_entry(
+        ts.EntryInput(project=setup["web"], date="2026-03-05", duration="1h30m", description="  Checkout page  ")
+    )
     stored = WorkEntry.get_by_id(entry.id)
-    assert (stored.kind, stored.minutes, stored.date, stored.description, stored.billable) == \
-        ("time", 90, date(2026, 3, 5), "Checkout page", True)
+    assert (stored.kind, stored.minutes, stored.date, stored.description, stored.billable) == (
+        "time",
+        90,
+        date(2026, 3, 5),
+        "Checkout page",
+        True,
+    )
     assert stored.fixed_amount is None and stored.invoice_line_id is None
     assert ts.entry_billing_state(stored) == "unbilled"
     assert ts.entry_amount(stored) == 225000  # 1.5 h x 1500.00
@@ -96,10 +121,17 @@ def test_entry_date_defaults_to_today(setup):
     assert entry.date == date.today()
 
 
-@pytest.mark.parametrize("duration, message", [
-    ("-30", "cannot be negative"), (-30, "at least one minute"), (0, "at least one minute"),
-    ("0", "at least one minute"), ("lots", "is not a duration"), ("", "is not a duration"),
-])
+@pytest.mark.parametrize(
+    "duration, message",
+    [
+        ("-30", "cannot be negative"),
+        (-30, "at least one minute"),
+        (0, "at least one minute"),
+        ("0", "at least one minute"),
+        ("lots", "is not a duration"),
+        ("", "is not a duration"),
+    ],
+)
 def test_bad_entry_duration_refused_and_nothing_saved(setup, duration, message):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
@@ -111,8 +143,9 @@ def test_bad_entry_duration_refused_and_nothing_saved(setup, duration, message):
 def test_every_wrong_entry_field_is_reported(setup):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
-        ts.add_entry(ts.EntryInput(project=setup["web"], date="31.02.2026", duration="x",
-                                   billable="perhaps", hourly_rate="-5"))
+        ts.add_entry(
+            ts.EntryInput(project=setup["web"], date="31.02.2026", duration="x", billable="perhaps", hourly_rate="-5")
+        )
     assert set(caught.value.errors) == {"date", "duration", "billable", "hourly_rate"}
     assert "is not a date" in caught.value.errors["date"]
     assert db_state() == before
@@ -126,6 +159,7 @@ def test_non_billable_entry_is_never_unbilled(setup):
 
 
 # -- rates ----------------------------------------------------------------------------
+
 
 def test_rate_resolution_entry_project_client_profile(setup):
     own = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", duration=60, hourly_rate="2000"))
@@ -154,9 +188,11 @@ def test_entry_amount_rounds_half_up_to_minor_units(setup):
 
 # -- fixed amounts ------------------------------------------------------------------------
 
+
 def test_fixed_amount_entry(setup):
-    entry = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", fixed="12 000,50",
-                                       description="Server setup"))
+    entry = ts.add_entry(
+        ts.EntryInput(project=setup["web"], date="2026-03-05", fixed="12 000,50", description="Server setup")
+    )
     stored = WorkEntry.get_by_id(entry.id)
     assert (stored.kind, stored.fixed_amount, stored.minutes) == ("fixed", 1200050, None)
     assert ts.entry_amount(stored) == 1200050
@@ -164,8 +200,9 @@ def test_fixed_amount_entry(setup):
     assert [e.id for e in ts.unbilled_entries(setup["acme"])] == [entry.id]
 
 
-@pytest.mark.parametrize("fixed, message", [("0", "more than zero"), ("-10", "more than zero"),
-                                            ("ten", "not an amount")])
+@pytest.mark.parametrize(
+    "fixed, message", [("0", "more than zero"), ("-10", "more than zero"), ("ten", "not an amount")]
+)
 def test_bad_fixed_amount_refused(setup, fixed, message):
     before = db_state()
     with pytest.raises(FormErrors) as caught:
@@ -188,6 +225,7 @@ def test_delete_unbilled_entry(setup):
 
 
 # -- the timer -------------------------------------------------------------------------------
+
 
 def test_timer_survives_quitting_the_app(setup, database):
     started = ts.start_timer(setup["web"], "  Fixing the cart ", now=T0)
@@ -248,16 +286,19 @@ def test_timer_on_archived_project_is_refused(setup):
     assert ts.running_timer() is None
 
 
-@pytest.mark.parametrize("elapsed, minutes", [
-    (timedelta(0), 1),  # never zero minutes
-    (timedelta(seconds=5), 1),
-    (timedelta(seconds=89), 1),
-    (timedelta(seconds=90), 2),  # half a minute rounds up
-    (timedelta(minutes=2, seconds=29), 2),
-    (timedelta(minutes=2, seconds=30), 3),
-    (timedelta(hours=3, minutes=7, seconds=31), 188),
-    (timedelta(seconds=-30), 1),  # a clock that went backwards still gives a minute
-])
+@pytest.mark.parametrize(
+    "elapsed, minutes",
+    [
+        (timedelta(0), 1),  # never zero minutes
+        (timedelta(seconds=5), 1),
+        (timedelta(seconds=89), 1),
+        (timedelta(seconds=90), 2),  # half a minute rounds up
+        (timedelta(minutes=2, seconds=29), 2),
+        (timedelta(minutes=2, seconds=30), 3),
+        (timedelta(hours=3, minutes=7, seconds=31), 188),
+        (timedelta(seconds=-30), 1),  # a clock that went backwards still gives a minute
+    ],
+)
 def test_stopped_timer_rounds_to_the_nearest_minute_with_minimum_one(setup, elapsed, minutes):
     ts.start_timer(setup["web"], now=T0)
     assert ts.stop_timer(now=T0 + elapsed).minutes == minutes
@@ -302,8 +343,7 @@ def test_stopping_a_timer_never_changes_a_billed_entry(setup):
 
     entry = ts.start_timer(setup["web"], "Call", now=T0)
     try:
-        ts.edit_entry(entry, ts.EntryInput(project=setup["web"], date="2026-03-02", duration=60,
-                                           description="Call"))
+        ts.edit_entry(entry, ts.EntryInput(project=setup["web"], date="2026-03-02", duration=60, description="Call"))
     except (ts.TimerError, ValidationError):
         return  # refusing to edit a running timer is fine
     if entry.id in {e.id for e in ts.unbilled_entries(setup["acme"])}:

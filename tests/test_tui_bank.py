@@ -8,26 +8,25 @@ either way: where they need an unmatched income they unlink it first.
 
 Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
+
 from __future__ import annotations
 
-
+from helpers import last_audit_id, notifications, plain, reload, screen_text, table_cells
 from textual.widgets import DataTable, Select
 
-from core.billing import invoicing
-
 from core.banking import matching
-from core.store.audit import AuditRecord
-from core.demo import load_demo
-from core.store.models import Invoice, MoneyTransaction
-from core.platform.sync import run_sync
+from core.billing import invoicing
 from core.billing.timesheet import period_bounds
+from core.demo import load_demo
+from core.platform.sync import run_sync
+from core.store.audit import AuditRecord
+from core.store.models import Invoice, MoneyTransaction
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.bank import BankScreen, InvoicePickerScreen, TransactionDetailScreen
 from tui.screens.invoices import InvoiceDetailScreen, InvoicesScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
-from helpers import last_audit_id, notifications, plain, reload, screen_text, table_cells
 
 SIZE = (140, 40)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -38,15 +37,14 @@ STILL_DUE = 6  # column of the invoices list
 # -- helpers -------------------------------------------------------------------------------
 
 
-
 def row_keys(table: DataTable) -> list[str]:
     return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
 
 
-
 def statement(description: str) -> MoneyTransaction:
-    return MoneyTransaction.get((MoneyTransaction.source == "bank-statement")
-                                & (MoneyTransaction.description == description))
+    return MoneyTransaction.get(
+        (MoneyTransaction.source == "bank-statement") & (MoneyTransaction.description == description)
+    )
 
 
 def demo_synced():
@@ -192,16 +190,23 @@ async def test_link_by_hand_then_unlink_and_the_remaining_amount_follows(databas
         assert "no payments yet" in detail
 
     records = list(AuditRecord.select().where(AuditRecord.id > mark))
-    tx_changes = [r.changes["match_status"] for r in records
-                  if (r.table_name, r.row_id) == ("money_transactions", partial.id)]
+    tx_changes = [
+        r.changes["match_status"] for r in records if (r.table_name, r.row_id) == ("money_transactions", partial.id)
+    ]
     assert tx_changes == [["unmatched", "matched"], ["matched", "unmatched"]]
     assert {(r.source, r.sync_run) for r in records} == {("manual", None)}
 
 
 async def test_linking_the_exact_payment_by_hand_turns_the_invoice_paid_and_back(database):
     demo_synced()
-    exact = statement(next(t.description for t in MoneyTransaction.select().where(
-        (MoneyTransaction.source == "bank-statement") & MoneyTransaction.description.startswith("Faktura "))))
+    exact = statement(
+        next(
+            t.description
+            for t in MoneyTransaction.select().where(
+                (MoneyTransaction.source == "bank-statement") & MoneyTransaction.description.startswith("Faktura ")
+            )
+        )
+    )
     invoice = Invoice.get(Invoice.variable_symbol == exact.reference)
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
@@ -348,8 +353,9 @@ async def test_source_and_period_filters(database):
         assert {row[1] for row in table_cells(table)} == {"bank-statement"}
         await set_filter(pilot, "#filter-period", "month")
         since, until = period_bounds("month")
-        assert row_keys(table) == [str(t.id) for t in matching.transactions_query(
-            source="bank-statement", since=since, until=until)]
+        assert row_keys(table) == [
+            str(t.id) for t in matching.transactions_query(source="bank-statement", since=since, until=until)
+        ]
         await set_filter(pilot, "#filter-source", "demo")
         await set_filter(pilot, "#filter-period", "all")
         assert {row[1] for row in table_cells(table)} == {"demo"}
@@ -359,15 +365,23 @@ async def test_source_and_period_filters(database):
 async def test_match_now_matches_the_statement(database):
     demo_synced()
     # Whatever the sync did, start from unmatched movements.
-    for tx in MoneyTransaction.select().where((MoneyTransaction.source == "bank-statement")
-                                              & MoneyTransaction.invoice.is_null(False)):
+    for tx in MoneyTransaction.select().where(
+        (MoneyTransaction.source == "bank-statement") & MoneyTransaction.invoice.is_null(False)
+    ):
         matching.unlink(tx)
-    exact = next(t for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")
-                 if t.description.startswith("Faktura "))
-    foreign = next(t for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")
-                   if t.description.startswith("Invoice "))
-    paid = sorted([Invoice.get(Invoice.variable_symbol == exact.reference).number,
-                   foreign.description.split()[1].rstrip(",")])
+    exact = next(
+        t
+        for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")
+        if t.description.startswith("Faktura ")
+    )
+    foreign = next(
+        t
+        for t in MoneyTransaction.select().where(MoneyTransaction.source == "bank-statement")
+        if t.description.startswith("Invoice ")
+    )
+    paid = sorted(
+        [Invoice.get(Invoice.variable_symbol == exact.reference).number, foreign.description.split()[1].rstrip(",")]
+    )
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         table = await open_bank(pilot)

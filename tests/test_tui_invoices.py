@@ -3,26 +3,26 @@ confirmation, and a failing export that must not close the app.
 
 Each test has its own FAKTURKA_HOME and database (conftest.py).
 """
+
 from __future__ import annotations
 
 from datetime import date
 
 import pypdf
+from helpers import plain, screen_text, table_cells
 from textual.widgets import DataTable, Select, Static
 
 from core.billing import invoicing
-
-from core.store import paths
 from core.billing import profile as profile_svc
 from core.billing.clients import add_client, add_project
-from core.store.models import Invoice, WorkEntry
 from core.billing.timesheet import EntryInput, add_entry
+from core.store import paths
+from core.store.models import Invoice, WorkEntry
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.invoices import InvoicesScreen, NewInvoiceScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
-from helpers import plain, screen_text, table_cells
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -31,19 +31,27 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compa
 # -- helpers -------------------------------------------------------------------------------
 
 
-
 def set_up_business(with_entries: bool = True):
-    profile_svc.update_profile({"name": "Jana Nováková", "address": "Korunní 1\n120 00 Praha",
-                                "iban": "CZ6508000000192000145399", "bic": "GIBACZPX",
-                                "default_hourly_rate": "1000", "ico": "25596641"})
-    client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1200", ico="27082440",
-                        address="Náměstí 1\n110 00 Praha")
+    profile_svc.update_profile(
+        {
+            "name": "Jana Nováková",
+            "address": "Korunní 1\n120 00 Praha",
+            "iban": "CZ6508000000192000145399",
+            "bic": "GIBACZPX",
+            "default_hourly_rate": "1000",
+            "ico": "25596641",
+        }
+    )
+    client = add_client(
+        name="Acme s.r.o.", currency="CZK", hourly_rate="1200", ico="27082440", address="Náměstí 1\n110 00 Praha"
+    )
     project = add_project(client, name="Website")
     entries = []
     if with_entries:
-        entries = [add_entry(EntryInput(project=project, date=date.today(), duration="2h", description="Design")),
-                   add_entry(EntryInput(project=project, date=date.today(), duration="1h30m",
-                                        description="Review"))]
+        entries = [
+            add_entry(EntryInput(project=project, date=date.today(), duration="2h", description="Design")),
+            add_entry(EntryInput(project=project, date=date.today(), duration="1h30m", description="Review")),
+        ]
     return client, project, entries
 
 
@@ -165,8 +173,9 @@ async def test_export_failure_in_the_worker_does_not_quit_the_app(database, monk
         assert app.is_running
         assert app.return_code is None
         errors = [n for n in app._notifications if n.severity == "error"]
-        assert any("PDF export failed" in n.message and "No space left" in n.message for n in errors), \
-            [n.message for n in app._notifications]
+        assert any("PDF export failed" in n.message and "No space left" in n.message for n in errors), [
+            n.message for n in app._notifications
+        ]
         assert "PDF export failed" in screen_text(app)
         assert "hidden" in app.screen.query_one("#export-progress").classes
         # The app still answers keys.

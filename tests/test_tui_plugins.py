@@ -16,6 +16,7 @@ The plugins:
 * ``buggy-bank``: raises a plain ``RuntimeError`` whose message holds the token;
 * ``picky-bank``: raises ``SyncError`` with square brackets in its message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,16 +27,17 @@ from datetime import date
 from urllib.parse import quote, quote_plus
 
 import pytest
+from helpers import highlight, notifications, paste_into, screen_text, table_cells, type_into
 from textual.widgets import DataTable, Input, Label, Log, ProgressBar, Select, Static
 
-from core.platform import plugin_config
-from core.store.audit import AuditRecord
 from core.billing.clients import add_client
+from core.platform import plugin_config
 from core.platform.credentials import get_credentials
-from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
+from core.platform.sync import run_sync
 from core.plugins import use_plugins
 from core.plugins.base import Choice, Number, Plugin, Secret, SyncError, Text
-from core.platform.sync import run_sync
+from core.store.audit import AuditRecord
+from core.store.models import MoneyTransaction, PluginConfiguration, SyncHistory
 from tui.app import FakturkaApp
 from tui.screens.audit import AuditDetailScreen, AuditScreen
 from tui.screens.dashboard import DashboardScreen
@@ -43,7 +45,6 @@ from tui.screens.history import HistoryScreen, RunDetailScreen
 from tui.screens.plugins import PluginsScreen
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
-from helpers import highlight, notifications, paste_into, screen_text, table_cells, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"
@@ -76,8 +77,11 @@ class AcmeBank(Plugin):
         Choice("period", "Download", ("week", "month", "year"), default="month"),
         Number("days_back", "Days back", default=30),
     ]
-    ROWS = [("acme-1", "1200.50", "Invoice 2024001"), ("acme-2", "300", "Invoice 2024002"),
-            ("acme-3", "99.90", "Refund")]
+    ROWS = [
+        ("acme-1", "1200.50", "Invoice 2024001"),
+        ("acme-2", "300", "Invoice 2024002"),
+        ("acme-3", "99.90", "Refund"),
+    ]
 
     def sync(self, ctx):
         token = ctx.credentials["token"]
@@ -85,9 +89,15 @@ class AcmeBank(Plugin):
         ctx.log(f"GET https://api.acme-bank.test/v1/rest/periods/{quote(token, safe='')}/transactions.json")
         ctx.log(f"fallback https://api.acme-bank.test/v1/last?token={token}&days={ctx.settings['days_back']}")
         for done, (external_id, amount, description) in enumerate(self.ROWS, 1):
-            ctx.upsert_transaction(external_id=external_id, transaction_type="income", amount=amount,
-                                   currency="CZK", transacted_on=date(2024, 5, done), description=description,
-                                   counterparty="Client s.r.o.")
+            ctx.upsert_transaction(
+                external_id=external_id,
+                transaction_type="income",
+                amount=amount,
+                currency="CZK",
+                transacted_on=date(2024, 5, done),
+                description=description,
+                counterparty="Client s.r.o.",
+            )
             ctx.progress(done, len(self.ROWS))
         ctx.log(f"Downloaded {len(self.ROWS)} transactions")
 
@@ -104,8 +114,14 @@ class SlowBank(Plugin):
             page += 1
             ctx.log(f"slow page {page}")
             ctx.progress(min(page, 99), 100)
-            ctx.upsert_transaction(external_id=f"slow-{page}", transaction_type="expense", amount="10",
-                                   currency="CZK", transacted_on=date(2024, 5, 1), description=f"page {page}")
+            ctx.upsert_transaction(
+                external_id=f"slow-{page}",
+                transaction_type="expense",
+                amount="10",
+                currency="CZK",
+                transacted_on=date(2024, 5, 1),
+                description=f"page {page}",
+            )
             time.sleep(0.05)
         ctx.progress(100, 100)
         ctx.log(f"slow done after {page} pages")
@@ -225,8 +241,13 @@ async def test_configure_through_the_form_stores_the_secret_encrypted_and_never_
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         table = await open_plugins(pilot)
-        assert [row[0] for row in table_cells(table)] == ["acme-bank", "buggy-bank", "grumpy-bank", "picky-bank",
-                                                           "slow-bank"]
+        assert [row[0] for row in table_cells(table)] == [
+            "acme-bank",
+            "buggy-bank",
+            "grumpy-bank",
+            "picky-bank",
+            "slow-bank",
+        ]
         await highlight(pilot, table, "acme-bank")
         assert cell(table, "acme-bank", "configured").startswith("missing")
         assert "token" in cell(table, "acme-bank", "configured")
@@ -293,8 +314,10 @@ async def test_configure_through_the_form_stores_the_secret_encrypted_and_never_
         await pilot.pause()
         assert isinstance(app.screen, PluginsScreen)
         assert get_credentials("acme-bank") == {"token": TOKEN}
-        assert PluginConfiguration.get(PluginConfiguration.plugin_name == "acme-bank").settings["account"] \
+        assert (
+            PluginConfiguration.get(PluginConfiguration.plugin_name == "acme-bank").settings["account"]
             == "1111111111/0800"
+        )
 
         # Typing a new one replaces it; escape saves nothing.
         await pilot.press("e")
@@ -311,8 +334,10 @@ async def test_configure_through_the_form_stores_the_secret_encrypted_and_never_
         await pilot.pause()
         assert isinstance(app.screen, PluginsScreen)
         assert get_credentials("acme-bank") == {"token": NEW_TOKEN}
-        assert PluginConfiguration.get(PluginConfiguration.plugin_name == "acme-bank").settings["account"] \
+        assert (
+            PluginConfiguration.get(PluginConfiguration.plugin_name == "acme-bank").settings["account"]
             == "1111111111/0800"
+        )
         assert not leaks(audit_dump(), NEW_TOKEN) and not leaks(audit_dump())
 
 
@@ -333,7 +358,8 @@ async def test_form_refuses_a_missing_required_field_under_that_field(database):
         # Expected: "Account number" is required, so the form stays open with a message under it.
         assert isinstance(app.screen, FormScreen), (
             "the form closed although the required 'Account number' was empty; stored settings now: "
-            f"{PluginConfiguration.get(PluginConfiguration.plugin_name == 'acme-bank').settings}")
+            f"{PluginConfiguration.get(PluginConfiguration.plugin_name == 'acme-bank').settings}"
+        )
         error = app.screen.query_one("#error-account", Static)
         assert not error.has_class("hidden") and static_text(error)
         assert app.screen.query_one("#field-days_back", Input).value == "7"
@@ -438,7 +464,10 @@ async def test_sync_shows_its_lines_progress_and_counts_and_never_the_token(data
         assert run.log.splitlines() == lines
         rows = list(MoneyTransaction.select().order_by(MoneyTransaction.external_id))
         assert [(t.source, t.external_id, t.amount) for t in rows] == [
-            ("acme-bank", "acme-1", 120050), ("acme-bank", "acme-2", 30000), ("acme-bank", "acme-3", 9990)]
+            ("acme-bank", "acme-1", 120050),
+            ("acme-bank", "acme-2", 30000),
+            ("acme-bank", "acme-3", 9990),
+        ]
 
         # Again: a new session replaces the panel's lines; nothing changed this time.
         await pilot.press("r")
@@ -745,8 +774,14 @@ class BulkBank(Plugin):
 
     def sync(self, ctx):
         for n in range(250):
-            ctx.upsert_transaction(external_id=f"bulk-{n}", transaction_type="income", amount="10", currency="CZK",
-                                   transacted_on=date(2024, 5, 1), description=f"Movement {n}")
+            ctx.upsert_transaction(
+                external_id=f"bulk-{n}",
+                transaction_type="income",
+                amount="10",
+                currency="CZK",
+                transacted_on=date(2024, 5, 1),
+                description=f"Movement {n}",
+            )
 
 
 async def test_a_large_runs_changes_are_read_a_page_at_a_time(database):
@@ -826,9 +861,15 @@ async def test_audit_log_filters_by_source(database):
 
 
 async def test_audit_detail_shows_values_with_square_brackets_as_they_are(database):
-    row = MoneyTransaction.create(source="manual", external_id=None, transaction_type="income", amount=500,
-                                  currency="CZK", transacted_on=date(2024, 5, 1),
-                                  description="Payment [/ref 42] [b]urgent[/b]")
+    row = MoneyTransaction.create(
+        source="manual",
+        external_id=None,
+        transaction_type="income",
+        amount=500,
+        currency="CZK",
+        transacted_on=date(2024, 5, 1),
+        description="Payment [/ref 42] [b]urgent[/b]",
+    )
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
         await open_section(pilot, "a", AuditScreen)

@@ -4,18 +4,20 @@ the timer in the header, language and theme remembered, the help screen.
 Every test runs the real ``FakturkaApp`` headless (``run_test``) against a
 fresh database under its own temporary FAKTURKA_HOME (see conftest.py).
 """
+
 from __future__ import annotations
 
 import json
 
+from helpers import paste_into, screen_text, type_into
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
-from core.store import paths
 from core.billing.clients import add_client, add_project
-from core.store.models import BusinessProfile, WorkEntry
 from core.billing.reports import dashboard
 from core.billing.timesheet import running_timer
+from core.store import paths
+from core.store.models import BusinessProfile, WorkEntry
 from tui.app import FakturkaApp
 from tui.i18n import money
 from tui.screens.dashboard import DashboardScreen
@@ -23,7 +25,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.form import FormScreen
-from helpers import paste_into, screen_text, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -173,8 +174,7 @@ async def test_invalid_iban_is_refused_under_its_field_and_keeps_what_was_typed(
         await pilot.press("ctrl+s")
         await pilot.pause()
         profile = BusinessProfile.get()
-        assert (profile.name, profile.phone, profile.iban) == (
-            "Jana", "+420 777 123 456", "CZ6508000000192000145399")
+        assert (profile.name, profile.phone, profile.iban) == ("Jana", "+420 777 123 456", "CZ6508000000192000145399")
         assert "hidden" in app.screen.query_one("#error-iban").classes
 
 
@@ -195,8 +195,12 @@ async def test_every_profile_field_can_be_brought_on_screen(database):
         await pilot.press("s")
         await pilot.pause()
         hidden = []
-        for label, key in (("IBAN", "iban"), ("BIC", "bic"), ("Invoice number pattern", "invoice_number_pattern"),
-                           ("Default invoice language", "locale")):
+        for label, key in (
+            ("IBAN", "iban"),
+            ("BIC", "bic"),
+            ("Invoice number pattern", "invoice_number_pattern"),
+            ("Default invoice language", "locale"),
+        ):
             app.screen.query_one(f"#field-{key}").focus()
             await pilot.pause()
             if label not in screen_text(app):
@@ -413,8 +417,15 @@ async def test_help_lists_the_bindings_of_the_current_screen(database):
         assert isinstance(app.screen, HelpScreen)
         rows = help_rows(app)
         actions = [action for _key, action in rows]
-        for expected in ("New invoice", "Mark sent", "Export PDF", "Quit", "Help", "Start/stop timer",
-                         "Command palette"):
+        for expected in (
+            "New invoice",
+            "Mark sent",
+            "Export PDF",
+            "Quit",
+            "Help",
+            "Start/stop timer",
+            "Command palette",
+        ):
             assert expected in actions, (expected, rows)
         assert ("n", "New invoice") in rows
         text = screen_text(app)

@@ -6,6 +6,7 @@ works in any fresh venv (CI). The app runs in its own tmux server (``-L``)
 with FAKTURKA_HOME in the test's temporary directory; keys go in with
 ``send-keys`` and the screen is read back with ``capture-pane``.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,13 @@ class Tmux:
         self.tmux, self.socket, self.session = tmux, socket, session
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([self.tmux, "-L", self.socket, "-f", "/dev/null", *args],
-                              capture_output=True, text=True, check=check, timeout=30)
+        return subprocess.run(
+            [self.tmux, "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=30,
+        )
 
     def screen(self) -> str:
         result = self.run("capture-pane", "-p", "-t", self.session, check=False)
@@ -51,7 +57,7 @@ class Tmux:
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if (what.search(screen) if isinstance(what, re.Pattern) else what in screen):
+            if what.search(screen) if isinstance(what, re.Pattern) else what in screen:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{what!r} did not appear within {timeout:.0f} s; the screen shows:\n{screen}")
@@ -72,13 +78,17 @@ def tmux():
 
 def test_real_app_in_tmux_loads_demo_data_shows_invoices_and_quits(tmux, fakturka_home, tmp_path):
     if tmux is None:
-        pytest.fail("tmux is not installed, so the terminal smoke test cannot run. "
-                    "Install it (Debian/Ubuntu: apt-get install -y tmux) before running the suite.")
+        pytest.fail(
+            "tmux is not installed, so the terminal smoke test cannot run. "
+            "Install it (Debian/Ubuntu: apt-get install -y tmux) before running the suite."
+        )
     fakturka = Path(sys.executable).parent / "fakturka"
     assert fakturka.is_file(), f"the fakturka console script is not installed in {fakturka.parent}"
     rc_file = tmp_path / "exit-code"
-    command = (f"env FAKTURKA_HOME={shlex.quote(str(fakturka_home))} TERM=xterm-256color "
-               f"{shlex.quote(str(fakturka))}; echo $? > {shlex.quote(str(rc_file))}")
+    command = (
+        f"env FAKTURKA_HOME={shlex.quote(str(fakturka_home))} TERM=xterm-256color "
+        f"{shlex.quote(str(fakturka))}; echo $? > {shlex.quote(str(rc_file))}"
+    )
     tmux.run("new-session", "-d", "-s", tmux.session, "-x", str(WIDTH), "-y", str(HEIGHT), command)
 
     screen = tmux.wait_for("Welcome to Fakturka")

@@ -6,6 +6,7 @@ started here the same way as far as it can tell: in its own session, with
 the terminal as standard input but not as its controlling terminal, so no
 SIGHUP reaches it when the terminal's other end is closed.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -41,8 +42,9 @@ def test_the_app_leaves_when_its_terminal_is_closed(fakturka_home):
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = {**os.environ, "FAKTURKA_HOME": str(fakturka_home), "TERM": "xterm-256color"}
-    app = subprocess.Popen([str(fakturka)], stdin=slave, stdout=slave, stderr=slave, env=env,
-                           start_new_session=True, close_fds=True)
+    app = subprocess.Popen(
+        [str(fakturka)], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+    )
     os.close(slave)
     try:
         shown = _read_until(master, b"Welcome", WAIT)

@@ -3,25 +3,26 @@
 Each test checks what the screen shows and what the database holds. Every
 test has its own FAKTURKA_HOME and database (conftest.py).
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
+from helpers import highlight, paste_into, screen_text, table_cells, type_into
 from textual.widgets import Input, Select, Static
 
 from core.billing import invoicing
 from core.billing import profile as profile_svc
 from core.billing.clients import add_client, add_project
-from core.store.models import Client, Project, WorkEntry
 from core.billing.timesheet import EntryInput, add_entry
+from core.store.models import Client, Project, WorkEntry
 from tui.app import FakturkaApp
 from tui.screens.clients import ClientsScreen
 from tui.screens.time import TimeScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
-from helpers import highlight, paste_into, screen_text, table_cells, type_into
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -31,8 +32,14 @@ NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compa
 
 
 def set_up_profile() -> None:
-    profile_svc.update_profile({"name": "Jana Nováková", "address": "Korunní 1\n120 00 Praha",
-                                "iban": "CZ6508000000192000145399", "default_hourly_rate": "1000"})
+    profile_svc.update_profile(
+        {
+            "name": "Jana Nováková",
+            "address": "Korunní 1\n120 00 Praha",
+            "iban": "CZ6508000000192000145399",
+            "default_hourly_rate": "1000",
+        }
+    )
 
 
 # -- clients & projects ------------------------------------------------------------------------
@@ -137,8 +144,12 @@ async def test_every_client_form_field_can_be_brought_on_screen(database):
         await pilot.press("c", "n")
         await pilot.pause()
         hidden = []
-        for label, key in (("Currency", "currency"), ("Invoice language", "language"),
-                           ("Hourly rate", "hourly_rate"), ("Payment terms (days)", "payment_terms_days")):
+        for label, key in (
+            ("Currency", "currency"),
+            ("Invoice language", "language"),
+            ("Hourly rate", "hourly_rate"),
+            ("Payment terms (days)", "payment_terms_days"),
+        ):
             app.screen.query_one(f"#field-{key}").focus()
             await pilot.pause()
             if label not in screen_text(app):
@@ -255,7 +266,9 @@ async def test_delete_is_refused_for_a_billed_entry_and_confirmed_for_an_unbille
     set_up_profile()
     client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
     project = add_project(client, name="Website")
-    billed = add_entry(EntryInput(project=project, date=date.today() - timedelta(days=60), duration="2h", description="Billed work"))
+    billed = add_entry(
+        EntryInput(project=project, date=date.today() - timedelta(days=60), duration="2h", description="Billed work")
+    )
     invoice = invoicing.create_invoice(client, until=date.today() - timedelta(days=30))
     billed = WorkEntry.get_by_id(billed.id)
     assert billed.invoice_line_id is not None
@@ -306,7 +319,9 @@ async def test_unbilled_only_filter_with_one_key(database):
     set_up_profile()
     client = add_client(name="Acme s.r.o.", currency="CZK", hourly_rate="1000")
     project = add_project(client, name="Website")
-    add_entry(EntryInput(project=project, date=date.today() - timedelta(days=60), duration="2h", description="Billed work"))
+    add_entry(
+        EntryInput(project=project, date=date.today() - timedelta(days=60), duration="2h", description="Billed work")
+    )
     invoicing.create_invoice(client, until=date.today() - timedelta(days=30))
     add_entry(EntryInput(project=project, date=date.today(), duration="1h", description="Fresh work"))
     app = FakturkaApp(db_path=database, first_start_prompt=False)

@@ -1,4 +1,5 @@
 """The Fakturka terminal app: sections as Textual modes, global keys, theme and language."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,21 +12,21 @@ from textual.screen import Screen
 
 from cli import app_version
 from core.billing.clients import find_project, list_projects, project_label
+from core.billing.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
+from core.demo import database_is_empty, load_demo
 from core.store.config import UiConfig, load_config, save_config
 from core.values.dates import format_minutes
-from core.demo import database_is_empty, load_demo
-from core.billing.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
 from tui import terminal
 from tui.i18n import _, set_language
+from tui.screens.audit import AuditScreen
+from tui.screens.bank import BankScreen
 from tui.screens.base import SectionScreen, translate_bindings
 from tui.screens.clients import ClientsScreen
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.audit import AuditScreen
-from tui.screens.bank import BankScreen
 from tui.screens.help import HelpScreen
 from tui.screens.history import HistoryScreen
-from tui.screens.plugins import PluginsScreen
 from tui.screens.invoices import InvoicesScreen
+from tui.screens.plugins import PluginsScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.time import TimeScreen
 from tui.screens.welcome import WelcomeScreen
@@ -54,8 +55,10 @@ class FakturkaApp(App):
     BINDINGS = [
         Binding("ctrl+t", "toggle_timer", "Start/stop timer", id="timer"),
         Binding("question_mark", "help", "Help", id="help"),
-        *(Binding(key, f"section('{name}')", title, id=f"section-{name}", show=False)
-          for name, (key, title, _screen) in SECTIONS.items()),
+        *(
+            Binding(key, f"section('{name}')", title, id=f"section-{name}", show=False)
+            for name, (key, title, _screen) in SECTIONS.items()
+        ),
         Binding("f2", "toggle_theme", "Light/dark", show=False, id="theme"),
         Binding("f3", "toggle_language", "Čeština/English", show=False, id="language"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -71,8 +74,9 @@ class FakturkaApp(App):
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
 
-    def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
-               markup: bool = True) -> None:
+    def notify(
+        self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = True
+    ) -> None:
         """Notifications carry names, bank messages and plugin errors: never parse them as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
@@ -120,7 +124,7 @@ class FakturkaApp(App):
         if isinstance(self.screen, HelpScreen):
             return
         rows, widget_rows = [], []
-        for key, active in self.screen.active_bindings.items():
+        for _key, active in self.screen.active_bindings.items():
             binding = active.binding
             if binding.description:
                 row = (self.get_key_display(binding), binding.description)
@@ -139,16 +143,20 @@ class FakturkaApp(App):
         if entry is None:
             self.sub_title = f"v{app_version()}"
         else:
-            self.sub_title = (f"⏱ {project_label(entry.project)} {format_minutes(elapsed_minutes(entry))}"
-                              + (f" · {entry.description}" if entry.description else ""))
+            self.sub_title = f"⏱ {project_label(entry.project)} {format_minutes(elapsed_minutes(entry))}" + (
+                f" · {entry.description}" if entry.description else ""
+            )
         # Each mode's screen has its own header: copy the indicator onto the one shown.
         self.screen.sub_title = self.sub_title
 
     def action_toggle_timer(self) -> None:
         if running_timer() is not None:
             entry = stop_timer()
-            self.notify(_("Timer stopped: {time} on {project}.").format(
-                time=format_minutes(entry.minutes), project=project_label(entry.project)))
+            self.notify(
+                _("Timer stopped: {time} on {project}.").format(
+                    time=format_minutes(entry.minutes), project=project_label(entry.project)
+                )
+            )
             self.update_timer_indicator()
             self._refresh_current()
             return
@@ -181,17 +189,28 @@ class FakturkaApp(App):
                 self.update_timer_indicator()
                 self._refresh_current()
 
-        self.push_screen(FormScreen(_("Start the timer"), [
-            FormField("project", _("Project"), "choice", default or options[0][1], options=options, required=True),
-            FormField("description", _("What are you working on?"), value=""),
-        ], submit), started)
+        self.push_screen(
+            FormScreen(
+                _("Start the timer"),
+                [
+                    FormField(
+                        "project", _("Project"), "choice", default or options[0][1], options=options, required=True
+                    ),
+                    FormField("description", _("What are you working on?"), value=""),
+                ],
+                submit,
+            ),
+            started,
+        )
 
     # -- syncs (run in a thread worker; the Plugins screen's log panel reads the session) -------
 
     def start_sync(self, name: str) -> SyncSession | None:
         if self.current_sync is not None and not self.current_sync.finished:
-            self.notify(_("{name} is still syncing; wait for it or cancel it (x).").format(
-                name=self.current_sync.plugin_name), severity="warning")
+            self.notify(
+                _("{name} is still syncing; wait for it or cancel it (x).").format(name=self.current_sync.plugin_name),
+                severity="warning",
+            )
             return None
         session = SyncSession(name)
         self.current_sync = session
@@ -200,8 +219,8 @@ class FakturkaApp(App):
 
     @work(thread=True, exit_on_error=False, group="sync")
     def _sync_worker(self, session: SyncSession) -> None:
-        from core.store.db import db
         from core.platform.sync import SyncRefused, run_sync
+        from core.store.db import db
 
         def started(run_id: int) -> None:
             session.run_id = run_id
@@ -209,9 +228,14 @@ class FakturkaApp(App):
 
         try:
             with db.connection_context():
-                outcome = run_sync(session.plugin_name, trigger="tui", on_log=session.lines.append,
-                                   on_progress=session.set_progress, cancel_event=session.cancel,
-                                   on_started=started)
+                outcome = run_sync(
+                    session.plugin_name,
+                    trigger="tui",
+                    on_log=session.lines.append,
+                    on_progress=session.set_progress,
+                    cancel_event=session.cancel,
+                    on_started=started,
+                )
         except SyncRefused as exc:
             # The line before the status: the panel stops polling a finished session once it shows all lines.
             session.message = str(exc)
@@ -227,16 +251,22 @@ class FakturkaApp(App):
             return
         c = outcome.counts
         session.counts = _("{created} created, {updated} updated, {skipped} unchanged").format(
-            created=c.created, updated=c.updated, skipped=c.skipped)
+            created=c.created, updated=c.updated, skipped=c.skipped
+        )
         session.status = outcome.status
         if outcome.status == "completed":
-            session.message = _("{name}: sync completed ({counts}).").format(name=session.plugin_name,
-                                                                             counts=session.counts)
+            session.message = _("{name}: sync completed ({counts}).").format(
+                name=session.plugin_name, counts=session.counts
+            )
             self.call_from_thread(self.notify, session.message, timeout=8)
         else:
             session.message = outcome.error or ""
-            self.call_from_thread(self.notify, _("{name}: sync failed: {error}").format(
-                name=session.plugin_name, error=outcome.error), severity="error", timeout=10)
+            self.call_from_thread(
+                self.notify,
+                _("{name}: sync failed: {error}").format(name=session.plugin_name, error=outcome.error),
+                severity="error",
+                timeout=10,
+            )
 
     # -- theme and language (remembered in config.json) ----------------------------------
 
@@ -267,15 +297,19 @@ class FakturkaApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for name, (key, title, _screen) in SECTIONS.items():
-            yield SystemCommand(f"{_('Go to')} {_(title)}", f"{_('Key')}: {key}",
-                                lambda name=name: self.action_section(name))
+            yield SystemCommand(
+                f"{_('Go to')} {_(title)}", f"{_('Key')}: {key}", lambda name=name: self.action_section(name)
+            )
         yield SystemCommand(_("Start/stop timer"), "ctrl+t", self.action_toggle_timer)
         yield SystemCommand(_("Switch light/dark theme"), "f2", self.action_toggle_theme)
         yield SystemCommand(_("Switch language (Čeština/English)"), "f3", self.action_toggle_language)
         yield SystemCommand(_("Help: keys of this screen"), "?", self.action_help)
         if isinstance(screen, SectionScreen):
-            for key, active in screen.active_bindings.items():
+            for active in screen.active_bindings.values():
                 binding = active.binding
                 if active.node is screen and binding.description:
-                    yield SystemCommand(binding.description, f"{_('Key')}: {self.get_key_display(binding)}",
-                                        lambda action=binding.action: screen.run_action(action))
+                    yield SystemCommand(
+                        binding.description,
+                        f"{_('Key')}: {self.get_key_display(binding)}",
+                        lambda action=binding.action: screen.run_action(action),
+                    )

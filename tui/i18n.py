@@ -3,6 +3,7 @@
 One language per running app, so a module-level setting is enough; screens
 re-compose when it changes (see ``SectionScreen``).
 """
+
 from __future__ import annotations
 
 from core.values import i18n

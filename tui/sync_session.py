@@ -4,6 +4,7 @@ The engine runs in a thread worker and appends to ``lines`` (a list append
 is atomic under the GIL); the panel polls every 100 ms and writes the new
 lines in one batch, so a chatty plugin never floods the UI with calls.
 """
+
 from __future__ import annotations
 
 import threading

@@ -7,6 +7,7 @@ signal and waits for its child, and Textual's input thread then reads an
 endless end-of-file from the dead terminal at half a core, for ever. The
 app checks once a second and leaves.
 """
+
 from __future__ import annotations
 
 import os

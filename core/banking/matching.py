@@ -17,6 +17,7 @@ transactions x invoices. Writes go through an audited bulk update, under
 whatever audit source is current (the plugin's inside a sync, "manual" from
 the CLI or the TUI).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,10 +26,11 @@ from datetime import date
 
 from peewee import SQL
 
+from core.billing.invoicing import amount_paid, is_settled, settle_payment_status
+from core.errors import FakturkaError
 from core.store.bulk import audited_bulk_update
 from core.store.db import db
 from core.store.gcpause import gc_paused
-from core.billing.invoicing import amount_paid, is_settled, settle_payment_status
 from core.store.models import Invoice, MoneyTransaction
 from core.values.money import from_minor
 
@@ -39,7 +41,7 @@ _ATTENTION_SQL = "\"match_status\" IN ('review', 'ignored')"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9]|[0-9]")
 
 
-class MatchError(Exception):
+class MatchError(FakturkaError):
     """A manual link/unlink/ignore that is refused; the message says why."""
 
 
@@ -81,14 +83,16 @@ class MatchReport:
     def lines(self) -> list[str]:
         out = []
         for m in self.matched:
-            what = {"paid": "paid in full", "partial": "partly paid",
-                    "overpaid": "paid, overpaid"}[m.kind]
-            out.append(f"Transaction {m.transaction_id} -> invoice {m.invoice_number}: {what}"
-                       + (f" (still owed {from_minor(m.owed_after, m.currency)} {m.currency})"
-                          if m.kind == "partial" else ""))
+            what = {"paid": "paid in full", "partial": "partly paid", "overpaid": "paid, overpaid"}[m.kind]
+            out.append(
+                f"Transaction {m.transaction_id} -> invoice {m.invoice_number}: {what}"
+                + (f" (still owed {from_minor(m.owed_after, m.currency)} {m.currency})" if m.kind == "partial" else "")
+            )
         for r in self.review:
-            out.append(f"Transaction {r.transaction_id} needs review: {r.reason}"
-                       + (f" (candidates: {', '.join(r.candidates)})" if r.candidates else ""))
+            out.append(
+                f"Transaction {r.transaction_id} needs review: {r.reason}"
+                + (f" (candidates: {', '.join(r.candidates)})" if r.candidates else "")
+            )
         return out
 
 
@@ -121,13 +125,18 @@ class _OpenInvoices:
     def __init__(self):
         placeholders = ", ".join("?" for _ in OPEN_STATUSES)
         rows = db.execute_sql(
-            f'SELECT id, number, variable_symbol, currency, total, status, paid_on FROM invoices '
-            f'WHERE status IN ({placeholders})', OPEN_STATUSES).fetchall()
+            f"SELECT id, number, variable_symbol, currency, total, status, paid_on FROM invoices "
+            f"WHERE status IN ({placeholders})",
+            OPEN_STATUSES,
+        ).fetchall()
         invoices = [_Inv(r[0], r[1], r[2], r[3], r[4], r[5], _date(r[6])) for r in rows]
-        paid = dict(db.execute_sql(
-            f"SELECT t.invoice_id, SUM(t.amount) FROM money_transactions t JOIN invoices i ON i.id = t.invoice_id "
-            f"WHERE i.status IN ({placeholders}) AND t.transaction_type = 'income' GROUP BY t.invoice_id",
-            OPEN_STATUSES).fetchall())
+        paid = dict(
+            db.execute_sql(
+                f"SELECT t.invoice_id, SUM(t.amount) FROM money_transactions t JOIN invoices i ON i.id = t.invoice_id "
+                f"WHERE i.status IN ({placeholders}) AND t.transaction_type = 'income' GROUP BY t.invoice_id",
+                OPEN_STATUSES,
+            ).fetchall()
+        )
         self.by_id = {inv.id: inv for inv in invoices}
         self.paid = {inv.id: paid.get(inv.id) or 0 for inv in invoices}
         self.owed = {inv.id: max(0, inv.total - self.paid[inv.id]) for inv in invoices}
@@ -159,13 +168,21 @@ def _date(value) -> date | None:
 
 
 def _evidence(tx, inv, how: str) -> dict:
-    return {"invoice": inv.number, "by": how, "vs": tx.reference, "amount": tx.amount,
-            "currency": tx.currency, "message": (tx.description or "")[:140]}
+    return {
+        "invoice": inv.number,
+        "by": how,
+        "vs": tx.reference,
+        "amount": tx.amount,
+        "currency": tx.currency,
+        "message": (tx.description or "")[:140],
+    }
 
 
-_UNMATCHED_SQL = ("SELECT id, reference, description, amount, currency, transacted_on "
-                  "FROM money_transactions WHERE match_status = 'unmatched' AND transaction_type = 'income' "
-                  "AND invoice_id IS NULL")
+_UNMATCHED_SQL = (
+    "SELECT id, reference, description, amount, currency, transacted_on "
+    "FROM money_transactions WHERE match_status = 'unmatched' AND transaction_type = 'income' "
+    "AND invoice_id IS NULL"
+)
 
 # Rows that cannot have a candidate are left in SQLite (most movements pay nothing): a reference of
 # plain ASCII digits names its VS exactly, so it either is an open invoice's VS (temp.match_open_vs)
@@ -175,7 +192,8 @@ _COULD_MATCH_SQL = (
     "(reference GLOB '*[^0-9]*' "
     "OR (reference <> '' AND length(ltrim(reference, '0')) <= 10 "
     "    AND CAST(reference AS INTEGER) IN (SELECT key FROM temp.match_open_vs)) "
-    "OR {message})")
+    "OR {message})"
+)
 _MESSAGE_HAS_DIGIT_SQL = "description GLOB '*[0-9]*'"
 _DIGIT = re.compile(r"[0-9]")
 
@@ -195,7 +213,7 @@ def _unmatched(transaction_ids: list[int] | None, index: _OpenInvoices) -> list[
         rows = []
         ids = list(transaction_ids)
         for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-            chunk = ids[start: start + 900]
+            chunk = ids[start : start + 900]
             rows += db.execute_sql(f"{select} AND id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall()
         return rows
     finally:
@@ -217,8 +235,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
         for row in _unmatched(transaction_ids, index):
             candidates, how = index.candidates(row[1] or "", row[2] or "")
             if candidates:
-                found.append((_Tx(row[0], row[1] or "", row[2] or "", row[3], row[4], str(row[5])),
-                              candidates, how))
+                found.append((_Tx(row[0], row[1] or "", row[2] or "", row[3], row[4], str(row[5])), candidates, how))
         found.sort(key=lambda item: (item[0].transacted_on, item[0].id))
         linked: dict[int, dict] = {}
         reviewed: dict[int, dict] = {}
@@ -230,8 +247,11 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
                 continue
             same_currency = [i for i in candidates if i.currency == tx.currency]
             if len(same_currency) != 1:
-                reason = (f"the {how} points to an invoice in another currency" if not same_currency
-                          else f"{len(same_currency)} invoices match by {how}")
+                reason = (
+                    f"the {how} points to an invoice in another currency"
+                    if not same_currency
+                    else f"{len(same_currency)} invoices match by {how}"
+                )
                 note = {"reason": reason, "candidates": [_evidence(tx, i, how) for i in candidates]}
                 reviewed[tx.id] = {"match_status": "review", "match_note": note}
                 report.review.append(Review(tx.id, reason, [i.number for i in candidates]))
@@ -261,6 +281,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
 
 
 # -- what the person does by hand ---------------------------------------------------------
+
 
 def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice, int, list[str]]]:
     """Open invoices this transaction could pay, best first, with a score and the evidence."""
@@ -341,11 +362,11 @@ def find_transaction(ref: str | int) -> MoneyTransaction:
     return tx
 
 
-def transactions_query(*, status: str | None = None, source: str | None = None,
-                       since: date | None = None, until: date | None = None):
+def transactions_query(
+    *, status: str | None = None, source: str | None = None, since: date | None = None, until: date | None = None
+):
     """Bank transactions newest first, filtered (pages on the date index)."""
-    query = (MoneyTransaction.select()
-             .order_by(MoneyTransaction.transacted_on.desc(), MoneyTransaction.id.desc()))
+    query = MoneyTransaction.select().order_by(MoneyTransaction.transacted_on.desc(), MoneyTransaction.id.desc())
     if status in ATTENTION_STATUSES:
         # Repeats the partial index's condition (migration 5) so SQLite can use it for these rare states.
         # Literal SQL, not bound parameters: the planner matches the index's WHERE term as written.

@@ -1,22 +1,35 @@
 """Clients and their projects. Archived ones leave pickers but keep their history."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from peewee import fn
 
+from core.billing.profile import _check_bool, check_days, check_rate_percent, get_profile
+from core.errors import FakturkaError
+from core.store.models import Client, Invoice, Project, WorkEntry
 from core.values import validation as v
 from core.values.forms import Checker
-from core.store.models import Client, Invoice, Project, WorkEntry
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
-from core.billing.profile import _check_bool, check_days, check_rate_percent, get_profile
 
-CLIENT_FIELDS = ("name", "email", "address", "country", "ico", "dic", "currency",
-                 "language", "hourly_rate", "payment_terms_days", "archived")
+CLIENT_FIELDS = (
+    "name",
+    "email",
+    "address",
+    "country",
+    "ico",
+    "dic",
+    "currency",
+    "language",
+    "hourly_rate",
+    "payment_terms_days",
+    "archived",
+)
 PROJECT_FIELDS = ("name", "hourly_rate", "vat_rate", "archived")
 
 
-class NotFound(LookupError):
+class NotFound(FakturkaError, LookupError):
     """Nothing matches what the person named; the message says so in a sentence."""
 
 
@@ -45,7 +58,9 @@ def _optional_days(value: Any) -> int | None:
 def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, Any]:
     unknown = set(values) - set(CLIENT_FIELDS)
     if unknown:
-        raise v.ValidationError(f"Unknown client field {sorted(unknown)[0]!r}; known fields: {', '.join(CLIENT_FIELDS)}.")
+        raise v.ValidationError(
+            f"Unknown client field {sorted(unknown)[0]!r}; known fields: {', '.join(CLIENT_FIELDS)}."
+        )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "client"))
     checker.check("email", v.check_email)
@@ -87,12 +102,16 @@ def _check_unique_name(name: str, client_id: int | None) -> None:
 def _check_currency_change(client: Client, currency: str) -> None:
     """Rates, fixed amounts and invoices are stored in the client's currency: a new currency would
     silently re-label all of them (1000 CZK of work would read 1000 EUR)."""
-    has_work = (WorkEntry.select().join(Project).where(Project.client == client).exists()
-                or Invoice.select().where(Invoice.client == client).exists())
+    has_work = (
+        WorkEntry.select().join(Project).where(Project.client == client).exists()
+        or Invoice.select().where(Invoice.client == client).exists()
+    )
     if has_work:
         raise v.ValidationError(
             f"{client.name} already has work or invoices in {client.currency}; its currency cannot change. "
-            f"For work in {currency}, add another client.", "currency")
+            f"For work in {currency}, add another client.",
+            "currency",
+        )
 
 
 def edit_client(client: Client, **values: Any) -> Client:
@@ -148,20 +167,31 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
         names = ", ".join(f"{c.name} (id {c.id})" for c in prefix)
         raise NotFound(f"Client {text!r} is ambiguous: it matches {names}; use the id or more of the name.")
     if not include_archived:
-        archived = Client.select().where((Client.archived == True)  # noqa: E712
-                                         & fn.casefold(Client.name).startswith(text.casefold())).first()
+        archived = (
+            Client.select()
+            .where(
+                (Client.archived == True)  # noqa: E712
+                & fn.casefold(Client.name).startswith(text.casefold())
+            )
+            .first()
+        )
         if archived is not None:
-            raise NotFound(f"{archived.name} is archived; restore it first "
-                           f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen).")
+            raise NotFound(
+                f"{archived.name} is archived; restore it first "
+                f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen)."
+            )
     raise NotFound(f"There is no client called {text!r}; see 'fakturka client list'.")
 
 
 # -- projects ------------------------------------------------------------------
 
+
 def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
     unknown = set(values) - set(PROJECT_FIELDS)
     if unknown:
-        raise v.ValidationError(f"Unknown project field {sorted(unknown)[0]!r}; known fields: {', '.join(PROJECT_FIELDS)}.")
+        raise v.ValidationError(
+            f"Unknown project field {sorted(unknown)[0]!r}; known fields: {', '.join(PROJECT_FIELDS)}."
+        )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "project"))
     checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
@@ -174,7 +204,11 @@ def add_project(client: Client, **values: Any) -> Project:
     cleaned = _clean_project(values, client.currency)
     if "name" not in cleaned:
         raise v.ValidationError("The project needs a name.", "name")
-    if Project.select().where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold())).exists():
+    if (
+        Project.select()
+        .where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold()))
+        .exists()
+    ):
         raise v.ValidationError(f"{client.name} already has a project called {cleaned['name']!r}.", "name")
     return Project.create(client=client, **cleaned)
 
@@ -194,8 +228,11 @@ def archive_project(project: Project, archived: bool = True) -> Project:
 
 
 def projects_query(client: Client | None = None, include_archived: bool = False):
-    query = (Project.select(Project, Client).join(Client)
-             .order_by(fn.casefold(Client.name), fn.casefold(Project.name), Project.id))
+    query = (
+        Project.select(Project, Client)
+        .join(Client)
+        .order_by(fn.casefold(Client.name), fn.casefold(Project.name), Project.id)
+    )
     if client is not None:
         query = query.where(Project.client == client)
     if not include_archived:
@@ -251,8 +288,11 @@ def _refuse_if_archived(project: Project | None) -> None:
     if project is None:
         return
     if project.client.archived:
-        raise NotFound(f"{project_label(project)}: the client {project.client.name} is archived; restore it first "
-                       f"('fakturka client archive {project.client.id} --undo').")
+        raise NotFound(
+            f"{project_label(project)}: the client {project.client.name} is archived; restore it first "
+            f"('fakturka client archive {project.client.id} --undo')."
+        )
     if project.archived:
-        raise NotFound(f"{project_label(project)} is archived; restore it first "
-                       f"('fakturka project archive {project.id} --undo').")
+        raise NotFound(
+            f"{project_label(project)} is archived; restore it first ('fakturka project archive {project.id} --undo')."
+        )

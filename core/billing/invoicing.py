@@ -11,6 +11,7 @@ Rules decided here (and only here):
   it shows. Totals come from core.billing.totals.
 - Overdue is derived: sent, not paid, due date passed.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -20,18 +21,18 @@ from decimal import Decimal
 
 from peewee import fn
 
-from core.store.db import db
-from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
 from core.billing.profile import format_number, get_profile, is_set_up, supplier_snapshot
 from core.billing.timesheet import resolve_rate, unbilled_entries
 from core.billing.totals import Totals, compute_totals, line_amount
+from core.errors import FakturkaError
+from core.store.db import db
+from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
 
-EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 HOURS_QUANTUM = Decimal("0.01")
 
 
-class InvoiceError(Exception):
+class InvoiceError(FakturkaError):
     """An invoice action that is refused; the message says why."""
 
 
@@ -99,7 +100,8 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
             raise InvoiceError(
                 f"There is no hourly rate for {client.name} / {entry.project.name}: set one on the client or "
                 f"the project (the profile's rate is in {profile.default_currency}, the client pays in "
-                f"{client.currency}).")
+                f"{client.currency})."
+            )
         if entry.kind == "fixed" or per_entry:
             key = ("entry", entry.id)
         else:
@@ -112,8 +114,11 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
         vat = _vat_rate(project, profile, charges_czech_vat(project.client, profile.vat_payer))
         if first.kind == "fixed":
             description = first.description or project.name
-            lines.append(LineDraft(description, Decimal(1), unit_piece, first.fixed_amount, vat,
-                                   first.fixed_amount, project, members))
+            lines.append(
+                LineDraft(
+                    description, Decimal(1), unit_piece, first.fixed_amount, vat, first.fixed_amount, project, members
+                )
+            )
             continue
         minutes = sum(e.minutes for e in members)
         quantity = (Decimal(minutes) / Decimal(60)).quantize(HOURS_QUANTUM)
@@ -122,26 +127,35 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
             description = f"{first.date.isoformat()} {first.description or project.name}".strip()
         else:
             description = project.name
-        lines.append(LineDraft(description, quantity, unit_time, rate, vat,
-                               line_amount(quantity, rate), project, members))
+        lines.append(
+            LineDraft(description, quantity, unit_time, rate, vat, line_amount(quantity, rate), project, members)
+        )
     return lines
 
 
-def preview_invoice(client: Client, *, until: date | None = None, since: date | None = None,
-                    per_entry: bool = False) -> InvoiceDraft:
+def preview_invoice(
+    client: Client, *, until: date | None = None, since: date | None = None, per_entry: bool = False
+) -> InvoiceDraft:
     """What ``create_invoice`` would make, without writing anything."""
     profile = get_profile()
     entries = list(unbilled_entries(client, until=until, since=since))
     lines = build_lines(entries, per_entry=per_entry, language=client.language)
     reverse = is_reverse_charge(client, profile.vat_payer)
-    totals = compute_totals([(line.amount, line.vat_rate) for line in lines],
-                            vat_payer=profile.vat_payer, reverse_charge=reverse)
+    totals = compute_totals(
+        [(line.amount, line.vat_rate) for line in lines], vat_payer=profile.vat_payer, reverse_charge=reverse
+    )
     return InvoiceDraft(client, client.currency, lines, totals, bool(profile.vat_payer), reverse)
 
 
 def customer_snapshot(client: Client) -> dict:
-    return {"name": client.name, "address": client.address, "country": client.country,
-            "ico": client.ico, "dic": client.dic, "email": client.email}
+    return {
+        "name": client.name,
+        "address": client.address,
+        "country": client.country,
+        "ico": client.ico,
+        "dic": client.dic,
+        "email": client.email,
+    }
 
 
 def variable_symbol(number: str) -> str:
@@ -156,12 +170,20 @@ def next_number(year: int) -> tuple[int, str]:
     return seq, format_number(get_profile().invoice_number_pattern, year, seq)
 
 
-def create_invoice(client: Client, *, until: date | None = None, since: date | None = None,
-                   per_entry: bool = False, issued_on: date | None = None) -> Invoice:
+def create_invoice(
+    client: Client,
+    *,
+    until: date | None = None,
+    since: date | None = None,
+    per_entry: bool = False,
+    issued_on: date | None = None,
+) -> Invoice:
     """Turn the client's unbilled billable entries into a draft invoice; entries get locked."""
     if not is_set_up():
-        raise InvoiceError("Set up your business profile first (name, address, bank account): "
-                           "'fakturka profile edit' or Settings in the app.")
+        raise InvoiceError(
+            "Set up your business profile first (name, address, bank account): "
+            "'fakturka profile edit' or Settings in the app."
+        )
     issued_on = issued_on or date.today()
     with db.atomic():
         draft = preview_invoice(client, until=until, since=since, per_entry=per_entry)
@@ -175,19 +197,37 @@ def create_invoice(client: Client, *, until: date | None = None, since: date | N
             raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
         supply = min(issued_on, until) if until else issued_on
         invoice = Invoice.create(
-            number=number, year=issued_on.year, seq=seq, client=client, status="draft",
-            currency=client.currency, language=client.language, issued_on=issued_on,
-            due_on=issued_on + timedelta(days=terms), taxable_supply_on=supply,
-            variable_symbol=variable_symbol(number), vat_payer=draft.vat_payer,
-            reverse_charge=draft.reverse_charge, subtotal=draft.totals.subtotal,
-            vat_total=draft.totals.vat_total, total=draft.totals.total,
-            supplier=supplier_snapshot(profile), customer=customer_snapshot(client),
+            number=number,
+            year=issued_on.year,
+            seq=seq,
+            client=client,
+            status="draft",
+            currency=client.currency,
+            language=client.language,
+            issued_on=issued_on,
+            due_on=issued_on + timedelta(days=terms),
+            taxable_supply_on=supply,
+            variable_symbol=variable_symbol(number),
+            vat_payer=draft.vat_payer,
+            reverse_charge=draft.reverse_charge,
+            subtotal=draft.totals.subtotal,
+            vat_total=draft.totals.vat_total,
+            total=draft.totals.total,
+            supplier=supplier_snapshot(profile),
+            customer=customer_snapshot(client),
         )
         for position, line in enumerate(draft.lines, start=1):
             row = InvoiceLine.create(
-                invoice=invoice, position=position, description=line.description,
-                quantity=line.quantity, unit=line.unit, unit_price=line.unit_price,
-                vat_rate=line.vat_rate, amount=line.amount, project=line.project)
+                invoice=invoice,
+                position=position,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                vat_rate=line.vat_rate,
+                amount=line.amount,
+                project=line.project,
+            )
             for entry in line.entries:
                 entry.invoice_line = row
                 if entry.kind == "time":
@@ -199,8 +239,9 @@ def create_invoice(client: Client, *, until: date | None = None, since: date | N
 def invoice_totals(invoice: Invoice) -> Totals:
     """The per-rate summary of a stored invoice, recomputed from its lines."""
     lines = InvoiceLine.select(InvoiceLine.amount, InvoiceLine.vat_rate).where(InvoiceLine.invoice == invoice)
-    return compute_totals([(l.amount, l.vat_rate) for l in lines],
-                          vat_payer=invoice.vat_payer, reverse_charge=invoice.reverse_charge)
+    return compute_totals(
+        [(ln.amount, ln.vat_rate) for ln in lines], vat_payer=invoice.vat_payer, reverse_charge=invoice.reverse_charge
+    )
 
 
 def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
@@ -209,10 +250,12 @@ def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
 
 # -- payments and status ---------------------------------------------------------
 
+
 def _paid_query(invoice_ref):
     Payment = MoneyTransaction.alias("payment")
-    return (Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0))
-            .where((Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")))
+    return Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(
+        (Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")
+    )
 
 
 def amount_paid(invoice: Invoice) -> int:
@@ -252,9 +295,11 @@ def settle_payment_status(invoice: Invoice, *, payment_removed: bool = False) ->
     """
     paid = amount_paid(invoice)
     if invoice.status in ("sent", "draft") and is_settled(invoice.total, paid):
-        last = (MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
-                .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
-                .scalar())
+        last = (
+            MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
+            .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
+            .scalar()
+        )
         invoice.status = "paid"
         invoice.paid_on = last
         invoice.save()
@@ -282,16 +327,17 @@ def display_status(invoice: Invoice, today: date | None = None) -> str:
 def _release_entries(invoice: Invoice) -> None:
     line_ids = [line.id for line in InvoiceLine.select(InvoiceLine.id).where(InvoiceLine.invoice == invoice)]
     if line_ids:
-        WorkEntry.update(invoice_line=None, billed_rate=None).where(
-            WorkEntry.invoice_line.in_(line_ids)).execute()
+        WorkEntry.update(invoice_line=None, billed_rate=None).where(WorkEntry.invoice_line.in_(line_ids)).execute()
 
 
 def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status != "draft":
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
     if on is not None and on < invoice.issued_on:
-        raise InvoiceError(f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
-                           f"it cannot be sent before that ({on.isoformat()}).")
+        raise InvoiceError(
+            f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
+            f"it cannot be sent before that ({on.isoformat()})."
+        )
     with db.atomic():
         invoice.status = "sent"
         invoice.sent_on = on or date.today()
@@ -306,8 +352,9 @@ def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status not in ("draft", "sent"):
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
     if on is not None and on > date.today():
-        raise InvoiceError(f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day "
-                           f"the money arrived.")
+        raise InvoiceError(
+            f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day the money arrived."
+        )
     invoice.status = "paid"
     invoice.paid_on = on or date.today()
     invoice.save()
@@ -329,19 +376,23 @@ def cancel_invoice(invoice: Invoice) -> Invoice:
 def delete_draft(invoice: Invoice) -> None:
     """Delete the newest draft of its year, releasing its entries; its number is reused."""
     if invoice.status != "draft":
-        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only drafts can be deleted (cancel it instead).")
+        raise InvoiceError(
+            f"Invoice {invoice.number} is {invoice.status}; only drafts can be deleted (cancel it instead)."
+        )
     with db.atomic():
         newest = Invoice.select(fn.MAX(Invoice.seq)).where(Invoice.year == invoice.year).scalar()
         if invoice.seq != newest:
             raise InvoiceError(
                 f"Invoice {invoice.number} is not the newest of {invoice.year}; deleting it would leave a gap "
-                "in the number series. Cancel it instead.")
+                "in the number series. Cancel it instead."
+            )
         _release_entries(invoice)
         InvoiceLine.delete().where(InvoiceLine.invoice == invoice).execute()
         invoice.delete_instance()
 
 
 # -- lookups -------------------------------------------------------------------------
+
 
 def find_invoice(number: str) -> Invoice:
     invoice = Invoice.get_or_none(Invoice.number == str(number).strip())

@@ -13,6 +13,7 @@ and B, the common punctuation and currency signs, no hinting) into a private
 temporary directory and give fpdf2 those small files; an invoice that uses a
 character outside that set is rendered with the full fonts instead.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -33,10 +34,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from stdnum import iban as stdnum_iban
 
-from core.values import i18n
-
 from core.billing import qr
 from core.billing.totals import compute_totals
+from core.values import i18n
 
 __all__ = ["render_invoice", "render_invoice_bytes", "export_invoices", "invoice_filename"]
 
@@ -68,12 +68,14 @@ QR_SIZE = 31.0
 
 # Unicode ranges kept in the per-process Latin cut of Open Sans.
 LATIN_RANGES = (
-    (0x0020, 0x007E), (0x00A0, 0x024F),  # ASCII, Latin-1, Latin Extended-A/B
+    (0x0020, 0x007E),
+    (0x00A0, 0x024F),  # ASCII, Latin-1, Latin Extended-A/B
     (0x02C6, 0x02DD),  # spacing accents (ˇ ˘ ˙ ˝)
     (0x2000, 0x206F),  # general punctuation: dashes, quotes, bullets, (no-break) spaces
     (0x20A0, 0x20CF),  # currency signs (€ and friends)
     (0x2100, 0x2122),  # № ™
-    (0x2190, 0x2193), (0x2212, 0x2212),  # arrows, minus sign
+    (0x2190, 0x2193),
+    (0x2212, 0x2212),  # arrows, minus sign
 )
 
 
@@ -181,6 +183,7 @@ def fonts_for(texts: Iterable[str]) -> FontSet:
 
 # -- the document --------------------------------------------------------------
 
+
 class _InvoicePDF(FPDF):
     footer_text = ""
 
@@ -210,7 +213,8 @@ class _Renderer:
         self.show_vat = bool(invoice.vat_payer) and not bool(invoice.reverse_charge)
         self.totals = compute_totals(
             [(line.amount, Decimal(str(line.vat_rate))) for line in self.lines],
-            vat_payer=bool(invoice.vat_payer), reverse_charge=bool(invoice.reverse_charge),
+            vat_payer=bool(invoice.vat_payer),
+            reverse_charge=bool(invoice.reverse_charge),
         )
         stored = (invoice.subtotal, invoice.vat_total, invoice.total)
         computed = (self.totals.subtotal, self.totals.vat_total, self.totals.total)
@@ -321,8 +325,7 @@ class _Renderer:
         if inv.vat_payer:
             self.font(9, "", MUTED)
             self.text(MARGIN_L, MARGIN_T + 8, HALF_W, 5, self.t("Tax document"))
-        rows = [(self.t("Issue date"), self.date(inv.issued_on)),
-                (self.t("Due date"), self.date(inv.due_on))]
+        rows = [(self.t("Issue date"), self.date(inv.issued_on)), (self.t("Due date"), self.date(inv.due_on))]
         if inv.vat_payer:
             # Always shown on a tax document (the issue date when no other is set).
             rows.append((self.t("Date of taxable supply"), self.date(inv.taxable_supply_on or inv.issued_on)))
@@ -386,13 +389,24 @@ class _Renderer:
         payer = self.show_vat
         amount = self.t("Amount excl. VAT") if payer else self.t("Amount")
         if payer:
-            fixed = [("qty", 16.0, "R"), ("unit", 10.0, "L"), ("price", 27.0, "R"), ("vat", 17.0, "R"),
-                     ("amount", 29.0, "R")]
+            fixed = [
+                ("qty", 16.0, "R"),
+                ("unit", 10.0, "L"),
+                ("price", 27.0, "R"),
+                ("vat", 17.0, "R"),
+                ("amount", 29.0, "R"),
+            ]
         else:
             fixed = [("qty", 16.0, "R"), ("unit", 10.0, "L"), ("price", 28.0, "R"), ("amount", 30.0, "R")]
         desc_w = CONTENT_W - sum(w for _, w, _ in fixed)
-        heads = {"desc": self.t("Description"), "qty": self.t("Quantity"), "unit": self.t("Unit"),
-                 "price": self.t("Unit price"), "vat": self.t("VAT rate"), "amount": amount}
+        heads = {
+            "desc": self.t("Description"),
+            "qty": self.t("Quantity"),
+            "unit": self.t("Unit"),
+            "price": self.t("Unit price"),
+            "vat": self.t("VAT rate"),
+            "amount": amount,
+        }
         return [(heads["desc"], desc_w, "L")] + [(heads[key], w, align) for key, w, align in fixed]
 
     def table_head(self, y: float, cols) -> float:
@@ -440,7 +454,7 @@ class _Renderer:
             else:
                 self.text(MARGIN_L, y, desc_w, ROW_H, desc)
             x = MARGIN_L + desc_w
-            for value, (_, w, align) in zip(values, cols[1:]):
+            for value, (_, w, align) in zip(values, cols[1:], strict=False):
                 self.text(x, y, w, ROW_H, value, align=align)
                 x += w
             y += height
@@ -468,8 +482,9 @@ class _Renderer:
         sums: list[tuple[str, str]] = []
         if self.show_vat:
             for rate in self.totals.per_rate:
-                summary.append((i18n.format_percent_rate(rate.rate, self.lang), self.money(rate.base),
-                                self.money(rate.vat)))
+                summary.append(
+                    (i18n.format_percent_rate(rate.rate, self.lang), self.money(rate.base), self.money(rate.vat))
+                )
             sums.append((self.t("Total excl. VAT"), self.money(self.totals.subtotal)))
             sums.append((self.t("Total VAT"), self.money(self.totals.vat_total)))
         return summary, sums
@@ -539,7 +554,7 @@ class _Renderer:
             heads = (self.t("VAT rate"), self.t("Tax base"), self.t("VAT"))
             self.font(7, "B", MUTED)
             cx = totals_x
-            for head, w in zip(heads, widths):
+            for head, w in zip(heads, widths, strict=False):
                 self.text(cx, ty, w, 4.4, head, align="R" if cx > totals_x else "L")
                 cx += w
             ty += 4.8
@@ -548,7 +563,7 @@ class _Renderer:
             self.font(8, "", INK)
             for row in summary:
                 cx = totals_x
-                for value, w in zip(row, widths):
+                for value, w in zip(row, widths, strict=False):
                     self.text(cx, ty, w, 4.4, value, align="R" if cx > totals_x else "L")
                     cx += w
                 ty += 4.4
@@ -637,13 +652,16 @@ def draw_qr(pdf: FPDF, code, x: float, y: float, size: float) -> None:
     top = pdf.h * k
     ops = ["q 0 g"]
     for col, row, w, h in qr_runs(code):
-        ops.append(f"{(x + col * module) * k:.3f} {top - (y + row * module) * k:.3f} "
-                   f"{w * module * k:.3f} {-h * module * k:.3f} re")
+        ops.append(
+            f"{(x + col * module) * k:.3f} {top - (y + row * module) * k:.3f} "
+            f"{w * module * k:.3f} {-h * module * k:.3f} re"
+        )
     ops.append("f Q")
     pdf._out("\n".join(ops))  # pylint: disable=protected-access
 
 
 # -- public API --------------------------------------------------------------
+
 
 def render_invoice_bytes(invoice) -> bytes:
     """The invoice as PDF bytes."""
@@ -671,8 +689,9 @@ def invoice_filename(invoice) -> str:
     return f"invoice-{number}.pdf"
 
 
-def export_invoices(invoices: Iterable, out_dir: Path | str,
-                    progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def export_invoices(
+    invoices: Iterable, out_dir: Path | str, progress: Callable[[int, int], None] | None = None
+) -> list[Path]:
     """Render each invoice to ``out_dir/invoice-<number>.pdf``; ``progress(done, total)`` after each.
 
     The fonts are prepared once per process (see the module docstring), so a

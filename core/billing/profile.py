@@ -1,21 +1,36 @@
 """The person's own business profile (one row)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from core.store.models import BusinessProfile
 from core.values import validation as v
 from core.values.forms import Checker
-from core.store.models import BusinessProfile
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
 
 PROFILE_ID = 1
 
 # What `profile edit --set key=value` and the settings form accept.
 EDITABLE_FIELDS = (
-    "name", "address", "email", "phone", "ico", "dic", "registry_line", "vat_payer",
-    "iban", "bic", "bank_account", "default_currency", "default_hourly_rate",
-    "default_vat_rate", "payment_terms_days", "invoice_number_pattern", "locale",
+    "name",
+    "address",
+    "email",
+    "phone",
+    "ico",
+    "dic",
+    "registry_line",
+    "vat_payer",
+    "iban",
+    "bic",
+    "bank_account",
+    "default_currency",
+    "default_hourly_rate",
+    "default_vat_rate",
+    "payment_terms_days",
+    "invoice_number_pattern",
+    "locale",
 )
 
 
@@ -32,24 +47,32 @@ def is_set_up() -> bool:
 def check_number_pattern(pattern: str) -> str:
     pattern = (pattern or "").strip()
     if "{seq" not in pattern:
-        raise v.ValidationError("The invoice number pattern needs {seq}, e.g. {year}{seq:04}.", "invoice_number_pattern")
+        raise v.ValidationError(
+            "The invoice number pattern needs {seq}, e.g. {year}{seq:04}.", "invoice_number_pattern"
+        )
     try:
         sample = format_number(pattern, 2026, 1)
         longest = format_number(pattern, 2026, 9999)
     except (KeyError, ValueError, IndexError) as exc:
         raise v.ValidationError(
-            f"The invoice number pattern {pattern!r} is not valid ({exc}); use {{year}}, {{yy}}, {{seq}} or {{seq:04}}.",
-            "invoice_number_pattern") from None
+            f"The invoice number pattern {pattern!r} is not valid ({exc}); "
+            "use {year}, {yy}, {seq} or {seq:04}.",
+            "invoice_number_pattern",
+        ) from None
     if "{year" not in pattern and "{yy" not in pattern:
         # The sequence restarts every year; without the year numbers would repeat.
-        raise v.ValidationError("The invoice number pattern needs {year} or {yy}: the sequence starts again "
-                                "each year, e.g. {year}{seq:04}.", "invoice_number_pattern")
+        raise v.ValidationError(
+            "The invoice number pattern needs {year} or {yy}: the sequence starts again "
+            "each year, e.g. {year}{seq:04}.",
+            "invoice_number_pattern",
+        )
     if not any(ch.isdigit() for ch in sample):
         raise v.ValidationError("The invoice number pattern must produce digits.", "invoice_number_pattern")
     if len("".join(ch for ch in longest if ch.isdigit())) > 10:
         raise v.ValidationError(
             "The invoice number pattern makes numbers with more than 10 digits; the variable symbol allows 10.",
-            "invoice_number_pattern")
+            "invoice_number_pattern",
+        )
     return pattern
 
 
@@ -97,7 +120,8 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown profile field {sorted(unknown)[0]!r}; known fields: {', '.join(EDITABLE_FIELDS)}.")
+            f"Unknown profile field {sorted(unknown)[0]!r}; known fields: {', '.join(EDITABLE_FIELDS)}."
+        )
     profile = get_profile()
     checker = Checker(values)
     checker.check("name", _required_name)
@@ -120,8 +144,9 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     cleaned = checker.result()
     if currency != profile.default_currency and "default_hourly_rate" not in cleaned:
         # Keep the rate's face value (1500 stays 1500) in the new currency's minor units.
-        cleaned["default_hourly_rate"] = to_minor(from_minor(profile.default_hourly_rate, profile.default_currency),
-                                                  currency)
+        cleaned["default_hourly_rate"] = to_minor(
+            from_minor(profile.default_hourly_rate, profile.default_currency), currency
+        )
     for name, value in cleaned.items():
         setattr(profile, name, value)
     if profile.id is None:
@@ -150,8 +175,15 @@ def profile_as_dict(profile: BusinessProfile) -> dict[str, Any]:
 def supplier_snapshot(profile: BusinessProfile) -> dict[str, Any]:
     """What an invoice keeps of the supplier, frozen when it is issued."""
     return {
-        "name": profile.name, "address": profile.address, "ico": profile.ico, "dic": profile.dic,
-        "registry_line": profile.registry_line, "vat_payer": bool(profile.vat_payer),
-        "iban": profile.iban, "bic": profile.bic, "bank_account": profile.bank_account,
-        "email": profile.email, "phone": profile.phone,
+        "name": profile.name,
+        "address": profile.address,
+        "ico": profile.ico,
+        "dic": profile.dic,
+        "registry_line": profile.registry_line,
+        "vat_payer": bool(profile.vat_payer),
+        "iban": profile.iban,
+        "bic": profile.bic,
+        "bank_account": profile.bank_account,
+        "email": profile.email,
+        "phone": profile.phone,
     }

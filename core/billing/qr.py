@@ -23,6 +23,7 @@ has one; the beneficiary name is cut to 70 characters; the remittance text is
 "Invoice <number>" / "Faktura <number>" (plus ``VS <symbol>`` when the
 variable symbol is not the invoice number itself).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -120,8 +121,9 @@ def spayd_payload(invoice) -> str:
         raise ValueError(f"Invoice {invoice.number} has nothing to pay; SPAYD needs a positive amount.")
     currency = (invoice.currency or "").upper()
     vs = _variable_symbol(invoice)
-    message = spayd_text(i18n.gettext(_language(invoice), "Invoice {number}").format(number=invoice.number),
-                         SPAYD_LIMITS["MSG"])
+    message = spayd_text(
+        i18n.gettext(_language(invoice), "Invoice {number}").format(number=invoice.number), SPAYD_LIMITS["MSG"]
+    )
     fields = [("ACC", iban), ("AM", amount), ("CC", currency)]
     if invoice.due_on:
         fields.append(("DT", invoice.due_on.strftime("%Y%m%d")))
@@ -157,7 +159,12 @@ def epc_payload(invoice) -> str:
     if not name:
         raise ValueError("The supplier has no name; the EPC QR code needs the beneficiary's name.")
     data = segno_helpers._make_epc_qr_data(  # the builder behind segno.helpers.make_epc_qr
-        name, iban, _amount(invoice), text=epc_text(invoice), bic=bic or None, encoding=1,
+        name,
+        iban,
+        _amount(invoice),
+        text=epc_text(invoice),
+        bic=bic or None,
+        encoding=1,
     )
     return data.decode("utf-8")
 

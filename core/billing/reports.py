@@ -1,4 +1,5 @@
 """Figures for the dashboard: SQL aggregates over indexed ranges, never a table load."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,9 +9,9 @@ from datetime import date, timedelta
 from peewee import fn
 
 from core.billing.invoicing import amount_paid_sql, overdue_condition
-from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 from core.billing.profile import get_profile
 from core.billing.timesheet import entry_amount_sql, finished_condition, unbilled_condition
+from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 
 PerCurrency = dict[str, int]  # currency -> minor units
 
@@ -37,12 +38,20 @@ class Dashboard:
 
 
 def _work(since: date, until: date, profile_rate: tuple[int, str]) -> PeriodWork:
-    base = (WorkEntry.select().join(Project).join(Client)
-            .where((WorkEntry.date >= since) & (WorkEntry.date <= until) & finished_condition()))
+    base = (
+        WorkEntry.select()
+        .join(Project)
+        .join(Client)
+        .where((WorkEntry.date >= since) & (WorkEntry.date <= until) & finished_condition())
+    )
     minutes = base.select(fn.COALESCE(fn.SUM(WorkEntry.minutes), 0)).scalar()
-    billable = {cur: amount for cur, amount in
-                base.select(Client.currency, fn.SUM(entry_amount_sql(*profile_rate)))
-                .where(WorkEntry.billable == True).group_by(Client.currency).tuples()}  # noqa: E712
+    billable = {
+        cur: amount
+        for cur, amount in base.select(Client.currency, fn.SUM(entry_amount_sql(*profile_rate)))
+        .where(WorkEntry.billable)
+        .group_by(Client.currency)
+        .tuples()
+    }  # noqa: E712
     return PeriodWork(minutes=minutes, billable=billable)
 
 
@@ -58,8 +67,12 @@ def _month_starts(today: date) -> list[date]:
 
 
 def _outstanding(condition) -> tuple[int, PerCurrency]:
-    rows = (Invoice.select(Invoice.currency, fn.COUNT(Invoice.id), fn.SUM(Invoice.total - amount_paid_sql()))
-            .where(condition).group_by(Invoice.currency).tuples())
+    rows = (
+        Invoice.select(Invoice.currency, fn.COUNT(Invoice.id), fn.SUM(Invoice.total - amount_paid_sql()))
+        .where(condition)
+        .group_by(Invoice.currency)
+        .tuples()
+    )
     count, amounts = 0, {}
     for currency, n, amount in rows:
         count += n
@@ -73,41 +86,66 @@ def dashboard(today: date | None = None) -> Dashboard:
     rate = (profile.default_hourly_rate, profile.default_currency)
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
-    unbilled = {cur: amount for cur, amount in
-                WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*rate)))
-                .join(Project).join(Client).where(unbilled_condition())
-                .group_by(Client.currency).tuples()}
+    unbilled = {
+        cur: amount
+        for cur, amount in WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*rate)))
+        .join(Project)
+        .join(Client)
+        .where(unbilled_condition())
+        .group_by(Client.currency)
+        .tuples()
+    }
     outstanding_count, outstanding = _outstanding(Invoice.status == "sent")
     overdue_count, overdue = _outstanding(overdue_condition(today))
     year_start = date(today.year, 1, 1)
-    received = {cur: amount for cur, amount in
-                MoneyTransaction.select(MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-                .where((MoneyTransaction.transaction_type == "income") & (MoneyTransaction.transacted_on >= year_start)
-                       & (MoneyTransaction.transacted_on <= today))
-                .group_by(MoneyTransaction.currency).tuples()}
+    received = {
+        cur: amount
+        for cur, amount in MoneyTransaction.select(MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
+        .where(
+            (MoneyTransaction.transaction_type == "income")
+            & (MoneyTransaction.transacted_on >= year_start)
+            & (MoneyTransaction.transacted_on <= today)
+        )
+        .group_by(MoneyTransaction.currency)
+        .tuples()
+    }
     months = _month_starts(today)
     first = months[0]
     index = {(m.year, m.month): i for i, m in enumerate(months)}
     invoiced_by_month: dict[str, list[int]] = defaultdict(lambda: [0] * 12)
     month_key = fn.strftime("%Y-%m", Invoice.issued_on)
-    for key, currency, amount in (Invoice.select(month_key, Invoice.currency, fn.SUM(Invoice.total))
-                                  .where((Invoice.issued_on >= first) & (Invoice.issued_on <= today)
-                                         & Invoice.status.in_(("sent", "paid")))
-                                  .group_by(month_key, Invoice.currency).tuples()):
+    for key, currency, amount in (
+        Invoice.select(month_key, Invoice.currency, fn.SUM(Invoice.total))
+        .where((Invoice.issued_on >= first) & (Invoice.issued_on <= today) & Invoice.status.in_(("sent", "paid")))
+        .group_by(month_key, Invoice.currency)
+        .tuples()
+    ):
         year, month = map(int, key.split("-"))
         invoiced_by_month[currency][index[(year, month)]] = amount
     received_by_month: dict[str, list[int]] = defaultdict(lambda: [0] * 12)
     tx_key = fn.strftime("%Y-%m", MoneyTransaction.transacted_on)
-    for key, currency, amount in (MoneyTransaction.select(tx_key, MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-                                  .where((MoneyTransaction.transaction_type == "income")
-                                         & (MoneyTransaction.transacted_on >= first)
-                                         & (MoneyTransaction.transacted_on <= today))
-                                  .group_by(tx_key, MoneyTransaction.currency).tuples()):
+    for key, currency, amount in (
+        MoneyTransaction.select(tx_key, MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
+        .where(
+            (MoneyTransaction.transaction_type == "income")
+            & (MoneyTransaction.transacted_on >= first)
+            & (MoneyTransaction.transacted_on <= today)
+        )
+        .group_by(tx_key, MoneyTransaction.currency)
+        .tuples()
+    ):
         year, month = map(int, key.split("-"))
         received_by_month[currency][index[(year, month)]] = amount
     return Dashboard(
-        week=_work(week_start, today, rate), month=_work(month_start, today, rate), unbilled=unbilled,
-        outstanding_count=outstanding_count, outstanding=outstanding, overdue_count=overdue_count,
-        overdue=overdue, received_this_year=received, months=months,
-        invoiced_by_month=dict(invoiced_by_month), received_by_month=dict(received_by_month),
+        week=_work(week_start, today, rate),
+        month=_work(month_start, today, rate),
+        unbilled=unbilled,
+        outstanding_count=outstanding_count,
+        outstanding=outstanding,
+        overdue_count=overdue_count,
+        overdue=overdue,
+        received_this_year=received,
+        months=months,
+        invoiced_by_month=dict(invoiced_by_month),
+        received_by_month=dict(received_by_month),
     )

@@ -1,4 +1,5 @@
 """Work entries, the running timer, and what "unbilled" means (decided here only)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,24 +9,26 @@ from typing import Any
 
 from peewee import IntegrityError
 
+from core.billing.profile import _check_bool, get_profile
+from core.billing.totals import round_half_up
+from core.errors import FakturkaError
+from core.store.models import Client, Project, WorkEntry
 from core.values import validation as v
 from core.values.dates import parse_date, parse_duration
-from core.store.models import Client, Project, WorkEntry
 from core.values.money import exact_minor, parse_amount
-from core.billing.profile import _check_bool, get_profile
 from core.values.timeutil import utcnow
-from core.billing.totals import round_half_up
 
 
-class EntryLocked(Exception):
+class EntryLocked(FakturkaError):
     """A billed entry cannot change; the message names the invoice."""
 
 
-class TimerError(Exception):
+class TimerError(FakturkaError):
     pass
 
 
 # -- the one definition of "unbilled" --------------------------------------------
+
 
 def finished_condition():
     """Entries that are not a running timer."""
@@ -38,9 +41,12 @@ def unbilled_condition():
 
 
 def unbilled_entries(client: Client, until: date | None = None, since: date | None = None):
-    query = (WorkEntry.select(WorkEntry, Project).join(Project)
-             .where((Project.client == client) & unbilled_condition())
-             .order_by(WorkEntry.date, WorkEntry.id))
+    query = (
+        WorkEntry.select(WorkEntry, Project)
+        .join(Project)
+        .where((Project.client == client) & unbilled_condition())
+        .order_by(WorkEntry.date, WorkEntry.id)
+    )
     if until is not None:
         query = query.where(WorkEntry.date <= until)
     if since is not None:
@@ -49,6 +55,7 @@ def unbilled_entries(client: Client, until: date | None = None, since: date | No
 
 
 # -- rates ------------------------------------------------------------------------
+
 
 def resolve_rate(entry: WorkEntry) -> int | None:
     """The hourly rate in minor units: frozen billed rate, else entry -> project -> client -> profile.
@@ -85,13 +92,15 @@ def entry_amount_sql(profile_rate: int, profile_currency: str):
     from peewee import Case, fn
 
     profile_fallback = Case(None, [(Client.currency == profile_currency, profile_rate)], 0)
-    rate = fn.COALESCE(WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate,
-                       Client.hourly_rate, profile_fallback)
+    rate = fn.COALESCE(
+        WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate, Client.hourly_rate, profile_fallback
+    )
     timed = (2 * fn.COALESCE(WorkEntry.minutes, 0) * rate + 60) / 120
     return Case(None, [(WorkEntry.kind == "fixed", fn.COALESCE(WorkEntry.fixed_amount, 0))], timed)
 
 
 # -- entries ----------------------------------------------------------------------
+
 
 @dataclass
 class EntryInput:
@@ -111,7 +120,8 @@ def _check_locked(entry: WorkEntry, action: str) -> None:
         number = entry.invoice_line.invoice.number
         raise EntryLocked(
             f"Cannot {action} this entry: it is billed on invoice {number}. "
-            "Delete or cancel that invoice first to release it.")
+            "Delete or cancel that invoice first to release it."
+        )
 
 
 def _apply(entry: WorkEntry, data: EntryInput) -> None:
@@ -202,12 +212,11 @@ def entry_billing_state(entry: WorkEntry) -> str:
 
 # -- the running timer ---------------------------------------------------------------
 
+
 def running_timer() -> WorkEntry | None:
     # No joins here: alone, this WHERE is answered by the one-running-timer
     # partial index; joined, SQLite scans every entry (seconds at a million).
-    return (WorkEntry.select()
-            .where(WorkEntry.started_at.is_null(False) & WorkEntry.ended_at.is_null(True))
-            .first())
+    return WorkEntry.select().where(WorkEntry.started_at.is_null(False) & WorkEntry.ended_at.is_null(True)).first()
 
 
 def start_timer(project: Project, description: str = "", *, now: datetime | None = None) -> WorkEntry:
@@ -215,13 +224,20 @@ def start_timer(project: Project, description: str = "", *, now: datetime | None
     if current is not None:
         raise TimerError(
             f"A timer is already running on {current.project.client.name} / {current.project.name} "
-            f"since {current.started_at:%H:%M} UTC; stop it first.")
+            f"since {current.started_at:%H:%M} UTC; stop it first."
+        )
     if project.archived or project.client.archived:
         raise TimerError(f"{project.client.name} / {project.name} is archived; unarchive it to track time on it.")
     now = now or utcnow()
     try:
-        return WorkEntry.create(project=project, date=date.today(), kind="time", minutes=None,
-                                started_at=now, description=(description or "").strip())
+        return WorkEntry.create(
+            project=project,
+            date=date.today(),
+            kind="time",
+            minutes=None,
+            started_at=now,
+            description=(description or "").strip(),
+        )
     except IntegrityError:
         # Another process started one between our check and our insert.
         raise TimerError("Another timer was started at the same moment; stop it first.") from None
@@ -245,11 +261,21 @@ def elapsed_minutes(entry: WorkEntry, *, now: datetime | None = None) -> int:
     return int((now - entry.started_at).total_seconds() // 60)
 
 
-def entries_query(*, project: Project | None = None, client: Client | None = None,
-                  since: date | None = None, until: date | None = None, unbilled_only: bool = False):
+def entries_query(
+    *,
+    project: Project | None = None,
+    client: Client | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    unbilled_only: bool = False,
+):
     """Entries newest first, filtered; pages with ``.limit().offset()`` on the date index."""
-    query = (WorkEntry.select(WorkEntry, Project, Client).join(Project).join(Client)
-             .order_by(WorkEntry.date.desc(), WorkEntry.id.desc()))
+    query = (
+        WorkEntry.select(WorkEntry, Project, Client)
+        .join(Project)
+        .join(Client)
+        .order_by(WorkEntry.date.desc(), WorkEntry.id.desc())
+    )
     if project is not None:
         query = query.where(WorkEntry.project == project)
     if client is not None:

@@ -5,6 +5,7 @@ Rounding is half-up, once per line (quantity x unit price) and once per VAT
 rate (the tax of each rate's base), which is how Czech VAT summaries are
 computed (tax per rate, not per line).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

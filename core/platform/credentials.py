@@ -15,6 +15,7 @@ every row in one transaction, then renames the new file over the old one.
 If the process dies in between, :func:`load_keyring` finishes (or discards)
 the rotation on the next start by looking at which key the blobs name.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,6 +29,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from core.errors import FakturkaError
 from core.store import paths
 
 BLOB_VERSION = 1
@@ -36,7 +38,7 @@ NONCE_LEN = 12
 KEY_FILE_VERSION = 1
 
 
-class CredentialError(Exception):
+class CredentialError(FakturkaError):
     """Credentials cannot be read or written; the message is meant for a person."""
 
 
@@ -67,10 +69,12 @@ def _associated_data(plugin_name: str, key_id: bytes) -> bytes:
 
 def write_key_file(path: Path, key: Key) -> None:
     """Create ``path`` with mode 0600 holding ``key``; refuses to overwrite."""
-    payload = json.dumps({
-        "version": KEY_FILE_VERSION,
-        "key": base64.b64encode(key.material).decode("ascii"),
-    }).encode("ascii")
+    payload = json.dumps(
+        {
+            "version": KEY_FILE_VERSION,
+            "key": base64.b64encode(key.material).decode("ascii"),
+        }
+    ).encode("ascii")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, paths.FILE_MODE)
     try:
         os.write(fd, payload + b"\n")
@@ -86,8 +90,7 @@ def read_key_file(path: Path) -> Key:
         raise KeyFileError(f"the key file {path} is missing") from None
     if mode & 0o077:
         raise KeyFileError(
-            f"the key file {path} can be read by other users (mode {mode:o}); "
-            f"run 'chmod 600 {path}' and try again"
+            f"the key file {path} can be read by other users (mode {mode:o}); run 'chmod 600 {path}' and try again"
         )
     try:
         data = json.loads(path.read_text("ascii"))
@@ -153,6 +156,7 @@ def decrypt(plugin_name: str, blob: bytes, keys: list[Key]) -> dict[str, str]:
 
 # -- working with plugin_configurations -----------------------------------------
 
+
 def _config_model():
     from core.store.models import PluginConfiguration
 
@@ -166,8 +170,10 @@ def load_keyring(path: Path | None = None) -> list[Key]:
     if pending.exists():
         new_key = read_key_file(pending)
         model = _config_model()
-        in_use = {blob_key_id(row.credentials) for row in model.select(model.credentials)
-                  .where(model.credentials.is_null(False))}
+        in_use = {
+            blob_key_id(row.credentials)
+            for row in model.select(model.credentials).where(model.credentials.is_null(False))
+        }
         if new_key.key_id in in_use:
             os.replace(pending, path)  # the rotation committed: finish it
         else:

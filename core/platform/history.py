@@ -1,4 +1,5 @@
 """Reading the sync history and the audit trail (for the CLI and the screens)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ def run_changes(run_id: int) -> list[AuditRecord]:
     return list(run_changes_query(run_id))
 
 
-def audit_query(*, source: str | None = None, table: str | None = None, row_id: int | None = None,
-                since: date | None = None, until: date | None = None):
+def audit_query(
+    *,
+    source: str | None = None,
+    table: str | None = None,
+    row_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+):
     """Audit records newest first, filtered; pages on the primary key."""
     query = AuditRecord.select().order_by(AuditRecord.id.desc())
     if source:
@@ -70,11 +77,13 @@ def _distinct_values(column: str) -> list[str]:
     # Both columns lead an index: audit_records_source and audit_records_table_name_row_id.
     assert column in ("source", "table_name")
     table = AuditRecord._meta.table_name
-    sql = (f'WITH RECURSIVE seen(value) AS ('
-           f'SELECT min("{column}") FROM "{table}" '
-           f'UNION ALL SELECT (SELECT min("{column}") FROM "{table}" WHERE "{column}" > seen.value) '
-           f'FROM seen WHERE seen.value IS NOT NULL) '
-           f'SELECT value FROM seen WHERE value IS NOT NULL')
+    sql = (
+        f"WITH RECURSIVE seen(value) AS ("
+        f'SELECT min("{column}") FROM "{table}" '
+        f'UNION ALL SELECT (SELECT min("{column}") FROM "{table}" WHERE "{column}" > seen.value) '
+        f"FROM seen WHERE seen.value IS NOT NULL) "
+        f"SELECT value FROM seen WHERE value IS NOT NULL"
+    )
     return [row[0] for row in AuditRecord._meta.database.execute_sql(sql)]
 
 
@@ -98,9 +107,9 @@ _CURRENCY_OF_ROW = {
     "clients": "SELECT currency FROM clients WHERE id = ?",
     "projects": "SELECT c.currency FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = ?",
     "work_entries": "SELECT c.currency FROM work_entries e JOIN projects p ON p.id = e.project_id "
-                    "JOIN clients c ON c.id = p.client_id WHERE e.id = ?",
+    "JOIN clients c ON c.id = p.client_id WHERE e.id = ?",
     "recurring_rules": "SELECT c.currency FROM recurring_rules r JOIN projects p ON p.id = r.project_id "
-                       "JOIN clients c ON c.id = p.client_id WHERE r.id = ?",
+    "JOIN clients c ON c.id = p.client_id WHERE r.id = ?",
     "business_profile": "SELECT default_currency FROM business_profile WHERE id = ?",
 }
 
@@ -126,15 +135,18 @@ def display_changes(record: AuditRecord) -> list[tuple[str, str, str]]:
 _LABEL_SQL = {
     "clients": "SELECT name FROM clients WHERE id = ?",
     "projects": "SELECT p.name || ' (' || c.name || ')' FROM projects p JOIN clients c ON c.id = p.client_id "
-                "WHERE p.id = ?",
+    "WHERE p.id = ?",
     "invoices": "SELECT number FROM invoices WHERE id = ?",
     "invoice_lines": "SELECT i.number || ': ' || l.description FROM invoice_lines l "
-                     "JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
+    "JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
 }
 # Per audited table: its reference columns (as audit records name them) -> the referenced table.
 _REFERENCES = {
-    model._meta.table_name: {f.name: f.rel_model._meta.table_name for f in model._meta.sorted_fields
-                             if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name in _LABEL_SQL}
+    model._meta.table_name: {
+        f.name: f.rel_model._meta.table_name
+        for f in model._meta.sorted_fields
+        if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name in _LABEL_SQL
+    }
     for model in AUDITED_MODELS
 }
 

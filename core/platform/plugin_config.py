@@ -4,6 +4,7 @@ Values are validated from the plugin's ``fields``; secret fields go to the
 encrypted credentials blob, everything else to ``settings``. A secret that
 is not given again is kept (forms show it masked and never send it back).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,15 +14,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.billing.profile import _check_bool
 from core.platform import credentials as creds
-from core.values.dates import parse_date
-from core.store.db import db
-from core.values.forms import FormErrors
-from core.store.models import PluginConfiguration, SyncHistory
-from core.values.money import MoneyError, parse_amount
 from core.plugins import get_plugin, registry
 from core.plugins.base import Field, Plugin
-from core.billing.profile import _check_bool
+from core.store.db import db
+from core.store.models import PluginConfiguration, SyncHistory
+from core.values.dates import parse_date
+from core.values.forms import FormErrors
+from core.values.money import MoneyError, parse_amount
 from core.values.validation import ValidationError
 
 
@@ -102,8 +103,7 @@ def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None 
     secrets = dict(secrets or {})
     unknown = [key for key in list(values) + list(secrets) if key not in by_key]
     if unknown:
-        raise ValidationError(
-            f"{name} has no setting {unknown[0]!r}; its settings are: {', '.join(by_key) or 'none'}.")
+        raise ValidationError(f"{name} has no setting {unknown[0]!r}; its settings are: {', '.join(by_key) or 'none'}.")
     errors: dict[str, str] = {}
     settings: dict[str, Any] = {}
     for key, raw in values.items():
@@ -181,10 +181,16 @@ def plugin_status(name: str) -> PluginStatus:
     except creds.CredentialError as exc:
         present, problem = set(), str(exc)
     missing = missing_fields(plugin, row.settings if row else {}, present)
-    last = (SyncHistory.select().where(SyncHistory.plugin_name == name)
-            .order_by(SyncHistory.id.desc()).first())
-    return PluginStatus(name, plugin.version, bool(row and row.enabled), not missing and problem is None,
-                        [f.key for f in missing], last, problem)
+    last = SyncHistory.select().where(SyncHistory.plugin_name == name).order_by(SyncHistory.id.desc()).first()
+    return PluginStatus(
+        name,
+        plugin.version,
+        bool(row and row.enabled),
+        not missing and problem is None,
+        [f.key for f in missing],
+        last,
+        problem,
+    )
 
 
 def all_statuses() -> list[PluginStatus]:

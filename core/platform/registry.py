@@ -1,10 +1,12 @@
 """Checking plugin classes when they are registered, so a mistake fails at start-up, loudly."""
+
 from __future__ import annotations
 
 import inspect
 import re
 from typing import Iterable
 
+from core.errors import FakturkaError
 from core.plugins.base import FIELD_KINDS, Field, Plugin
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
@@ -13,7 +15,7 @@ _IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
 VERSION_RE = re.compile(rf"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
 
 
-class PluginRegistrationError(Exception):
+class PluginRegistrationError(FakturkaError):
     """A registered plugin class is malformed; the message names the class and its file."""
 
 
@@ -35,13 +37,14 @@ def check_plugin_class(cls) -> None:
         raise PluginRegistrationError(f"{where} does not derive from core.plugins.base.Plugin")
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name:
-        raise PluginRegistrationError(f"{where} has no name: set name = \"my-plugin\"")
+        raise PluginRegistrationError(f'{where} has no name: set name = "my-plugin"')
     if not NAME_RE.match(name):
         raise PluginRegistrationError(
-            f"{where} has the name {name!r}: use 2-40 lower-case letters, digits and dashes, starting with a letter")
+            f"{where} has the name {name!r}: use 2-40 lower-case letters, digits and dashes, starting with a letter"
+        )
     version = getattr(cls, "version", "")
     if not isinstance(version, str) or not VERSION_RE.match(version):
-        raise PluginRegistrationError(f"{where} has the version {version!r}: use MAJOR.MINOR.PATCH, e.g. \"1.0.0\"")
+        raise PluginRegistrationError(f'{where} has the version {version!r}: use MAJOR.MINOR.PATCH, e.g. "1.0.0"')
     sync = getattr(cls, "sync", None)
     if sync is None or sync is Plugin.sync or not callable(sync):
         raise PluginRegistrationError(f"{where} has no sync(self, ctx) method")
@@ -59,7 +62,8 @@ def check_plugin_class(cls) -> None:
             raise PluginRegistrationError(f"{where}: fields must be Field objects, got {field!r}")
         if field.kind not in FIELD_KINDS:
             raise PluginRegistrationError(
-                f"{where}: field {field.key!r} has the kind {field.kind!r}; use one of {', '.join(FIELD_KINDS)}")
+                f"{where}: field {field.key!r} has the kind {field.kind!r}; use one of {', '.join(FIELD_KINDS)}"
+            )
         if field.key in keys:
             raise PluginRegistrationError(f"{where}: the field key {field.key!r} is used twice")
         if field.kind == "choice" and not field.choices:
@@ -79,8 +83,9 @@ def _check_default(where: str, field: Field) -> None:
     try:
         parse_field(field, field.default)
     except ValidationError as exc:
-        raise PluginRegistrationError(f"{where}: field {field.key!r} has the default {field.default!r}, "
-                                      f"which its own form refuses ({exc})") from None
+        raise PluginRegistrationError(
+            f"{where}: field {field.key!r} has the default {field.default!r}, which its own form refuses ({exc})"
+        ) from None
 
 
 def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
@@ -90,6 +95,7 @@ def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
         check_plugin_class(cls)
         if cls.name in registry:
             raise PluginRegistrationError(
-                f"{_where(cls)} uses the name {cls.name!r}, already taken by {_where(registry[cls.name])}")
+                f"{_where(cls)} uses the name {cls.name!r}, already taken by {_where(registry[cls.name])}"
+            )
         registry[cls.name] = cls
     return registry

@@ -21,6 +21,7 @@ A run, step by step (``run_sync``):
 Every string stored or shown from a run has the plugin's secret values
 replaced by ``***``, including URL-encoded forms.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Collection, Iterable
 
+from core.errors import FakturkaError
 from core.platform import credentials as creds
 from core.platform import plugin_config
+from core.plugins import UnknownPlugin, get_plugin
+from core.plugins.base import SyncError
 from core.store.audit import audit_context, insert_stored_rows, write_block
 from core.store.base import json_text
 from core.store.db import db
@@ -46,8 +50,6 @@ from core.store.gcpause import gc_paused
 from core.store.locks import FileLock, LockBusy, is_locked
 from core.store.models import Client, Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 from core.values.money import to_minor
-from core.plugins import UnknownPlugin, get_plugin
-from core.plugins.base import SyncError
 from core.values.timeutil import utcnow
 from core.values.validation import check_currency
 
@@ -59,7 +61,7 @@ LogCallback = Callable[[str], None]
 ProgressCallback = Callable[[int, int], None]
 
 
-class SyncRefused(Exception):
+class SyncRefused(FakturkaError):
     """The run was refused before it started; the message says why and what to do."""
 
 
@@ -150,6 +152,7 @@ class Masker:
 
 # -- what a plugin sees --------------------------------------------------------------------
 
+
 @dataclass
 class Counts:
     processed: int = 0
@@ -169,9 +172,18 @@ class ApplyResult:
 class SyncContext:
     """Everything a plugin may use during ``sync(ctx)``. See docs/plugins.md."""
 
-    def __init__(self, plugin_name: str, run_id: int, credentials: dict, settings: dict, state: dict,
-                 masker: Masker, on_log: LogCallback | None = None, on_progress: ProgressCallback | None = None,
-                 cancel_event: threading.Event | None = None):
+    def __init__(
+        self,
+        plugin_name: str,
+        run_id: int,
+        credentials: dict,
+        settings: dict,
+        state: dict,
+        masker: Masker,
+        on_log: LogCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel_event: threading.Event | None = None,
+    ):
         self.plugin_name = plugin_name
         self.run_id = run_id
         self.credentials = dict(credentials)
@@ -223,9 +235,20 @@ class SyncContext:
             self._on_progress(done, total)
 
     # -- write helpers (collected now, applied at the end in one transaction) --
-    def upsert_transaction(self, *, external_id: str | None, transaction_type: str, amount: Decimal | str | int,
-                           currency: str, transacted_on: date, description: str = "", counterparty: str = "",
-                           counterparty_account: str = "", reference: str = "", raw_data: dict | None = None) -> None:
+    def upsert_transaction(
+        self,
+        *,
+        external_id: str | None,
+        transaction_type: str,
+        amount: Decimal | str | int,
+        currency: str,
+        transacted_on: date,
+        description: str = "",
+        counterparty: str = "",
+        counterparty_account: str = "",
+        reference: str = "",
+        raw_data: dict | None = None,
+    ) -> None:
         """Create or update a money transaction identified by ``(plugin name, external_id)``.
 
         ``amount`` is positive; ``transaction_type`` says which way it went
@@ -253,10 +276,16 @@ class SyncContext:
             external_id = str(external_id)
         # Each value as the column stores it (the rows are inserted as they are: core.store.audit.insert_stored_rows).
         values = {
-            "source": self.plugin_name, "external_id": external_id,
-            "transaction_type": transaction_type, "amount": minor, "currency": currency,
-            "transacted_on": transacted_on, "description": _text(description), "counterparty": _text(counterparty),
-            "counterparty_account": _text(counterparty_account), "reference": _text(reference),
+            "source": self.plugin_name,
+            "external_id": external_id,
+            "transaction_type": transaction_type,
+            "amount": minor,
+            "currency": currency,
+            "transacted_on": transacted_on,
+            "description": _text(description),
+            "counterparty": _text(counterparty),
+            "counterparty_account": _text(counterparty_account),
+            "reference": _text(reference),
             "raw_data": raw_data or {},
         }
         # Secrets never reach stored data, whatever a plugin copies into a description.
@@ -271,8 +300,16 @@ class SyncContext:
                 self.counts.processed += 1  # a record sent twice is one record
             self._transactions[external_id] = values  # the last word for an id wins
 
-    def add_work_entry(self, *, project: Project, date: date, minutes: int, description: str = "",
-                       billable: bool = True, external_id: str | None = None) -> None:
+    def add_work_entry(
+        self,
+        *,
+        project: Project,
+        date: date,
+        minutes: int,
+        description: str = "",
+        billable: bool = True,
+        external_id: str | None = None,
+    ) -> None:
         """Add a time entry; with ``external_id`` it is upserted by ``(plugin name, external_id)``."""
         self.check_cancelled()
         where = _entry_label(external_id)
@@ -284,10 +321,16 @@ class SyncContext:
             date = _date(date.year, date.month, date.day)
         if not isinstance(project, Project) and (not isinstance(project, int) or isinstance(project, bool)):
             raise ValueError(f"{where}: project must be a Project from ctx.projects() or its id, not {project!r}")
-        values = {"project": project.id if isinstance(project, Project) else project,
-                  "date": date, "minutes": minutes, "description": self._masker.text(description or ""),
-                  "billable": bool(billable), "source": self.plugin_name,
-                  "external_id": None if external_id is None else str(external_id), "kind": "time"}
+        values = {
+            "project": project.id if isinstance(project, Project) else project,
+            "date": date,
+            "minutes": minutes,
+            "description": self._masker.text(description or ""),
+            "billable": bool(billable),
+            "source": self.plugin_name,
+            "external_id": None if external_id is None else str(external_id),
+            "kind": "time",
+        }
         key = values["external_id"] if values["external_id"] is not None else (None, len(self._entries))
         if key not in self._entries:
             self.counts.processed += 1
@@ -339,10 +382,30 @@ def _text(value: Any) -> str:
 
 
 # The columns a plugin's transaction sets, besides raw_data (stored as JSON text).
-TX_INSERTED = ("source", "external_id", "transaction_type", "amount", "currency", "transacted_on", "description",
-               "counterparty", "counterparty_account", "reference")
-TX_COMPARED = ("transaction_type", "amount", "currency", "description", "transacted_on", "counterparty",
-               "counterparty_account", "reference", "raw_data")
+TX_INSERTED = (
+    "source",
+    "external_id",
+    "transaction_type",
+    "amount",
+    "currency",
+    "transacted_on",
+    "description",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+)
+TX_COMPARED = (
+    "transaction_type",
+    "amount",
+    "currency",
+    "description",
+    "transacted_on",
+    "counterparty",
+    "counterparty_account",
+    "reference",
+    "raw_data",
+)
+
 
 # Called inside the commit transaction after the plugin's writes: (ctx, result).
 def match_new_payments(ctx: SyncContext, result: ApplyResult) -> None:
@@ -400,8 +463,9 @@ def _stored_transactions(plugin_name: str, external_ids: Collection[str], column
     """
     meta = MoneyTransaction._meta
     select = f'SELECT "id", "external_id", {columns} FROM "{meta.table_name}" WHERE "source" = ?'
-    stored = db.execute_sql(f'SELECT count(*) FROM "{meta.table_name}" WHERE "source" = ?',
-                            (plugin_name,)).fetchone()[0]
+    stored = db.execute_sql(f'SELECT count(*) FROM "{meta.table_name}" WHERE "source" = ?', (plugin_name,)).fetchone()[
+        0
+    ]
     if stored == 0:
         return
     # Measured (bench/sync_engine.py): a look-up costs about 1.4 stored rows passed over.
@@ -411,8 +475,9 @@ def _stored_transactions(plugin_name: str, external_ids: Collection[str], column
     external_ids = list(external_ids)
     for start in range(0, len(external_ids), _LOOKUP_CHUNK):
         chunk = external_ids[start : start + _LOOKUP_CHUNK]
-        yield from db.execute_sql(f'{select} AND "external_id" IN ({", ".join("?" * len(chunk))})',
-                                  [plugin_name, *chunk])
+        yield from db.execute_sql(
+            f'{select} AND "external_id" IN ({", ".join("?" * len(chunk))})', [plugin_name, *chunk]
+        )
 
 
 def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
@@ -433,8 +498,11 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
         if values is None:
             continue  # stored, but not in this run
         was_seen(stored[1])
-        if (stored[2:-2] != picked(values) or stored[-2] != values["transacted_on"].isoformat()
-                or not same_document(stored[-1], values["raw_data"])):
+        if (
+            stored[2:-2] != picked(values)
+            or stored[-2] != values["transacted_on"].isoformat()
+            or not same_document(stored[-1], values["raw_data"])
+        ):
             differing[stored[1]] = stored[0]
     ctx.counts.skipped += len(seen) - len(differing)
     new_rows: list[dict] = list(ctx._unkeyed_transactions)
@@ -447,8 +515,11 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
                 _update_if_changed(ctx, result, differing[external_id], values)
     if new_rows:
         inserted = operator.itemgetter(*TX_INSERTED)
-        ids = insert_stored_rows(MoneyTransaction, (*TX_INSERTED, "raw_data"),
-                                 [(*inserted(values), json_text(values["raw_data"])) for values in new_rows])
+        ids = insert_stored_rows(
+            MoneyTransaction,
+            (*TX_INSERTED, "raw_data"),
+            [(*inserted(values), json_text(values["raw_data"])) for values in new_rows],
+        )
         result.created_transactions.extend(ids)
         ctx.counts.created += len(ids)
 
@@ -456,8 +527,11 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
 def _update_if_changed(ctx: SyncContext, result: ApplyResult, row_id: int, values: dict) -> None:
     """The exact check, with a model, for a row the quick check could not call unchanged."""
     row = MoneyTransaction.get_by_id(row_id)
-    changed = {name: values[name] for name in TX_COMPARED
-               if _normalised(MoneyTransaction, name, values[name]) != getattr(row, name)}
+    changed = {
+        name: values[name]
+        for name in TX_COMPARED
+        if _normalised(MoneyTransaction, name, values[name]) != getattr(row, name)
+    }
     if not changed:
         ctx.counts.skipped += 1
         return
@@ -474,13 +548,15 @@ def _apply_entries(ctx: SyncContext) -> None:
         known = {row[0] for row in Project.select(Project.id).where(Project.id.in_(list(wanted))).tuples()}
         for values in ctx._entries.values():
             if values["project"] not in known:  # named here, not as SQLite's bare "FOREIGN KEY constraint failed"
-                raise ValueError(f"{_entry_label(values['external_id'])}: there is no project with the id "
-                                 f"{values['project']}")
+                raise ValueError(
+                    f"{_entry_label(values['external_id'])}: there is no project with the id {values['project']}"
+                )
     for values in ctx._entries.values():
         row = None
         if values["external_id"] is not None:
-            row = WorkEntry.get_or_none((WorkEntry.source == values["source"])
-                                        & (WorkEntry.external_id == values["external_id"]))
+            row = WorkEntry.get_or_none(
+                (WorkEntry.source == values["source"]) & (WorkEntry.external_id == values["external_id"])
+            )
         if row is None:
             WorkEntry.create(**values)
             ctx.counts.created += 1
@@ -502,6 +578,7 @@ def _apply_entries(ctx: SyncContext) -> None:
 
 
 # -- running -------------------------------------------------------------------------------
+
 
 @dataclass
 class SyncOutcome:
@@ -529,10 +606,13 @@ def recover_interrupted_runs() -> int:
     for run in SyncHistory.select().where(SyncHistory.status.in_(("pending", "running"))):
         if is_locked(_lock_name(run.plugin_name)):
             continue  # still running somewhere
-        SyncHistory.update(status="failed", completed_at=utcnow(), updated_at=utcnow(),
-                           error_message="Interrupted: the process running this sync stopped before it finished; "
-                                         "nothing of it was saved. Run it again.").where(
-            (SyncHistory.id == run.id) & SyncHistory.status.in_(("pending", "running"))).execute()
+        SyncHistory.update(
+            status="failed",
+            completed_at=utcnow(),
+            updated_at=utcnow(),
+            error_message="Interrupted: the process running this sync stopped before it finished; "
+            "nothing of it was saved. Run it again.",
+        ).where((SyncHistory.id == run.id) & SyncHistory.status.in_(("pending", "running"))).execute()
         count += 1
     return count
 
@@ -545,8 +625,9 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
         raise SyncRefused(str(exc)) from None
     row = plugin_config.get_config(name)
     if row is None or not row.enabled:
-        raise SyncRefused(f"{name} is disabled; enable it first ('fakturka plugins enable {name}', "
-                          "or space on the Plugins screen).")
+        raise SyncRefused(
+            f"{name} is disabled; enable it first ('fakturka plugins enable {name}', or space on the Plugins screen)."
+        )
     try:
         secrets = creds.get_credentials(name)
     except creds.CredentialError as exc:
@@ -554,14 +635,22 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
     missing = plugin_config.missing_fields(plugin, row.settings, {k for k, v in secrets.items() if v})
     if missing:
         names = ", ".join(f"{f.label} ({f.key})" for f in missing)
-        raise SyncRefused(f"{name} is not fully configured: missing {names}. "
-                          f"Configure it with 'fakturka plugins configure {name}' or on the Plugins screen.")
+        raise SyncRefused(
+            f"{name} is not fully configured: missing {names}. "
+            f"Configure it with 'fakturka plugins configure {name}' or on the Plugins screen."
+        )
     return plugin, row, secrets
 
 
-def run_sync(name: str, *, trigger: str = "cli", on_log: LogCallback | None = None,
-             on_progress: ProgressCallback | None = None, cancel_event: threading.Event | None = None,
-             on_started: Callable[[int], None] | None = None) -> SyncOutcome:
+def run_sync(
+    name: str,
+    *,
+    trigger: str = "cli",
+    on_log: LogCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel_event: threading.Event | None = None,
+    on_started: Callable[[int], None] | None = None,
+) -> SyncOutcome:
     """Run plugin ``name`` once. Raises SyncRefused before starting; otherwise returns the outcome."""
     recover_interrupted_runs()
     plugin_cls, config, secrets = check_runnable(name)
@@ -569,12 +658,17 @@ def run_sync(name: str, *, trigger: str = "cli", on_log: LogCallback | None = No
     try:
         lock.acquire()
     except LockBusy:
-        running = (SyncHistory.select().where((SyncHistory.plugin_name == name)
-                                              & SyncHistory.status.in_(("pending", "running")))
-                   .order_by(SyncHistory.id.desc()).first())
+        running = (
+            SyncHistory.select()
+            .where((SyncHistory.plugin_name == name) & SyncHistory.status.in_(("pending", "running")))
+            .order_by(SyncHistory.id.desc())
+            .first()
+        )
         if running is not None:
             by = TRIGGER_LABELS.get(running.trigger, running.trigger)
-            raise SyncRefused(f"{name} is already syncing (started {_local_time(running.started_at)} by {by}).") from None
+            raise SyncRefused(
+                f"{name} is already syncing (started {_local_time(running.started_at)} by {by})."
+            ) from None
         raise SyncRefused(f"{name} is already syncing in another process.") from None
     try:
         with gc_paused():  # a large import builds many objects that live until the run ends
@@ -588,15 +682,15 @@ def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cance
     masker = Masker(v for v in secrets.values() if isinstance(v, str))
     history = SyncHistory.create(plugin_name=name, status="pending", trigger=trigger)
     SyncHistory.update(status="running", started_at=utcnow(), updated_at=utcnow()).where(
-        SyncHistory.id == history.id).execute()
+        SyncHistory.id == history.id
+    ).execute()
     if on_started:
         on_started(history.id)
     settings = plugin_config.effective_settings(plugin_cls, config.settings)
     ctx = SyncContext(name, history.id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event)
     ctx._emit(f"{name} {plugin_cls.version}: sync started")
     try:
-        token = write_block.set(f"a plugin's sync() writes through ctx helpers or ctx.apply() "
-                                f"(plugin {name})")
+        token = write_block.set(f"a plugin's sync() writes through ctx helpers or ctx.apply() (plugin {name})")
         try:
             plugin = plugin_cls()
             outcome = plugin.sync(ctx)
@@ -668,8 +762,10 @@ def _commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
         for hook in AFTER_APPLY:
             hook(ctx, result)
         counts = ctx.counts
-        ctx._emit(f"Done: {counts.processed} processed, {counts.created} created, {counts.updated} updated, "
-                  f"{counts.skipped} unchanged.")
+        ctx._emit(
+            f"Done: {counts.processed} processed, {counts.created} created, {counts.updated} updated, "
+            f"{counts.skipped} unchanged."
+        )
         config = PluginConfiguration.get_by_id(config_id)
         # Compare what would be stored: a date in the state is kept as its ISO text.
         state = json.loads(json.dumps(ctx.state, default=str))
@@ -677,20 +773,38 @@ def _commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
             config.state = state
             config.save()
         SyncHistory.update(
-            status="completed", completed_at=utcnow(), updated_at=utcnow(),
-            records_processed=counts.processed, records_created=counts.created,
-            records_updated=counts.updated, records_skipped=counts.skipped,
-            metadata=ctx._masker.data(ctx.metadata), log="\n".join(ctx.lines),
+            status="completed",
+            completed_at=utcnow(),
+            updated_at=utcnow(),
+            records_processed=counts.processed,
+            records_created=counts.created,
+            records_updated=counts.updated,
+            records_skipped=counts.skipped,
+            metadata=ctx._masker.data(ctx.metadata),
+            log="\n".join(ctx.lines),
         ).where(SyncHistory.id == run_id).execute()
 
 
 def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> SyncOutcome:
     masker = ctx._masker
     SyncHistory.update(
-        status="failed", completed_at=utcnow(), updated_at=utcnow(),
-        records_processed=ctx.counts.processed, records_created=0, records_updated=0, records_skipped=0,
-        error_message=masker.text(message), error_backtrace=masker.text(backtrace) if backtrace else None,
-        metadata=masker.data(ctx.metadata), log="\n".join(ctx.lines),
+        status="failed",
+        completed_at=utcnow(),
+        updated_at=utcnow(),
+        records_processed=ctx.counts.processed,
+        records_created=0,
+        records_updated=0,
+        records_skipped=0,
+        error_message=masker.text(message),
+        error_backtrace=masker.text(backtrace) if backtrace else None,
+        metadata=masker.data(ctx.metadata),
+        log="\n".join(ctx.lines),
     ).where(SyncHistory.id == run_id).execute()
-    return SyncOutcome(run_id, "failed", Counts(processed=ctx.counts.processed), masker.text(message),
-                       masker.data(ctx.metadata), ctx.lines)
+    return SyncOutcome(
+        run_id,
+        "failed",
+        Counts(processed=ctx.counts.processed),
+        masker.text(message),
+        masker.data(ctx.metadata),
+        ctx.lines,
+    )

@@ -4,10 +4,12 @@ To add a plugin: write one file in this folder (see docs/plugins.md) and
 add its class to ``BUNDLED``. No scanning, no entry points: what runs is
 what is listed here. A malformed class fails at start-up with its file named.
 """
+
 from __future__ import annotations
 
-from core.plugins.base import Plugin
+from core.errors import FakturkaError
 from core.platform.registry import PluginRegistrationError, build_registry
+from core.plugins.base import Plugin
 from core.plugins.fio import FioPlugin
 from core.plugins.statement import BankStatementImport
 from core.plugins.timecsv import TimeCsvImport
@@ -21,7 +23,7 @@ BUNDLED: list[type[Plugin]] = [
 _registry: dict[str, type[Plugin]] | None = None
 
 
-class UnknownPlugin(LookupError):
+class UnknownPlugin(FakturkaError, LookupError):
     """No registered plugin has that name; the message lists the known ones."""
 
 

@@ -15,10 +15,14 @@ A plugin is one class in one file::
 ``configure`` command are generated from it); ``sync(ctx)`` does the work
 through the :class:`~core.platform.sync.SyncContext` it is given. See docs/plugins.md.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, ClassVar
+
+from core.errors import FakturkaError
 
 FIELD_KINDS = ("text", "secret", "number", "money", "date", "choice", "bool", "path")
 
@@ -77,7 +81,7 @@ def PathField(key: str, label: str, **kw) -> Field:
     return Field(key, label, "path", **kw)
 
 
-class SyncError(Exception):
+class SyncError(FakturkaError):
     """Raise this from ``sync`` for a failure the person can act on.
 
     Its message is shown as it is ("The bank refused the token: ..."), with

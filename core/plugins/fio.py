@@ -7,6 +7,7 @@ a re-run or an overlap never duplicates and a failed write loses nothing
 Decimal, never through float. The token sits in the URL path, so no URL is
 ever logged; the engine masks it anyway.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,10 +25,26 @@ from core.plugins.base import Date, Number, Plugin, Secret, SyncError, Text
 DEFAULT_BASE_URL = "https://fioapi.fio.cz/v1/rest/"
 HISTORY_DAYS = 89  # Fio refuses older data without strong authorisation (90 days)
 COLUMN_NAMES = {
-    0: "date", 1: "amount", 2: "counterparty_account", 3: "bank_code", 4: "constant_symbol",
-    5: "variable_symbol", 6: "specific_symbol", 7: "user_identification", 8: "type", 9: "executed_by",
-    10: "counterparty_name", 12: "bank_name", 14: "currency", 16: "message", 17: "instruction_id",
-    18: "detail", 22: "movement_id", 25: "comment", 26: "bic", 27: "payer_reference",
+    0: "date",
+    1: "amount",
+    2: "counterparty_account",
+    3: "bank_code",
+    4: "constant_symbol",
+    5: "variable_symbol",
+    6: "specific_symbol",
+    7: "user_identification",
+    8: "type",
+    9: "executed_by",
+    10: "counterparty_name",
+    12: "bank_name",
+    14: "currency",
+    16: "message",
+    17: "instruction_id",
+    18: "detail",
+    22: "movement_id",
+    25: "comment",
+    26: "bic",
+    27: "payer_reference",
 }
 
 
@@ -35,16 +52,30 @@ class FioPlugin(Plugin):
     name = "fio"
     version = "1.0.0"
     fields = [
-        Secret("token", "API token", required=True,
-               help="Create a read-only token in Fio internet banking (Settings -> API). It is valid 180 days."),
-        Date("start_date", "First day to download",
-             help="Only for the first sync; default 90 days back (Fio refuses older data without "
-                  "strong authorisation)."),
-        Number("overlap_days", "Overlap (days)", default=3,
-               help="Each sync re-reads this many days before the last one; duplicates are skipped."),
+        Secret(
+            "token",
+            "API token",
+            required=True,
+            help="Create a read-only token in Fio internet banking (Settings -> API). It is valid 180 days.",
+        ),
+        Date(
+            "start_date",
+            "First day to download",
+            help="Only for the first sync; default 90 days back (Fio refuses older data without strong authorisation).",
+        ),
+        Number(
+            "overlap_days",
+            "Overlap (days)",
+            default=3,
+            help="Each sync re-reads this many days before the last one; duplicates are skipped.",
+        ),
         Number("timeout", "Timeout (seconds)", default=30),
-        Text("base_url", "API address (advanced)", default=DEFAULT_BASE_URL,
-             help="Leave as it is; tests and demos point it at a local server."),
+        Text(
+            "base_url",
+            "API address (advanced)",
+            default=DEFAULT_BASE_URL,
+            help="Leave as it is; tests and demos point it at a local server.",
+        ),
     ]
 
     # Fio allows one request per token every 30 seconds; on 409 we wait and retry.
@@ -68,8 +99,10 @@ class FioPlugin(Plugin):
         try:
             host = urlsplit(base).netloc or base
         except ValueError:  # e.g. "http://[::1/": a mistyped API address setting
-            raise SyncError(f"The API address {base} is not a valid URL; check the API address setting "
-                            "(or leave it empty for the real Fio API).") from None
+            raise SyncError(
+                f"The API address {base} is not a valid URL; check the API address setting "
+                "(or leave it empty for the real Fio API)."
+            ) from None
         ctx.log(f"Downloading movements from {since.isoformat()} to {today.isoformat()} ({host})")
         with _hidden_from_http_logs(token):
             body = self._get(ctx, url, host, float(ctx.settings.get("timeout") or 30))
@@ -81,8 +114,14 @@ class FioPlugin(Plugin):
             ctx.progress(number, len(movements))
             self._import(ctx, movement, info)
         ctx.state["last_date"] = today.isoformat()
-        ctx.metadata.update({"account": info.get("iban") or info.get("accountId"), "from": since.isoformat(),
-                             "to": today.isoformat(), "movements": len(movements)})
+        ctx.metadata.update(
+            {
+                "account": info.get("iban") or info.get("accountId"),
+                "from": since.isoformat(),
+                "to": today.isoformat(),
+                "movements": len(movements),
+            }
+        )
 
     def _get(self, ctx, url: str, host: str, timeout: float) -> bytes:
         attempts = self.RATE_LIMIT_RETRIES + 1
@@ -91,20 +130,28 @@ class FioPlugin(Plugin):
                 with httpx.Client(timeout=timeout, follow_redirects=False) as client:
                     response = client.get(url)
             except httpx.TimeoutException:
-                raise SyncError(f"Fio did not answer within {timeout:g} s. The bank may be busy, or the token "
-                                "may be invalid (Fio sometimes just hangs then). Try again later.") from None
+                raise SyncError(
+                    f"Fio did not answer within {timeout:g} s. The bank may be busy, or the token "
+                    "may be invalid (Fio sometimes just hangs then). Try again later."
+                ) from None
             except httpx.HTTPError as exc:
-                raise SyncError(f"Could not reach Fio at {host} ({type(exc).__name__}). Check your connection.") from None
+                raise SyncError(
+                    f"Could not reach Fio at {host} ({type(exc).__name__}). Check your connection."
+                ) from None
             except httpx.InvalidURL:  # not an HTTPError: a mistyped API address setting
-                raise SyncError(f"The API address {host} is not a valid URL; check the API address setting "
-                                "(or leave it empty for the real Fio API).") from None
+                raise SyncError(
+                    f"The API address {host} is not a valid URL; check the API address setting "
+                    "(or leave it empty for the real Fio API)."
+                ) from None
             status = response.status_code
             if status == 200:
                 return response.content
             if status == 409:
                 if attempt == attempts:
-                    raise SyncError("Fio allows one request every 30 seconds and still refused after "
-                                    f"{attempts} tries; wait a minute and sync again.")
+                    raise SyncError(
+                        "Fio allows one request every 30 seconds and still refused after "
+                        f"{attempts} tries; wait a minute and sync again."
+                    )
                 self._countdown(ctx, self.RATE_LIMIT_SECONDS)
                 continue
             raise SyncError(_status_message(status))
@@ -130,8 +177,9 @@ class FioPlugin(Plugin):
             amount = Decimal(str(raw_amount))
             day = date.fromisoformat(str(col(0))[:10])
         except (ArithmeticError, ValueError):
-            raise SyncError(f"Fio movement {movement_id} has an amount or date that cannot be read "
-                            f"({raw_amount!r}, {col(0)!r}).") from None
+            raise SyncError(
+                f"Fio movement {movement_id} has an amount or date that cannot be read ({raw_amount!r}, {col(0)!r})."
+            ) from None
         if amount == 0:
             return  # nothing moved (Fio lists some zero fee lines)
         account = col(2) or ""
@@ -140,13 +188,21 @@ class FioPlugin(Plugin):
         texts = [str(t) for t in (col(16), col(25)) if t]
         description = " · ".join(dict.fromkeys(texts)) or str(col(8) or "")
         ctx.upsert_transaction(
-            external_id=str(movement_id), transaction_type="income" if amount > 0 else "expense",
-            amount=abs(amount), currency=str(col(14) or info.get("currency") or "CZK"), transacted_on=day,
-            description=description, counterparty=str(col(10) or ""), counterparty_account=account,
+            external_id=str(movement_id),
+            transaction_type="income" if amount > 0 else "expense",
+            amount=abs(amount),
+            currency=str(col(14) or info.get("currency") or "CZK"),
+            transacted_on=day,
+            description=description,
+            counterparty=str(col(10) or ""),
+            counterparty_account=account,
             reference=str(col(5) or ""),
-            raw_data={COLUMN_NAMES.get(int(key[6:]), key): (str(cell.get("value")) if cell.get("value") is not None
-                                                            else None)
-                      for key, cell in movement.items() if key.startswith("column") and isinstance(cell, dict)})
+            raw_data={
+                COLUMN_NAMES.get(int(key[6:]), key): (str(cell.get("value")) if cell.get("value") is not None else None)
+                for key, cell in movement.items()
+                if key.startswith("column") and isinstance(cell, dict)
+            },
+        )
 
 
 class _MaskToken(logging.Filter):
@@ -187,8 +243,9 @@ def _statement(body: bytes) -> dict:
     try:
         data = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        raise SyncError("Fio sent an answer that is not valid JSON (it may have been cut off); "
-                        "nothing was imported. Try again.") from None
+        raise SyncError(
+            "Fio sent an answer that is not valid JSON (it may have been cut off); nothing was imported. Try again."
+        ) from None
     statement = data.get("accountStatement") if isinstance(data, dict) else None
     if not isinstance(statement, dict):
         raise SyncError("Fio's answer has no account statement; nothing was imported.")
@@ -198,9 +255,9 @@ def _statement(body: bytes) -> dict:
 def _status_message(status: int) -> str:
     return {
         500: "Fio refused the token: it is invalid, inactive or expired (tokens last at most 180 days). "
-             "Create a new one in Fio internet banking and enter it again.",
+        "Create a new one in Fio internet banking and enter it again.",
         404: "Fio did not recognise the request (HTTP 404); check the API address setting.",
         413: "Fio would send more than 50,000 movements at once (HTTP 413); set a later first day.",
         422: "Fio needs strong authorisation for data older than 90 days (HTTP 422): confirm it in Fio "
-             "internet banking, or set a first day within the last 90 days.",
+        "internet banking, or set a first day within the last 90 days.",
     }.get(status, f"Fio answered with HTTP {status}; nothing was imported. Try again later.")

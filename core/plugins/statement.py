@@ -114,6 +114,7 @@ Counterparty
     the counterparty is left empty rather than guessed from the other side
     (which is usually the account owner); both parties are in ``raw_data``.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -128,8 +129,8 @@ from pathlib import Path
 
 from defusedxml import DefusedXmlException, ElementTree
 
-from core.values.money import MoneyError, from_minor, parse_amount, to_minor
 from core.plugins.base import Bool, Choice, PathField, Plugin, SyncError, Text
+from core.values.money import MoneyError, from_minor, parse_amount, to_minor
 
 FORMATS = ("auto", "camt053", "fio-csv", "csv")
 FORMAT_LABELS = {"fio-csv": "Fio CSV export", "csv": "CSV"}
@@ -154,12 +155,25 @@ CSV_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d. %m. %Y", "%d.%m.%y", "%d/%m/%Y"
 
 # Fio's CSV columns (the API's transactions.csv says "ID pohybu", the internet banking export "ID operace").
 FIO_COLUMNS = {
-    "id": ("ID pohybu", "ID operace"), "date": ("Datum",), "amount": ("Objem",), "currency": ("Měna",),
-    "account": ("Protiúčet",), "account_name": ("Název protiúčtu",), "bank_code": ("Kód banky",),
-    "bank_name": ("Název banky",), "ks": ("KS", "Konstantní symbol"), "vs": ("VS", "Variabilní symbol"),
-    "ss": ("SS", "Specifický symbol"), "note": ("Poznámka", "Uživatelská identifikace"),
-    "message": ("Zpráva pro příjemce",), "type": ("Typ",), "executed_by": ("Provedl",),
-    "detail": ("Upřesnění",), "comment": ("Komentář",), "bic": ("BIC",), "instruction_id": ("ID pokynu",),
+    "id": ("ID pohybu", "ID operace"),
+    "date": ("Datum",),
+    "amount": ("Objem",),
+    "currency": ("Měna",),
+    "account": ("Protiúčet",),
+    "account_name": ("Název protiúčtu",),
+    "bank_code": ("Kód banky",),
+    "bank_name": ("Název banky",),
+    "ks": ("KS", "Konstantní symbol"),
+    "vs": ("VS", "Variabilní symbol"),
+    "ss": ("SS", "Specifický symbol"),
+    "note": ("Poznámka", "Uživatelská identifikace"),
+    "message": ("Zpráva pro příjemce",),
+    "type": ("Typ",),
+    "executed_by": ("Provedl",),
+    "detail": ("Upřesnění",),
+    "comment": ("Komentář",),
+    "bic": ("BIC",),
+    "instruction_id": ("ID pokynu",),
 }
 
 MAPPING_HELP = (
@@ -201,6 +215,7 @@ class FileResult:
 
 
 # -- shared helpers ----------------------------------------------------------------------------
+
 
 def find_vs(text: str, *, bare: bool) -> str:
     """A variable symbol in ``text``: a "VS ..." pattern, or (``bare``) the whole text being digits."""
@@ -255,13 +270,16 @@ def _check_amount(result: FileResult, where: str, amount: Decimal, currency: str
         raise SyncError(f"{where}: {written!r} is not an amount; nothing was imported.") from None
     if minor == 0:
         result.ignored += 1
-        result.warnings.append(f"{where}: the amount {written} {currency} is zero (in {currency}'s minor unit); "
-                               "skipped.")
+        result.warnings.append(
+            f"{where}: the amount {written} {currency} is zero (in {currency}'s minor unit); skipped."
+        )
         return False
     stored = from_minor(minor, currency)
     if stored != amount:
-        result.warnings.append(f"{where}: the amount {written} {currency} has more decimals than {currency} uses; "
-                               f"stored as {stored} (rounded half up).")
+        result.warnings.append(
+            f"{where}: the amount {written} {currency} has more decimals than {currency} uses; "
+            f"stored as {stored} (rounded half up)."
+        )
     return True
 
 
@@ -270,12 +288,14 @@ def _currency(value: str, where: str, fallback: str, hint: str) -> str:
     if not code:
         raise SyncError(f"{where}: no currency is given ({hint}); nothing was imported.")
     if not CURRENCY.match(code):
-        raise SyncError(f"{where}: {code!r} is not a currency code (three letters such as CZK or EUR); "
-                        "nothing was imported.")
+        raise SyncError(
+            f"{where}: {code!r} is not a currency code (three letters such as CZK or EUR); nothing was imported."
+        )
     return code
 
 
 # -- camt.053 ------------------------------------------------------------------------------------
+
 
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
@@ -325,36 +345,47 @@ def parse_camt053(data: bytes, name: str, *, include_pending: bool = False, acco
     try:
         root = ElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
-        raise SyncError(f"{name} contains a DTD or entity declarations, which a bank statement never has; "
-                        "it was refused for safety and nothing was imported.") from None
+        raise SyncError(
+            f"{name} contains a DTD or entity declarations, which a bank statement never has; "
+            "it was refused for safety and nothing was imported."
+        ) from None
     except ElementTree.ParseError as exc:
         raise SyncError(f"{name} is not well-formed XML ({exc}); nothing was imported.") from None
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     if _local(root.tag) != "Document":
-        raise SyncError(f"{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
-                        f"<{_local(root.tag)}>, not <Document>); nothing was imported.")
+        raise SyncError(
+            f"{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
+            f"<{_local(root.tag)}>, not <Document>); nothing was imported."
+        )
     match = CAMT_NAMESPACE.match(namespace)
     if namespace and not match:
-        raise SyncError(f"{name} is XML in the namespace {namespace}, not an ISO 20022 camt.053 statement; "
-                        "nothing was imported.")
+        raise SyncError(
+            f"{name} is XML in the namespace {namespace}, not an ISO 20022 camt.053 statement; nothing was imported."
+        )
     if match and match.group(1) != "053":
         kind = CAMT_KINDS.get(match.group(1), "another ISO 20022 message")
-        raise SyncError(f"{name} is a camt.{match.group(1)} file ({kind}), not a camt.053 bank statement; "
-                        "export the statement (camt.053) instead. Nothing was imported.")
+        raise SyncError(
+            f"{name} is a camt.{match.group(1)} file ({kind}), not a camt.053 bank statement; "
+            "export the statement (camt.053) instead. Nothing was imported."
+        )
     label = f"camt.053.001.{match.group(2)}" if match else "camt.053 (no namespace)"
     result = FileResult(name, label)
     if match and match.group(2) not in TESTED_CAMT_VERSIONS:
-        result.warnings.append(f"{name}: {label} is not one of the versions this plugin was tested with "
-                               "(.02 to .08); read like them.")
+        result.warnings.append(
+            f"{name}: {label} is not one of the versions this plugin was tested with (.02 to .08); read like them."
+        )
     x = _Xml(namespace)
     body = x.find(root, "BkToCstmrStmt")
     if body is None:
-        raise SyncError(f"{name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; "
-                        "nothing was imported.")
+        raise SyncError(
+            f"{name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; nothing was imported."
+        )
     statements = x.findall(body, "Stmt")
     if not statements:
-        raise SyncError(f"{name} holds no statement (no Stmt element), so there is nothing to import; "
-                        "nothing was imported. Export the statement from the bank again.")
+        raise SyncError(
+            f"{name} holds no statement (no Stmt element), so there is nothing to import; "
+            "nothing was imported. Export the statement from the bank again."
+        )
     ids = _Ids()
     for number, stmt in enumerate(statements, start=1):
         account_el = x.find(stmt, "Acct")
@@ -365,8 +396,18 @@ def parse_camt053(data: bytes, name: str, *, include_pending: bool = False, acco
         statement_id = x.text(stmt, "Id")
         for index, entry in enumerate(x.findall(stmt, "Ntry"), start=1):
             where = f"{name}, statement {statement_id or number}, entry {index}"
-            movement = _camt_entry(x, entry, where, account, statement_id, statement_ccy or account_currency,
-                                   include_pending, result, ids, label)
+            movement = _camt_entry(
+                x,
+                entry,
+                where,
+                account,
+                statement_id,
+                statement_ccy or account_currency,
+                include_pending,
+                result,
+                ids,
+                label,
+            )
             if movement is not None:
                 result.movements.append(movement)
     return result
@@ -386,8 +427,18 @@ def _camt_amount_text(x: _Xml, element, path: str) -> str:
     return f"{node.text.strip()} {currency}".strip()
 
 
-def _camt_entry(x: _Xml, entry, where: str, account: str, statement_id: str, fallback_ccy: str,
-                include_pending: bool, result: FileResult, ids: _Ids, label: str) -> Movement | None:
+def _camt_entry(
+    x: _Xml,
+    entry,
+    where: str,
+    account: str,
+    statement_id: str,
+    fallback_ccy: str,
+    include_pending: bool,
+    result: FileResult,
+    ids: _Ids,
+    label: str,
+) -> Movement | None:
     status = (x.text(entry, "Sts/Cd") or x.text(entry, "Sts/Prtry") or x.text(entry, "Sts")).upper()
     if status not in ("BOOK", "") and not include_pending:
         result.pending += 1
@@ -399,12 +450,18 @@ def _camt_entry(x: _Xml, entry, where: str, account: str, statement_id: str, fal
     if not XML_AMOUNT.match(written):
         raise SyncError(f"{where}: the amount {written!r} is not a number such as 1234.50; nothing was imported.")
     amount = Decimal(written)
-    currency = _currency(amount_el.get("Ccy", ""), where, fallback_ccy,
-                         "no Ccy on the amount nor on the account; set the account currency setting")
+    currency = _currency(
+        amount_el.get("Ccy", ""),
+        where,
+        fallback_ccy,
+        "no Ccy on the amount nor on the account; set the account currency setting",
+    )
     indicator = x.text(entry, "CdtDbtInd").upper()
     if indicator not in ("CRDT", "DBIT"):
-        raise SyncError(f"{where}: the credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!s}, "
-                        "not CRDT or DBIT; nothing was imported.")
+        raise SyncError(
+            f"{where}: the credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!s}, "
+            "not CRDT or DBIT; nothing was imported."
+        )
     reversal = x.text(entry, "RvslInd").lower() in ("true", "1")
     booking = x.text(entry, "BookgDt/Dt") or x.text(entry, "BookgDt/DtTm")
     value_date = x.text(entry, "ValDt/Dt") or x.text(entry, "ValDt/DtTm")
@@ -414,8 +471,9 @@ def _camt_entry(x: _Xml, entry, where: str, account: str, statement_id: str, fal
     try:
         day = date.fromisoformat(day_text[:10])
     except ValueError:
-        raise SyncError(f"{where}: the booking date {day_text!r} is not a date (YYYY-MM-DD); "
-                        "nothing was imported.") from None
+        raise SyncError(
+            f"{where}: the booking date {day_text!r} is not a date (YYYY-MM-DD); nothing was imported."
+        ) from None
     if not _check_amount(result, where, amount, currency, written):
         return None
 
@@ -443,12 +501,18 @@ def _camt_entry(x: _Xml, entry, where: str, account: str, statement_id: str, fal
         accounts.append(party_account)
         texts.extend(unstructured + ([info] if info else []))
         record = {
-            "end_to_end_id": end_to_end, "acct_svcr_ref": x.text(tx, "Refs/AcctSvcrRef"),
-            "instr_id": x.text(tx, "Refs/InstrId"), "tx_id": x.text(tx, "Refs/TxId"),
+            "end_to_end_id": end_to_end,
+            "acct_svcr_ref": x.text(tx, "Refs/AcctSvcrRef"),
+            "instr_id": x.text(tx, "Refs/InstrId"),
+            "tx_id": x.text(tx, "Refs/TxId"),
             "amount": _camt_amount_text(x, tx, "Amt") or _camt_amount_text(x, tx, "AmtDtls/TxAmt/Amt"),
-            "debtor": debtor, "debtor_account": debtor_account,
-            "creditor": creditor, "creditor_account": creditor_account,
-            "remittance": unstructured, "structured_refs": structured, "additional_info": info,
+            "debtor": debtor,
+            "debtor_account": debtor_account,
+            "creditor": creditor,
+            "creditor_account": creditor_account,
+            "remittance": unstructured,
+            "structured_refs": structured,
+            "additional_info": info,
             "variable_symbol": vs,
         }
         transactions.append({k: v for k, v in record.items() if v not in ("", [])})
@@ -484,32 +548,50 @@ def _camt_entry(x: _Xml, entry, where: str, account: str, statement_id: str, fal
         base = f"{prefix}:sha256:{_hash(prefix, *_canonical_lines(entry))}"
     external_id, repeated = ids(base)
     if repeated:
-        result.warnings.append(f"{where}: the reference {base} appears more than once in this file; "
-                               f"imported again as {external_id}.")
+        result.warnings.append(
+            f"{where}: the reference {base} appears more than once in this file; imported again as {external_id}."
+        )
 
     code = x.find(entry, "BkTxCd")
-    bank_code = "/".join(t for t in (x.text(code, "Domn/Cd"), x.text(code, "Domn/Fmly/Cd"),
-                                     x.text(code, "Domn/Fmly/SubFmlyCd")) if t) or x.text(code, "Prtry/Cd")
+    bank_code = "/".join(
+        t for t in (x.text(code, "Domn/Cd"), x.text(code, "Domn/Fmly/Cd"), x.text(code, "Domn/Fmly/SubFmlyCd")) if t
+    ) or x.text(code, "Prtry/Cd")
     raw = {
-        "format": label, "statement_id": statement_id, "account": account, "amount": written,
-        "currency": currency, "credit_debit": indicator, "reversal": "true" if reversal else "false",
-        "status": status, "booking_date": booking, "value_date": value_date, "entry_ref": entry_ref,
-        "acct_svcr_ref": servicer_ref, "bank_transaction_code": bank_code, "additional_info": entry_info,
+        "format": label,
+        "statement_id": statement_id,
+        "account": account,
+        "amount": written,
+        "currency": currency,
+        "credit_debit": indicator,
+        "reversal": "true" if reversal else "false",
+        "status": status,
+        "booking_date": booking,
+        "value_date": value_date,
+        "entry_ref": entry_ref,
+        "acct_svcr_ref": servicer_ref,
+        "bank_transaction_code": bank_code,
+        "additional_info": entry_info,
         "transactions": transactions,
     }
     raw = {k: v for k, v in raw.items() if v not in ("", [])}
     if len(distinct) > 1:
         raw["variable_symbols"] = distinct
     return Movement(
-        external_id=external_id, transaction_type="income" if indicator == "CRDT" else "expense",
-        amount=amount, currency=currency, transacted_on=day, description=description,
+        external_id=external_id,
+        transaction_type="income" if indicator == "CRDT" else "expense",
+        amount=amount,
+        currency=currency,
+        transacted_on=day,
+        description=description,
         counterparty="; ".join(_unique(names)),
         counterparty_account=(_unique(accounts)[0] if len(_unique(accounts)) == 1 else ""),
-        reference=reference, raw_data=raw,
+        reference=reference,
+        raw_data=raw,
     )
 
 
 # -- CSV: reading ----------------------------------------------------------------------------------
+
 
 def decode_text(data: bytes, name: str) -> str:
     """UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1250 (older Czech bank exports)."""
@@ -526,8 +608,10 @@ def decode_text(data: bytes, name: str) -> str:
                 return data.decode("cp1250")
             except UnicodeDecodeError:
                 pass
-    raise SyncError(f"{name} is not in a text encoding this plugin reads (UTF-8, UTF-16 or Windows-1250); "
-                    "export it again as UTF-8. Nothing was imported.")
+    raise SyncError(
+        f"{name} is not in a text encoding this plugin reads (UTF-8, UTF-16 or Windows-1250); "
+        "export it again as UTF-8. Nothing was imported."
+    )
 
 
 def _csv_rows(text: str, name: str, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -539,8 +623,9 @@ def _csv_rows(text: str, name: str, delimiter: str) -> list[tuple[int, list[str]
             rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise SyncError(f"{name}, row {reader.line_num}: the file is not a readable CSV file ({exc}); "
-                        "nothing was imported.") from None
+        raise SyncError(
+            f"{name}, row {reader.line_num}: the file is not a readable CSV file ({exc}); nothing was imported."
+        ) from None
     return rows
 
 
@@ -576,7 +661,9 @@ def _csv_date(text: str, date_format: str = "") -> date:
     value = (text or "").strip()
     if date_format:
         return datetime.strptime(value, date_format).date()
-    candidates = [value] + ([value.split()[0]] if " " in value else []) + ([value.split("T")[0]] if "T" in value else [])
+    candidates = (
+        [value] + ([value.split()[0]] if " " in value else []) + ([value.split("T")[0]] if "T" in value else [])
+    )
     for candidate in candidates:
         for fmt in CSV_DATE_FORMATS:
             try:
@@ -592,6 +679,7 @@ def _direction(amount: Decimal) -> str:
 
 # -- Fio CSV ----------------------------------------------------------------------------------------
 
+
 def _fio_header(rows) -> int | None:
     for position, (_, cells) in enumerate(rows):
         names = {cell.strip() for cell in cells}
@@ -604,8 +692,10 @@ def parse_fio_csv(text: str, name: str, *, account_currency: str = "") -> FileRe
     rows = _csv_rows(text, name, ";")
     header_at = _fio_header(rows)
     if header_at is None:
-        raise SyncError(f"{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
-                        "'Datum' and 'Objem' was found; nothing was imported.")
+        raise SyncError(
+            f"{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
+            "'Datum' and 'Objem' was found; nothing was imported."
+        )
     preamble = {cells[0].strip(): cells[1].strip() for _, cells in rows[:header_at] if len(cells) >= 2}
     header = [cell.strip() for cell in rows[header_at][1]]
     where_is: dict[str, int] = {}
@@ -618,7 +708,7 @@ def parse_fio_csv(text: str, name: str, *, account_currency: str = "") -> FileRe
     currency_fallback = (preamble.get("currency") or preamble.get("Měna") or account_currency).upper()
     result = FileResult(name, FORMAT_LABELS["fio-csv"], accounts=[account] if account else [])
     ids = _Ids()
-    for line, cells in rows[header_at + 1:]:
+    for line, cells in rows[header_at + 1 :]:
         if _blank(cells):
             continue
         where = f"{name}, row {line}"
@@ -633,15 +723,19 @@ def parse_fio_csv(text: str, name: str, *, account_currency: str = "") -> FileRe
         try:
             amount = _decimal(cell("amount"), ",")
         except ValueError:
-            raise SyncError(f"{where}: the amount {cell('amount')!r} (column Objem) is not a number; "
-                            "nothing was imported.") from None
+            raise SyncError(
+                f"{where}: the amount {cell('amount')!r} (column Objem) is not a number; nothing was imported."
+            ) from None
         try:
             day = _csv_date(cell("date"), "%d.%m.%Y") if "." in cell("date") else _csv_date(cell("date"))
         except ValueError:
-            raise SyncError(f"{where}: the date {cell('date')!r} (column Datum) is not a date like 31.12.2026; "
-                            "nothing was imported.") from None
-        currency = _currency(cell("currency"), where, currency_fallback,
-                             "the Měna column is empty; set the account currency setting")
+            raise SyncError(
+                f"{where}: the date {cell('date')!r} (column Datum) is not a date like 31.12.2026; "
+                "nothing was imported."
+            ) from None
+        currency = _currency(
+            cell("currency"), where, currency_fallback, "the Měna column is empty; set the account currency setting"
+        )
         if not _check_amount(result, where, abs(amount), currency, cell("amount")):
             continue
         counter_account, bank_code = cell("account"), cell("bank_code")
@@ -653,23 +747,36 @@ def parse_fio_csv(text: str, name: str, *, account_currency: str = "") -> FileRe
             reference = find_vs(cell("message"), bare=False) or find_vs(cell("comment"), bare=False)
         external_id, repeated = ids(f"fio:{movement_id}")
         if repeated:
-            result.warnings.append(f"{where}: the movement {movement_id} appears more than once in this file; "
-                                   f"imported again as {external_id}.")
-        raw = {column: cells[i].strip() for i, column in enumerate(header)
-               if column and i < len(cells) and cells[i].strip()}
+            result.warnings.append(
+                f"{where}: the movement {movement_id} appears more than once in this file; "
+                f"imported again as {external_id}."
+            )
+        raw = {
+            column: cells[i].strip()
+            for i, column in enumerate(header)
+            if column and i < len(cells) and cells[i].strip()
+        }
         if account:
             raw["account"] = account
-        result.movements.append(Movement(
-            external_id=external_id, transaction_type=_direction(amount), amount=abs(amount), currency=currency,
-            transacted_on=day,
-            description=" | ".join(_unique([cell("message"), cell("note"), cell("comment")])) or cell("type"),
-            counterparty=cell("account_name"), counterparty_account=counter_account, reference=reference,
-            raw_data=raw,
-        ))
+        result.movements.append(
+            Movement(
+                external_id=external_id,
+                transaction_type=_direction(amount),
+                amount=abs(amount),
+                currency=currency,
+                transacted_on=day,
+                description=" | ".join(_unique([cell("message"), cell("note"), cell("comment")])) or cell("type"),
+                counterparty=cell("account_name"),
+                counterparty_account=counter_account,
+                reference=reference,
+                raw_data=raw,
+            )
+        )
     return result
 
 
 # -- generic CSV --------------------------------------------------------------------------------------
+
 
 @dataclass
 class CsvMapping:
@@ -690,8 +797,9 @@ def parse_mapping(text: str) -> CsvMapping:
         key, sep, value = item.partition("=")
         key = key.strip().lower()
         if not sep:
-            raise SyncError(f"The column mapping item {item!r} is not key=Column; see the help of the "
-                            "CSV column mapping setting.")
+            raise SyncError(
+                f"The column mapping item {item!r} is not key=Column; see the help of the CSV column mapping setting."
+            )
         if key in MAPPING_OPTIONS:
             options[key] = value.strip() or value
         elif key in MAPPING_COLUMNS:
@@ -700,16 +808,20 @@ def parse_mapping(text: str) -> CsvMapping:
                 raise SyncError(f"The column mapping gives no column name for {key!r}.")
             columns[key] = names
         else:
-            raise SyncError(f"The column mapping has an unknown key {key!r}; use "
-                            f"{', '.join(MAPPING_COLUMNS + MAPPING_OPTIONS)}.")
+            raise SyncError(
+                f"The column mapping has an unknown key {key!r}; use {', '.join(MAPPING_COLUMNS + MAPPING_OPTIONS)}."
+            )
     if "date" not in columns:
         raise SyncError("The column mapping names no date column (e.g. date=Date).")
     if "amount" not in columns and not ({"credit", "debit"} & set(columns)):
-        raise SyncError("The column mapping names no amount column (e.g. amount=Amount, or credit=... and "
-                        "debit=... for two unsigned columns).")
+        raise SyncError(
+            "The column mapping names no amount column (e.g. amount=Amount, or credit=... and "
+            "debit=... for two unsigned columns)."
+        )
     if "amount" in columns and {"credit", "debit"} & set(columns):
-        raise SyncError("The column mapping names both an amount column and credit/debit columns; use one or the "
-                        "other.")
+        raise SyncError(
+            "The column mapping names both an amount column and credit/debit columns; use one or the other."
+        )
     decimal_mark = options.get("decimal", "")
     if decimal_mark not in ("", ",", "."):
         raise SyncError(f"The column mapping's decimal must be , or . (not {decimal_mark!r}).")
@@ -724,7 +836,7 @@ def parse_mapping(text: str) -> CsvMapping:
 def parse_generic_csv(text: str, name: str, mapping: CsvMapping, *, account_currency: str = "") -> FileResult:
     wanted = [column for names in mapping.columns.values() for column in names]
     found = None
-    for delimiter in ([mapping.delimiter] if mapping.delimiter else [";", ",", "\t", "|"]):
+    for delimiter in [mapping.delimiter] if mapping.delimiter else [";", ",", "\t", "|"]:
         rows = _csv_rows(text, name, delimiter)
         for position, (_, cells) in enumerate(rows):
             header = [cell.strip().casefold() for cell in cells]
@@ -734,15 +846,17 @@ def parse_generic_csv(text: str, name: str, mapping: CsvMapping, *, account_curr
         if found:
             break
     if found is None:
-        raise SyncError(f"{name}: no header line with the mapped columns ({', '.join(wanted)}) was found; check "
-                        "the CSV column mapping (names must match the header) and the delimiter. "
-                        "Nothing was imported.")
+        raise SyncError(
+            f"{name}: no header line with the mapped columns ({', '.join(wanted)}) was found; check "
+            "the CSV column mapping (names must match the header) and the delimiter. "
+            "Nothing was imported."
+        )
     rows, header_at, header = found
     original_header = [cell.strip() for cell in rows[header_at][1]]
     position_of = {column: header.index(column.casefold()) for column in wanted}
     result = FileResult(name, FORMAT_LABELS["csv"])
     ids = _Ids()
-    for line, cells in rows[header_at + 1:]:
+    for line, cells in rows[header_at + 1 :]:
         if _blank(cells):
             continue
         where = f"{name}, row {line}"
@@ -759,27 +873,27 @@ def parse_generic_csv(text: str, name: str, mapping: CsvMapping, *, account_curr
             day = _csv_date(date_text, mapping.date_format)
         except ValueError:
             expected = f" (expected {mapping.date_format})" if mapping.date_format else ""
-            raise SyncError(f"{where}: the date {date_text!r} is not a date{expected}; nothing was imported.") \
-                from None
+            raise SyncError(f"{where}: the date {date_text!r} is not a date{expected}; nothing was imported.") from None
         if "amount" in mapping.columns:
             amount_text = cell("amount")
             try:
                 amount = _decimal(amount_text, mapping.decimal)
             except ValueError:
-                raise SyncError(f"{where}: the amount {amount_text!r} is not a number; nothing was imported.") \
-                    from None
+                raise SyncError(f"{where}: the amount {amount_text!r} is not a number; nothing was imported.") from None
         else:
             credit_text, debit_text = cell("credit"), cell("debit")
             try:
                 credit = abs(_decimal(credit_text, mapping.decimal)) if credit_text else Decimal(0)
                 debit = abs(_decimal(debit_text, mapping.decimal)) if debit_text else Decimal(0)
             except ValueError:
-                raise SyncError(f"{where}: the amount {credit_text or debit_text!r} is not a number; "
-                                "nothing was imported.") from None
+                raise SyncError(
+                    f"{where}: the amount {credit_text or debit_text!r} is not a number; nothing was imported."
+                ) from None
             amount = credit - debit
             amount_text = credit_text or f"-{debit_text}"
-        currency = _currency(cell("currency"), where, account_currency,
-                             "map a currency column or set the account currency setting")
+        currency = _currency(
+            cell("currency"), where, account_currency, "map a currency column or set the account currency setting"
+        )
         if not _check_amount(result, where, abs(amount), currency, amount_text):
             continue
         message = cell("message")
@@ -788,23 +902,38 @@ def parse_generic_csv(text: str, name: str, mapping: CsvMapping, *, account_curr
         if cell("id"):
             base = f"csv:{cell('id')}"
         else:
-            base = "csv:sha256:" + _hash(date_text, amount_text, currency, cell("counterparty"), cell("account"),
-                                         cell("vs"), message)
+            base = "csv:sha256:" + _hash(
+                date_text, amount_text, currency, cell("counterparty"), cell("account"), cell("vs"), message
+            )
         external_id, repeated = ids(base)
         if repeated and cell("id"):
-            result.warnings.append(f"{where}: the id {cell('id')} appears more than once in this file; "
-                                   f"imported again as {external_id}.")
-        raw = {column: cells[i].strip() for i, column in enumerate(original_header)
-               if column and i < len(cells) and cells[i].strip()}
-        result.movements.append(Movement(
-            external_id=external_id, transaction_type=_direction(amount), amount=abs(amount), currency=currency,
-            transacted_on=day, description=message, counterparty=cell("counterparty"),
-            counterparty_account=cell("account"), reference=reference, raw_data=raw,
-        ))
+            result.warnings.append(
+                f"{where}: the id {cell('id')} appears more than once in this file; imported again as {external_id}."
+            )
+        raw = {
+            column: cells[i].strip()
+            for i, column in enumerate(original_header)
+            if column and i < len(cells) and cells[i].strip()
+        }
+        result.movements.append(
+            Movement(
+                external_id=external_id,
+                transaction_type=_direction(amount),
+                amount=abs(amount),
+                currency=currency,
+                transacted_on=day,
+                description=message,
+                counterparty=cell("counterparty"),
+                counterparty_account=cell("account"),
+                reference=reference,
+                raw_data=raw,
+            )
+        )
     return result
 
 
 # -- one file, any format -------------------------------------------------------------------------
+
 
 def _looks_like_xml(data: bytes) -> bool:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -812,20 +941,28 @@ def _looks_like_xml(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
-def parse_statement(data: bytes, name: str, *, fmt: str = "auto", mapping: CsvMapping | None = None,
-                    include_pending: bool = False, account_currency: str = "") -> FileResult:
+def parse_statement(
+    data: bytes,
+    name: str,
+    *,
+    fmt: str = "auto",
+    mapping: CsvMapping | None = None,
+    include_pending: bool = False,
+    account_currency: str = "",
+) -> FileResult:
     """Parse one statement file's bytes; raises SyncError (naming ``name``) for anything wrong."""
     if not data.strip():
         raise SyncError(f"{name} is empty; nothing was imported.")
     is_xml = _looks_like_xml(data)
     if fmt == "camt053" or (fmt == "auto" and is_xml):
         if not is_xml:
-            raise SyncError(f"{name} is not XML, so it is not a camt.053 statement (the format setting says "
-                            "camt053); nothing was imported.")
+            raise SyncError(
+                f"{name} is not XML, so it is not a camt.053 statement (the format setting says "
+                "camt053); nothing was imported."
+            )
         return parse_camt053(data, name, include_pending=include_pending, account_currency=account_currency)
     if is_xml:
-        raise SyncError(f"{name} is an XML file, not a CSV file (the format setting says {fmt}); "
-                        "nothing was imported.")
+        raise SyncError(f"{name} is an XML file, not a CSV file (the format setting says {fmt}); nothing was imported.")
     text = decode_text(data, name)
     if fmt == "fio-csv":
         return parse_fio_csv(text, name, account_currency=account_currency)
@@ -837,31 +974,50 @@ def parse_statement(data: bytes, name: str, *, fmt: str = "auto", mapping: CsvMa
         return parse_fio_csv(text, name, account_currency=account_currency)
     if mapping is not None:
         return parse_generic_csv(text, name, mapping, account_currency=account_currency)
-    raise SyncError(f"{name} is in an unknown format: it is neither a camt.053 statement (XML) nor a Fio CSV "
-                    "export (no header with 'ID pohybu', 'Datum' and 'Objem'). For another bank's CSV set the "
-                    "CSV column mapping (and the format csv). Nothing was imported.")
+    raise SyncError(
+        f"{name} is in an unknown format: it is neither a camt.053 statement (XML) nor a Fio CSV "
+        "export (no header with 'ID pohybu', 'Datum' and 'Objem'). For another bank's CSV set the "
+        "CSV column mapping (and the format csv). Nothing was imported."
+    )
 
 
 # -- the plugin -------------------------------------------------------------------------------------
+
 
 class BankStatementImport(Plugin):
     name = "bank-statement"
     version = "1.0.0"
     fields = [
-        PathField("path", "Statement file or folder", required=True,
-                  help="A bank statement file (camt.053 XML or CSV), or a folder: then its new .xml and .csv "
-                       "files are imported on each sync. Importing a file again creates nothing new."),
-        Choice("format", "Format", FORMATS, default="auto",
-               help="auto: detected from the content (camt.053 XML, Fio CSV export, or a CSV read with the "
-                    "column mapping). camt053: ISO 20022 bank statement, versions .02 to .08. fio-csv: Fio "
-                    "banka's CSV export. csv: another bank's CSV, read with the column mapping."),
+        PathField(
+            "path",
+            "Statement file or folder",
+            required=True,
+            help="A bank statement file (camt.053 XML or CSV), or a folder: then its new .xml and .csv "
+            "files are imported on each sync. Importing a file again creates nothing new.",
+        ),
+        Choice(
+            "format",
+            "Format",
+            FORMATS,
+            default="auto",
+            help="auto: detected from the content (camt.053 XML, Fio CSV export, or a CSV read with the "
+            "column mapping). camt053: ISO 20022 bank statement, versions .02 to .08. fio-csv: Fio "
+            "banka's CSV export. csv: another bank's CSV, read with the column mapping.",
+        ),
         Text("csv_mapping", "CSV column mapping", help=MAPPING_HELP),
-        Bool("include_pending", "Include pending entries", default=False,
-             help="camt.053 only. Off: only booked entries (status BOOK) are imported; pending (PDNG) and "
-                  "information (INFO) entries are skipped and counted in the log."),
-        Text("account_currency", "Account currency",
-             help="ISO code such as CZK, for files that name no currency on a movement (a CSV without a "
-                  "currency column, a statement without Ccy)."),
+        Bool(
+            "include_pending",
+            "Include pending entries",
+            default=False,
+            help="camt.053 only. Off: only booked entries (status BOOK) are imported; pending (PDNG) and "
+            "information (INFO) entries are skipped and counted in the log.",
+        ),
+        Text(
+            "account_currency",
+            "Account currency",
+            help="ISO code such as CZK, for files that name no currency on a movement (a CSV without a "
+            "currency column, a statement without Ccy).",
+        ),
     ]
 
     def sync(self, ctx):
@@ -873,20 +1029,21 @@ class BankStatementImport(Plugin):
         include_pending = bool(settings.get("include_pending"))
         account_currency = (settings.get("account_currency") or "").strip().upper()
         if account_currency and not CURRENCY.match(account_currency):
-            raise SyncError(f"The account currency {account_currency!r} is not a currency code (three letters "
-                            "such as CZK or EUR).")
+            raise SyncError(
+                f"The account currency {account_currency!r} is not a currency code (three letters such as CZK or EUR)."
+            )
         mapping_text = (settings.get("csv_mapping") or "").strip()
         mapping = parse_mapping(mapping_text) if mapping_text else None
         if fmt == "csv" and mapping is None:
             raise SyncError("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
-        if mapping is not None and "currency" not in mapping.columns and not account_currency \
-                and fmt == "csv":
-            raise SyncError("The CSV column mapping names no currency column and the account currency setting is "
-                            "empty: set one of them.")
+        if mapping is not None and "currency" not in mapping.columns and not account_currency and fmt == "csv":
+            raise SyncError(
+                "The CSV column mapping names no currency column and the account currency setting is "
+                "empty: set one of them."
+            )
 
         if not target.exists():
-            raise SyncError(f"The statement path {target} does not exist (check the Statement file or folder "
-                            "setting).")
+            raise SyncError(f"The statement path {target} does not exist (check the Statement file or folder setting).")
         known: dict[str, dict] = dict((ctx.state or {}).get("files") or {})
         folder = target.is_dir()
         if folder:
@@ -894,8 +1051,11 @@ class BankStatementImport(Plugin):
                 entries = sorted(target.iterdir(), key=lambda p: p.name)
             except OSError as exc:
                 raise SyncError(f"The folder {target} cannot be read ({exc.strerror or exc}).") from None
-            candidates = [p for p in entries if p.is_file() and p.suffix.lower() in STATEMENT_SUFFIXES
-                          and not p.name.startswith((".", "~"))]
+            candidates = [
+                p
+                for p in entries
+                if p.is_file() and p.suffix.lower() in STATEMENT_SUFFIXES and not p.name.startswith((".", "~"))
+            ]
             others = sum(1 for p in entries if p.is_file()) - len(candidates)
         elif target.is_file():
             candidates, others = [target], 0
@@ -907,8 +1067,7 @@ class BankStatementImport(Plugin):
             try:
                 stat = path.stat()
             except OSError as exc:
-                raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") \
-                    from None
+                raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
             key = str(path.resolve())
             seen = known.get(key)
             if folder and seen and seen.get("size") == stat.st_size and seen.get("mtime_ns") == stat.st_mtime_ns:
@@ -916,17 +1075,19 @@ class BankStatementImport(Plugin):
             else:
                 to_read.append((path, key, stat))
         if folder:
-            ctx.log(f"Folder {target}: {len(candidates)} statement file(s), {len(to_read)} new or changed, "
-                    f"{len(unchanged)} already imported"
-                    + (f"; {others} other file(s) ignored (only .xml and .csv are read)" if others else "") + ".")
+            ctx.log(
+                f"Folder {target}: {len(candidates)} statement file(s), {len(to_read)} new or changed, "
+                f"{len(unchanged)} already imported"
+                + (f"; {others} other file(s) ignored (only .xml and .csv are read)" if others else "")
+                + "."
+            )
 
         results: list[FileResult] = []
         for done, (path, key, stat) in enumerate(to_read, start=1):
             try:
                 data = path.read_bytes()
             except OSError as exc:
-                raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") \
-                    from None
+                raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
             digest = hashlib.sha256(data).hexdigest()
             record = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
             if folder and (known.get(key) or {}).get("sha256") == digest:
@@ -935,8 +1096,14 @@ class BankStatementImport(Plugin):
                 ctx.log(f"{path.name}: content unchanged since it was imported; not read again.")
                 ctx.progress(done, len(to_read))
                 continue
-            result = parse_statement(data, path.name, fmt=fmt, mapping=mapping, include_pending=include_pending,
-                                     account_currency=account_currency)
+            result = parse_statement(
+                data,
+                path.name,
+                fmt=fmt,
+                mapping=mapping,
+                include_pending=include_pending,
+                account_currency=account_currency,
+            )
             for warning in result.warnings:
                 ctx.log(warning, "warning")
             account = f", account {', '.join(result.accounts)}" if result.accounts else ""
@@ -956,10 +1123,15 @@ class BankStatementImport(Plugin):
         for result in results:
             for movement in result.movements:
                 ctx.upsert_transaction(
-                    external_id=movement.external_id, transaction_type=movement.transaction_type,
-                    amount=movement.amount, currency=movement.currency, transacted_on=movement.transacted_on,
-                    description=movement.description, counterparty=movement.counterparty,
-                    counterparty_account=movement.counterparty_account, reference=movement.reference,
+                    external_id=movement.external_id,
+                    transaction_type=movement.transaction_type,
+                    amount=movement.amount,
+                    currency=movement.currency,
+                    transacted_on=movement.transacted_on,
+                    description=movement.description,
+                    counterparty=movement.counterparty,
+                    counterparty_account=movement.counterparty_account,
+                    reference=movement.reference,
                     raw_data=movement.raw_data,
                 )
                 done += 1
@@ -971,7 +1143,10 @@ class BankStatementImport(Plugin):
             known = {k: v for k, v in known.items() if str(Path(k).parent) != folder_key or k in present}
         ctx.state = {**(ctx.state or {}), "files": known}
         ctx.metadata.update(
-            path=str(target), files=[result.name for result in results], unchanged_files=unchanged,
-            entries=total, skipped=sum(result.pending for result in results),
+            path=str(target),
+            files=[result.name for result in results],
+            unchanged_files=unchanged,
+            entries=total,
+            skipped=sum(result.pending for result in results),
             zero_amounts=sum(result.ignored for result in results),
         )

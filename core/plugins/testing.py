@@ -46,6 +46,7 @@ Refusals are not results: a disabled or incompletely configured plugin makes
 opening the kit raise :class:`core.values.forms.FormErrors`, a malformed class
 raises :class:`core.plugins.PluginRegistrationError`, just as the app would.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,11 +60,11 @@ from typing import Any, Callable
 
 import core.plugins as plugins_pkg
 from core.platform import plugin_config
-from core.store.db import PRAGMAS, close_database, db, open_database
 from core.platform.history import run_changes
-from core.store.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
-from core.plugins.base import Plugin
 from core.platform.sync import SyncRefused, run_sync
+from core.plugins.base import Plugin
+from core.store.db import PRAGMAS, close_database, db, open_database
+from core.store.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
 
 __all__ = ["PluginTestKit", "SyncRefused", "SyncResult", "run_plugin"]
 
@@ -113,10 +114,18 @@ class PluginTestKit:
     ``state`` seeds the saved incremental-sync state before the first run.
     """
 
-    def __init__(self, plugin: type[Plugin], *, settings: dict[str, Any] | None = None,
-                 credentials: dict[str, str] | None = None, state: dict | None = None, enabled: bool = True,
-                 extra_plugins: list[type[Plugin]] | tuple = (), home: str | Path | None = None,
-                 keep: bool = False):
+    def __init__(
+        self,
+        plugin: type[Plugin],
+        *,
+        settings: dict[str, Any] | None = None,
+        credentials: dict[str, str] | None = None,
+        state: dict | None = None,
+        enabled: bool = True,
+        extra_plugins: list[type[Plugin]] | tuple = (),
+        home: str | Path | None = None,
+        keep: bool = False,
+    ):
         self.plugin = plugin
         self.settings = dict(settings or {})
         self.credentials = dict(credentials or {})
@@ -194,8 +203,10 @@ class PluginTestKit:
     # -- between runs --------------------------------------------------------------------
     def _require_open(self) -> None:
         if not self.is_open:
-            raise RuntimeError("open the kit first: 'with PluginTestKit(...) as kit: kit.run()' "
-                               "(or use run_plugin(...) for a single run)")
+            raise RuntimeError(
+                "open the kit first: 'with PluginTestKit(...) as kit: kit.run()' "
+                "(or use run_plugin(...) for a single run)"
+            )
 
     def configure(self, settings: dict[str, Any] | None = None, credentials: dict[str, str] | None = None) -> None:
         """Change settings/secrets as the form would (validated; a setting set to None is removed)."""
@@ -210,8 +221,13 @@ class PluginTestKit:
         row.save()
 
     # -- running ---------------------------------------------------------------------------
-    def run(self, *, cancel_event: threading.Event | None = None, cancel_at_progress: int | None = None,
-            on_log: Callable[[str], None] | None = None) -> SyncResult:
+    def run(
+        self,
+        *,
+        cancel_event: threading.Event | None = None,
+        cancel_at_progress: int | None = None,
+        on_log: Callable[[str], None] | None = None,
+    ) -> SyncResult:
         """Run the plugin once through the real engine (``core.platform.sync.run_sync``).
 
         ``cancel_at_progress=n`` cancels the run (as the person's cancel key
@@ -236,20 +252,35 @@ class PluginTestKit:
         run = SyncHistory.get_by_id(run_id)
         config = plugin_config.get_config(self.name)
         return SyncResult(
-            run_id=run.id, status=run.status, error=run.error_message, backtrace=run.error_backtrace,
-            processed=run.records_processed, created=run.records_created, updated=run.records_updated,
-            skipped=run.records_skipped, log=run.log.splitlines(), metadata=dict(run.metadata or {}),
+            run_id=run.id,
+            status=run.status,
+            error=run.error_message,
+            backtrace=run.error_backtrace,
+            processed=run.records_processed,
+            created=run.records_created,
+            updated=run.records_updated,
+            skipped=run.records_skipped,
+            log=run.log.splitlines(),
+            metadata=dict(run.metadata or {}),
             state=dict(config.state or {}) if config else {},
-            transactions=list(MoneyTransaction.select().where(MoneyTransaction.source == self.name)
-                              .order_by(MoneyTransaction.id)),
+            transactions=list(
+                MoneyTransaction.select().where(MoneyTransaction.source == self.name).order_by(MoneyTransaction.id)
+            ),
             work_entries=list(WorkEntry.select().where(WorkEntry.source == self.name).order_by(WorkEntry.id)),
-            audit=run_changes(run.id), progress=list(progress or []), history=run,
+            audit=run_changes(run.id),
+            progress=list(progress or []),
+            history=run,
         )
 
 
-def run_plugin(plugin: type[Plugin], *, settings: dict[str, Any] | None = None,
-               credentials: dict[str, str] | None = None, state: dict | None = None,
-               **kit_options) -> SyncResult:
+def run_plugin(
+    plugin: type[Plugin],
+    *,
+    settings: dict[str, Any] | None = None,
+    credentials: dict[str, str] | None = None,
+    state: dict | None = None,
+    **kit_options,
+) -> SyncResult:
     """Run ``plugin`` once on a fresh temporary database and return what the run did.
 
     ``kit_options`` go to :class:`PluginTestKit` (``enabled``, ``extra_plugins``, ``home``, ``keep``).

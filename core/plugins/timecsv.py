@@ -5,6 +5,7 @@ Each row becomes a work entry on the project of the same name (written
 or on the default project. Rows are keyed by a hash of their content, so
 importing the same export again changes nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,10 +52,17 @@ class TimeCsvImport(Plugin):
     name = "time-csv"
     version = "1.0.0"
     fields = [
-        PathField("path", "CSV export file", required=True,
-                  help="A detailed time report exported from Toggl Track or Clockify as CSV."),
-        Text("default_project", "Default project",
-             help="Client / Project for rows whose project is not found. Empty: such rows are skipped."),
+        PathField(
+            "path",
+            "CSV export file",
+            required=True,
+            help="A detailed time report exported from Toggl Track or Clockify as CSV.",
+        ),
+        Text(
+            "default_project",
+            "Default project",
+            help="Client / Project for rows whose project is not found. Empty: such rows are skipped.",
+        ),
         Bool("billable_only", "Only billable rows", default=False),
     ]
 
@@ -71,8 +79,10 @@ class TimeCsvImport(Plugin):
         if ctx.settings.get("default_project"):
             default = projects.get(ctx.settings["default_project"].replace("/", " / ").replace("  ", " ").casefold())
             if default is None:
-                raise SyncError(f"The default project {ctx.settings['default_project']!r} does not exist; "
-                                "write it as Client / Project.")
+                raise SyncError(
+                    f"The default project {ctx.settings['default_project']!r} does not exist; "
+                    "write it as Client / Project."
+                )
         try:
             with path.open(newline="", encoding="utf-8-sig") as fh:
                 reader = csv.DictReader(fh)
@@ -82,7 +92,9 @@ class TimeCsvImport(Plugin):
             raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
         # The header decides, so an empty file or one that is only some other header is refused too.
         if not any(name and name.strip().lower() == "start date" for name in header):
-            raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")
+            raise SyncError(
+                f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column."
+            )
         ctx.log(f"Reading {len(rows)} rows from {path.name}")
         skipped = 0
         for number, row in enumerate(rows, start=2):
@@ -105,13 +117,24 @@ class TimeCsvImport(Plugin):
                 raise SyncError(f"{path.name}, row {number}: {exc}.") from None
             if minutes <= 0:
                 continue
-            key = "|".join([_column(row, "Email", "User"), _column(row, "Start date", "Start Date"),
-                            _column(row, "Start time", "Start Time"), client_name, project_name,
-                            _column(row, "Description")])
-            ctx.add_work_entry(project=project, date=day, minutes=minutes,
-                               description=_column(row, "Description"),
-                               billable=_column(row, "Billable").lower() in ("yes", "true", "1", ""),
-                               external_id=hashlib.sha256(key.encode()).hexdigest()[:32])
+            key = "|".join(
+                [
+                    _column(row, "Email", "User"),
+                    _column(row, "Start date", "Start Date"),
+                    _column(row, "Start time", "Start Time"),
+                    client_name,
+                    project_name,
+                    _column(row, "Description"),
+                ]
+            )
+            ctx.add_work_entry(
+                project=project,
+                date=day,
+                minutes=minutes,
+                description=_column(row, "Description"),
+                billable=_column(row, "Billable").lower() in ("yes", "true", "1", ""),
+                external_id=hashlib.sha256(key.encode()).hexdigest()[:32],
+            )
         ctx.metadata["file"] = path.name
         ctx.metadata["rows"] = len(rows)
         ctx.metadata["skipped_rows"] = skipped

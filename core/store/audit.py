@@ -13,6 +13,7 @@ unless set, a plugin's name inside a sync, "recurring" for automation) and
 workers do not inherit ContextVars: set them inside the worker with
 :func:`audit_context`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -140,8 +141,13 @@ def record(model, row_id: int, action: str, changes: dict) -> None:
 
 
 _RECORD_COLUMNS = ("table_name", "row_id", "action", "changes", "source", "sync_run", "created_at")
-_RECORD_SQL = (f'INSERT INTO "{AuditRecord._meta.table_name}" (' + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
-               + ") VALUES (" + ", ".join("?" * len(_RECORD_COLUMNS)) + ")")
+_RECORD_SQL = (
+    f'INSERT INTO "{AuditRecord._meta.table_name}" ('
+    + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
+    + ") VALUES ("
+    + ", ".join("?" * len(_RECORD_COLUMNS))
+    + ")"
+)
 
 
 def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
@@ -157,8 +163,9 @@ def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
     table = model._meta.table_name
     source, run = audit_source.get(), audit_sync_run.get()
     created_at = _bound_form(fields["created_at"].db_value(utcnow()))
-    params = [(table, row_id, action, changes_value(changes), source, run, created_at)
-              for row_id, action, changes in entries]
+    params = [
+        (table, row_id, action, changes_value(changes), source, run, created_at) for row_id, action, changes in entries
+    ]
     AuditRecord._meta.database.cursor().executemany(_RECORD_SQL, params)
 
 
@@ -314,23 +321,27 @@ def _insert_audited_in_sql(database, model, fields, params: list[list], changes_
     record_fields = AuditRecord._meta.fields
     created_at = record_fields["created_at"].db_value(utcnow())
     source, run = audit_source.get(), audit_sync_run.get()
-    audit_sql = (f'INSERT INTO "{AuditRecord._meta.table_name}" ('
-                 + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS) + ") "
-                 f"SELECT ?, \"{pk}\", 'create', {changes_sql}, ?, ?, ? FROM \"{table}\" ")
+    audit_sql = (
+        f'INSERT INTO "{AuditRecord._meta.table_name}" (' + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS) + ") "
+        f'SELECT ?, "{pk}", \'create\', {changes_sql}, ?, ?, ? FROM "{table}" '
+    )
     per_statement = max(1, _MAX_VARIABLES // len(fields))
     ids: list[int] = []
     for start in range(0, len(params), per_statement):
         chunk = params[start : start + per_statement]
-        sql = (f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholder] * len(chunk))
-               + f' RETURNING "{pk}"')
+        sql = (
+            f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholder] * len(chunk)) + f' RETURNING "{pk}"'
+        )
         new_ids = [row[0] for row in database.execute_sql(sql, [v for values in chunk for v in values])]
         head = [table, source, run, created_at]
         low, high = min(new_ids), max(new_ids)
         if high - low + 1 == len(new_ids):  # the usual case: the new rows are exactly one run of ids
             database.execute_sql(audit_sql + f'WHERE "{pk}" BETWEEN ? AND ? ORDER BY "{pk}"', head + [low, high])
         else:
-            database.execute_sql(audit_sql + f'WHERE "{pk}" IN (SELECT value FROM json_each(?)) ORDER BY "{pk}"',
-                                 head + [json.dumps(new_ids)])
+            database.execute_sql(
+                audit_sql + f'WHERE "{pk}" IN (SELECT value FROM json_each(?)) ORDER BY "{pk}"',
+                head + [json.dumps(new_ids)],
+            )
         ids.extend(new_ids)
     return ids
 
@@ -492,7 +503,6 @@ class AuditedModel(BaseModel):
             # Peewee's recursive delete walks dependents with bulk queries; we
             # want each dependent's removal decided (and audited) by a service.
             raise AuditBypassError(
-                f"{type(self).__name__}.delete_instance(recursive=True) is not supported; "
-                "delete dependents explicitly"
+                f"{type(self).__name__}.delete_instance(recursive=True) is not supported; delete dependents explicitly"
             )
         return super().delete_instance()

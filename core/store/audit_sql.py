@@ -10,6 +10,7 @@ model), so only field types whose stored form maps exactly are built here;
 a model with any other tracked field type returns ``None`` and keeps the
 Python path.
 """
+
 from __future__ import annotations
 
 from peewee import (
@@ -45,8 +46,10 @@ def value_sql(model, field, column: str) -> str | None:
         return column  # stored as ISO text, which is what date.isoformat() gives back
     if kind is DateTimeField:
         # Stored as str(datetime) ("2026-11-21 10:00:00.5"); the record holds isoformat() ("...T10:...").
-        return (f"CASE WHEN substr({column}, 11, 1) = ' ' "
-                f"THEN substr({column}, 1, 10) || 'T' || substr({column}, 12) ELSE {column} END")
+        return (
+            f"CASE WHEN substr({column}, 11, 1) = ' ' "
+            f"THEN substr({column}, 1, 10) || 'T' || substr({column}, 12) ELSE {column} END"
+        )
     if issubclass(kind, _TEXT) or kind in _INTEGER:
         return column
     return None

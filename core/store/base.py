@@ -1,4 +1,5 @@
 """The Peewee base model and the custom field types every model shares."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def _c_json_text():
             return json.encoder.encode_basestring(value)
         return "".join(encode(value, 0))
 
-    sample = {"b": [1, 2.5, None, True], "a": "č\u0001\"", "n": {"z": {}, "y": []}}
+    sample = {"b": [1, 2.5, None, True], "a": 'č\u0001"', "n": {"z": {}, "y": []}}
     return json_text if json_text(sample) == _ENCODER.encode(sample) else None
 
 

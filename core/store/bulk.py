@@ -10,12 +10,20 @@ in the caller's transaction. Still one audit record per changed row, with
 the same content as the row-by-row path; rows that would not change are
 neither written nor audited.
 """
+
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
-from core.store.audit import AuditRecord, AuditedModel, _check_writes_allowed, _db_converter, audit_source, audit_sync_run
+from core.store.audit import (
+    AuditedModel,
+    AuditRecord,
+    _check_writes_allowed,
+    _db_converter,
+    audit_source,
+    audit_sync_run,
+)
 from core.store.audit_sql import updated_changes_sql
 from core.values.timeutil import utcnow
 
@@ -43,7 +51,7 @@ def audited_bulk_update(model: type[AuditedModel], changes: dict[int, dict[str, 
         new = changes[row_id]
         if len(new) != len(names) or any(name not in new for name in names):
             raise ValueError("audited_bulk_update: every row must change the same fields")
-        params.append([row_id] + [to_db(new[name]) for name, to_db in zip(names, convert)])
+        params.append([row_id] + [to_db(new[name]) for name, to_db in zip(names, convert, strict=False)])
 
     database = meta.database
     table, pk = meta.table_name, meta.primary_key.column_name
@@ -58,19 +66,24 @@ def audited_bulk_update(model: type[AuditedModel], changes: dict[int, dict[str, 
         database.execute_sql(f'CREATE TEMP TABLE "{staged}" ("{pk}" INTEGER PRIMARY KEY, {quoted})')
         try:
             database.cursor().executemany(
-                f'INSERT INTO temp."{staged}" ("{pk}", {quoted}) VALUES ({", ".join("?" * (len(columns) + 1))})',
-                params)
+                f'INSERT INTO temp."{staged}" ("{pk}", {quoted}) VALUES ({", ".join("?" * (len(columns) + 1))})', params
+            )
             record = AuditRecord._meta
             database.execute_sql(
-                f'INSERT INTO "{record.table_name}" (table_name, row_id, action, changes, source, sync_run, created_at) '
+                f'INSERT INTO "{record.table_name}" '
+                "(table_name, row_id, action, changes, source, sync_run, created_at) "
                 f"SELECT ?, old.\"{pk}\", 'update', {changes_sql}, ?, ?, ? "
                 f'FROM "{table}" AS old JOIN temp."{staged}" AS new ON new."{pk}" = old."{pk}" '
                 f'WHERE {differs_sql} ORDER BY old."{pk}"',
-                [table, audit_source.get(), audit_sync_run.get(), record.fields["created_at"].db_value(now)])
+                [table, audit_source.get(), audit_sync_run.get(), record.fields["created_at"].db_value(now)],
+            )
             cursor = database.execute_sql(
-                f'UPDATE "{table}" AS old SET ' + ", ".join(f'"{c}" = new."{c}"' for c in columns) + stamp_sql +
-                f' FROM temp."{staged}" AS new WHERE new."{pk}" = old."{pk}" AND ({differs_sql})',
-                stamp_params)
+                f'UPDATE "{table}" AS old SET '
+                + ", ".join(f'"{c}" = new."{c}"' for c in columns)
+                + stamp_sql
+                + f' FROM temp."{staged}" AS new WHERE new."{pk}" = old."{pk}" AND ({differs_sql})',
+                stamp_params,
+            )
             return cursor.rowcount
         finally:
             database.execute_sql(f'DROP TABLE temp."{staged}"')

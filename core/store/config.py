@@ -3,6 +3,7 @@
 Business data lives in the database; these are how this person likes the
 app to look, so they stay with the machine (or with FAKTURKA_HOME).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ One ``SqliteDatabase`` object for the whole process (``db``), initialised by
 processes serialise on the write lock instead of failing with
 SQLITE_BUSY_SNAPSHOT, which ignores the busy timeout.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 import peewee
 from peewee import SqliteDatabase
 
+from core.errors import FakturkaError
 from core.store import paths
 
 db = SqliteDatabase(None, lock_type="IMMEDIATE")
@@ -23,6 +25,7 @@ db = SqliteDatabase(None, lock_type="IMMEDIATE")
 def _casefold(value):
     """Unicode case folding for name look-ups: SQLite's lower() only knows A-Z ("Čedok")."""
     return value.casefold() if isinstance(value, str) else value
+
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -34,7 +37,7 @@ PRAGMAS = {
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-class DatabaseOpenError(Exception):
+class DatabaseOpenError(FakturkaError):
     """The database file cannot be used; the message is one sentence for a person."""
 
 
@@ -56,9 +59,7 @@ def check_database_file(path: Path) -> None:
     except OSError as exc:
         raise DatabaseOpenError(f"Cannot read the database file {path}: {exc.strerror}.") from None
     if header and header != SQLITE_HEADER:
-        raise DatabaseOpenError(
-            f"{path} is not a Fakturka database (it is not an SQLite file); it was left untouched."
-        )
+        raise DatabaseOpenError(f"{path} is not a Fakturka database (it is not an SQLite file); it was left untouched.")
     if not os.access(path, os.W_OK):
         raise DatabaseOpenError(f"Cannot write to the database file {path}: permission denied.")
 
@@ -77,9 +78,7 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
     except OSError as exc:  # e.g. a parent that is a file, a directory we may not write
         if exc.filename and path and Path(exc.filename) != path:  # the folder is the problem, not the file
             raise DatabaseOpenError(f"Cannot use the data folder {exc.filename}: {exc.strerror}.") from None
-        raise DatabaseOpenError(
-            f"Cannot create the database file {path or exc.filename}: {exc.strerror}."
-        ) from None
+        raise DatabaseOpenError(f"Cannot create the database file {path or exc.filename}: {exc.strerror}.") from None
     if not db.is_closed():
         db.close()
     db.init(str(path), pragmas=PRAGMAS, timeout=5)

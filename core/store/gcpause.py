@@ -7,6 +7,7 @@ third of an import's Python time (bench/sync_engine.py). Reference counting
 still frees everything that is not in a cycle; the collector resumes when the
 last paused job ends. Safe across threads (a sync runs in a TUI worker).
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -4,16 +4,18 @@ A lock is held through an open file descriptor, so a killed sync never
 leaves a stale lock behind, and a second process (or a second attempt in
 the same process) is refused at once instead of waiting.
 """
+
 from __future__ import annotations
 
 import fcntl
 import os
 from pathlib import Path
 
+from core.errors import FakturkaError
 from core.store import paths
 
 
-class LockBusy(Exception):
+class LockBusy(FakturkaError):
     pass
 
 

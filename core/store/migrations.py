@@ -6,14 +6,17 @@ earlier version upgrades the same way forever. To change the schema: append a
 migration, bump nothing else, and extend ``tests/test_migrations.py``.
 ``test_models_match_schema`` fails if a model and the migrated schema drift.
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
 from peewee import Database, DatabaseError, OperationalError
 
+from core.errors import FakturkaError
 
-class SchemaTooNewError(Exception):
+
+class SchemaTooNewError(FakturkaError):
     pass
 
 
@@ -277,7 +280,9 @@ def _v6(database: Database) -> None:
         for table, old, new in V6_CHECKS:
             changed = database.execute_sql(
                 "UPDATE sqlite_master SET sql = replace(sql, ?, ?) "
-                "WHERE type = 'table' AND name = ? AND instr(sql, ?) > 0", (old, new, table, old)).rowcount
+                "WHERE type = 'table' AND name = ? AND instr(sql, ?) > 0",
+                (old, new, table, old),
+            ).rowcount
             if changed != 1:  # the migration runs in a transaction: nothing is left half done
                 raise DatabaseError(f"table {table} does not have the constraint {old} that version 5 made")
         # A new schema cookie makes every connection re-read the schema.

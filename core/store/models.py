@@ -4,14 +4,15 @@ Timestamps are naive UTC datetimes; calendar dates (issued on, booked on) are
 dates. Every domain model is an :class:`~core.store.audit.AuditedModel`; the
 bookkeeping tables (``sync_histories``, ``audit_records``) are not.
 """
+
 from __future__ import annotations
 
 from peewee import (
     AutoField,
     BlobField,
     BooleanField,
-    Check,
     CharField,
+    Check,
     DateField,
     DateTimeField,
     ForeignKeyField,
@@ -25,9 +26,19 @@ from core.values.money import MoneyAttribute
 from core.values.timeutil import utcnow
 
 __all__ = [
-    "AuditRecord", "BusinessProfile", "Client", "Project", "WorkEntry", "Invoice",
-    "InvoiceLine", "RecurringRule", "MoneyTransaction", "PluginConfiguration",
-    "SyncHistory", "ALL_MODELS", "AUDITED_MODELS",
+    "AuditRecord",
+    "BusinessProfile",
+    "Client",
+    "Project",
+    "WorkEntry",
+    "Invoice",
+    "InvoiceLine",
+    "RecurringRule",
+    "MoneyTransaction",
+    "PluginConfiguration",
+    "SyncHistory",
+    "ALL_MODELS",
+    "AUDITED_MODELS",
 ]
 
 
@@ -37,6 +48,7 @@ class Timestamped(AuditedModel):
 
 
 # -- integrations (the seed tables) ------------------------------------------
+
 
 class PluginConfiguration(Timestamped):
     id = AutoField()
@@ -85,6 +97,7 @@ class SyncHistory(BaseModel):
 
 
 # -- invoicing domain ----------------------------------------------------------
+
 
 class BusinessProfile(Timestamped):
     """The person's own business details. A single row (id 1)."""
@@ -269,7 +282,14 @@ class MoneyTransaction(Timestamped):
 
 
 AUDITED_MODELS = [
-    BusinessProfile, Client, Project, Invoice, InvoiceLine, WorkEntry,
-    RecurringRule, MoneyTransaction, PluginConfiguration,
+    BusinessProfile,
+    Client,
+    Project,
+    Invoice,
+    InvoiceLine,
+    WorkEntry,
+    RecurringRule,
+    MoneyTransaction,
+    PluginConfiguration,
 ]
 ALL_MODELS = AUDITED_MODELS + [SyncHistory, AuditRecord]

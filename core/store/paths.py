@@ -4,6 +4,7 @@ Everything lives in the platformdirs user data directory, unless
 ``FAKTURKA_HOME`` is set: then database, key file, exports and config all go
 under that one directory (tests and portable set-ups rely on this).
 """
+
 from __future__ import annotations
 
 import os

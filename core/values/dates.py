@@ -1,4 +1,5 @@
 """Parsing the dates and durations a person types."""
+
 from __future__ import annotations
 
 import re

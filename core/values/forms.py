@@ -1,4 +1,5 @@
 """Collecting per-field validation errors, so a form can show them all at once."""
+
 from __future__ import annotations
 
 from typing import Any, Callable

@@ -17,6 +17,7 @@ Formatting choices (one place, so the PDF, the TUI and the CLI agree):
 - dates: Babel's *medium* format: ``21. 11. 2026`` (cs), ``Nov 21, 2026`` (en).
 - quantities: as many decimals as the value has (``7,5``, ``1 234,125``).
 """
+
 from __future__ import annotations
 
 import gettext as _gettext

@@ -3,6 +3,7 @@
 Never floats. The number of minor digits comes from ISO 4217 via Babel
 (CZK and EUR have 2, JPY 0).
 """
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,10 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 
+from core.errors import FakturkaError
 
-class MoneyError(ValueError):
+
+class MoneyError(FakturkaError, ValueError):
     pass
 
 
@@ -30,8 +33,13 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         # converts every movement). Anything else (sign, exponent, spaces, more digits) goes below.
         whole, dot, fraction = amount.partition(".")
         digits = precision(currency)
-        if (whole.isascii() and whole.isdigit() and (not dot or (fraction.isascii() and fraction.isdigit()))
-                and len(fraction) <= digits and len(whole) <= _FAST_WHOLE_DIGITS):
+        if (
+            whole.isascii()
+            and whole.isdigit()
+            and (not dot or (fraction.isascii() and fraction.isdigit()))
+            and len(fraction) <= digits
+            and len(whole) <= _FAST_WHOLE_DIGITS
+        ):
             return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
     try:
         if type(amount) is Decimal:
@@ -64,8 +72,8 @@ def exact_minor(amount: Decimal, currency: str) -> int:
 
 
 _ONE = Decimal(1)
-_POWERS = [10 ** n for n in range(10)]  # ISO 4217 uses 0 to 4 minor digits
-_MAX_MINOR = 2 ** 63 - 1  # SQLite's largest integer
+_POWERS = [10**n for n in range(10)]  # ISO 4217 uses 0 to 4 minor digits
+_MAX_MINOR = 2**63 - 1  # SQLite's largest integer
 _LIMIT = Decimal(10) ** 20  # above any amount whose minor units could fit
 # Plain text with up to 14 whole digits fits in minor units with any ISO 4217 precision (at most 4).
 _FAST_WHOLE_DIGITS = 14
@@ -123,8 +131,10 @@ def parse_amount(text: str) -> Decimal:
     raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if _AMBIGUOUS.fullmatch(raw):
         whole, fraction = re.split(r"[.,]", raw)
-        raise MoneyError(f"{text!r} could be {whole}.{fraction.rstrip('0') or '0'} or {whole}{fraction}; "
-                         f"type it without the separator or with two decimals.")
+        raise MoneyError(
+            f"{text!r} could be {whole}.{fraction.rstrip('0') or '0'} or {whole}{fraction}; "
+            f"type it without the separator or with two decimals."
+        )
     if raw.count(",") and raw.count("."):
         # The last separator is the decimal one; the other groups thousands.
         if raw.rfind(",") > raw.rfind("."):

@@ -1,4 +1,5 @@
 """Time helpers: timestamps are stored as naive UTC datetimes."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

@@ -4,6 +4,7 @@ Each ``check_*`` returns the normalised value or raises :class:`ValidationError`
 with a sentence that says what is wrong. The checksums come from
 python-stdnum; nothing here re-implements them.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,20 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.cz import bankaccount as cz_bankaccount
 from stdnum.cz import dic as cz_dic
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError as _StdnumError
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+)
+from stdnum.exceptions import (
+    ValidationError as _StdnumError,
+)
+
+from core.errors import FakturkaError
 
 
-class ValidationError(ValueError):
+class ValidationError(FakturkaError, ValueError):
     """A value a person entered is wrong. ``field`` names the form field."""
 
     def __init__(self, message: str, field: str | None = None):
@@ -53,7 +64,9 @@ def check_bic(value: str, field: str = "bic") -> str:
     try:
         return stdnum_bic.validate(value)
     except _StdnumError as exc:
-        raise ValidationError(f"BIC {value!r} is not valid: {_reason(exc)} (expected 8 or 11 characters, e.g. FIOBCZPP).", field) from None
+        raise ValidationError(
+            f"BIC {value!r} is not valid: {_reason(exc)} (expected 8 or 11 characters, e.g. FIOBCZPP).", field
+        ) from None
 
 
 def check_cz_account(value: str, field: str = "bank_account") -> str:
@@ -62,8 +75,7 @@ def check_cz_account(value: str, field: str = "bank_account") -> str:
     if not value:
         return ""
     if "/" not in value:
-        raise ValidationError(
-            f"Account {value!r} needs its bank code after a slash, e.g. 2000145399/0800.", field)
+        raise ValidationError(f"Account {value!r} needs its bank code after a slash, e.g. 2000145399/0800.", field)
     try:
         cz_bankaccount.validate(value)
     except _StdnumError as exc:
@@ -116,8 +128,10 @@ def check_dic(value: str, field: str = "dic") -> str:
             raise ValidationError(f"DIČ {value!r} is not valid: {_reason(exc)}.", field) from None
     if not re.fullmatch(r"[A-Z]{2}[0-9A-Z+*.]{2,13}", value):
         raise ValidationError(
-            f"VAT ID {value!r} is not valid: it must start with a two-letter country code, e.g. CZ12345678 or DE123456789.",
-            field)
+            f"VAT ID {value!r} is not valid: it must start with a two-letter country code, "
+            "e.g. CZ12345678 or DE123456789.",
+            field,
+        )
     return value
 
 

@@ -6,6 +6,7 @@ The file (amounts are signed: negative means money went out):
      "transactions": [{"id": "T-1", "date": "2024-05-02", "amount": "1210.00", "currency": "CZK",
                        "counterparty": "Acme s.r.o.", "message": "Invoice 2024-0007", "vs": "20240007"}]}
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,7 @@ class ExampleBank(Plugin):
     fields = [  # the configuration form and `fakturka plugins configure` are generated from this
         PathField("path", "Statement file", required=True, help="The JSON statement to import."),
         Secret("api_token", "API token", required=True, help="Stored encrypted; must match the file's token."),
-        Choice("currency", "Default currency", ["CZK", "EUR"], default="CZK",
-               help="For rows that name no currency."),
+        Choice("currency", "Default currency", ["CZK", "EUR"], default="CZK", help="For rows that name no currency."),
         Date("start", "Import from", help="First sync only: skip older rows. Empty: everything."),
     ]
 
@@ -47,8 +47,9 @@ class ExampleBank(Plugin):
         # the last day seen (more may have arrived later that day); the external id
         # keeps those rows from being imported twice.
         since = ctx.state.get("since") or ctx.settings.get("start") or ""
-        rows = sorted((r for r in data.get("transactions", []) if r["date"] >= since),
-                      key=lambda r: (r["date"], r["id"]))
+        rows = sorted(
+            (r for r in data.get("transactions", []) if r["date"] >= since), key=lambda r: (r["date"], r["id"])
+        )
         ctx.log(f"{len(rows)} transactions on or after {since or 'the beginning'}")
         for done, row in enumerate(rows, start=1):
             try:

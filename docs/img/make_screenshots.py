@@ -8,6 +8,7 @@ screen next to this script (``App.save_screenshot``). When ``rsvg-convert``
 is installed, a PNG of each is written too. Nothing here is a test; the
 real data directory is never touched.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,9 +34,9 @@ async def take(app, pilot, name: str) -> Path:
 async def shoot() -> list[Path]:
     from textual.widgets import Select
 
+    from core.billing.timesheet import unbilled_entries
     from core.store.db import close_database, open_database
     from core.store.models import Client
-    from core.billing.timesheet import unbilled_entries
     from tui.app import FakturkaApp
 
     db_path = open_database()

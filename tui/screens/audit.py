@@ -1,4 +1,5 @@
 """Audit log: every change, newest first, filterable by source, table, record and period."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -6,16 +7,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Select, Static
 
-from core.store.audit import AuditRecord
-from core.platform.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
+from core.platform.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
+from core.store.audit import AuditRecord
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable
-
 
 
 class AuditDetailScreen(DetailScreen):
@@ -26,10 +26,16 @@ class AuditDetailScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         r = self.record
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}", classes="dialog-title",
-                         markup=False)
-            yield Static(markup=False, content=f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
-                         f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC")
+            yield Static(
+                f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}",
+                classes="dialog-title",
+                markup=False,
+            )
+            yield Static(
+                markup=False,
+                content=f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
+                f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC",
+            )
             yield PlainDataTable(id="audit-fields", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -47,17 +53,38 @@ class AuditScreen(SectionScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="audit"):
             with Horizontal(classes="filters"):
-                yield Select([(_("All sources"), "")] + [(s, s) for s in audit_sources()], value="",
-                             allow_blank=False, id="filter-source")
-                yield Select([(_("All tables"), "")] + [(t, t) for t in audit_tables()], value="",
-                             allow_blank=False, id="filter-table")
+                yield Select(
+                    [(_("All sources"), "")] + [(s, s) for s in audit_sources()],
+                    value="",
+                    allow_blank=False,
+                    id="filter-source",
+                )
+                yield Select(
+                    [(_("All tables"), "")] + [(t, t) for t in audit_tables()],
+                    value="",
+                    allow_blank=False,
+                    id="filter-table",
+                )
                 yield Input(placeholder=_("Record id"), type="integer", id="filter-record")
-                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
-                             id="filter-period")
-            yield PagedTable(self.fetch, [
-                (_("Time"), "time"), (_("Source"), "source"), (_("Table"), "table"), (_("Record"), "row"),
-                (_("Action"), "action"), (_("Changes"), "changes")], signature=("", "", None, "all"),
-                id="audit-list")
+                yield Select(
+                    [(_(label), value) for label, value in PERIOD_CHOICES],
+                    value="all",
+                    allow_blank=False,
+                    id="filter-period",
+                )
+            yield PagedTable(
+                self.fetch,
+                [
+                    (_("Time"), "time"),
+                    (_("Source"), "source"),
+                    (_("Table"), "table"),
+                    (_("Record"), "row"),
+                    (_("Action"), "action"),
+                    (_("Changes"), "changes"),
+                ],
+                signature=("", "", None, "all"),
+                id="audit-list",
+            )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -69,16 +96,31 @@ class AuditScreen(SectionScreen):
 
     def _filters(self) -> tuple:
         record = self.query_one("#filter-record", Input).value.strip()
-        return (chosen(self.query_one("#filter-source", Select)), chosen(self.query_one("#filter-table", Select)),
-                int(record) if record.isdigit() else None, chosen(self.query_one("#filter-period", Select), "all"))
+        return (
+            chosen(self.query_one("#filter-source", Select)),
+            chosen(self.query_one("#filter-table", Select)),
+            int(record) if record.isdigit() else None,
+            chosen(self.query_one("#filter-period", Select), "all"),
+        )
 
     def fetch(self, offset: int, limit: int):
         source, table, record, period = self._filters()
         since, until = period_bounds(period)
         query = audit_query(source=source or None, table=table or None, row_id=record, since=since, until=until)
-        return [(r.id, [f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.source, r.table_name, str(r.row_id), r.action,
-                        format_changes(r, limit=3)])
-                for r in query.limit(limit).offset(offset)]
+        return [
+            (
+                r.id,
+                [
+                    f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                    r.source,
+                    r.table_name,
+                    str(r.row_id),
+                    r.action,
+                    format_changes(r, limit=3),
+                ],
+            )
+            for r in query.limit(limit).offset(offset)
+        ]
 
     def _refilter(self) -> None:
         self.query_one(PagedTable).set_fetch(self.fetch, self._filters())

@@ -1,4 +1,5 @@
 """Bank transactions: filters, detail with the raw movement, link/unlink/ignore by hand."""
+
 from __future__ import annotations
 
 import json
@@ -10,18 +11,23 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Select, Static
 
 from core.banking import matching
-from core.store.models import Invoice, MoneyTransaction
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
+from core.store.models import Invoice, MoneyTransaction
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
+from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
-from tui.widgets.confirm import Confirm
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable, styled
 
-STATUS_FILTERS = [("All", ""), ("Unmatched", "unmatched"), ("Needs review", "review"), ("Matched", "matched"),
-                  ("Ignored", "ignored")]
+STATUS_FILTERS = [
+    ("All", ""),
+    ("Unmatched", "unmatched"),
+    ("Needs review", "review"),
+    ("Matched", "matched"),
+    ("Ignored", "ignored"),
+]
 
 
 class TransactionDetailScreen(DetailScreen):
@@ -33,21 +39,24 @@ class TransactionDetailScreen(DetailScreen):
         t = self.tx
         sign = "-" if t.transaction_type == "expense" else ""
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title",
-                         markup=False)
+            yield Static(
+                f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title", markup=False
+            )
             with VerticalScroll():
                 yield Static(
                     f"{_('Date')}: {day(t.transacted_on)}   {_('Amount')}: {sign}{money(t.amount, t.currency)}\n"
                     f"{_('Counterparty')}: {t.counterparty or '—'}  {t.counterparty_account}\n"
                     f"{_('Variable symbol')}: {t.reference or '—'}\n"
                     f"{_('Message')}: {t.description or '—'}\n"
-                    f"{_('Invoice')}: {t.invoice.number if t.invoice_id else '—'}", markup=False)
+                    f"{_('Invoice')}: {t.invoice.number if t.invoice_id else '—'}",
+                    markup=False,
+                )
                 yield Static(_("How it was matched"), classes="pane-title")
-                yield Static(json.dumps(t.match_note, ensure_ascii=False, indent=2) if t.match_note else "—",
-                             markup=False)
+                yield Static(
+                    json.dumps(t.match_note, ensure_ascii=False, indent=2) if t.match_note else "—", markup=False
+                )
                 yield Static(_("Raw movement"), classes="pane-title")
-                yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—",
-                             markup=False)
+                yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—", markup=False)
 
 
 class InvoicePickerScreen(ModalScreen[Invoice | None]):
@@ -63,8 +72,12 @@ class InvoicePickerScreen(ModalScreen[Invoice | None]):
     def compose(self) -> ComposeResult:
         t = self.tx
         with Vertical(classes="dialog wizard-dialog"):
-            yield Static(_("Which invoice does this pay?") + f"  {money(t.amount, t.currency)} · VS {t.reference or '—'}"
-                         f" · {(t.description or '')[:50]}", classes="dialog-title", markup=False)
+            yield Static(
+                _("Which invoice does this pay?") + f"  {money(t.amount, t.currency)} · VS {t.reference or '—'}"
+                f" · {(t.description or '')[:50]}",
+                classes="dialog-title",
+                markup=False,
+            )
             yield PlainDataTable(id="picker", cursor_type="row")
             yield Static(_("enter picks the invoice, escape cancels."), classes="form-help")
 
@@ -72,8 +85,15 @@ class InvoicePickerScreen(ModalScreen[Invoice | None]):
         table = self.query_one(DataTable)
         table.add_columns(_("Invoice"), _("Client"), _("Status"), _("Total"), _("Due"), _("Evidence"))
         for inv, _score, evidence in self.candidates:
-            table.add_row(inv.number, inv.client.name, _(inv.status), money(inv.total, inv.currency),
-                          day(inv.due_on), ", ".join(evidence) or "—", key=str(inv.id))
+            table.add_row(
+                inv.number,
+                inv.client.name,
+                _(inv.status),
+                money(inv.total, inv.currency),
+                day(inv.due_on),
+                ", ".join(evidence) or "—",
+                key=str(inv.id),
+            )
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -96,21 +116,49 @@ class BankScreen(SectionScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="bank"):
             with Horizontal(classes="filters"):
-                yield Select([(_(label), value) for label, value in STATUS_FILTERS], value="", allow_blank=False,
-                             id="filter-status")
-                yield Select([(_("All sources"), "")] + [(s, s) for s in self._sources()], value="",
-                             allow_blank=False, id="filter-source")
-                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
-                             id="filter-period")
-            yield PagedTable(self.fetch, [
-                (_("Date"), "date"), (_("Source"), "source"), (_("Amount"), "amount"), (_("VS"), "vs"),
-                (_("Counterparty"), "counterparty"), (_("Message"), "message"), (_("Status"), "status"),
-                (_("Invoice"), "invoice")], signature=("", "", "all"), id="tx-list")
+                yield Select(
+                    [(_(label), value) for label, value in STATUS_FILTERS],
+                    value="",
+                    allow_blank=False,
+                    id="filter-status",
+                )
+                yield Select(
+                    [(_("All sources"), "")] + [(s, s) for s in self._sources()],
+                    value="",
+                    allow_blank=False,
+                    id="filter-source",
+                )
+                yield Select(
+                    [(_(label), value) for label, value in PERIOD_CHOICES],
+                    value="all",
+                    allow_blank=False,
+                    id="filter-period",
+                )
+            yield PagedTable(
+                self.fetch,
+                [
+                    (_("Date"), "date"),
+                    (_("Source"), "source"),
+                    (_("Amount"), "amount"),
+                    (_("VS"), "vs"),
+                    (_("Counterparty"), "counterparty"),
+                    (_("Message"), "message"),
+                    (_("Status"), "status"),
+                    (_("Invoice"), "invoice"),
+                ],
+                signature=("", "", "all"),
+                id="tx-list",
+            )
 
     @staticmethod
     def _sources() -> list[str]:
-        return [r[0] for r in MoneyTransaction.select(MoneyTransaction.source).distinct()
-                .order_by(MoneyTransaction.source).tuples()]
+        return [
+            r[0]
+            for r in MoneyTransaction.select(MoneyTransaction.source)
+            .distinct()
+            .order_by(MoneyTransaction.source)
+            .tuples()
+        ]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -121,8 +169,11 @@ class BankScreen(SectionScreen):
         return [("enter", _("Detail"))]
 
     def _filters(self) -> tuple:
-        return (chosen(self.query_one("#filter-status", Select)), chosen(self.query_one("#filter-source", Select)),
-                chosen(self.query_one("#filter-period", Select), "all"))
+        return (
+            chosen(self.query_one("#filter-status", Select)),
+            chosen(self.query_one("#filter-source", Select)),
+            chosen(self.query_one("#filter-period", Select), "all"),
+        )
 
     def fetch(self, offset: int, limit: int):
         status, source, period = self._filters()
@@ -132,9 +183,21 @@ class BankScreen(SectionScreen):
         for t in query.limit(limit).offset(offset):
             sign = "-" if t.transaction_type == "expense" else ""
             label = styled(_(t.match_status), "bold yellow") if t.match_status == "review" else _(t.match_status)
-            rows.append((t.id, [day(t.transacted_on), t.source, f"{sign}{money(t.amount, t.currency)}",
-                                t.reference or "", (t.counterparty or "")[:28], (t.description or "")[:40], label,
-                                t.invoice.number if t.invoice_id else ""]))
+            rows.append(
+                (
+                    t.id,
+                    [
+                        day(t.transacted_on),
+                        t.source,
+                        f"{sign}{money(t.amount, t.currency)}",
+                        t.reference or "",
+                        (t.counterparty or "")[:28],
+                        (t.description or "")[:40],
+                        label,
+                        t.invoice.number if t.invoice_id else "",
+                    ],
+                )
+            )
         return rows
 
     def on_select_changed(self, event) -> None:
@@ -168,8 +231,12 @@ class BankScreen(SectionScreen):
         if tx is None:
             return
         if tx.invoice_id is not None:
-            self.notify(_("This transaction already pays invoice {number}; unlink it first (u).").format(
-                number=tx.invoice.number), severity="warning")
+            self.notify(
+                _("This transaction already pays invoice {number}; unlink it first (u).").format(
+                    number=tx.invoice.number
+                ),
+                severity="warning",
+            )
             return
 
         def picked(invoice: Invoice | None) -> None:
@@ -178,11 +245,21 @@ class BankScreen(SectionScreen):
 
             def confirmed(yes: bool | None) -> None:
                 if yes:
-                    self._do(lambda: matching.link(tx, invoice),
-                             _("Transaction linked to invoice {number}.").format(number=invoice.number))
+                    self._do(
+                        lambda: matching.link(tx, invoice),
+                        _("Transaction linked to invoice {number}.").format(number=invoice.number),
+                    )
 
-            self.app.push_screen(Confirm(_("Record {amount} as a payment of invoice {number}?").format(
-                amount=money(tx.amount, tx.currency), number=invoice.number), _("Link"), danger=False), confirmed)
+            self.app.push_screen(
+                Confirm(
+                    _("Record {amount} as a payment of invoice {number}?").format(
+                        amount=money(tx.amount, tx.currency), number=invoice.number
+                    ),
+                    _("Link"),
+                    danger=False,
+                ),
+                confirmed,
+            )
 
         self.app.push_screen(InvoicePickerScreen(tx), picked)
 
@@ -197,16 +274,20 @@ class BankScreen(SectionScreen):
             if yes:
                 self._do(lambda: matching.unlink(tx), _("Unlinked from invoice {number}.").format(number=number))
 
-        self.app.push_screen(Confirm(_("Remove this payment from invoice {number}?").format(number=number),
-                                     _("Unlink")), confirmed)
+        self.app.push_screen(
+            Confirm(_("Remove this payment from invoice {number}?").format(number=number), _("Unlink")), confirmed
+        )
 
     def action_ignore(self) -> None:
         tx = self.selected()
         if tx is None:
             return
         restore = tx.match_status == "ignored"
-        question = (_("Make this transaction unmatched again?") if restore
-                    else _("Mark this transaction as not an invoice payment?"))
+        question = (
+            _("Make this transaction unmatched again?")
+            if restore
+            else _("Mark this transaction as not an invoice payment?")
+        )
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -216,6 +297,9 @@ class BankScreen(SectionScreen):
 
     def action_match(self) -> None:
         report = matching.match_transactions()
-        self.notify(_("Matched {matched}, {review} need review; paid: {paid}.").format(
-            matched=len(report.matched), review=len(report.review), paid=", ".join(report.paid_invoices) or "—"))
+        self.notify(
+            _("Matched {matched}, {review} need review; paid: {paid}.").format(
+                matched=len(report.matched), review=len(report.review), paid=", ".join(report.paid_invoices) or "—"
+            )
+        )
         self.refresh_data()

@@ -1,4 +1,5 @@
 """What every section screen shares: header, footer, translated bindings, refresh on return."""
+
 from __future__ import annotations
 
 from dataclasses import replace

@@ -1,4 +1,5 @@
 """Clients & projects: two lists side by side; add, edit, archive."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -7,9 +8,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from core.billing import clients as svc
+from core.billing.profile import get_profile
 from core.store.models import Client, Project
 from core.values.money import from_minor
-from core.billing.profile import get_profile
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
@@ -34,22 +35,39 @@ def client_fields(c: Client | None) -> list[FormField]:
         FormField("dic", _("VAT ID (DIČ)"), value=c.dic if c else ""),
         FormField("currency", _("Currency"), value=c.currency if c else profile.default_currency),
         FormField("language", _("Invoice language"), "choice", c.language if c else profile.locale, options=LANGUAGES),
-        FormField("hourly_rate", _("Hourly rate"), "money", _rate_text(c.hourly_rate, c.currency) if c else "",
-                  help=_("Leave empty to use the profile's rate.")),
-        FormField("payment_terms_days", _("Payment terms (days)"), "number",
-                  c.payment_terms_days if c and c.payment_terms_days is not None else "",
-                  help=_("Leave empty to use the profile's terms.")),
+        FormField(
+            "hourly_rate",
+            _("Hourly rate"),
+            "money",
+            _rate_text(c.hourly_rate, c.currency) if c else "",
+            help=_("Leave empty to use the profile's rate."),
+        ),
+        FormField(
+            "payment_terms_days",
+            _("Payment terms (days)"),
+            "number",
+            c.payment_terms_days if c and c.payment_terms_days is not None else "",
+            help=_("Leave empty to use the profile's terms."),
+        ),
     ]
 
 
 def project_fields(p: Project | None, client: Client) -> list[FormField]:
     return [
         FormField("name", _("Name"), value=p.name if p else "", required=True),
-        FormField("hourly_rate", _("Hourly rate") + f" ({client.currency})", "money",
-                  _rate_text(p.hourly_rate, client.currency) if p else "",
-                  help=_("Leave empty to use the client's rate.")),
-        FormField("vat_rate", _("VAT rate (%)"), value=str(p.vat_rate) if p and p.vat_rate is not None else "",
-                  help=_("Only for VAT payers; leave empty for the profile's rate.")),
+        FormField(
+            "hourly_rate",
+            _("Hourly rate") + f" ({client.currency})",
+            "money",
+            _rate_text(p.hourly_rate, client.currency) if p else "",
+            help=_("Leave empty to use the client's rate."),
+        ),
+        FormField(
+            "vat_rate",
+            _("VAT rate (%)"),
+            value=str(p.vat_rate) if p and p.vat_rate is not None else "",
+            help=_("Only for VAT payers; leave empty for the profile's rate."),
+        ),
     ]
 
 
@@ -71,31 +89,59 @@ class ClientsScreen(SectionScreen):
         with Horizontal(id="clients-projects"):
             with Vertical(classes="pane"):
                 yield Static(_("Clients"), classes="pane-title")
-                yield PagedTable(self.fetch_clients, [
-                    (_("Name"), "name"), (_("Currency"), "currency"), (_("Language"), "language"),
-                    (_("Rate"), "rate"), (_("Terms"), "terms")], id="clients")
+                yield PagedTable(
+                    self.fetch_clients,
+                    [
+                        (_("Name"), "name"),
+                        (_("Currency"), "currency"),
+                        (_("Language"), "language"),
+                        (_("Rate"), "rate"),
+                        (_("Terms"), "terms"),
+                    ],
+                    id="clients",
+                )
             with Vertical(classes="pane"):
                 yield Static(_("Projects"), classes="pane-title", id="projects-title")
-                yield PagedTable(self.fetch_projects, [(_("Project"), "name"), (_("Rate"), "rate"),
-                                                       (_("State"), "state")], id="projects")
+                yield PagedTable(
+                    self.fetch_projects,
+                    [(_("Project"), "name"), (_("Rate"), "rate"), (_("State"), "state")],
+                    id="projects",
+                )
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#clients").focus()
 
     def fetch_clients(self, offset: int, limit: int):
-        return [(c.id, [c.name + (" " + _("(archived)") if c.archived else ""), c.currency, c.language,
-                        money(c.hourly_rate, c.currency) if c.hourly_rate is not None else "—",
-                        str(c.payment_terms_days) if c.payment_terms_days is not None else "—"])
-                for c in svc.clients_query(self.show_archived).limit(limit).offset(offset)]
+        return [
+            (
+                c.id,
+                [
+                    c.name + (" " + _("(archived)") if c.archived else ""),
+                    c.currency,
+                    c.language,
+                    money(c.hourly_rate, c.currency) if c.hourly_rate is not None else "—",
+                    str(c.payment_terms_days) if c.payment_terms_days is not None else "—",
+                ],
+            )
+            for c in svc.clients_query(self.show_archived).limit(limit).offset(offset)
+        ]
 
     def fetch_projects(self, offset: int, limit: int):
         client = self.selected_client()
         if client is None:
             return []
-        return [(p.id, [p.name, money(p.hourly_rate, client.currency) if p.hourly_rate is not None else "—",
-                        _("archived") if p.archived else _("active")])
-                for p in svc.projects_query(client, include_archived=True).limit(limit).offset(offset)]
+        return [
+            (
+                p.id,
+                [
+                    p.name,
+                    money(p.hourly_rate, client.currency) if p.hourly_rate is not None else "—",
+                    _("archived") if p.archived else _("active"),
+                ],
+            )
+            for p in svc.projects_query(client, include_archived=True).limit(limit).offset(offset)
+        ]
 
     @staticmethod
     def EXTRA_HELP_ROWS():
@@ -135,6 +181,7 @@ class ClientsScreen(SectionScreen):
         def submit(values):
             values = {k: v for k, v in values.items() if v not in (None,)}
             return svc.add_client(**values)
+
         self.app.push_screen(FormScreen(_("New client"), client_fields(None), submit), self._saved)
 
     def action_new_project(self) -> None:
@@ -142,29 +189,43 @@ class ClientsScreen(SectionScreen):
         if client is None:
             self.notify(_("Add a client first (n)."), severity="warning")
             return
-        self.app.push_screen(FormScreen(_("New project for {client}").format(client=client.name),
-                                        project_fields(None, client),
-                                        lambda values: svc.add_project(client, **values)), self._saved)
+        self.app.push_screen(
+            FormScreen(
+                _("New project for {client}").format(client=client.name),
+                project_fields(None, client),
+                lambda values: svc.add_project(client, **values),
+            ),
+            self._saved,
+        )
 
     def action_edit(self) -> None:
         if self._projects_focused():
             project = self.selected_project()
             if project:
-                self.app.push_screen(FormScreen(_("Edit project"), project_fields(project, project.client),
-                                                lambda values: svc.edit_project(project, **values)), self._saved)
+                self.app.push_screen(
+                    FormScreen(
+                        _("Edit project"),
+                        project_fields(project, project.client),
+                        lambda values: svc.edit_project(project, **values),
+                    ),
+                    self._saved,
+                )
             return
         client = self.selected_client()
         if client:
-            self.app.push_screen(FormScreen(_("Edit client"), client_fields(client),
-                                            lambda values: svc.edit_client(client, **values)), self._saved)
+            self.app.push_screen(
+                FormScreen(_("Edit client"), client_fields(client), lambda values: svc.edit_client(client, **values)),
+                self._saved,
+            )
 
     def action_archive(self) -> None:
         target = self.selected_project() if self._projects_focused() else self.selected_client()
         if target is None:
             return
         archive = not target.archived
-        question = (_("Archive {name}? It disappears from pickers; its history stays.") if archive
-                    else _("Restore {name}?")).format(name=target.name)
+        question = (
+            _("Archive {name}? It disappears from pickers; its history stays.") if archive else _("Restore {name}?")
+        ).format(name=target.name)
 
         def answered(yes: bool | None) -> None:
             if not yes:

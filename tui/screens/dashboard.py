@@ -1,16 +1,17 @@
 """Dashboard: this week and month, what is unbilled, outstanding, overdue, received, 12 months."""
+
 from __future__ import annotations
 
-from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.content import Content
 from textual.widgets import Static
 
-from core.values.dates import format_minutes
+from core.billing.clients import project_label
 from core.billing.reports import Dashboard, dashboard
 from core.billing.timesheet import running_timer
-from core.billing.clients import project_label
+from core.values.dates import format_minutes
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 
@@ -34,7 +35,7 @@ def chart(data: Dashboard, currency: str) -> str:
     received = data.received_by_month.get(currency, [0] * 12)
     peak = max(invoiced + received) or 1
     lines = [f"[$accent]█[/] {_('invoiced')}   [$success]█[/] {_('received')}"]
-    for month, inv, rec in zip(data.months, invoiced, received):
+    for month, inv, rec in zip(data.months, invoiced, received, strict=False):
         label = f"{_(MONTH_MSGIDS[month.month - 1])} {month.year % 100:02d}"
         inv_bar = "█" * round(BAR_WIDTH * inv / peak)
         rec_bar = "█" * round(BAR_WIDTH * rec / peak)
@@ -72,26 +73,34 @@ class DashboardScreen(SectionScreen):
     def refresh_data(self) -> None:
         data = dashboard()
         self.query_one("#card-week", Static).update(
-            f"[b]{_('This week')}[/b]\n{format_minutes(data.week.minutes)} h\n{_amounts(data.week.billable)}")
+            f"[b]{_('This week')}[/b]\n{format_minutes(data.week.minutes)} h\n{_amounts(data.week.billable)}"
+        )
         self.query_one("#card-month", Static).update(
-            f"[b]{_('This month')}[/b]\n{format_minutes(data.month.minutes)} h\n{_amounts(data.month.billable)}")
+            f"[b]{_('This month')}[/b]\n{format_minutes(data.month.minutes)} h\n{_amounts(data.month.billable)}"
+        )
         self.query_one("#card-unbilled", Static).update(f"[b]{_('Unbilled')}[/b]\n{_amounts(data.unbilled)}")
         self.query_one("#card-outstanding", Static).update(
-            f"[b]{_('Outstanding')} ({data.outstanding_count})[/b]\n{_amounts(data.outstanding)}")
+            f"[b]{_('Outstanding')} ({data.outstanding_count})[/b]\n{_amounts(data.outstanding)}"
+        )
         overdue = self.query_one("#card-overdue", Static)
         overdue.update(f"[b]{_('Overdue')} ({data.overdue_count})[/b]\n{_amounts(data.overdue)}")
         overdue.set_class(data.overdue_count > 0, "alert")
         self.query_one("#card-received", Static).update(
-            f"[b]{_('Received this year')}[/b]\n{_amounts(data.received_this_year)}")
+            f"[b]{_('Received this year')}[/b]\n{_amounts(data.received_this_year)}"
+        )
         timer = running_timer()
-        text = (f"⏱ {project_label(timer.project)} · {timer.description or ''} · {_('since')} "
-                f"{timer.started_at:%H:%M} UTC" if timer else _("not running (ctrl+t starts it)"))
-        self.query_one("#timer-card", Static).update(
-            Content.from_markup(f"[b]{_('Timer')}:[/b] $text", text=text))
+        text = (
+            f"⏱ {project_label(timer.project)} · {timer.description or ''} · {_('since')} {timer.started_at:%H:%M} UTC"
+            if timer
+            else _("not running (ctrl+t starts it)")
+        )
+        self.query_one("#timer-card", Static).update(Content.from_markup(f"[b]{_('Timer')}:[/b] $text", text=text))
         currencies = chart_currencies(data)
         title = _("Invoiced vs received, last 12 months")
         if not currencies:
-            self.query_one("#chart", Static).update(f"[b]{title}[/b]\n{_('Nothing invoiced in the last 12 months yet.')}")
+            self.query_one("#chart", Static).update(
+                f"[b]{title}[/b]\n{_('Nothing invoiced in the last 12 months yet.')}"
+            )
             return
         currency = currencies[self.chart_index % len(currencies)]
         hint = f"  ({_('g: next currency')})" if len(currencies) > 1 else ""

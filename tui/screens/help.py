@@ -1,4 +1,5 @@
 """``?``: every binding that applies on the screen the person came from."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -7,9 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from tui.widgets.tables import PlainDataTable
-
 from tui.i18n import _
+from tui.widgets.tables import PlainDataTable
 
 
 class HelpScreen(ModalScreen[None]):
@@ -24,8 +24,9 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help-dialog"):
             yield Static(_("Keys") + f": {self.screen_title}", classes="dialog-title")
             yield PlainDataTable(id="help-table", cursor_type="row", zebra_stripes=True)
-            yield Static(_("ctrl+p opens the command palette with every action. Press escape to close."),
-                         classes="form-help")
+            yield Static(
+                _("ctrl+p opens the command palette with every action. Press escape to close."), classes="form-help"
+            )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -1,10 +1,11 @@
 """Sync history: every run, newest first; detail with log, error, backtrace and what changed."""
+
 from __future__ import annotations
 
-from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Label, Log, Static
 
 from core.platform.history import format_changes, history_query, run_changes_query, run_duration
@@ -31,13 +32,16 @@ class RunDetailScreen(DetailScreen):
             yield Static(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}", classes="dialog-title")
             with VerticalScroll():
                 duration = run_duration(r) or "—"
-                yield Static(Content.from_markup(
-                    f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
-                    f"{_('Trigger')}: {r.trigger}\n"
-                    f"{_('Processed')}: {r.records_processed}   {_('Created')}: {r.records_created}   "
-                    f"{_('Updated')}: {r.records_updated}   {_('Unchanged')}: {r.records_skipped}"
-                    + (f"\n[b red]{_('Error')}:[/] $error" if r.error_message else ""),
-                    error=r.error_message or ""))
+                yield Static(
+                    Content.from_markup(
+                        f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
+                        f"{_('Trigger')}: {r.trigger}\n"
+                        f"{_('Processed')}: {r.records_processed}   {_('Created')}: {r.records_created}   "
+                        f"{_('Updated')}: {r.records_updated}   {_('Unchanged')}: {r.records_skipped}"
+                        + (f"\n[b red]{_('Error')}:[/] $error" if r.error_message else ""),
+                        error=r.error_message or "",
+                    )
+                )
                 yield Label(_("Log"), classes="pane-title")
                 log = Log(id="run-log", max_lines=5000, auto_scroll=False, classes="run-log")
                 yield log
@@ -46,15 +50,21 @@ class RunDetailScreen(DetailScreen):
                     yield Static(r.error_backtrace, markup=False, classes="backtrace")
                 yield Label(_("What changed"), classes="pane-title")
                 # Paged: an import of 50,000 movements leaves more than 50,000 records.
-                yield PagedTable(self.fetch_changes, [_("Action"), _("Table"), _("Record"), _("Changes")],
-                                 id="run-changes", zebra_stripes=False)
+                yield PagedTable(
+                    self.fetch_changes,
+                    [_("Action"), _("Table"), _("Record"), _("Changes")],
+                    id="run-changes",
+                    zebra_stripes=False,
+                )
 
     def on_mount(self) -> None:
         self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
 
     def fetch_changes(self, offset: int, limit: int):
-        rows = [(c.id, [c.action, c.table_name, str(c.row_id), format_changes(c, limit=4)])
-                for c in run_changes_query(self.run.id).limit(limit).offset(offset)]
+        rows = [
+            (c.id, [c.action, c.table_name, str(c.row_id), format_changes(c, limit=4)])
+            for c in run_changes_query(self.run.id).limit(limit).offset(offset)
+        ]
         if not rows and offset == 0:
             rows = [("nothing", ["—", _("nothing"), "", ""])]
         return rows
@@ -66,10 +76,22 @@ class HistoryScreen(SectionScreen):
     BINDINGS = [Binding("r", "refresh", "Refresh")]
 
     def body(self) -> ComposeResult:
-        yield PagedTable(self.fetch, [
-            (_("Run"), "id"), (_("Plugin"), "plugin"), (_("Status"), "status"), (_("Started"), "started"),
-            (_("Duration"), "duration"), (_("Processed"), "processed"), (_("Created"), "created"),
-            (_("Updated"), "updated"), (_("Unchanged"), "skipped"), (_("Error"), "error")], id="history-list")
+        yield PagedTable(
+            self.fetch,
+            [
+                (_("Run"), "id"),
+                (_("Plugin"), "plugin"),
+                (_("Status"), "status"),
+                (_("Started"), "started"),
+                (_("Duration"), "duration"),
+                (_("Processed"), "processed"),
+                (_("Created"), "created"),
+                (_("Updated"), "updated"),
+                (_("Unchanged"), "skipped"),
+                (_("Error"), "error"),
+            ],
+            id="history-list",
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -83,10 +105,23 @@ class HistoryScreen(SectionScreen):
         rows = []
         for r in history_query().limit(limit).offset(offset):
             status = styled(_(r.status), "bold red") if r.status == "failed" else _(r.status)
-            rows.append((r.id, [str(r.id), r.plugin_name, status, _when(r.started_at),
-                                run_duration(r) or "—",
-                                str(r.records_processed), str(r.records_created), str(r.records_updated),
-                                str(r.records_skipped), (r.error_message or "")[:60]]))
+            rows.append(
+                (
+                    r.id,
+                    [
+                        str(r.id),
+                        r.plugin_name,
+                        status,
+                        _when(r.started_at),
+                        run_duration(r) or "—",
+                        str(r.records_processed),
+                        str(r.records_created),
+                        str(r.records_updated),
+                        str(r.records_skipped),
+                        (r.error_message or "")[:60],
+                    ],
+                )
+            )
         return rows
 
     def refresh_data(self) -> None:

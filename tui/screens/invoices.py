@@ -1,35 +1,42 @@
 """Invoices: list with status filter, the new-invoice wizard, detail, status changes, PDF export."""
+
 from __future__ import annotations
 
 from datetime import date
 
-from textual.content import Content
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from core.billing import invoicing as svc
-from core.store import paths
 from core.billing.clients import list_clients
-from core.values.dates import parse_date
+from core.store import paths
 from core.store.db import db
 from core.store.models import Invoice
+from core.values.dates import parse_date
 from core.values.validation import ValidationError
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
+from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen
-from tui.widgets.confirm import Confirm
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.tables import PlainDataTable, styled
 
-STATUS_FILTERS = [("All", ""), ("Draft", "draft"), ("Sent", "sent"), ("Overdue", "overdue"),
-                  ("Paid", "paid"), ("Cancelled", "cancelled")]
+STATUS_FILTERS = [
+    ("All", ""),
+    ("Draft", "draft"),
+    ("Sent", "sent"),
+    ("Overdue", "overdue"),
+    ("Paid", "paid"),
+    ("Cancelled", "cancelled"),
+]
 
 
 class NewInvoiceScreen(ModalScreen[Invoice | None]):
@@ -54,7 +61,8 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
 
     def on_mount(self) -> None:
         self.query_one("#wizard-lines", DataTable).add_columns(
-            _("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount"))
+            _("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount")
+        )
         self.query_one("#wizard-client", Select).focus()
 
     def _inputs(self):
@@ -86,16 +94,24 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
         self._show_error("")
         draft = svc.preview_invoice(client, until=until, per_entry=per_entry)
         for line in draft.lines:
-            table.add_row(line.description, str(line.quantity), line.unit, money(line.unit_price, draft.currency),
-                          str(line.vat_rate), money(line.amount, draft.currency))
+            table.add_row(
+                line.description,
+                str(line.quantity),
+                line.unit,
+                money(line.unit_price, draft.currency),
+                str(line.vat_rate),
+                money(line.amount, draft.currency),
+            )
         if not draft.lines:
             total.update(Content(_("{client} has nothing unbilled up to this date.").format(client=client.name)))
             return
         parts = [f"{_('Entries')}: {draft.entry_count}"]
         if draft.vat_payer:
             parts.append(f"{_('Subtotal')}: {money(draft.totals.subtotal, draft.currency)}")
-            parts.append(f"{_('VAT')}: {money(draft.totals.vat_total, draft.currency)}"
-                         + (f" ({_('reverse charge')})" if draft.reverse_charge else ""))
+            parts.append(
+                f"{_('VAT')}: {money(draft.totals.vat_total, draft.currency)}"
+                + (f" ({_('reverse charge')})" if draft.reverse_charge else "")
+            )
         parts.append(f"[b]{_('Total')}: {money(draft.totals.total, draft.currency)}[/b]")
         total.update("   ".join(parts))
 
@@ -137,19 +153,24 @@ class InvoiceDetailScreen(DetailScreen):
         with Vertical(classes="dialog detail-dialog"):
             yield Static(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}", classes="dialog-title")
             with VerticalScroll():
-                yield Static(Content.from_markup(
-                    f"{_('Client')}: [b]$client[/b]\n"
-                    f"{_('Issued')}: {day(inv.issued_on)}   {_('Due')}: {day(inv.due_on)}   "
-                    f"{_('Taxable supply')}: {day(inv.taxable_supply_on)}\n"
-                    f"{_('Variable symbol')}: {inv.variable_symbol}", client=inv.client.name))
+                yield Static(
+                    Content.from_markup(
+                        f"{_('Client')}: [b]$client[/b]\n"
+                        f"{_('Issued')}: {day(inv.issued_on)}   {_('Due')}: {day(inv.due_on)}   "
+                        f"{_('Taxable supply')}: {day(inv.taxable_supply_on)}\n"
+                        f"{_('Variable symbol')}: {inv.variable_symbol}",
+                        client=inv.client.name,
+                    )
+                )
                 lines = PlainDataTable(id="detail-lines", cursor_type="none")
                 yield lines
                 totals = svc.invoice_totals(inv)
                 summary = []
                 if inv.vat_payer:
                     for r in totals.per_rate:
-                        summary.append(f"{_('VAT')} {r.rate} %: {_('base')} {money(r.base, cur)}, "
-                                       f"{_('VAT')} {money(r.vat, cur)}")
+                        summary.append(
+                            f"{_('VAT')} {r.rate} %: {_('base')} {money(r.base, cur)}, {_('VAT')} {money(r.vat, cur)}"
+                        )
                     if inv.reverse_charge:
                         summary.append(_("Reverse charge"))
                 summary.append(f"[b]{_('Total')}: {money(inv.total, cur)}[/b]")
@@ -164,8 +185,14 @@ class InvoiceDetailScreen(DetailScreen):
         lines = self.query_one("#detail-lines", DataTable)
         lines.add_columns(_("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount"))
         for line in svc.invoice_lines(inv):
-            lines.add_row(line.description, str(line.quantity), line.unit, money(line.unit_price, inv.currency),
-                          str(line.vat_rate), money(line.amount, inv.currency))
+            lines.add_row(
+                line.description,
+                str(line.quantity),
+                line.unit,
+                money(line.unit_price, inv.currency),
+                str(line.vat_rate),
+                money(line.amount, inv.currency),
+            )
         payments = self.query_one("#detail-payments", DataTable)
         payments.add_columns(_("Date"), _("Amount"), _("Source"), _("Reference"))
         for tx in inv.payments:
@@ -190,12 +217,26 @@ class InvoicesScreen(SectionScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="invoices"):
             with Horizontal(classes="filters"):
-                yield Select([(_(label), value) for label, value in STATUS_FILTERS], value="", allow_blank=False,
-                             id="filter-status")
-            yield PagedTable(self.fetch, [
-                (_("Number"), "number"), (_("Client"), "client"), (_("Status"), "status"),
-                (_("Issued"), "issued"), (_("Due"), "due"), (_("Total"), "total"), (_("Still due"), "due_amount")],
-                signature="all", id="invoice-list")
+                yield Select(
+                    [(_(label), value) for label, value in STATUS_FILTERS],
+                    value="",
+                    allow_blank=False,
+                    id="filter-status",
+                )
+            yield PagedTable(
+                self.fetch,
+                [
+                    (_("Number"), "number"),
+                    (_("Client"), "client"),
+                    (_("Status"), "status"),
+                    (_("Issued"), "issued"),
+                    (_("Due"), "due"),
+                    (_("Total"), "total"),
+                    (_("Still due"), "due_amount"),
+                ],
+                signature="all",
+                id="invoice-list",
+            )
             with Horizontal(id="export-progress", classes="hidden"):
                 yield Label(_("Exporting PDFs"))
                 yield ProgressBar(id="export-bar", show_eta=False)
@@ -213,8 +254,20 @@ class InvoicesScreen(SectionScreen):
         for inv in svc.invoices_query(self._status()).limit(limit).offset(offset):
             status = svc.display_status(inv, today)
             label = styled(_(status), "bold red") if status == "overdue" else _(status)
-            rows.append((inv.id, [inv.number, inv.client.name, label, day(inv.issued_on), day(inv.due_on),
-                                  money(inv.total, inv.currency), money(svc.amount_due(inv), inv.currency)]))
+            rows.append(
+                (
+                    inv.id,
+                    [
+                        inv.number,
+                        inv.client.name,
+                        label,
+                        day(inv.issued_on),
+                        day(inv.due_on),
+                        money(inv.total, inv.currency),
+                        money(svc.amount_due(inv), inv.currency),
+                    ],
+                )
+            )
         return rows
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -240,6 +293,7 @@ class InvoicesScreen(SectionScreen):
             if invoice is not None:
                 self.notify(_("Draft invoice {number} created.").format(number=invoice.number))
                 self.refresh_data()
+
         self.app.push_screen(NewInvoiceScreen(), created)
 
     def action_detail(self) -> None:
@@ -263,24 +317,46 @@ class InvoicesScreen(SectionScreen):
             self.notify(done_message.format(number=invoice.number))
             self.refresh_data()
 
-        self.app.push_screen(Confirm(question.format(number=invoice.number, client=invoice.client.name), label,
-                                     danger=action in (svc.cancel_invoice, svc.delete_draft)), answered)
+        self.app.push_screen(
+            Confirm(
+                question.format(number=invoice.number, client=invoice.client.name),
+                label,
+                danger=action in (svc.cancel_invoice, svc.delete_draft),
+            ),
+            answered,
+        )
 
     def action_send(self) -> None:
-        self._confirm_then(_("Mark invoice {number} for {client} as sent?"), _("Mark sent"), svc.mark_sent,
-                           _("Invoice {number} marked sent."))
+        self._confirm_then(
+            _("Mark invoice {number} for {client} as sent?"),
+            _("Mark sent"),
+            svc.mark_sent,
+            _("Invoice {number} marked sent."),
+        )
 
     def action_pay(self) -> None:
-        self._confirm_then(_("Mark invoice {number} for {client} as paid today?"), _("Mark paid"), svc.mark_paid,
-                           _("Invoice {number} marked paid."))
+        self._confirm_then(
+            _("Mark invoice {number} for {client} as paid today?"),
+            _("Mark paid"),
+            svc.mark_paid,
+            _("Invoice {number} marked paid."),
+        )
 
     def action_cancel_invoice(self) -> None:
-        self._confirm_then(_("Cancel invoice {number} for {client}? Its entries become unbilled again."),
-                           _("Cancel invoice"), svc.cancel_invoice, _("Invoice {number} cancelled."))
+        self._confirm_then(
+            _("Cancel invoice {number} for {client}? Its entries become unbilled again."),
+            _("Cancel invoice"),
+            svc.cancel_invoice,
+            _("Invoice {number} cancelled."),
+        )
 
     def action_delete_draft(self) -> None:
-        self._confirm_then(_("Delete draft {number} for {client}? Its entries become unbilled again."),
-                           _("Delete"), svc.delete_draft, _("Draft {number} deleted."))
+        self._confirm_then(
+            _("Delete draft {number} for {client}? Its entries become unbilled again."),
+            _("Delete"),
+            svc.delete_draft,
+            _("Draft {number} deleted."),
+        )
 
     def action_export(self) -> None:
         invoice = self.selected()
@@ -318,10 +394,12 @@ class InvoicesScreen(SectionScreen):
 
                 written = pdf.export_invoices(invoices, out_dir, progress=progress)
             where = written[0] if len(written) == 1 else out_dir
-            self.app.call_from_thread(self.notify, _("Exported {count} PDF(s) to {path}").format(
-                count=len(written), path=where), timeout=10)
+            self.app.call_from_thread(
+                self.notify, _("Exported {count} PDF(s) to {path}").format(count=len(written), path=where), timeout=10
+            )
         except Exception as exc:  # noqa: BLE001 (a failed export must not close the app)
-            self.app.call_from_thread(self.notify, _("PDF export failed: {error}").format(error=exc),
-                                      severity="error", timeout=10)
+            self.app.call_from_thread(
+                self.notify, _("PDF export failed: {error}").format(error=exc), severity="error", timeout=10
+            )
         finally:
             self.app.call_from_thread(self.query_one("#export-progress").add_class, "hidden")

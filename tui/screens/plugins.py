@@ -1,10 +1,11 @@
 """Plugins: list, enable/disable, configuration form generated from fields, sync with a live log."""
+
 from __future__ import annotations
 
-from textual.content import Content
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.platform import plugin_config
@@ -14,8 +15,16 @@ from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 
-KIND_TO_FORM = {"text": "text", "secret": "secret", "number": "number", "money": "money", "date": "date",
-                "choice": "choice", "bool": "bool", "path": "text"}
+KIND_TO_FORM = {
+    "text": "text",
+    "secret": "secret",
+    "number": "number",
+    "money": "money",
+    "date": "date",
+    "choice": "choice",
+    "bool": "bool",
+    "path": "text",
+}
 
 
 def idle_hint() -> str:
@@ -33,11 +42,21 @@ def plugin_form_fields(name: str) -> list[FormField]:
         if f.secret:
             # A stored secret is never shown or sent back: empty means "keep it".
             help_text = (help_text + " " if help_text else "") + (
-                _("Saved; type a new value to replace it.") if value else _("Not set yet."))
+                _("Saved; type a new value to replace it.") if value else _("Not set yet.")
+            )
             value = ""
-        fields.append(FormField(f.key, f.label, KIND_TO_FORM[f.kind], "" if value is None else value,
-                                options=[(c, c) for c in f.choices], help=help_text, required=f.required,
-                                allow_blank=not f.required))
+        fields.append(
+            FormField(
+                f.key,
+                f.label,
+                KIND_TO_FORM[f.kind],
+                "" if value is None else value,
+                options=[(c, c) for c in f.choices],
+                help=help_text,
+                required=f.required,
+                allow_blank=not f.required,
+            )
+        )
     return fields
 
 
@@ -54,10 +73,18 @@ class PluginsScreen(SectionScreen):
 
     def body(self) -> ComposeResult:
         with Vertical(id="plugins"):
-            yield PagedTable(self.fetch, [
-                (_("Plugin"), "name"), (_("Version"), "version"), (_("Enabled"), "enabled"),
-                (_("Configured"), "configured"), (_("Last sync"), "last"), (_("Result"), "status")],
-                id="plugin-list")
+            yield PagedTable(
+                self.fetch,
+                [
+                    (_("Plugin"), "name"),
+                    (_("Version"), "version"),
+                    (_("Enabled"), "enabled"),
+                    (_("Configured"), "configured"),
+                    (_("Last sync"), "last"),
+                    (_("Result"), "status"),
+                ],
+                id="plugin-list",
+            )
             with Vertical(id="sync-panel", classes="pane"):
                 with Horizontal(classes="sync-head"):
                     yield Label(_("Sync log"), classes="pane-title", id="sync-title")
@@ -83,13 +110,23 @@ class PluginsScreen(SectionScreen):
 
     def fetch(self, offset: int, limit: int):
         rows = []
-        for s in plugin_config.all_statuses()[offset: offset + limit]:
+        for s in plugin_config.all_statuses()[offset : offset + limit]:
             last = s.last_run
-            rows.append((s.name, [s.name, s.version, _("yes") if s.enabled else _("no"),
-                                  _("yes") if s.configured else (_("missing") + ": " + ", ".join(s.missing)
-                                                                 if s.missing else _("no")),
-                                  last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
-                                  _(last.status) if last else "—"]))
+            rows.append(
+                (
+                    s.name,
+                    [
+                        s.name,
+                        s.version,
+                        _("yes") if s.enabled else _("no"),
+                        _("yes")
+                        if s.configured
+                        else (_("missing") + ": " + ", ".join(s.missing) if s.missing else _("no")),
+                        last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
+                        _(last.status) if last else "—",
+                    ],
+                )
+            )
         return rows
 
     def refresh_data(self) -> None:
@@ -123,8 +160,9 @@ class PluginsScreen(SectionScreen):
                 self.notify(_("{name} configuration saved.").format(name=name))
                 self.refresh_data()
 
-        self.app.push_screen(FormScreen(_("Configure {name}").format(name=name), plugin_form_fields(name), submit),
-                             saved)
+        self.app.push_screen(
+            FormScreen(_("Configure {name}").format(name=name), plugin_form_fields(name), submit), saved
+        )
 
     def action_sync(self) -> None:
         name = self.selected()
@@ -150,7 +188,7 @@ class PluginsScreen(SectionScreen):
         if session is not self._shown_session:
             self._shown_session, self._shown_lines = session, 0
             log.clear()
-        new = session.lines[self._shown_lines:]
+        new = session.lines[self._shown_lines :]
         if new:
             log.write_lines(new)
             self._shown_lines += len(new)

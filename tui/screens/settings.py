@@ -1,4 +1,5 @@
 """Settings: the business profile form, theme and language."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -12,8 +13,14 @@ from tui.i18n import _, language
 from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormView, expected_errors
 
-THEMES = [("Dark", "textual-dark"), ("Light", "textual-light"), ("Nord", "nord"), ("Gruvbox", "gruvbox"),
-          ("Tokyo Night", "tokyo-night"), ("Solarized light", "solarized-light")]
+THEMES = [
+    ("Dark", "textual-dark"),
+    ("Light", "textual-light"),
+    ("Nord", "nord"),
+    ("Gruvbox", "gruvbox"),
+    ("Tokyo Night", "tokyo-night"),
+    ("Solarized light", "solarized-light"),
+]
 LANGUAGES = [("English", "en"), ("Čeština", "cs")]
 
 
@@ -26,22 +33,39 @@ def profile_fields() -> list[FormField]:
         FormField("phone", _("Phone"), value=p.phone),
         FormField("ico", _("Company ID (IČO)"), value=p.ico),
         FormField("dic", _("VAT ID (DIČ)"), value=p.dic),
-        FormField("registry_line", _("Registry line"), value=p.registry_line,
-                  help=_("e.g. Fyzická osoba zapsaná v živnostenském rejstříku")),
+        FormField(
+            "registry_line",
+            _("Registry line"),
+            value=p.registry_line,
+            help=_("e.g. Fyzická osoba zapsaná v živnostenském rejstříku"),
+        ),
         FormField("vat_payer", _("I am a VAT payer"), "bool", p.vat_payer),
         FormField("default_vat_rate", _("Default VAT rate (%)"), value=str(p.default_vat_rate)),
         FormField("iban", _("IBAN"), value=p.iban),
         FormField("bic", _("BIC"), value=p.bic),
-        FormField("bank_account", _("Czech account number"), value=p.bank_account,
-                  help=_("[prefix-]number/bank code, e.g. 19-2000145399/0800")),
+        FormField(
+            "bank_account",
+            _("Czech account number"),
+            value=p.bank_account,
+            help=_("[prefix-]number/bank code, e.g. 19-2000145399/0800"),
+        ),
         FormField("default_currency", _("Default currency"), value=p.default_currency),
-        FormField("default_hourly_rate", _("Default hourly rate"), "money",
-                  str(from_minor(p.default_hourly_rate, p.default_currency))),
+        FormField(
+            "default_hourly_rate",
+            _("Default hourly rate"),
+            "money",
+            str(from_minor(p.default_hourly_rate, p.default_currency)),
+        ),
         FormField("payment_terms_days", _("Payment terms (days)"), "number", p.payment_terms_days),
-        FormField("invoice_number_pattern", _("Invoice number pattern"), value=p.invoice_number_pattern,
-                  help=_("{year}, {yy} and {seq} (e.g. {seq:04}); at most 10 digits.")),
-        FormField("locale", _("Default invoice language"), "choice", p.locale,
-                  options=[("Čeština", "cs"), ("English", "en")]),
+        FormField(
+            "invoice_number_pattern",
+            _("Invoice number pattern"),
+            value=p.invoice_number_pattern,
+            help=_("{year}, {yy} and {seq} (e.g. {seq:04}); at most 10 digits."),
+        ),
+        FormField(
+            "locale", _("Default invoice language"), "choice", p.locale, options=[("Čeština", "cs"), ("English", "en")]
+        ),
     ]
 
 
@@ -59,8 +83,12 @@ class SettingsScreen(SectionScreen):
             with Vertical(classes="pane narrow-pane"):
                 yield Static(_("Appearance"), classes="pane-title")
                 yield Label(_("Theme"))
-                yield Select(THEMES, value=self.app.theme if self.app.theme in dict(map(reversed, THEMES))
-                             else "textual-dark", allow_blank=False, id="theme")
+                yield Select(
+                    THEMES,
+                    value=self.app.theme if self.app.theme in dict(map(reversed, THEMES)) else "textual-dark",
+                    allow_blank=False,
+                    id="theme",
+                )
                 yield Label(_("Language"))
                 yield Select(LANGUAGES, value=language(), allow_blank=False, id="language")
 

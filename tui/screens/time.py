@@ -1,4 +1,5 @@
 """Time: the entries list with filters, add/edit/delete, and the timer."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -7,10 +8,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Select
 
 from core.billing import timesheet
-from core.billing.timesheet import PERIOD_CHOICES
 from core.billing.clients import find_project, list_projects, project_label
-from core.values.dates import format_minutes
+from core.billing.timesheet import PERIOD_CHOICES
 from core.store.models import WorkEntry
+from core.values.dates import format_minutes
 from core.values.money import from_minor
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
@@ -20,27 +21,49 @@ from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 
 
-
 def project_options() -> list[tuple[str, int]]:
     return [(project_label(p), p.id) for p in list_projects()]
 
 
-def entry_fields(entry: WorkEntry | None, default_project: int | None = None,
-                 options: list[tuple[str, int]] | None = None) -> list[FormField]:
-    currency_value = (lambda minor: "" if minor is None else str(from_minor(minor, entry.project.client.currency)))
+def entry_fields(
+    entry: WorkEntry | None, default_project: int | None = None, options: list[tuple[str, int]] | None = None
+) -> list[FormField]:
+    def currency_value(minor):
+        return "" if minor is None else str(from_minor(minor, entry.project.client.currency))
+
     return [
-        FormField("project", _("Project"), "choice", entry.project_id if entry else default_project,
-                  options=project_options() if options is None else options, required=True),
+        FormField(
+            "project",
+            _("Project"),
+            "choice",
+            entry.project_id if entry else default_project,
+            options=project_options() if options is None else options,
+            required=True,
+        ),
         FormField("date", _("Date"), "date", entry.date.isoformat() if entry else "today", required=True),
-        FormField("duration", _("Duration"), "text",
-                  format_minutes(entry.minutes) if entry and entry.minutes else "",
-                  help=_("90, 1h30m, 1:30 or 1.5h. Leave empty for a fixed amount.")),
+        FormField(
+            "duration",
+            _("Duration"),
+            "text",
+            format_minutes(entry.minutes) if entry and entry.minutes else "",
+            help=_("90, 1h30m, 1:30 or 1.5h. Leave empty for a fixed amount."),
+        ),
         FormField("description", _("Description"), "text", entry.description if entry else ""),
         FormField("billable", _("Billable"), "bool", entry.billable if entry else True),
-        FormField("fixed", _("Fixed amount"), "money", currency_value(entry.fixed_amount) if entry else "",
-                  help=_("Fill in for a fixed-price item instead of hours.")),
-        FormField("hourly_rate", _("Own hourly rate"), "money", currency_value(entry.hourly_rate) if entry else "",
-                  help=_("Leave empty to use the project's, client's or profile's rate.")),
+        FormField(
+            "fixed",
+            _("Fixed amount"),
+            "money",
+            currency_value(entry.fixed_amount) if entry else "",
+            help=_("Fill in for a fixed-price item instead of hours."),
+        ),
+        FormField(
+            "hourly_rate",
+            _("Own hourly rate"),
+            "money",
+            currency_value(entry.hourly_rate) if entry else "",
+            help=_("Leave empty to use the project's, client's or profile's rate."),
+        ),
     ]
 
 
@@ -51,10 +74,16 @@ def submit_entry(entry: WorkEntry | None):
         if values["project"] is None:
             raise ValidationError(_("Choose a project."), "project")
         data = timesheet.EntryInput(
-            project=find_project(values["project"]), date=values["date"], duration=values["duration"],
-            description=values["description"], billable=values["billable"], fixed=values["fixed"],
-            hourly_rate=values["hourly_rate"])
+            project=find_project(values["project"]),
+            date=values["date"],
+            duration=values["duration"],
+            description=values["description"],
+            billable=values["billable"],
+            fixed=values["fixed"],
+            hourly_rate=values["hourly_rate"],
+        )
         return timesheet.edit_entry(entry, data) if entry else timesheet.add_entry(data)
+
     return submit
 
 
@@ -71,15 +100,29 @@ class TimeScreen(SectionScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="time"):
             with Horizontal(classes="filters"):
-                yield Select([(_("All projects"), 0)] + project_options(), value=0, allow_blank=False,
-                             id="filter-project")
-                yield Select([(_(label), value) for label, value in PERIOD_CHOICES], value="all", allow_blank=False,
-                             id="filter-period")
+                yield Select(
+                    [(_("All projects"), 0)] + project_options(), value=0, allow_blank=False, id="filter-project"
+                )
+                yield Select(
+                    [(_(label), value) for label, value in PERIOD_CHOICES],
+                    value="all",
+                    allow_blank=False,
+                    id="filter-period",
+                )
                 yield Checkbox(_("Unbilled only"), id="filter-unbilled")
-            yield PagedTable(self.fetch, [
-                (_("Date"), "date"), (_("Project"), "project"), (_("Time"), "time"),
-                (_("Amount"), "amount"), (_("State"), "state"), (_("Description"), "description")],
-                signature=(None, None, None, False), id="entries")
+            yield PagedTable(
+                self.fetch,
+                [
+                    (_("Date"), "date"),
+                    (_("Project"), "project"),
+                    (_("Time"), "time"),
+                    (_("Amount"), "amount"),
+                    (_("State"), "state"),
+                    (_("Description"), "description"),
+                ],
+                signature=(None, None, None, False),
+                id="entries",
+            )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -88,24 +131,45 @@ class TimeScreen(SectionScreen):
     def _filters(self) -> dict:
         project_id = chosen(self.query_one("#filter-project", Select), 0)
         since, until = timesheet.period_bounds(chosen(self.query_one("#filter-period", Select), "all"))
-        return {"project": find_project(project_id) if project_id else None, "since": since, "until": until,
-                "unbilled_only": self.query_one("#filter-unbilled", Checkbox).value}
+        return {
+            "project": find_project(project_id) if project_id else None,
+            "since": since,
+            "until": until,
+            "unbilled_only": self.query_one("#filter-unbilled", Checkbox).value,
+        }
 
     def fetch(self, offset: int, limit: int):
         query = timesheet.entries_query(**self._filters()).limit(limit).offset(offset)
         rows = []
         for e in query:
-            time_text = format_minutes(e.minutes) if e.kind == "time" and e.minutes is not None else (
-                "⏱" if e.kind == "time" else "")
-            rows.append((e.id, [day(e.date), project_label(e.project), time_text,
-                                money(timesheet.entry_amount(e), e.project.client.currency),
-                                _(timesheet.entry_billing_state(e)), e.description]))
+            time_text = (
+                format_minutes(e.minutes)
+                if e.kind == "time" and e.minutes is not None
+                else ("⏱" if e.kind == "time" else "")
+            )
+            rows.append(
+                (
+                    e.id,
+                    [
+                        day(e.date),
+                        project_label(e.project),
+                        time_text,
+                        money(timesheet.entry_amount(e), e.project.client.currency),
+                        _(timesheet.entry_billing_state(e)),
+                        e.description,
+                    ],
+                )
+            )
         return rows
 
     def _refilter(self) -> None:
         filters = self._filters()
-        signature = (filters["project"].id if filters["project"] else None, filters["since"], filters["until"],
-                     filters["unbilled_only"])
+        signature = (
+            filters["project"].id if filters["project"] else None,
+            filters["since"],
+            filters["until"],
+            filters["unbilled_only"],
+        )
         self.query_one(PagedTable).set_fetch(self.fetch, signature)
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -137,8 +201,10 @@ class TimeScreen(SectionScreen):
         if not options:
             self.notify(_("Add a client and a project first (press c)."), severity="warning")
             return
-        self.app.push_screen(FormScreen(_("New entry"), entry_fields(None, self._likely_project(options), options),
-                                        submit_entry(None)), self._saved)
+        self.app.push_screen(
+            FormScreen(_("New entry"), entry_fields(None, self._likely_project(options), options), submit_entry(None)),
+            self._saved,
+        )
 
     def _likely_project(self, options: list[tuple[str, int]]) -> int | None:
         """The project a new entry is probably for: the selected entry's, the one the list is filtered
@@ -156,8 +222,12 @@ class TimeScreen(SectionScreen):
         if entry is None:
             return
         if entry.invoice_line_id is not None:
-            self.notify(_("This entry is billed on invoice {number}; delete or cancel that invoice to change it.")
-                        .format(number=entry.invoice_line.invoice.number), severity="warning")
+            self.notify(
+                _("This entry is billed on invoice {number}; delete or cancel that invoice to change it.").format(
+                    number=entry.invoice_line.invoice.number
+                ),
+                severity="warning",
+            )
             return
         self.app.push_screen(FormScreen(_("Edit entry"), entry_fields(entry), submit_entry(entry)), self._saved)
 
@@ -171,8 +241,12 @@ class TimeScreen(SectionScreen):
         if entry is None:
             return
         if entry.invoice_line_id is not None:
-            self.notify(_("This entry is billed on invoice {number}; delete or cancel that invoice to change it.")
-                        .format(number=entry.invoice_line.invoice.number), severity="warning")
+            self.notify(
+                _("This entry is billed on invoice {number}; delete or cancel that invoice to change it.").format(
+                    number=entry.invoice_line.invoice.number
+                ),
+                severity="warning",
+            )
             return
 
         def answered(yes: bool | None) -> None:
@@ -181,5 +255,12 @@ class TimeScreen(SectionScreen):
                 self.notify(_("Entry deleted."))
                 self.refresh_data()
 
-        self.app.push_screen(Confirm(_("Delete the entry of {date} ({project})?").format(
-            date=day(entry.date), project=project_label(entry.project)), _("Delete")), answered)
+        self.app.push_screen(
+            Confirm(
+                _("Delete the entry of {date} ({project})?").format(
+                    date=day(entry.date), project=project_label(entry.project)
+                ),
+                _("Delete"),
+            ),
+            answered,
+        )

@@ -1,4 +1,5 @@
 """First start on an empty database: set up the profile, or load demo data."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -22,8 +23,12 @@ class WelcomeScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog welcome-dialog"):
             yield Static(_("Welcome to Fakturka"), classes="dialog-title")
-            yield Static(_("Your database is empty. Start by entering your business details "
-                           "(they go on every invoice), or explore with demo data first."))
+            yield Static(
+                _(
+                    "Your database is empty. Start by entering your business details "
+                    "(they go on every invoice), or explore with demo data first."
+                )
+            )
             yield Button(_("Set up my business profile"), id="profile", variant="primary")
             yield Button(_("Load demo data"), id="demo")
             yield Button(_("Skip for now"), id="skip")

@@ -1,4 +1,5 @@
 """A read-only detail dialog: escape or q closes it."""
+
 from __future__ import annotations
 
 from textual.binding import Binding

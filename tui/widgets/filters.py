@@ -1,4 +1,5 @@
 """Reading and refreshing the Select widgets that filter the lists."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable

@@ -1,4 +1,5 @@
 """Inputs that validate as the person types: money and dates."""
+
 from __future__ import annotations
 
 from textual.validation import Function
@@ -35,10 +36,12 @@ class MoneyInput(Input):
 
     def __init__(self, value: str = "", **kwargs):
         super().__init__(
-            value=value, placeholder=kwargs.pop("placeholder", "0.00"),
+            value=value,
+            placeholder=kwargs.pop("placeholder", "0.00"),
             restrict=r"[0-9 ,.\-]*",
             validators=[Function(_is_amount, _("Type an amount such as 1234.50."))],
-            **kwargs)
+            **kwargs,
+        )
 
 
 class DateInput(Input):
@@ -46,6 +49,8 @@ class DateInput(Input):
 
     def __init__(self, value: str = "", **kwargs):
         super().__init__(
-            value=value, placeholder=kwargs.pop("placeholder", "YYYY-MM-DD"),
+            value=value,
+            placeholder=kwargs.pop("placeholder", "YYYY-MM-DD"),
             validators=[Function(_is_date, _("Type a date as YYYY-MM-DD."))],
-            **kwargs)
+            **kwargs,
+        )

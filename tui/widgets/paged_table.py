@@ -6,6 +6,7 @@ loaded, so the cursor never jumps and a table of a million rows costs one
 page to show. Nothing counts the whole table: ``fetch`` asks for one row
 more than a page to know whether more exist.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence

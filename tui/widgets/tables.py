@@ -5,6 +5,7 @@ client name containing ``[/ref 42]`` would crash the app or lose its
 brackets. Here ``str`` cells become ``Text``; a screen that wants styling
 passes ``Text`` (e.g. ``styled("overdue", "bold red")``) explicitly.
 """
+
 from __future__ import annotations
 
 from rich.text import Text
