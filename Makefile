@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test lint wheel-check install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,21 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The gates .ci/run runs before the tests: style, format, import contracts, types where core is clean.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+# The app as `pipx install .` gives it: a wheel in a fresh venv outside the repository.
+wheel-check: install-test
+	PYTHON=$(PYTHON) .ci/wheel-check
+
 BENCHES = tui_start pdf sync_engine matching fio_import
 
-bench: install
+# bench/pdf.py reads its output back with pypdf, a test dependency.
+bench: install-test
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
