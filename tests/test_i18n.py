@@ -78,9 +78,9 @@ def test_both_catalogs_have_the_same_messages_all_translated():
 
 
 def test_every_pdf_string_is_in_both_catalogs():
-    """Whatever core/pdf.py passes to t() must be translated, or a Czech invoice shows English."""
+    """Whatever core/billing/pdf/document.py passes to t() must be translated, or a Czech invoice shows English."""
     msgids = {
-        msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "billing" / "pdf.py"), keywords={"t": None})
+        msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "billing" / "pdf" / "document.py"), keywords={"t": None})
     }
     assert {"Invoice {number}", "Supplier", "Customer", "Total to pay", "QR Platba"} <= msgids
     cs_ids = {m.id for m in catalog("cs") if m.id and not m.context}

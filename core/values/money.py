@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from typing import overload
 
 from babel.numbers import get_currency_precision
 
@@ -84,6 +85,10 @@ def _scale(currency: str) -> Decimal:
     return Decimal(10) ** precision(currency)
 
 
+@overload
+def from_minor(minor: int, currency: str) -> Decimal: ...
+@overload
+def from_minor(minor: None, currency: str) -> None: ...
 def from_minor(minor: int | None, currency: str) -> Decimal | None:
     """``123450, "CZK"`` -> ``Decimal("1234.50")``."""
     if minor is None:

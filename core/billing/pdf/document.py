@@ -1,44 +1,24 @@
-"""Invoice PDFs (fpdf2): one A4 page for a typical invoice, in the invoice's language.
+"""The invoice document: page geometry, drawing primitives, and each part of the page in order.
 
 Layout (see docs/invoice-pdf.md): title and key dates; supplier and customer
 side by side; the items table; payment details with the payment QR code next
 to the totals; legal notes (non-payer, reverse charge) and the note; a footer
 with the invoice number and page.
-
-Fonts: Open Sans Regular and Bold from the ``ttf-opensans`` package (Apache
-2.0). fpdf2 parses every font it is given and subsets it again for every
-document, which is most of the cost of a small PDF. So once per process we cut
-Open Sans down to the Latin scripts (Basic Latin, Latin-1, Latin Extended-A
-and B, the common punctuation and currency signs, no hinting) into a private
-temporary directory and give fpdf2 those small files; an invoice that uses a
-character outside that set is rendered with the full fonts instead.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import re
-import shutil
-import tempfile
-import threading
-from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
-from typing import Callable, Iterable
 
-from fontTools import subset as ft_subset
-from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from stdnum import iban as stdnum_iban
 
 from core.billing import qr
+from core.billing.pdf.fonts import FAMILY, fonts_for, latin_fonts, skip_bbox_recalc
+from core.billing.pdf.qr_draw import draw_qr
 from core.billing.totals import compute_totals
 from core.values import i18n
-
-__all__ = ["render_invoice", "render_invoice_bytes", "export_invoices", "invoice_filename"]
 
 # -- page geometry (mm) and colours -------------------------------------------
 
@@ -58,127 +38,10 @@ ACCENT = (30, 58, 95)
 ACCENT_SOFT = (237, 242, 248)
 WHITE = (255, 255, 255)
 
-FAMILY = "OpenSans"
 ROW_H = 4.6  # one table row (single-line description)
 LINE_H = 3.6  # one extra line of a wrapped description
 QR_SIZE = 31.0
-
-
-# -- fonts ----------------------------------------------------------------------
-
-# Unicode ranges kept in the per-process Latin cut of Open Sans.
-LATIN_RANGES = (
-    (0x0020, 0x007E),
-    (0x00A0, 0x024F),  # ASCII, Latin-1, Latin Extended-A/B
-    (0x02C6, 0x02DD),  # spacing accents (ˇ ˘ ˙ ˝)
-    (0x2000, 0x206F),  # general punctuation: dashes, quotes, bullets, (no-break) spaces
-    (0x20A0, 0x20CF),  # currency signs (€ and friends)
-    (0x2100, 0x2122),  # № ™
-    (0x2190, 0x2193),
-    (0x2212, 0x2212),  # arrows, minus sign
-)
-
-
-@dataclass(frozen=True)
-class FontSet:
-    regular: Path
-    bold: Path
-    codepoints: frozenset[int]
-
-    def covers(self, text: str) -> bool:
-        cps = self.codepoints
-        return all(ord(ch) in cps for ch in text if ch not in "\n\r\t")
-
-
-def _package_fonts() -> tuple[Path, Path]:
-    from ttf_opensans import OPENSANS_BOLD, OPENSANS_REGULAR
-
-    return Path(OPENSANS_REGULAR.path), Path(OPENSANS_BOLD.path)
-
-
-def _cmap(path: Path) -> frozenset[int]:
-    font = TTFont(str(path), lazy=True)
-    try:
-        return frozenset(font.getBestCmap())
-    finally:
-        font.close()
-
-
-@lru_cache(maxsize=1)
-def full_fonts() -> FontSet:
-    regular, bold = _package_fonts()
-    return FontSet(regular, bold, _cmap(regular) & _cmap(bold))
-
-
-_font_dir: Path | None = None
-
-
-def _private_font_dir() -> Path:
-    global _font_dir
-    if _font_dir is None:
-        _font_dir = Path(tempfile.mkdtemp(prefix="fakturka-fonts-"))
-        atexit.register(shutil.rmtree, _font_dir, True)
-    return _font_dir
-
-
-def _cut_font(source: Path, target: Path, unicodes: list[int]) -> None:
-    options = ft_subset.Options()
-    options.hinting = False
-    options.layout_features = []
-    options.notdef_outline = True
-    options.recommended_glyphs = True
-    options.drop_tables += ["GPOS", "GSUB", "GDEF", "FFTM", "hdmx", "meta", "DSIG"]
-    font = TTFont(str(source))
-    subsetter = ft_subset.Subsetter(options)
-    subsetter.populate(unicodes=unicodes)
-    subsetter.subset(font)
-    font.save(str(target))
-    font.close()
-
-
-_font_lock = threading.Lock()
-_latin: FontSet | None = None
-
-
-def latin_fonts() -> FontSet:
-    """Open Sans cut to the Latin scripts, built once per process (about 20 kB per style).
-
-    Thread-safe: a batch export runs in a TUI worker thread.
-    """
-    global _latin
-    if _latin is not None:
-        return _latin
-    with _font_lock:
-        if _latin is None:
-            regular, bold = _package_fonts()
-            unicodes = [cp for lo, hi in LATIN_RANGES for cp in range(lo, hi + 1)]
-            folder = _private_font_dir()
-            out_regular, out_bold = folder / "OpenSans-Regular-latin.ttf", folder / "OpenSans-Bold-latin.ttf"
-            _cut_font(regular, out_regular, unicodes)
-            _cut_font(bold, out_bold, unicodes)
-            _latin = FontSet(out_regular, out_bold, _cmap(out_regular) & _cmap(out_bold))
-    return _latin
-
-
-def _skip_bbox_recalc(pdf: FPDF) -> None:
-    """Let fontTools copy glyph outlines verbatim when fpdf2 subsets our Latin cut.
-
-    fontTools recomputes every kept glyph's bounding box when it saves a font
-    (``recalcBBoxes``), which means decoding and re-encoding each outline: the
-    largest single cost of a small PDF. The Latin cut was saved by fontTools
-    with exact boxes and subsetting does not change outlines, so the boxes are
-    already right.
-    """
-    for font in pdf.fonts.values():
-        ttfont = getattr(font, "ttfont", None)
-        if ttfont is not None:
-            ttfont.recalcBBoxes = False
-
-
-def fonts_for(texts: Iterable[str]) -> FontSet:
-    """The small Latin fonts when they cover every character, else the full fonts."""
-    latin = latin_fonts()
-    return latin if all(latin.covers(text) for text in texts) else full_fonts()
+TOTALS_W = 68.0  # the totals box at the right of the payment block
 
 
 # -- the document --------------------------------------------------------------
@@ -202,7 +65,7 @@ def _lines_of(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class _Renderer:
+class InvoiceRenderer:
     def __init__(self, invoice):
         self.inv = invoice
         self.lang = i18n.normalize_language(invoice.language)
@@ -303,7 +166,7 @@ class _Renderer:
         pdf.add_font(FAMILY, "", fonts.regular)
         pdf.add_font(FAMILY, "B", fonts.bold)
         if fonts is latin_fonts():
-            _skip_bbox_recalc(pdf)
+            skip_bbox_recalc(pdf)
         title = self.t("Invoice {number}").format(number=self.inv.number)
         pdf.set_title(title)
         pdf.set_author(self.sup.get("name") or "")
@@ -515,28 +378,29 @@ class _Renderer:
         return height
 
     def payment_and_totals(self, y: float) -> float:
-        pdf = self.pdf
+        """Payment details (with the QR code) on the left, VAT summary and totals on the right."""
         rows = self.payment_rows()
         summary, sums = self.totals_rows()
         totals_h = (5.6 + 4.4 * len(summary) + 1.2 if summary else 0) + 4.6 * len(sums) + 10.5
         left_h = max(QR_SIZE + 4.5 if self.qr else 0, 4.6 + 4.4 * len(rows))
         needed = max(left_h, totals_h) + 4 + min(self.notes_height(), 30.0)
         if y + needed > PAGE_H - MARGIN_B:
-            pdf.add_page()
+            self.pdf.add_page()
             y = MARGIN_T
-        top = y
-        # left: QR code + payment details
+        totals_x = RIGHT - TOTALS_W
+        left_bottom = self.payment_details(y, rows, totals_x - 4)
+        return max(left_bottom, self.totals_box(y, totals_x, summary, sums))
+
+    def payment_details(self, y: float, rows: list[tuple[str, str]], right: float) -> float:
         x = MARGIN_L
         if self.qr:
             kind, payload = self.qr
-            draw_qr(pdf, qr.qr_code(kind, payload), x, y, QR_SIZE)
+            draw_qr(self.pdf, qr.qr_code(kind, payload), x, y, QR_SIZE)
             caption = self.t("QR Platba") if kind == qr.SPAYD else self.t("Pay by QR code")
             self.font(7.5, "B", INK)
             self.text(x, y + QR_SIZE + 0.2, QR_SIZE, 4, caption, align="C")
             x += QR_SIZE + 4
-        totals_w = 68.0
-        totals_x = RIGHT - totals_w
-        details_w = totals_x - 4 - x
+        details_w = right - x
         label_w = 25.5
         self.label(x, y, details_w, self.t("Payment details"))
         ly = y + 4.6
@@ -546,47 +410,50 @@ class _Renderer:
             self.fit(value, details_w - label_w, 8.5, "B")
             self.text(x + label_w, ly, details_w - label_w, 4.4, value)
             ly += 4.4
-        left_bottom = max(ly, y + (QR_SIZE + 4.5 if self.qr else 0))
-        # right: VAT summary and totals
-        ty = top
-        if summary:
-            widths = (16.0, 28.0, 24.0)
-            heads = (self.t("VAT rate"), self.t("Tax base"), self.t("VAT"))
-            self.font(7, "B", MUTED)
+        return max(ly, y + (QR_SIZE + 4.5 if self.qr else 0))
+
+    def vat_summary(self, ty: float, totals_x: float, summary: list[tuple[str, str, str]]) -> float:
+        widths = (16.0, 28.0, 24.0)
+        heads = (self.t("VAT rate"), self.t("Tax base"), self.t("VAT"))
+        self.font(7, "B", MUTED)
+        cx = totals_x
+        for head, w in zip(heads, widths, strict=True):
+            self.text(cx, ty, w, 4.4, head, align="R" if cx > totals_x else "L")
+            cx += w
+        ty += 4.8
+        self.rule(ty, totals_x, RIGHT)
+        ty += 0.6
+        self.font(8, "", INK)
+        for row in summary:
             cx = totals_x
-            for head, w in zip(heads, widths, strict=False):
-                self.text(cx, ty, w, 4.4, head, align="R" if cx > totals_x else "L")
+            for value, w in zip(row, widths, strict=True):
+                self.text(cx, ty, w, 4.4, value, align="R" if cx > totals_x else "L")
                 cx += w
-            ty += 4.8
-            self.rule(ty, totals_x, RIGHT)
-            ty += 0.6
-            self.font(8, "", INK)
-            for row in summary:
-                cx = totals_x
-                for value, w in zip(row, widths, strict=False):
-                    self.text(cx, ty, w, 4.4, value, align="R" if cx > totals_x else "L")
-                    cx += w
-                ty += 4.4
-            ty += 1.2
+            ty += 4.4
+        return ty + 1.2
+
+    def totals_box(self, ty: float, totals_x: float, summary, sums: list[tuple[str, str]]) -> float:
+        pdf = self.pdf
+        if summary:
+            ty = self.vat_summary(ty, totals_x, summary)
         for name, value in sums:
             self.font(8.5, "", MUTED)
-            self.text(totals_x, ty, totals_w / 2, 4.6, name)
+            self.text(totals_x, ty, TOTALS_W / 2, 4.6, name)
             self.font(8.5, "", INK)
-            self.text(totals_x + totals_w / 2, ty, totals_w / 2, 4.6, value, align="R")
+            self.text(totals_x + TOTALS_W / 2, ty, TOTALS_W / 2, 4.6, value, align="R")
             ty += 4.6
         ty += 1
         pdf.set_fill_color(*ACCENT)
-        pdf.rect(totals_x, ty, totals_w, 9.5, style="F")
+        pdf.rect(totals_x, ty, TOTALS_W, 9.5, style="F")
         label = self.t("Total to pay")
         self.font(8.5, "B", WHITE)
         label_w = pdf.get_string_width(label) + 2 * pdf.c_margin + 1
         self.text(totals_x + 1, ty, label_w, 9.5, label)
         amount = self.money(self.inv.total)
-        amount_w = totals_w - label_w - 2
+        amount_w = TOTALS_W - label_w - 2
         self.fit(amount, amount_w, 12.5, "B", WHITE, smallest=8)
         self.text(RIGHT - 1 - amount_w, ty, amount_w, 9.5, amount, align="R")
-        ty += 9.5
-        return max(left_bottom, ty)
+        return ty + 9.5
 
     def notes(self, y: float) -> None:
         pdf = self.pdf
@@ -604,108 +471,3 @@ class _Renderer:
             pdf.set_xy(MARGIN_L + 20, y)
             pdf.set_auto_page_break(True, MARGIN_B)  # a long note may continue overleaf
             pdf.multi_cell(CONTENT_W - 20, 4.0, note, align="L")
-
-
-def qr_runs(code) -> list[tuple[int, int, int, int]]:
-    """The dark modules of a QR code as rectangles ``(col, row, width, height)`` in modules:
-    horizontal runs, merged downwards while the next row has the same run."""
-    matrix = [list(row) for row in code.matrix]
-    n = len(matrix)
-    rects: list[tuple[int, int, int, int]] = []
-    open_runs: dict[tuple[int, int], int] = {}  # (first col, end col) -> first row
-
-    def runs(row) -> set[tuple[int, int]]:
-        found, col = set(), 0
-        while col < n:
-            if row[col]:
-                start = col
-                while col < n and row[col]:
-                    col += 1
-                found.add((start, col))
-            else:
-                col += 1
-        return found
-
-    for r in range(n + 1):
-        current = runs(matrix[r]) if r < n else set()
-        for run in [run for run in open_runs if run not in current]:
-            first = open_runs.pop(run)
-            rects.append((run[0], first, run[1] - run[0], r - first))
-        for run in current:
-            open_runs.setdefault(run, r)
-    return rects
-
-
-def draw_qr(pdf: FPDF, code, x: float, y: float, size: float) -> None:
-    """Draw a segno QR code as one filled vector path.
-
-    All dark modules (merged into rectangles by :func:`qr_runs`) go into a
-    single path filled once, so no renderer shows seams between modules. The
-    path operators are written directly (``re`` ... ``f``, exactly what
-    ``FPDF.rect`` writes one at a time): fpdf2's drawing API builds an object
-    per rectangle and costs about ten times more. The quiet zone is left to
-    the surrounding white space: keep 4 modules clear.
-    """
-    n = len(code.matrix)
-    module = size / n
-    k = pdf.k
-    top = pdf.h * k
-    ops = ["q 0 g"]
-    for col, row, w, h in qr_runs(code):
-        ops.append(
-            f"{(x + col * module) * k:.3f} {top - (y + row * module) * k:.3f} "
-            f"{w * module * k:.3f} {-h * module * k:.3f} re"
-        )
-    ops.append("f Q")
-    pdf._out("\n".join(ops))  # pylint: disable=protected-access
-
-
-# -- public API --------------------------------------------------------------
-
-
-def render_invoice_bytes(invoice) -> bytes:
-    """The invoice as PDF bytes."""
-    return _Renderer(invoice).render()
-
-
-def render_invoice(invoice, path: Path | str) -> Path:
-    """Write the invoice's PDF to ``path`` (atomically) and return the path."""
-    path = Path(path)
-    data = render_invoice_bytes(invoice)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-    return path
-
-
-_UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
-
-
-def invoice_filename(invoice) -> str:
-    """``invoice-20250001.pdf`` (anything but letters, digits, ``. _ -`` becomes ``-``)."""
-    number = _UNSAFE.sub("-", str(invoice.number)).strip("-.") or str(invoice.id)
-    return f"invoice-{number}.pdf"
-
-
-def export_invoices(
-    invoices: Iterable, out_dir: Path | str, progress: Callable[[int, int], None] | None = None
-) -> list[Path]:
-    """Render each invoice to ``out_dir/invoice-<number>.pdf``; ``progress(done, total)`` after each.
-
-    The fonts are prepared once per process (see the module docstring), so a
-    batch pays for them once.
-    """
-    invoices = list(invoices)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    total = len(invoices)
-    if progress:
-        progress(0, total)
-    written: list[Path] = []
-    for done, invoice in enumerate(invoices, start=1):
-        written.append(render_invoice(invoice, out / invoice_filename(invoice)))
-        if progress:
-            progress(done, total)
-    return written
