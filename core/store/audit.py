@@ -1,32 +1,24 @@
-"""The audit trail: every write to a domain row leaves one record, in the same transaction.
+"""Audited writes: every write to a domain row is announced, and so recorded, in its transaction.
 
-How it cannot be bypassed: an :class:`AuditedModel`'s ``update()``,
-``delete()`` and ``insert()``/``insert_many()`` return query classes that
-write the audit rows themselves when executed, and ``save()`` /
-``delete_instance()`` go through those same queries. Writes whose effect
+How it cannot be bypassed: an :class:`AuditedModel` is a ``playhouse.signals``
+model, so ``save()`` and ``delete_instance()`` send ``post_save`` /
+``post_delete``; its ``update()``, ``delete()`` and ``insert()``/``insert_many()``
+return query classes that announce each statement on
+``core.store.audit_records.statement_written``. The receivers that write the
+audit records live in :mod:`core.store.audit_records`. Writes whose effect
 cannot be known row by row (``insert_from``, ``replace``, ``on_conflict``
 upserts) raise :class:`AuditBypassError` instead.
-
-Who made a change comes from two ContextVars, ``audit_source`` ("manual"
-unless set, a plugin's name inside a sync, "recurring" for automation) and
-``audit_sync_run`` (the ``sync_histories`` id while a sync writes). Thread
-workers do not inherit ContextVars: set them inside the worker with
-:func:`audit_context`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from contextvars import ContextVar
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from peewee import (
     AutoField,
     CharField,
-    DateTimeField,
     IntegerField,
     Model,
     ModelDelete,
@@ -36,69 +28,42 @@ from peewee import (
     TextField,
     classmethod_only,
 )
+from playhouse import signals
 
+from core.store.audit_records import (
+    REDACTED,
+    UNTRACKED_FIELDS,
+    AuditRecord,
+    StatementWrite,
+    announce,
+    audit_context,
+    audit_source,
+    audit_sync_run,
+    bound_form,
+    connect_audit_writer,
+    diff,
+    record,
+    stored_row,
+)
 from core.store.audit_sql import created_changes_sql
 from core.store.base import BaseModel, JSONField, json_text
 from core.values.timeutil import utcnow
 
-audit_source: ContextVar[str] = ContextVar("audit_source", default="manual")
-audit_sync_run: ContextVar[int | None] = ContextVar("audit_sync_run", default=None)
+__all__ = [
+    "REDACTED", "UNTRACKED_FIELDS", "AuditBypassError", "AuditRecord", "AuditedModel", "audit_context",
+    "audit_source", "audit_sync_run", "diff", "insert_stored_rows", "record", "write_block",
+]  # fmt: skip
+
 # Set while a plugin's sync() collects its changes: a direct write then would
 # land outside the run's all-or-nothing transaction, so it is refused.
 write_block: ContextVar[str | None] = ContextVar("write_block", default=None)
-
-REDACTED = "***"
-# Bookkeeping columns: their change alone is not news.
-UNTRACKED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+# Set while save()/delete_instance() runs its one query: that row is announced by
+# post_save/post_delete, so the query itself announces nothing.
+_single_row: ContextVar[bool] = ContextVar("_single_row", default=False)
 
 
 class AuditBypassError(TypeError):
     """Raised for a bulk write on an audited model whose per-row effect cannot be audited."""
-
-
-@contextlib.contextmanager
-def audit_context(source: str, sync_run: int | None = None) -> Iterator[None]:
-    """Attribute every write inside the block to ``source`` (and a sync run)."""
-    source_token = audit_source.set(source)
-    run_token = audit_sync_run.set(sync_run)
-    try:
-        yield
-    finally:
-        audit_sync_run.reset(run_token)
-        audit_source.reset(source_token)
-
-
-class AuditRecord(BaseModel):
-    """One create/update/delete of one domain row. Append-only (SQLite triggers)."""
-
-    id = AutoField()
-    table_name = CharField()  # indexed with row_id (below), which also serves table_name alone
-    row_id = IntegerField()
-    action = CharField()  # create | update | delete
-    changes = JSONField()  # {field: [old, new]}
-    source = CharField(index=True)
-    sync_run = IntegerField(null=True, index=True)  # sync_histories.id
-    created_at = DateTimeField(default=utcnow, index=True)
-
-    class Meta:
-        table_name = "audit_records"
-        indexes = ((("table_name", "row_id"), False),)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return REDACTED
-    return value
-
-
-def _redact(model, field_name: str, value: Any) -> Any:
-    if field_name in model.redacted_fields:
-        return None if value in (None, b"", "") else REDACTED
-    return _json_safe(value)
 
 
 def _row_dicts(model, ids) -> dict[int, dict]:
@@ -111,62 +76,6 @@ def _row_dicts(model, ids) -> dict[int, dict]:
         for row in model.select().where(pk.in_(chunk)).dicts():
             rows[row[pk.name]] = row
     return rows
-
-
-def diff(model, old: dict | None, new: dict | None) -> dict[str, list]:
-    """``{field: [old, new]}`` for the tracked fields that differ; secrets redacted."""
-    changes: dict[str, list] = {}
-    for field in model._meta.sorted_fields:
-        name = field.name
-        if name in UNTRACKED_FIELDS:
-            continue
-        before = old.get(name) if old else None
-        after = new.get(name) if new else None
-        if before == after:
-            continue
-        changes[name] = [_redact(model, name, before), _redact(model, name, after)]
-    return changes
-
-
-def record(model, row_id: int, action: str, changes: dict) -> None:
-    AuditRecord.insert(
-        table_name=model._meta.table_name,
-        row_id=row_id,
-        action=action,
-        changes=changes,
-        source=audit_source.get(),
-        sync_run=audit_sync_run.get(),
-        created_at=utcnow(),
-    ).execute()
-
-
-_RECORD_COLUMNS = ("table_name", "row_id", "action", "changes", "source", "sync_run", "created_at")
-_RECORD_SQL = (
-    f'INSERT INTO "{AuditRecord._meta.table_name}" ('
-    + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS)
-    + ") VALUES ("
-    + ", ".join("?" * len(_RECORD_COLUMNS))
-    + ")"
-)
-
-
-def _record_many(model, entries: list[tuple[int, str, dict]]) -> None:
-    """One audit record per entry, written with one ``executemany`` (in the caller's transaction).
-
-    The values go through the same field conversions as ``AuditRecord.insert``
-    would apply; only Peewee's per-value SQL building is skipped.
-    """
-    if not entries:
-        return
-    fields = AuditRecord._meta.fields
-    changes_value = _db_converter(fields["changes"])
-    table = model._meta.table_name
-    source, run = audit_source.get(), audit_sync_run.get()
-    created_at = _bound_form(fields["created_at"].db_value(utcnow()))
-    params = [
-        (table, row_id, action, changes_value(changes), source, run, created_at) for row_id, action, changes in entries
-    ]
-    AuditRecord._meta.database.cursor().executemany(_RECORD_SQL, params)
 
 
 def _db_converter(field):
@@ -206,15 +115,6 @@ def _passthrough_type(field) -> type | None:
 _BATCH_CONSTANT_DEFAULTS = (utcnow, dict, list)
 
 
-def _bound_form(value):
-    """A datetime/date as the text sqlite3's default adapter binds, so it is converted once, not per row."""
-    if isinstance(value, datetime):
-        return value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def _defaults(model, given: Iterable[str]) -> tuple[list, list, list, list]:
     """The fields an insert of ``given`` leaves to their defaults, as stored values.
 
@@ -232,7 +132,7 @@ def _defaults(model, given: Iterable[str]) -> tuple[list, list, list, list]:
         convert = _db_converter(f)
         if not callable(default) or default in _BATCH_CONSTANT_DEFAULTS:
             fixed_fields.append(f)
-            fixed_values.append(_bound_form(convert(default() if callable(default) else default)))
+            fixed_values.append(bound_form(convert(default() if callable(default) else default)))
         else:
             per_row_fields.append(f)
             per_row_makers.append(lambda default=default, convert=convert: convert(default()))
@@ -312,19 +212,13 @@ def _created_changes_sql(model) -> str | None:
 
 
 def _insert_audited_in_sql(database, model, fields, params: list[list], changes_sql: str) -> list[int]:
-    """Insert ``params`` and write each new row's "create" record with SQLite building the changes JSON."""
+    """Insert ``params`` and announce each statement's new rows with the query that builds their changes."""
     meta = model._meta
     pk = meta.primary_key.column_name
     table = meta.table_name
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     placeholder = "(" + ", ".join("?" * len(fields)) + ")"
-    record_fields = AuditRecord._meta.fields
-    created_at = record_fields["created_at"].db_value(utcnow())
-    source, run = audit_source.get(), audit_sync_run.get()
-    audit_sql = (
-        f'INSERT INTO "{AuditRecord._meta.table_name}" (' + ", ".join(f'"{c}"' for c in _RECORD_COLUMNS) + ") "
-        f'SELECT ?, "{pk}", \'create\', {changes_sql}, ?, ?, ? FROM "{table}" '
-    )
+    changes = f'SELECT "{pk}" AS row_id, {changes_sql} AS changes FROM "{table}" '
     per_statement = max(1, _MAX_VARIABLES // len(fields))
     ids: list[int] = []
     for start in range(0, len(params), per_statement):
@@ -333,15 +227,15 @@ def _insert_audited_in_sql(database, model, fields, params: list[list], changes_
             f'INSERT INTO "{table}" ({columns}) VALUES ' + ", ".join([placeholder] * len(chunk)) + f' RETURNING "{pk}"'
         )
         new_ids = [row[0] for row in database.execute_sql(sql, [v for values in chunk for v in values])]
-        head = [table, source, run, created_at]
         low, high = min(new_ids), max(new_ids)
         if high - low + 1 == len(new_ids):  # the usual case: the new rows are exactly one run of ids
-            database.execute_sql(audit_sql + f'WHERE "{pk}" BETWEEN ? AND ? ORDER BY "{pk}"', head + [low, high])
+            query = (changes + f'WHERE "{pk}" BETWEEN ? AND ? ORDER BY "{pk}"', [low, high])
         else:
-            database.execute_sql(
-                audit_sql + f'WHERE "{pk}" IN (SELECT value FROM json_each(?)) ORDER BY "{pk}"',
-                head + [json.dumps(new_ids)],
+            query = (
+                changes + f'WHERE "{pk}" IN (SELECT value FROM json_each(?)) ORDER BY "{pk}"',
+                [json.dumps(new_ids)],
             )
+        announce(StatementWrite(model, "create", changes_query=query))
         ids.extend(new_ids)
     return ids
 
@@ -350,6 +244,8 @@ class AuditedUpdate(ModelUpdate):
     def _execute(self, database):
         model = self.model
         _check_writes_allowed(model)
+        if _single_row.get():
+            return super()._execute(database)
         if self._from is not None or self._returning:
             raise AuditBypassError(
                 f"UPDATE ... FROM/RETURNING on {model.__name__} cannot be audited; update rows one by one"
@@ -365,12 +261,8 @@ class AuditedUpdate(ModelUpdate):
             before = _row_dicts(model, ids)
             count = super()._execute(database)
             after = _row_dicts(model, ids)
-            entries = []
-            for row_id in ids:
-                changes = diff(model, before.get(row_id), after.get(row_id))
-                if changes:
-                    entries.append((row_id, "update", changes))
-            _record_many(model, entries)
+            entries = [(row_id, diff(model, before.get(row_id), after.get(row_id))) for row_id in ids]
+            announce(StatementWrite(model, "update", entries=[entry for entry in entries if entry[1]]))
             return count
 
 
@@ -378,6 +270,8 @@ class AuditedDelete(ModelDelete):
     def _execute(self, database):
         model = self.model
         _check_writes_allowed(model)
+        if _single_row.get():
+            return super()._execute(database)
         if self._returning:
             raise AuditBypassError(f"DELETE ... RETURNING on {model.__name__} cannot be audited")
         pk = model._meta.primary_key
@@ -388,9 +282,9 @@ class AuditedDelete(ModelDelete):
             rows = list(select.dicts())
             if not rows:
                 return 0
-            entries = [(row[pk.name], "delete", diff(model, row, None)) for row in rows]
+            entries = [(row[pk.name], diff(model, row, None)) for row in rows]
             count = super()._execute(database)
-            _record_many(model, entries)
+            announce(StatementWrite(model, "delete", entries=entries))
             return count
 
 
@@ -398,6 +292,8 @@ class AuditedInsert(ModelInsert):
     def _execute(self, database):
         model = self.model
         _check_writes_allowed(model)
+        if _single_row.get() and self._query_type == ModelInsert.SIMPLE and self._on_conflict is None:
+            return super()._execute(database)
         if self._on_conflict is not None:
             raise AuditBypassError(
                 f"INSERT OR REPLACE / ON CONFLICT on {model.__name__} cannot be audited row by row; "
@@ -420,7 +316,7 @@ class AuditedInsert(ModelInsert):
             cursor = super()._execute(database)
             ids = [row[0] for row in cursor]
             after = _row_dicts(model, ids)
-            _record_many(model, [(i, "create", diff(model, None, after.get(i))) for i in ids])
+            announce(StatementWrite(model, "create", entries=[(i, diff(model, None, after.get(i))) for i in ids]))
         if self._query_type == ModelInsert.SIMPLE:
             return ids[0] if ids else None
         return ids
@@ -436,7 +332,7 @@ def _refuse(model, what: str):
     raise AuditBypassError(f"{model.__name__}.{what}() would bypass the audit trail")
 
 
-class AuditedModel(BaseModel):
+class AuditedModel(BaseModel, signals.Model):
     """Base for every domain model whose writes are audited.
 
     Subclasses list columns whose values must never reach an audit record in
@@ -474,18 +370,28 @@ class AuditedModel(BaseModel):
         return AuditedDelete(cls)
 
     def save(self, force_insert: bool = False, only=None):
-        """Save; an update that changes nothing writes nothing (and leaves no audit record)."""
+        """Save and send ``post_save``; an update that changes nothing writes and sends nothing."""
         pk = self._pk
         if pk is not None and not force_insert:
             with self._meta.database.atomic():
-                current = type(self).select().where(self._pk_expr()).dicts().get_or_none()
+                current = stored_row(type(self), pk)
                 if current is not None and not self._differs_from(current, only):
                     self._dirty.clear()
                     return 0
                 if hasattr(self, "updated_at"):
                     self.updated_at = utcnow()
-                return super().save(force_insert=force_insert, only=only)
-        return super().save(force_insert=force_insert, only=only)
+                self._audit_before = current
+                return self._one_row(super().save, force_insert=force_insert, only=only)
+        with self._meta.database.atomic():
+            return self._one_row(super().save, force_insert=force_insert, only=only)
+
+    def _one_row(self, write, **kwargs):
+        """Run ``write`` (Peewee's save/delete_instance, which sends the signal) with its query unannounced."""
+        token = _single_row.set(True)
+        try:
+            return write(**kwargs)
+        finally:
+            _single_row.reset(token)
 
     def _differs_from(self, current: dict, only) -> bool:
         names = {f.name if hasattr(f, "name") else f for f in only} if only else None
@@ -505,4 +411,10 @@ class AuditedModel(BaseModel):
             raise AuditBypassError(
                 f"{type(self).__name__}.delete_instance(recursive=True) is not supported; delete dependents explicitly"
             )
-        return super().delete_instance()
+        _check_writes_allowed(type(self))
+        with self._meta.database.atomic():
+            self._audit_before = stored_row(type(self), self._pk)
+            return self._one_row(super().delete_instance)
+
+
+connect_audit_writer(AuditedModel)

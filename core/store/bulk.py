@@ -6,7 +6,8 @@ thousands of statements and as many JSON documents built in Python. Here
 the new values go into a temporary table with one ``executemany``; SQLite
 then writes the audit records (old values read from the stored rows, the
 JSON built by :mod:`core.store.audit_sql`) and the update, each in one statement,
-in the caller's transaction. Still one audit record per changed row, with
+in the caller's transaction (announced on ``statement_written``, whose audit receiver
+runs the query). Still one audit record per changed row, with
 the same content as the row-by-row path; rows that would not change are
 neither written nor audited.
 """
@@ -16,14 +17,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from core.store.audit import (
-    AuditedModel,
-    AuditRecord,
-    _check_writes_allowed,
-    _db_converter,
-    audit_source,
-    audit_sync_run,
-)
+from core.store.audit import AuditedModel, _check_writes_allowed, _db_converter
+from core.store.audit_records import StatementWrite, announce
 from core.store.audit_sql import updated_changes_sql
 from core.values.timeutil import utcnow
 
@@ -68,15 +63,13 @@ def audited_bulk_update(model: type[AuditedModel], changes: dict[int, dict[str, 
             database.cursor().executemany(
                 f'INSERT INTO temp."{staged}" ("{pk}", {quoted}) VALUES ({", ".join("?" * (len(columns) + 1))})', params
             )
-            record = AuditRecord._meta
-            database.execute_sql(
-                f'INSERT INTO "{record.table_name}" '
-                "(table_name, row_id, action, changes, source, sync_run, created_at) "
-                f"SELECT ?, old.\"{pk}\", 'update', {changes_sql}, ?, ?, ? "
+            # Announced before the UPDATE: the query reads the old values beside the staged new ones.
+            changed = (
+                f'SELECT old."{pk}" AS row_id, {changes_sql} AS changes '
                 f'FROM "{table}" AS old JOIN temp."{staged}" AS new ON new."{pk}" = old."{pk}" '
-                f'WHERE {differs_sql} ORDER BY old."{pk}"',
-                [table, audit_source.get(), audit_sync_run.get(), record.fields["created_at"].db_value(now)],
+                f'WHERE {differs_sql} ORDER BY old."{pk}"'
             )
+            announce(StatementWrite(model, "update", changes_query=(changed, [])))
             cursor = database.execute_sql(
                 f'UPDATE "{table}" AS old SET '
                 + ", ".join(f'"{c}" = new."{c}"' for c in columns)
