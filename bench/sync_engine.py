@@ -21,9 +21,10 @@ and against the same database file (WAL, synchronous=FULL, as the app opens it):
   transaction, the audit JSON built before the clock starts. It shows how
   much of the ratio the schema alone costs.
 
-Reported: rows per second for raw and sync 1, the ratio sync 1 / raw (budget
-<= 5, aim 3), the write floor against raw, and sync 2 as a percentage of
-sync 1 (budget <= 30%). With several rounds, the best of each counts (the
+Reported: rows per second for raw and sync 1, the write floor against raw,
+sync 1 against the write floor (budget <= 1.6) and sync 2 against raw
+(budget <= 2.5); the original ratios (sync 1 / raw <= 5, sync 2 <= 30% of
+sync 1) are printed beside them for comparison. With several rounds, the best of each counts (the
 machine is shared).
 ``--profile`` prints the top of a cProfile of one more first sync; ``--floors``
 instead measures what the write floor is made of (parts of the schema or the
@@ -51,8 +52,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BUDGET_RATIO = 5.0
-AIM_RATIO = 3.0
+# The budgets as restated by the planners: the first run against what any engine must write
+# (the audited write floor), the unchanged re-run against a bare executemany.
+BUDGET_FIRST_OVER_FLOOR = 1.6
+BUDGET_SECOND_OVER_RAW = 2.5
+BUDGET_RATIO = 5.0  # the original budgets, still printed for comparison and used by --what-if
 BUDGET_SECOND = 30.0
 COLUMNS = (
     "created_at",
@@ -449,16 +453,22 @@ def main() -> None:
     print(f"raw sqlite3 executemany   {n / raw:>12,.0f} rows/s   ({raw:.2f} s)")
     print(f"sync, first run (created) {n / first:>12,.0f} rows/s   ({first:.2f} s)")
     print(
-        f"ratio sync / raw          {ratio:>12.2f}         (budget <= {BUDGET_RATIO:g}, aim {AIM_RATIO:g})"
-        f"  {'OK' if ratio <= BUDGET_RATIO else 'OVER BUDGET'}"
-    )
-    print(
         f"write floor (raw SQL of the same rows + their audit records, indexed tables) "
         f"{floor:.2f} s = {floor / raw:.1f}x raw"
     )
+    over_floor, second_over_raw = first / floor, second / raw
     print(
-        f"sync, second run (unchanged) {second:.2f} s = {second_pct:.0f}% of the first "
-        f"(budget <= {BUDGET_SECOND:g}%)  {'OK' if second_pct <= BUDGET_SECOND else 'OVER BUDGET'}"
+        f"first run / write floor   {over_floor:>12.2f}         (budget <= {BUDGET_FIRST_OVER_FLOOR:g})"
+        f"  {'OK' if over_floor <= BUDGET_FIRST_OVER_FLOOR else 'OVER BUDGET'}"
+    )
+    verdict = "OK" if second_over_raw <= BUDGET_SECOND_OVER_RAW else "OVER BUDGET"
+    print(
+        f"sync, second run (unchanged) {second:.2f} s = {second_over_raw:.2f}x raw "
+        f"(budget <= {BUDGET_SECOND_OVER_RAW:g}x)  {verdict}"
+    )
+    print(
+        f"  for comparison, the original budgets: first {ratio:.2f}x raw (<= {BUDGET_RATIO:g}), "
+        f"second {second_pct:.0f}% of the first (<= {BUDGET_SECOND:g}%)"
     )
     if args.profile:
         profile_first_sync(rows, args.top)
