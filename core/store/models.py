@@ -22,6 +22,7 @@ from peewee import (
 
 from core.store.audit import AuditedModel, AuditRecord
 from core.store.base import BaseModel, DecimalTextField, JSONField
+from core.store.states import InvoiceStatus, MatchStatus, RunStatus
 from core.values.money import MoneyAttribute
 from core.values.timeutil import utcnow
 
@@ -65,12 +66,12 @@ class PluginConfiguration(Timestamped):
 
 
 class SyncHistory(BaseModel):
-    STATUSES = ("pending", "running", "completed", "failed")
+    STATUSES = tuple(RunStatus)
     TRIGGERS = ("tui", "cli", "schedule")
 
     id = AutoField()
     plugin_name = CharField(index=True)
-    status = CharField(default="pending", index=True)
+    status = CharField(default=RunStatus.PENDING, index=True)
     started_at = DateTimeField(null=True)
     completed_at = DateTimeField(null=True)
     records_processed = IntegerField(default=0)
@@ -159,14 +160,14 @@ class Project(Timestamped):
 
 
 class Invoice(Timestamped):
-    STATUSES = ("draft", "sent", "paid", "cancelled")
+    STATUSES = tuple(InvoiceStatus)
 
     id = AutoField()
     number = CharField(unique=True)
     year = IntegerField()
     seq = IntegerField()
     client = ForeignKeyField(Client, backref="invoices", index=True)
-    status = CharField(default="draft", index=True)
+    status = CharField(default=InvoiceStatus.DRAFT, index=True)
     currency = CharField()
     language = CharField(default="cs")
     issued_on = DateField(index=True)
@@ -268,11 +269,11 @@ class MoneyTransaction(Timestamped):
     # Indexed only where set (migration 5): most movements pay no invoice.
     invoice = ForeignKeyField(Invoice, null=True, backref="payments", index=False)
     raw_data = JSONField(default=dict)
-    # unmatched | matched | review | ignored; only review/ignored rows are indexed (migration 5).
-    match_status = CharField(default="unmatched")
+    # Only review/ignored rows are indexed (migration 5).
+    match_status = CharField(default=MatchStatus.UNMATCHED)
     match_note = JSONField(default=dict)  # how it was matched, or the candidates to review
 
-    MATCH_STATUSES = ("unmatched", "matched", "review", "ignored")
+    MATCH_STATUSES = tuple(MatchStatus)
     amount_value = MoneyAttribute("amount")
 
     class Meta:
