@@ -1,0 +1,193 @@
+"""Fio banka's CSV export: semicolons, Czech headers, ``dd.mm.yyyy`` dates, ``-1 290,00`` amounts.
+
+``identify(data)``: a header line with ``ID pohybu`` (the API's
+transactions.csv) or ``ID operace`` (the internet banking export),
+``Datum`` and ``Objem`` near the start. ``read(data)``: every movement;
+``parse(data, name)``: the same with what the plugin logs.
+
+The account lines before the header (``accountId``, ``iban``, ``currency``...)
+are skipped, their IBAN kept in ``raw_data["account"]`` and their currency
+used when a row's ``Měna`` is empty. Signed ``Objem`` -> income/expense with
+a positive amount; ``VS`` -> reference (else a "VS ..." in the message);
+counterparty ``Název protiúčtu``, account ``Protiúčet/Kód banky`` (an IBAN as
+it is); description = message, note and comment without repeats (else
+``Typ``); ``raw_data`` = every non-empty column by its header name; external
+id ``fio:<ID pohybu>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.banking.formats.csv_dialect import (
+    blank,
+    cell_at,
+    csv_rows,
+    decode_text,
+    looks_like_xml,
+    parse_date,
+    parse_decimal,
+    raw_row,
+    sniff_rows,
+)
+from core.banking.formats.movement import (
+    FileResult,
+    Ids,
+    Movement,
+    StatementError,
+    check_amount,
+    currency_code,
+    direction,
+    find_vs,
+    unique,
+)
+
+FORMAT = "fio-csv"
+LABEL = "Fio CSV export"
+
+# Fio's CSV columns (the API's transactions.csv says "ID pohybu", the internet banking export "ID operace").
+COLUMNS = {
+    "id": ("ID pohybu", "ID operace"),
+    "date": ("Datum",),
+    "amount": ("Objem",),
+    "currency": ("Měna",),
+    "account": ("Protiúčet",),
+    "account_name": ("Název protiúčtu",),
+    "bank_code": ("Kód banky",),
+    "bank_name": ("Název banky",),
+    "ks": ("KS", "Konstantní symbol"),
+    "vs": ("VS", "Variabilní symbol"),
+    "ss": ("SS", "Specifický symbol"),
+    "note": ("Poznámka", "Uživatelská identifikace"),
+    "message": ("Zpráva pro příjemce",),
+    "type": ("Typ",),
+    "executed_by": ("Provedl",),
+    "detail": ("Upřesnění",),
+    "comment": ("Komentář",),
+    "bic": ("BIC",),
+    "instruction_id": ("ID pokynu",),
+}
+
+
+def header_position(rows: list[list[str]]) -> int | None:
+    """The index of Fio's header among the rows' cells, or None."""
+    for position, cells in enumerate(rows):
+        names = {cell.strip() for cell in cells}
+        if "Datum" in names and "Objem" in names and names & set(COLUMNS["id"]):
+            return position
+    return None
+
+
+def identify(data: bytes) -> bool:
+    """A CSV with Fio's header (``ID pohybu`` or ``ID operace``, ``Datum``, ``Objem``) near the start."""
+    return not looks_like_xml(data) and header_position(sniff_rows(data, ";")) is not None
+
+
+def read(data: bytes, name: str = "statement.csv", *, account_currency: str = ""):
+    """The movements of a Fio CSV export (list[Movement]); raises StatementError naming ``name``."""
+    return parse(data, name, account_currency=account_currency).movements
+
+
+def parse(data: bytes, name: str, *, account_currency: str = "") -> FileResult:
+    """The file's movements, warnings and account; raises StatementError naming ``name``."""
+    return parse_text(decode_text(data, name), name, account_currency=account_currency)
+
+
+@dataclass
+class _Export:
+    """One export's header, account and the state its rows are read with."""
+
+    result: FileResult
+    ids: Ids
+    header: list[str]
+    positions: dict[str, int]
+    account: str
+    currency: str
+
+
+def parse_text(text: str, name: str, *, account_currency: str = "") -> FileResult:
+    """``parse`` for text already decoded."""
+    rows = csv_rows(text, name, ";")
+    header_at = header_position([cells for _, cells in rows])
+    if header_at is None:
+        raise StatementError(
+            f"{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
+            "'Datum' and 'Objem' was found; nothing was imported."
+        )
+    preamble = {cells[0].strip(): cells[1].strip() for _, cells in rows[:header_at] if len(cells) >= 2}
+    header = [cell.strip() for cell in rows[header_at][1]]
+    positions: dict[str, int] = {}
+    for key, names in COLUMNS.items():
+        for column in names:
+            if column in header:
+                positions[key] = header.index(column)
+                break
+    account = preamble.get("iban") or preamble.get("IBAN") or preamble.get("accountId", "")
+    currency = (preamble.get("currency") or preamble.get("Měna") or account_currency).upper()
+    result = FileResult(name, LABEL, accounts=[account] if account else [])
+    export = _Export(result, Ids(), header, positions, account, currency)
+    for line, cells in rows[header_at + 1 :]:
+        if not blank(cells):
+            _row(export, f"{name}, row {line}", cells)
+    return result
+
+
+def _row(export: _Export, where: str, cells: list[str]) -> None:
+    """One movement row, appended to the result (a zero amount is counted and skipped)."""
+    values = {key: cell_at(cells, position) for key, position in export.positions.items()}
+    values.update({key: "" for key in COLUMNS if key not in values})
+    movement_id = values["id"]
+    if not movement_id:
+        raise StatementError(f"{where}: the movement has no ID pohybu; nothing was imported.")
+    try:
+        amount = parse_decimal(values["amount"], ",")
+    except ValueError:
+        raise StatementError(
+            f"{where}: the amount {values['amount']!r} (column Objem) is not a number; nothing was imported."
+        ) from None
+    try:
+        day = parse_date(values["date"], "%d.%m.%Y") if "." in values["date"] else parse_date(values["date"])
+    except ValueError:
+        raise StatementError(
+            f"{where}: the date {values['date']!r} (column Datum) is not a date like 31.12.2026; nothing was imported."
+        ) from None
+    currency = currency_code(
+        values["currency"], where, export.currency, "the Měna column is empty; set the account currency setting"
+    )
+    if not check_amount(export.result, where, abs(amount), currency, values["amount"]):
+        return
+    external_id, repeated = export.ids(f"fio:{movement_id}")
+    if repeated:
+        export.result.warnings.append(
+            f"{where}: the movement {movement_id} appears more than once in this file; imported again as {external_id}."
+        )
+    raw = raw_row(export.header, cells)
+    if export.account:
+        raw["account"] = export.account
+    export.result.movements.append(
+        Movement(
+            external_id=external_id,
+            transaction_type=direction(amount),
+            amount=abs(amount),
+            currency=currency,
+            transacted_on=day,
+            description=" | ".join(unique([values["message"], values["note"], values["comment"]])) or values["type"],
+            counterparty=values["account_name"],
+            counterparty_account=_counter_account(values["account"], values["bank_code"]),
+            reference=_reference(values),
+            raw_data=raw,
+        )
+    )
+
+
+def _counter_account(account: str, bank_code: str) -> str:
+    """``Protiúčet/Kód banky`` for a Czech account number; an IBAN (or one already with its code) as it is."""
+    if account and bank_code and "/" not in account and not account[:2].isalpha():
+        return f"{account}/{bank_code}"
+    return account
+
+
+def _reference(values: dict[str, str]) -> str:
+    """The VS column, else a "VS ..." in the message or the comment."""
+    reference = find_vs(values["vs"], bare=True) if values["vs"] else ""
+    return reference or find_vs(values["message"], bare=False) or find_vs(values["comment"], bare=False)
