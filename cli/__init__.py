@@ -18,7 +18,7 @@ from peewee import DatabaseError
 
 from cli.base import CommandError, app_version
 from core.errors import FakturkaError
-from core.store.db import DatabaseOpenError, open_database
+from core.store.db import DatabaseOpenError, describe_database_error, open_database
 
 __all__ = ["CommandError", "UsageError", "app_version", "build_parser", "open_for", "run_command"]
 
@@ -56,9 +56,12 @@ def open_for(args) -> Path:
 
 
 def run_command(args) -> int:
-    """Run a parsed headless command. Errors become one sentence on stderr."""
-    from cli.base import EXPECTED_ERRORS
+    """Run a parsed headless command. Errors become one sentence on stderr.
 
+    Any :class:`core.errors.FakturkaError` is a refusal a person can act on: its sentence, exit code 1
+    (2 for a wrong command line or a database that cannot be opened). SQLite's complaints get a sentence
+    from :func:`core.store.db.describe_database_error`. Anything else is a bug and keeps its traceback.
+    """
     try:
         open_for(args)
     except DatabaseOpenError as exc:
@@ -69,7 +72,10 @@ def run_command(args) -> int:
     try:
         recover_interrupted_runs()
         return args.handler(args) or 0
-    except EXPECTED_ERRORS as exc:
+    except (UsageError, DatabaseOpenError) as exc:
+        print(f"fakturka: {exc}", file=sys.stderr)
+        return 2
+    except FakturkaError as exc:
         print(f"fakturka: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -82,21 +88,8 @@ def run_command(args) -> int:
         print(f"fakturka: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except DatabaseError as exc:
-        print(f"fakturka: {database_problem(exc)}", file=sys.stderr)
+        print(f"fakturka: {describe_database_error(exc)}", file=sys.stderr)
         return 1
-
-
-def database_problem(exc: Exception) -> str:
-    """SQLite's complaint as a sentence that says what to do."""
-    text = str(exc)
-    if "malformed" in text or "not a database" in text:
-        return (
-            f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
-            f"'fakturka info' shows where it is."
-        )
-    if "locked" in text or "busy" in text:
-        return "the database is busy (another Fakturka is writing to it); try again in a moment."
-    return f"the database refused the change: {text}"
 
 
 def _reader_gone() -> int:

@@ -11,39 +11,17 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from typing import Any, Iterable
 
-from core.banking.matching import MatchError
-from core.billing.clients import NotFound
-from core.billing.invoicing import InvoiceError
-from core.billing.timesheet import EntryLocked, TimerError
-from core.demo import DemoRefused
 from core.errors import FakturkaError
-from core.platform.credentials import CredentialError
-from core.platform.sync import SyncRefused
-from core.plugins import UnknownPlugin
 from core.values.dates import parse_date
-from core.values.money import MoneyError
 from core.values.validation import ValidationError
 
 
 class CommandError(FakturkaError):
-    """A wrong input or refused action: printed as one sentence, exit code 1."""
+    """A wrong input or refused action: printed as one sentence, exit code 1.
 
-
-# Errors that carry a sentence meant for the person; anything else is a bug.
-EXPECTED_ERRORS = (
-    CommandError,
-    ValidationError,
-    NotFound,
-    InvoiceError,
-    MoneyError,
-    EntryLocked,
-    TimerError,
-    CredentialError,
-    DemoRefused,
-    UnknownPlugin,
-    SyncRefused,
-    MatchError,
-)
+    Any :class:`core.errors.FakturkaError` is treated the same way by ``run_command``; this one is for
+    refusals the command line itself makes (a missing ``--yes``, a malformed ``KEY=VALUE``).
+    """
 
 
 def app_version() -> str:

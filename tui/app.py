@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import sqlite3
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
+from peewee import DatabaseError
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerFailed, WorkerState
 
-from cli import app_version
 from core.billing.clients import find_project, list_projects, project_label
-from core.billing.timesheet import TimerError, elapsed_minutes, running_timer, start_timer, stop_timer
+from core.billing.timesheet import elapsed_minutes, running_timer, start_timer, stop_timer
 from core.demo import database_is_empty, load_demo
+from core.errors import FakturkaError
 from core.store.config import UiConfig, load_config, save_config
+from core.store.db import describe_database_error
 from core.values.dates import format_minutes
 from tui import terminal
 from tui.i18n import _, set_language
@@ -32,6 +39,22 @@ from tui.screens.time import TimeScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
+
+# What the app shows as a notification instead of closing: a refusal meant for the person, or SQLite's
+# complaint (locked, read-only, damaged), which describe_database_error turns into a sentence.
+SHOWN_ERRORS = (FakturkaError, DatabaseError, sqlite3.DatabaseError)
+
+# Where Textual's catch-all is called without stopping a message loop (see _handle_exception).
+_RECOVERABLE_CALLERS = frozenset({"_flush_next_callbacks", "_tick", "_run"})
+
+
+def app_version() -> str:
+    """The installed version (the terminal app does not import the command line, which has its own copy)."""
+    try:
+        return dist_version("fakturka")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
 
 SECTIONS = {
     "dashboard": ("d", "Dashboard", DashboardScreen),
@@ -79,6 +102,58 @@ class FakturkaApp(App):
     ) -> None:
         """Notifications carry names, bank messages and plugin errors: never parse them as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- the one error path -----------------------------------------------------------------------
+
+    def show_error(self, error: BaseException) -> bool:
+        """Show a refusal (its own sentence) or a database error (a sentence that says what to do) as an
+        error notification. Returns False, showing nothing, for anything else: that is a bug."""
+        if isinstance(error, FakturkaError):
+            message = str(error)
+        elif isinstance(error, (DatabaseError, sqlite3.DatabaseError)):
+            sentence = describe_database_error(error)  # written to follow "fakturka: " on the command line
+            message = sentence[:1].upper() + sentence[1:]
+        else:
+            return False
+        self.notify(message, severity="error", timeout=10)
+        return True
+
+    async def run_action(
+        self,
+        action: Any,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key binding (the app's, a screen's, a dialog's), every command-palette entry and every
+        ``widget.run_action`` ends here: a refusal or a database error becomes a notification and the app
+        goes on. Anything else propagates to Textual, which exits with the traceback."""
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except SHOWN_ERRORS as exc:
+            self.show_error(exc)
+            return True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers made with ``exit_on_error=False`` (the sync) end here when they raise.
+        (Textual posts this only to the worker's node; a screen's worker with ``exit_on_error=True``, the
+        default, reaches ``_handle_exception`` instead.)"""
+        worker = event.worker
+        if event.state == WorkerState.ERROR and not worker.exit_on_error and worker.error is not None:
+            self.show_error(worker.error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Private on purpose, and kept this small: Textual 8 has no public hook for an exception raised
+        # outside an action. Its catch-all is this method, whose default exits the app with the traceback.
+        # It is called from push_screen result callbacks (call_next), timers and @work workers with
+        # exit_on_error=True (wrapped in WorkerFailed); after those the app runs on normally, so a refusal
+        # or a database error is shown instead. From a message handler (on_button_pressed...) the
+        # handler's message loop has already stopped when this runs: showing the error would leave that
+        # screen frozen, so there the default stands (route such handlers through run_action).
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        tb = cause.__traceback__
+        recoverable = tb is not None and tb.tb_frame.f_code.co_name in _RECOVERABLE_CALLERS
+        if not (recoverable and self.show_error(cause)):
+            super()._handle_exception(error)
 
     # -- start-up --------------------------------------------------------------
 
@@ -179,10 +254,7 @@ class FakturkaApp(App):
 
             if values["project"] is None:
                 raise ValidationError(_("Choose a project."), "project")
-            try:
-                return start_timer(find_project(values["project"]), values["description"])
-            except TimerError as exc:
-                raise ValidationError(str(exc)) from None
+            return start_timer(find_project(values["project"]), values["description"])  # the form shows a refusal
 
         def started(entry) -> None:
             if entry is not None:
@@ -203,7 +275,7 @@ class FakturkaApp(App):
             started,
         )
 
-    # -- syncs (run in a thread worker; the Plugins screen's log panel reads the session) -------
+    # -- syncs (run in a thread worker; the session posts messages to the Plugins screen) -------
 
     def start_sync(self, name: str) -> SyncSession | None:
         if self.current_sync is not None and not self.current_sync.finished:
@@ -241,8 +313,7 @@ class FakturkaApp(App):
             session.message = str(exc)
             session.lines.append(session.message)
             session.status = "refused"
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
+            raise  # shown by on_worker_state_changed, as every refusal from a worker is
         except Exception as exc:  # noqa: BLE001 - a failed sync must never close the app
             session.message = f"{type(exc).__name__}: {exc}"
             session.lines.append(session.message)
@@ -253,14 +324,17 @@ class FakturkaApp(App):
         session.counts = _("{created} created, {updated} updated, {skipped} unchanged").format(
             created=c.created, updated=c.updated, skipped=c.skipped
         )
-        session.status = outcome.status
+        # The message first: setting the status posts SyncFinished, whose handlers may read it.
         if outcome.status == "completed":
             session.message = _("{name}: sync completed ({counts}).").format(
                 name=session.plugin_name, counts=session.counts
             )
-            self.call_from_thread(self.notify, session.message, timeout=8)
         else:
             session.message = outcome.error or ""
+        session.status = outcome.status
+        if outcome.status == "completed":
+            self.call_from_thread(self.notify, session.message, timeout=8)
+        else:
             self.call_from_thread(
                 self.notify,
                 _("{name}: sync failed: {error}").format(name=session.plugin_name, error=outcome.error),
@@ -296,14 +370,17 @@ class FakturkaApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        # Through run_action, as the keys go, so a refusal from a palette entry is shown the same way.
         for name, (key, title, _screen) in SECTIONS.items():
             yield SystemCommand(
-                f"{_('Go to')} {_(title)}", f"{_('Key')}: {key}", lambda name=name: self.action_section(name)
+                f"{_('Go to')} {_(title)}",
+                f"{_('Key')}: {key}",
+                lambda name=name: self.run_action(f"section('{name}')"),
             )
-        yield SystemCommand(_("Start/stop timer"), "ctrl+t", self.action_toggle_timer)
-        yield SystemCommand(_("Switch light/dark theme"), "f2", self.action_toggle_theme)
-        yield SystemCommand(_("Switch language (Čeština/English)"), "f3", self.action_toggle_language)
-        yield SystemCommand(_("Help: keys of this screen"), "?", self.action_help)
+        yield SystemCommand(_("Start/stop timer"), "ctrl+t", lambda: self.run_action("toggle_timer"))
+        yield SystemCommand(_("Switch light/dark theme"), "f2", lambda: self.run_action("toggle_theme"))
+        yield SystemCommand(_("Switch language (Čeština/English)"), "f3", lambda: self.run_action("toggle_language"))
+        yield SystemCommand(_("Help: keys of this screen"), "?", lambda: self.run_action("help"))
         if isinstance(screen, SectionScreen):
             for active in screen.active_bindings.values():
                 binding = active.binding

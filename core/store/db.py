@@ -101,3 +101,24 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
 def close_database() -> None:
     if not db.is_closed():
         db.close()
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """SQLite's complaint (a peewee or sqlite3 ``DatabaseError``) as one sentence that says what to do.
+
+    Both faces use it: the command line prints it, the terminal app shows it as a notification.
+    """
+    text = str(exc)
+    if "malformed" in text or "not a database" in text:
+        return (
+            f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
+            f"'fakturka info' shows where it is."
+        )
+    if "locked" in text or "busy" in text:
+        return "the database is busy (another Fakturka is writing to it); try again in a moment."
+    if "readonly" in text or "read-only" in text:
+        return (
+            f"the database cannot be written ({text}). Nothing was changed. Make the database file and its folder "
+            f"writable, then try again; 'fakturka info' shows where it is."
+        )
+    return f"the database refused the change: {text}"

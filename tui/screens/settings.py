@@ -102,9 +102,9 @@ class SettingsScreen(SectionScreen):
         form = self.query_one("#profile-form", FormView)
         form.query_one(f"#field-{form.fields[0].key}").focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save-profile":
-            self.action_save()
+            await self.run_action("save")  # through the app's error handler (a locked database is a sentence)
 
     def action_save(self) -> None:
         form = self.query_one("#profile-form", FormView)

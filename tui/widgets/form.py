@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
+from core.errors import FakturkaError
 from core.values.forms import FormErrors
 from core.values.validation import ValidationError
 from tui.i18n import _
@@ -122,11 +123,11 @@ class FormView(Vertical):
             self.show_error(None, str(exc))
 
 
-# Errors a service raises with a sentence for the person; others are bugs and propagate.
 def expected_errors() -> tuple[type[Exception], ...]:
-    from cli.base import EXPECTED_ERRORS
-
-    return EXPECTED_ERRORS
+    """Errors a service raises with a sentence for the person (every :class:`FakturkaError`); a form shows
+    them in place. Others propagate: a database error becomes a notification (``FakturkaApp.run_action``),
+    anything else is a bug."""
+    return (FakturkaError,)
 
 
 class FormScreen(ModalScreen[Any]):
@@ -160,17 +161,16 @@ class FormScreen(ModalScreen[Any]):
         if self.fields:
             self.query_one(f"#field-{self.fields[0].key}").focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Through run_action, as the keys go: a database error while saving then becomes a notification
+        # (FakturkaApp.run_action) and the form stays open with everything typed.
+        await self.run_action("save" if event.button.id == "save" else "cancel")
 
     def action_save(self) -> None:
         form = self.query_one(FormView)
         try:
             result = self.on_submit(form.values())
-        except expected_errors() as exc:
+        except FakturkaError as exc:
             form.show_exception(exc)
             return
         self.dismiss(result)
