@@ -27,11 +27,15 @@ def register(commands) -> None:
         "configure",
         help="set a plugin's settings and secrets",
         description="Settings with --set KEY=VALUE. Secrets are never given on the command line: each "
-        "--secret KEY reads one line from standard input, or asks without echo on a terminal.",
+        "--secret KEY reads one line from standard input, or asks without echo on a terminal; an empty line "
+        "keeps the stored secret. --clear-secret KEY removes a stored secret.",
     )
     configure.add_argument("name")
     configure.add_argument("--set", action="append", metavar="KEY=VALUE", dest="assignments", help="a setting")
     configure.add_argument("--secret", action="append", metavar="KEY", dest="secrets", help="a secret to read")
+    configure.add_argument(
+        "--clear-secret", action="append", metavar="KEY", dest="clear", help="remove a stored secret"
+    )
     configure.set_defaults(handler=plugins_configure)
     show = sub.add_parser("show", help="a plugin's fields and current configuration (secrets masked)")
     show.add_argument("name")
@@ -63,6 +67,7 @@ def _status_dict(status) -> dict:
         "configured": status.configured,
         "missing": status.missing,
         "problem": status.problem,
+        **({"broken": True} if status.broken else {}),  # failed its start-up check: the reason is in "problem"
         "last_run": None
         if last is None
         else {"id": last.id, "status": last.status, "started_at": last.started_at, "completed_at": last.completed_at},
@@ -74,6 +79,7 @@ def plugins_list(args) -> int:
     if args.json:
         print_json([_status_dict(s) for s in statuses])
         return 0
+    working = [s for s in statuses if not s.broken]
     print_table(
         ["NAME", "VERSION", "ENABLED", "CONFIGURED", "LAST RUN", "STATUS"],
         [
@@ -87,9 +93,13 @@ def plugins_list(args) -> int:
                 else "-",
                 s.last_run.status if s.last_run else "-",
             ]
-            for s in statuses
-        ],
+            for s in working
+        ]
+        + [[s.name, "?", "-", "-", "-", "BROKEN"] for s in statuses if s.broken],
     )
+    for s in statuses:
+        if s.broken:
+            print(f"{s.name} is broken and cannot be used: {s.problem}")
     return 0
 
 
@@ -125,11 +135,23 @@ def plugins_configure(args) -> int:
         if key not in by_key:
             raise CommandError(f"{args.name} has no setting {key!r}; see 'fakturka plugins show {args.name}'.")
         secrets[key] = _read_secret(args.name, key, by_key[key].label)
-    if not values and not secrets:
+    clear = list(args.clear or [])
+    for key in clear:
+        if key not in by_key:
+            raise CommandError(f"{args.name} has no setting {key!r}; see 'fakturka plugins show {args.name}'.")
+        if key in secrets:
+            raise CommandError(f"{key}: give either --secret {key} or --clear-secret {key}, not both.")
+    kept = [key for key, value in secrets.items() if value == ""]
+    if not values and not secrets and not clear:
         raise CommandError(
-            f"Nothing to change; use --set KEY=VALUE or --secret KEY (see 'fakturka plugins show {args.name}')."
+            f"Nothing to change; use --set KEY=VALUE, --secret KEY or --clear-secret KEY "
+            f"(see 'fakturka plugins show {args.name}')."
         )
-    plugin_config.configure(args.name, values, secrets)
+    plugin_config.configure(args.name, values, secrets, clear_secrets=clear)
+    for key in kept:
+        print(f"{key}: empty line, the stored secret was kept (remove it with --clear-secret {key}).")
+    for key in clear:
+        print(f"{key} cleared.")
     status = plugin_config.plugin_status(args.name)
     if status.configured:
         print(

@@ -5,16 +5,10 @@ from __future__ import annotations
 import sys
 
 from cli import UsageError, build_parser, open_for, run_command
-from core.plugins import PluginRegistrationError, registry
 from core.store.db import DatabaseOpenError
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        registry()  # a malformed plugin fails here, naming its class and file
-    except PluginRegistrationError as exc:
-        print(f"fakturka: cannot start: {exc}", file=sys.stderr)
-        return 2
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:

@@ -322,3 +322,51 @@ def test_a_secret_on_the_command_line_is_refused(refused):
 )
 def test_wrong_inputs_are_one_line_on_stderr(refused, argv, stdin, says):
     assert says in refused(*argv, stdin=stdin)
+
+
+# -- clearing a secret ------------------------------------------------------------------------------
+
+
+def test_an_empty_secret_line_keeps_the_secret_and_clear_secret_removes_it(ok, refused, configured):
+    ok("plugins", "configure", "bank", "--secret", "pin", stdin="1234\n")
+    assert creds.get_credentials("bank")["pin"] == "1234"
+    out = ok("plugins", "configure", "bank", "--secret", "pin", stdin="\n")
+    assert "pin: empty line, the stored secret was kept (remove it with --clear-secret pin)." in out
+    assert creds.get_credentials("bank")["pin"] == "1234"
+
+    assert "pin cleared." in ok("plugins", "configure", "bank", "--clear-secret", "pin")
+    assert "pin" not in creds.get_credentials("bank")
+    assert creds.get_credentials("bank")["token"] == TOKEN  # the other secret stays
+    assert json.loads(ok("plugins", "show", "bank", "--json"))["settings"]["pin"] == ""
+    assert any(a.table_name == "plugin_configurations" and a.action == "update" for a in AuditRecord.select())
+
+    assert "not a secret" in refused("plugins", "configure", "bank", "--clear-secret", "account")
+    assert "no setting 'nope'" in refused("plugins", "configure", "bank", "--clear-secret", "nope")
+    assert "not both" in refused(
+        "plugins", "configure", "bank", "--secret", "pin", "--clear-secret", "pin", stdin="9\n"
+    )
+    ok("plugins", "configure", "bank", "--clear-secret", "token")
+    assert "missing API token (token)" in refused("sync", "bank")
+
+
+# -- a broken plugin is refused only where it is used ---------------------------------------------------
+
+
+def test_a_broken_plugin_is_listed_and_refused_while_the_rest_works(ok, refused, configured, monkeypatch):
+    import core.plugins
+
+    class NoSync(Plugin):
+        name = "no-sync"
+        version = "1.0.0"
+
+    monkeypatch.setattr(core.plugins, "BUNDLED", [Bank, NoSync])
+    use_plugins(None)
+    assert "schema:" in ok("info")
+    out = ok("plugins")
+    assert "no-sync is broken and cannot be used: plugin class" in out and "has no sync(self, ctx) method" in out
+    listed = {p["name"]: p for p in json.loads(ok("plugins", "--json"))}
+    assert listed["no-sync"]["broken"] is True and "has no sync(self, ctx) method" in listed["no-sync"]["problem"]
+    assert "broken" not in listed["bank"]
+    assert "has no sync(self, ctx) method" in refused("sync", "no-sync")
+    assert "has no sync(self, ctx) method" in refused("plugins", "configure", "no-sync", "--set", "a=b")
+    assert "Sync 1 completed" in ok("sync", "bank")

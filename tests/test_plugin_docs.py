@@ -29,6 +29,7 @@ from core.values.forms import FormErrors
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "example_bank.py"
+EXAMPLE_TEST = ROOT / "docs" / "examples" / "test_example_bank.py"
 GUIDE = ROOT / "docs" / "plugins.md"
 TOKEN = "tok-s3cret/ABC+xyz"  # '/' and '+' so its URL-encoded forms differ from it
 
@@ -224,18 +225,62 @@ def test_the_guide_prints_the_example_file_exactly():
 
 
 def test_the_guides_test_example_passes_as_written(tmp_path, monkeypatch):
-    code = _code_block_after("<!-- test-example -->")
-    assert "from core.plugins.example_bank import ExampleBank" in code
-    # The guide's test imports the example as an author would have copied it.
-    monkeypatch.setitem(sys.modules, "core.plugins.example_bank", example)
-    namespace: dict = {"__name__": "guide_test_example"}
+    code = _code_block_after("<!-- test-example: docs/examples/test_example_bank.py -->")
+    assert code == EXAMPLE_TEST.read_text(encoding="utf-8")  # the guide prints the file that exists
+    assert "from example_bank import ExampleBank" in code
+    # The test imports the example from the file next to it, as pytest does when it runs that file.
+    monkeypatch.setitem(sys.modules, "example_bank", example)
+    namespace: dict = {"__name__": "guide_test_example", "__file__": str(EXAMPLE_TEST)}
     exec(compile(code, f"{GUIDE}:test-example", "exec"), namespace)
     tests = {name: fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)}
-    assert len(tests) == 2
+    assert len(tests) == 3
     for name, test in tests.items():
         directory = tmp_path / name
         directory.mkdir()
         test(directory)
+
+
+def test_the_example_test_file_runs_with_pytest_as_the_guide_says():
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE_TEST)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+
+
+def test_assert_writes_match_passes_fails_with_a_diff_and_regenerates(tmp_path, monkeypatch):
+    from core.plugins.testing import assert_writes_match
+
+    monkeypatch.delenv("FAKTURKA_REGENERATE", raising=False)
+    statement = write_statement(tmp_path / "statement.json", ROWS)
+    expected = tmp_path / "expected.json"
+    golden = dict(credentials={"api_token": TOKEN})
+    with pytest.raises(AssertionError, match="does not exist; create it from this run with regenerate=True"):
+        assert_writes_match(ExampleBank, statement, expected, **golden)
+    result = assert_writes_match(ExampleBank, statement, expected, regenerate=True, **golden)
+    assert result.created == 4
+    stored = json.loads(expected.read_text(encoding="utf-8"))
+    assert [t["external_id"] for t in stored["transactions"]] == ["T-1", "T-2", "T-3", "T-5"]
+    assert stored["state"] == {"since": "2024-05-04"} and "id" not in stored["transactions"][0]
+    assert_writes_match(ExampleBank, statement, expected, **golden)  # the same again: passes
+
+    changed = list(ROWS)
+    changed[1] = dict(changed[1], amount="-351.50")
+    write_statement(statement, changed)
+    with pytest.raises(AssertionError) as differs:
+        assert_writes_match(ExampleBank, statement, expected, **golden)
+    assert "what example-bank wrote differs from" in str(differs.value)
+    assert '-      "amount": 35050,' in str(differs.value) and '+      "amount": 35150,' in str(differs.value)
+    monkeypatch.setenv("FAKTURKA_REGENERATE", "1")
+    assert_writes_match(ExampleBank, statement, expected, **golden)
+    monkeypatch.delenv("FAKTURKA_REGENERATE")
+    assert_writes_match(ExampleBank, statement, expected, **golden)
 
 
 def test_the_guides_cli_walkthrough_works(tmp_path, monkeypatch, capsys):

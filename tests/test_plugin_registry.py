@@ -327,30 +327,69 @@ def test_a_class_defined_in_a_function_is_named_with_its_qualified_name():
 
 
 @pytest.mark.parametrize("cls", [NoName, BadVersion, NoSync, DuplicateFieldKey], ids=lambda c: c.__name__)
-def test_the_command_exits_2_with_one_line_when_the_registry_is_malformed(monkeypatch, capsys, cls):
+def test_a_malformed_plugin_is_listed_as_broken_and_every_other_command_works(monkeypatch, capsys, database, cls):
     from fakturka.launcher import main
 
     monkeypatch.setattr(core.plugins, "BUNDLED", [TimeCsvImport, cls])
     use_plugins(None)
-    for argv in (["plugins"], ["--version"], []):
-        code = main(argv)
-        out, err = capsys.readouterr()
-        assert code == 2
-        assert out == ""
-        lines = err.strip().splitlines()
-        assert len(lines) == 1, err
-        assert lines[0].startswith("fakturka: cannot start: plugin class " + cls.__name__)
-        assert THIS_FILE in lines[0]
+    with pytest.raises(SystemExit) as version:
+        main(["--version"])
+    assert version.value.code == 0
+    capsys.readouterr()
+    assert main(["info"]) == 0
+    capsys.readouterr()
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "time-csv" in out and "BROKEN" in out
+    reason = next(line for line in out.splitlines() if "is broken and cannot be used" in line)
+    assert "plugin class " + cls.__name__ in reason and THIS_FILE in reason
+    assert main(["plugins", "--json"]) == 0
+    listed = {p["name"]: p for p in __import__("json").loads(capsys.readouterr().out)}
+    bad = [p for p in listed.values() if p.get("broken")]
+    assert len(bad) == 1 and "plugin class " + cls.__name__ in bad[0]["problem"]
+    assert "broken" not in listed["time-csv"]
+    label = next(iter(core.plugins.broken()))
+    assert main(["sync", label]) == 1
+    assert "broken and cannot be used" in capsys.readouterr().err
 
 
-def test_the_command_starts_again_once_the_registry_is_fixed(monkeypatch, capsys):
+def test_the_command_starts_again_once_the_registry_is_fixed(monkeypatch, capsys, database):
     from fakturka.launcher import main
 
     monkeypatch.setattr(core.plugins, "BUNDLED", [TimeCsvImport, NoName])
     use_plugins(None)
-    assert main(["plugins"]) == 2
+    assert main(["plugins"]) == 0
+    assert "BROKEN" in capsys.readouterr().out
     monkeypatch.setattr(core.plugins, "BUNDLED", [TimeCsvImport])
     use_plugins(None)
     capsys.readouterr()
     assert main(["plugins", "--json"]) == 0
-    assert '"time-csv"' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"time-csv"' in out and "BROKEN" not in out
+
+
+def test_a_name_clash_blames_the_plugin_that_is_not_shipped(monkeypatch):
+    from core.plugins.fio import FioPlugin
+
+    class MyFio(Plugin):
+        name = "fio"
+        version = "1.0.0"
+
+        def sync(self, ctx):
+            pass
+
+    monkeypatch.setattr(core.plugins, "BUNDLED", [MyFio, FioPlugin])  # the newcomer listed first
+    use_plugins(None)
+    assert get_plugin("fio") is FioPlugin
+    reason = core.plugins.broken()["fio"]
+    assert reason.startswith(f"plugin class {MyFio.__qualname__} ({THIS_FILE}) uses the name 'fio'")
+    assert "already taken by plugin class FioPlugin" in reason
+
+
+def test_a_plugin_file_that_does_not_import_is_broken_not_fatal(monkeypatch):
+    if "BUNDLED" in vars(core.plugins):  # a test's override, left behind: use the PLUGINS lines
+        monkeypatch.delattr(core.plugins, "BUNDLED")
+    monkeypatch.setattr(core.plugins, "PLUGINS", [*core.plugins.PLUGINS, "core.plugins.nowhere:Nothing"])
+    use_plugins(None)
+    assert "time-csv" in registry()
+    assert "cannot be loaded: ModuleNotFoundError" in core.plugins.broken()["Nothing"]

@@ -898,3 +898,79 @@ async def test_audit_source_filter_offers_a_source_that_appeared_after_the_scree
         assert sum(row[1] == "acme-bank" for row in rows) == 3  # the list itself was refreshed
         offered = [value for _prompt, value in screen.query_one("#filter-source", Select)._options]
         assert "acme-bank" in offered, f"the source filter offers only {offered}"
+
+
+# -- a plugin that failed its start-up check -------------------------------------------------------
+
+
+async def test_a_broken_plugin_shows_its_reason_and_is_refused_only_where_it_is_used(database, monkeypatch):
+    import core.plugins
+
+    class NoVersion(Plugin):
+        name = "no-version"
+
+        def sync(self, ctx):
+            pass
+
+    monkeypatch.setattr(core.plugins, "BUNDLED", [AcmeBank, NoVersion])
+    use_plugins(None)  # the bundled path: a broken plugin is listed, not fatal
+    set_up("acme-bank")
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = await open_plugins(pilot)
+        assert "has the version ''" in cell(table, "no-version", "configured")
+        await highlight(pilot, table, "no-version")
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("no-version' is broken and cannot be used" in n for n in notifications(app))
+        assert app.current_sync is None
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, PluginsScreen)  # no form for it; the app keeps running
+        await highlight(pilot, table, "acme-bank")
+        assert cell(table, "acme-bank", "configured") == "yes"
+
+
+# -- the panel gets its news as messages, not by polling ---------------------------------------------
+
+
+class ChattyBank(Plugin):
+    name = "chatty-bank"
+    version = "1.0.0"
+
+    def sync(self, ctx):
+        for n in range(1, 2001):
+            ctx.log(f"line {n}")
+            ctx.progress(n, 2000)
+
+
+async def test_a_flood_of_log_lines_and_progress_arrives_batched_as_messages(database, monkeypatch):
+    from tui.sync_session import SyncFinished, SyncLog, SyncProgress
+
+    use_plugins([ChattyBank])  # the test_plugins fixture restores the registry
+    plugin_config.set_enabled("chatty-bank", True)
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = await open_plugins(pilot)
+        screen = app.screen
+        assert not hasattr(screen, "poll_session")  # no polling timer: the worker posts messages
+        assert all("poll" not in repr(getattr(t, "_callback", "")) for t in screen._timers)
+        handled: list[type] = []
+        for kind in (SyncLog, SyncProgress, SyncFinished):
+            original = getattr(PluginsScreen, kind.handler_name)
+
+            def spy(self, message, original=original):
+                handled.append(type(message))
+                return original(self, message)
+
+            monkeypatch.setattr(PluginsScreen, kind.handler_name, spy)
+        await highlight(pilot, table, "chatty-bank")
+        await pilot.press("r")
+        await wait_for_sync(pilot)
+        lines = log_lines(app)
+        assert lines == app.current_sync.lines and lines[-2].endswith("line 2000")
+        assert handled.count(SyncFinished) == 1
+        assert handled.count(SyncLog) < 2000 and handled.count(SyncProgress) < 2000  # batched and merged
+        assert static_text(screen.query_one("#sync-title", Label)).endswith("chatty-bank · completed")
+        bar = screen.query_one("#sync-progress", ProgressBar)
+        assert (bar.progress, bar.total) == (2000, 2000)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from core.billing.profile import _check_bool
 from core.platform import credentials as creds
-from core.plugins import get_plugin, registry
+from core.plugins import broken, get_plugin, registry
 from core.plugins.base import Field, Plugin
 from core.store.db import db
 from core.store.models import PluginConfiguration, SyncHistory
@@ -92,16 +92,20 @@ def stored_secret_keys(name: str) -> set[str]:
     return {key for key, value in creds.get_credentials(name).items() if value not in (None, "")}
 
 
-def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None = None) -> PluginConfiguration:
+def configure(
+    name: str, values: dict[str, Any], secrets: dict[str, str] | None = None, clear_secrets: Iterable[str] = ()
+) -> PluginConfiguration:
     """Validate and store settings (``values``) and secrets; all-or-nothing, audited.
 
     ``values`` may also carry secret keys (a form does); an empty secret
-    keeps the stored one. Unknown keys are refused.
+    keeps the stored one. ``clear_secrets`` names stored secrets to remove.
+    Unknown keys are refused.
     """
     plugin = get_plugin(name)
     by_key = {field.key: field for field in plugin.fields}
     secrets = dict(secrets or {})
-    unknown = [key for key in list(values) + list(secrets) if key not in by_key]
+    clear_secrets = list(clear_secrets)
+    unknown = [key for key in list(values) + list(secrets) + clear_secrets if key not in by_key]
     if unknown:
         raise ValidationError(f"{name} has no setting {unknown[0]!r}; its settings are: {', '.join(by_key) or 'none'}.")
     errors: dict[str, str] = {}
@@ -122,6 +126,9 @@ def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None 
     for key in secrets:
         if not by_key[key].secret:
             errors[key] = f"{by_key[key].label} is not a secret; give it with --set."
+    for key in clear_secrets:
+        if not by_key[key].secret:
+            errors[key] = f"{by_key[key].label} is not a secret; clear it with --set {key}=."
     if errors:
         raise FormErrors(errors)
     with db.atomic():
@@ -135,11 +142,13 @@ def configure(name: str, values: dict[str, Any], secrets: dict[str, str] | None 
         row.settings = merged
         row.save()
         retyped = {k: v for k, v in secrets.items() if v not in (None, "")}
-        if retyped:
+        if retyped or clear_secrets:
             try:
                 current = creds.get_credentials(name) if row.credentials else {}
             except creds.CredentialError:
                 current = {}  # unreadable (lost or changed key): the secrets typed now replace them
+            for key in clear_secrets:
+                current.pop(key, None)
             current.update(retyped)
             creds.set_credentials(name, current)
     return get_config(name)
@@ -162,7 +171,8 @@ class PluginStatus:
     configured: bool
     missing: list[str]
     last_run: SyncHistory | None
-    problem: str | None = None  # e.g. credentials that cannot be decrypted
+    problem: str | None = None  # e.g. credentials that cannot be decrypted, or why the plugin is broken
+    broken: bool = False  # failed its start-up check: listed with the reason, refused where it is used
 
 
 def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
@@ -193,8 +203,16 @@ def plugin_status(name: str) -> PluginStatus:
     )
 
 
+def broken_status(label: str, reason: str) -> PluginStatus:
+    last = SyncHistory.select().where(SyncHistory.plugin_name == label).order_by(SyncHistory.id.desc()).first()
+    row = get_config(label)
+    return PluginStatus(label, "?", bool(row and row.enabled), False, [], last, reason, broken=True)
+
+
 def all_statuses() -> list[PluginStatus]:
-    return [plugin_status(name) for name in sorted(registry())]
+    """Every listed plugin, the broken ones too (``broken`` set, the reason in ``problem``)."""
+    statuses = [plugin_status(name) for name in sorted(registry())]
+    return statuses + [broken_status(label, reason) for label, reason in sorted(broken().items())]
 
 
 def masked_view(name: str) -> dict[str, Any]:

@@ -88,6 +88,41 @@ def _check_default(where: str, field: Field) -> None:
         ) from None
 
 
+def _label(cls) -> str:
+    """How a broken plugin is listed: its name when it has a usable one, else its class name."""
+    name = getattr(cls, "name", "") if inspect.isclass(cls) else ""
+    if isinstance(name, str) and name:
+        return name
+    return getattr(cls, "__qualname__", None) or type(cls).__qualname__
+
+
+def check_registry(
+    classes: Iterable[type], shipped: Iterable[type] = ()
+) -> tuple[dict[str, type[Plugin]], dict[str, str]]:
+    """``({name: class}, {label: reason})``: the plugins that passed their check, and the broken ones.
+
+    A broken plugin does not stop the others: it is listed with its reason and refused where it is used.
+    Of two plugins with the same name, the one not shipped with Fakturka (``shipped``) is the broken one.
+    """
+    shipped = set(shipped)
+    good: dict[str, type[Plugin]] = {}
+    broken: dict[str, str] = {}
+    for cls in classes:
+        try:
+            check_plugin_class(cls)
+        except PluginRegistrationError as exc:
+            broken[_label(cls)] = str(exc)
+            continue
+        taken = good.get(cls.name)
+        if taken is None:
+            good[cls.name] = cls
+            continue
+        newcomer, keeper = (taken, cls) if taken not in shipped and cls in shipped else (cls, taken)
+        good[cls.name] = keeper
+        broken[cls.name] = f"{_where(newcomer)} uses the name {cls.name!r}, already taken by {_where(keeper)}"
+    return good, broken
+
+
 def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
     """``{name: class}`` after checking each class and that names are unique."""
     registry: dict[str, type[Plugin]] = {}

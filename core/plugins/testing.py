@@ -66,7 +66,7 @@ from core.plugins.base import Plugin
 from core.store.db import PRAGMAS, close_database, db, open_database
 from core.store.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
 
-__all__ = ["PluginTestKit", "SyncRefused", "SyncResult", "run_plugin"]
+__all__ = ["PluginTestKit", "SyncRefused", "SyncResult", "assert_writes_match", "run_plugin", "written"]
 
 
 @dataclass
@@ -287,3 +287,83 @@ def run_plugin(
     """
     with PluginTestKit(plugin, settings=settings, credentials=credentials, state=state, **kit_options) as kit:
         return kit.run()
+
+
+# -- golden tests: what a run wrote, compared with an expected JSON file ------------------------
+
+_SKIPPED_COLUMNS = ("id", "created_at", "updated_at")  # differ from run to run
+
+
+def written(result: SyncResult) -> dict:
+    """What a run left in the database as plain JSON: the plugin's transactions and work entries
+    (without ids and timestamps), its saved state and its counts."""
+
+    def plain(row) -> dict:
+        data = row.__data__
+        return {k: _jsonable(v) for k, v in data.items() if k not in _SKIPPED_COLUMNS}
+
+    return {
+        "status": result.status,
+        "error": result.error,
+        "counts": {k: getattr(result, k) for k in ("processed", "created", "updated", "skipped")},
+        "transactions": [plain(t) for t in result.transactions],
+        "work_entries": [plain(e) for e in result.work_entries],
+        "state": result.state,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def assert_writes_match(
+    plugin: type[Plugin],
+    input_path: str | Path,
+    expected_json_path: str | Path,
+    *,
+    setting: str = "path",
+    settings: dict[str, Any] | None = None,
+    credentials: dict[str, str] | None = None,
+    regenerate: bool | None = None,
+    **kit_options,
+) -> SyncResult:
+    """A golden test in one line: run ``plugin`` with ``settings[setting] = input_path`` on a fresh
+    database and compare what it wrote (:func:`written`) with the JSON file ``expected_json_path``.
+
+    With ``regenerate=True`` (or the environment variable ``FAKTURKA_REGENERATE=1``) the file is
+    (re)written from this run instead, and the test passes: look at the diff before you commit it.
+    A missing expected file is an error that says how to create it.
+    """
+    expected_path = Path(expected_json_path)
+    if regenerate is None:
+        regenerate = os.environ.get("FAKTURKA_REGENERATE", "") not in ("", "0")
+    result = run_plugin(
+        plugin,
+        settings={**(settings or {}), setting: str(input_path)},
+        credentials=credentials,
+        **kit_options,
+    )
+    got = written(result)
+    text = json.dumps(got, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if regenerate:
+        expected_path.write_text(text, encoding="utf-8")
+        return result
+    if not expected_path.is_file():
+        raise AssertionError(
+            f"{expected_path} does not exist; create it from this run with regenerate=True "
+            "(or FAKTURKA_REGENERATE=1) and check it by eye."
+        )
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    if got != expected:
+        import difflib
+
+        diff = "".join(
+            difflib.unified_diff(
+                (json.dumps(expected, indent=2, ensure_ascii=False, sort_keys=True) + "\n").splitlines(True),
+                text.splitlines(True),
+                str(expected_path),
+                "this run",
+            )
+        )
+        raise AssertionError(f"what {plugin.name} wrote differs from {expected_path}:\n{diff}")
+    return result

@@ -13,6 +13,7 @@ import hashlib
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from core.plugins.base import Bool, PathField, Plugin, SyncError, Text
 
@@ -70,31 +71,8 @@ class TimeCsvImport(Plugin):
         path = Path(ctx.settings["path"]).expanduser()
         if not path.is_file():
             raise SyncError(f"The file {path} does not exist (check the CSV export file setting).")
-        projects = {}
-        names: dict[str, list] = {}
-        for project in ctx.projects():
-            projects[f"{project.client.name} / {project.name}".casefold()] = project
-            names.setdefault(project.name.casefold(), []).append(project)
-        default = None
-        if ctx.settings.get("default_project"):
-            default = projects.get(ctx.settings["default_project"].replace("/", " / ").replace("  ", " ").casefold())
-            if default is None:
-                raise SyncError(
-                    f"The default project {ctx.settings['default_project']!r} does not exist; "
-                    "write it as Client / Project."
-                )
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                rows = list(reader)
-                header = reader.fieldnames or []
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
-        # The header decides, so an empty file or one that is only some other header is refused too.
-        if not any(name and name.strip().lower() == "start date" for name in header):
-            raise SyncError(
-                f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column."
-            )
+        projects, names, default = _project_lookup(ctx)
+        rows = _read_rows(path)
         ctx.log(f"Reading {len(rows)} rows from {path.name}")
         skipped = 0
         for number, row in enumerate(rows, start=2):
@@ -138,3 +116,35 @@ class TimeCsvImport(Plugin):
         ctx.metadata["file"] = path.name
         ctx.metadata["rows"] = len(rows)
         ctx.metadata["skipped_rows"] = skipped
+
+
+def _project_lookup(ctx) -> tuple[dict, dict[str, list], Any]:
+    """Projects by "client / project" and by project name (casefolded), and the default project or None."""
+    projects = {}
+    names: dict[str, list] = {}
+    for project in ctx.projects():
+        projects[f"{project.client.name} / {project.name}".casefold()] = project
+        names.setdefault(project.name.casefold(), []).append(project)
+    default = None
+    if ctx.settings.get("default_project"):
+        default = projects.get(ctx.settings["default_project"].replace("/", " / ").replace("  ", " ").casefold())
+        if default is None:
+            raise SyncError(
+                f"The default project {ctx.settings['default_project']!r} does not exist; write it as Client / Project."
+            )
+    return projects, names, default
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows of a Toggl or Clockify CSV export, or SyncError for anything else."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
+    # The header decides, so an empty file or one that is only some other header is refused too.
+    if not any(name and name.strip().lower() == "start date" for name in header):
+        raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")
+    return rows

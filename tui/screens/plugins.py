@@ -9,9 +9,10 @@ from textual.content import Content
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.platform import plugin_config
-from core.plugins import get_plugin
+from core.plugins import UnknownPlugin, get_plugin
 from tui.i18n import _
 from tui.screens.base import SectionScreen
+from tui.sync_session import SyncFinished, SyncLog, SyncProgress, SyncSession, listen, stop_listening
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -98,11 +99,15 @@ class PluginsScreen(SectionScreen):
         super().on_mount()
         self.query_one("#plugin-list").focus()
         self._shown_lines = 0
-        self._shown_session = None
-        self._settled = None  # the finished session whose end the panel already shows in full
+        self._shown_session: SyncSession | None = None
+        listen(self)  # first: a line logged from now on arrives as a message, and show() covers the rest
         if self.app.current_sync is None:
             self.query_one("#sync-log", Log).write_line(idle_hint())
-        self.set_interval(0.1, self.poll_session)
+        else:
+            self.show(self.app.current_sync)
+
+    def on_unmount(self) -> None:
+        stop_listening(self)
 
     @staticmethod
     def EXTRA_HELP_ROWS():
@@ -119,7 +124,9 @@ class PluginsScreen(SectionScreen):
                         s.name,
                         s.version,
                         _("yes") if s.enabled else _("no"),
-                        _("yes")
+                        (_("broken") + ": " + (s.problem or ""))
+                        if s.broken
+                        else _("yes")
                         if s.configured
                         else (_("missing") + ": " + ", ".join(s.missing) if s.missing else _("no")),
                         last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
@@ -138,9 +145,18 @@ class PluginsScreen(SectionScreen):
     def on_data_table_row_selected(self, event) -> None:
         self.action_configure()
 
+    def _usable(self, name: str) -> bool:
+        """False (and the reason notified) for a plugin that failed its start-up check."""
+        try:
+            get_plugin(name)
+        except UnknownPlugin as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return False
+        return True
+
     def action_toggle_enabled(self) -> None:
         name = self.selected()
-        if name is None:
+        if name is None or not self._usable(name):
             return
         status = plugin_config.plugin_status(name)
         plugin_config.set_enabled(name, not status.enabled)
@@ -149,7 +165,7 @@ class PluginsScreen(SectionScreen):
 
     def action_configure(self) -> None:
         name = self.selected()
-        if name is None:
+        if name is None or not self._usable(name):
             return
 
         def submit(values: dict):
@@ -166,9 +182,10 @@ class PluginsScreen(SectionScreen):
 
     def action_sync(self) -> None:
         name = self.selected()
-        if name is not None:
-            self.app.start_sync(name)
-            self.poll_session()
+        if name is not None and self._usable(name):
+            session = self.app.start_sync(name)
+            if session is not None:
+                self.show(session)
 
     def action_cancel_sync(self) -> None:
         session = self.app.current_sync
@@ -179,11 +196,24 @@ class PluginsScreen(SectionScreen):
     def action_clear_log(self) -> None:
         self.query_one("#sync-log", Log).clear()
 
-    def poll_session(self) -> None:
-        """Copy what the running (or last) sync produced since the last poll into the panel."""
-        session = self.app.current_sync
-        if session is None or session is self._settled:
-            return  # nothing ran yet, or the last run's end is shown: nothing to redraw ten times a second
+    # -- the running (or last) sync's news, posted by the worker (tui/sync_session.py) --
+
+    def on_sync_log(self, message: SyncLog) -> None:
+        message.session.log_shown(self)  # before reading the lines: a line added now posts again
+        self.show(message.session, head=False)
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        self.show(message.session)
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        self.show(message.session)
+        if message.session is self.app.current_sync:
+            self.refresh_data()  # the list's last sync and result
+
+    def show(self, session: SyncSession, *, head: bool = True) -> None:
+        """Bring the panel up to date with ``session``: the lines not shown yet, then the head line."""
+        if session is not self.app.current_sync:
+            return  # news of an older run
         log = self.query_one("#sync-log", Log)
         if session is not self._shown_session:
             self._shown_session, self._shown_lines = session, 0
@@ -192,6 +222,10 @@ class PluginsScreen(SectionScreen):
         if new:
             log.write_lines(new)
             self._shown_lines += len(new)
+        if head:
+            self._show_head(session)
+
+    def _show_head(self, session: SyncSession) -> None:
         bar = self.query_one("#sync-progress", ProgressBar)
         if session.total:
             bar.update(total=session.total, progress=session.done)
@@ -201,6 +235,3 @@ class PluginsScreen(SectionScreen):
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
         self.query_one("#sync-title", Label).update(Content(title))
         self.query_one("#sync-counts", Static).update(session.counts)
-        if session.finished and self._shown_lines == len(session.lines):
-            self._settled = session
-            self.refresh_data()
