@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cli.base import date_arg, positive_int, print_json, print_table
 from core.banking import matching
-from core.billing.invoicing import amount_paid, find_invoice
+from core.billing.invoicing import find_invoice
+from core.billing.payments import amount_paid
 from core.store.models import MoneyTransaction
 from core.values.money import from_minor
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cli.base import CommandError, confirm, date_arg, print_json, print_table
 from core.billing import invoicing as svc
+from core.billing import payments
 from core.billing.clients import find_client
 from core.store import paths
 from core.store.models import Invoice
@@ -77,6 +78,8 @@ def _money(minor: int, currency: str) -> str:
 
 
 def invoice_summary(inv: Invoice) -> dict:
+    # A row of invoices_query carries what is still due; a single invoice reads it.
+    due = inv.still_due if hasattr(inv, "still_due") else payments.amount_due(inv)
     return {
         "number": inv.number,
         "client": inv.client.name,
@@ -85,7 +88,7 @@ def invoice_summary(inv: Invoice) -> dict:
         "due_on": inv.due_on,
         "currency": inv.currency,
         "total": from_minor(inv.total, inv.currency),
-        "due": from_minor(svc.amount_due(inv), inv.currency),
+        "due": from_minor(due, inv.currency),
         "variable_symbol": inv.variable_symbol,
     }
 
@@ -151,8 +154,8 @@ def invoice_detail(inv: Invoice) -> dict:
             "reverse_charge": inv.reverse_charge,
             "subtotal": from_minor(inv.subtotal, inv.currency),
             "vat_total": from_minor(inv.vat_total, inv.currency),
-            "paid": from_minor(svc.amount_paid(inv), inv.currency),
-            "overpaid": svc.is_overpaid(inv),
+            "paid": from_minor(payments.amount_paid(inv), inv.currency),
+            "overpaid": payments.is_overpaid(inv),
             "vat_summary": [
                 {"rate": r.rate, "base": from_minor(r.base, inv.currency), "vat": from_minor(r.vat, inv.currency)}
                 for r in totals.per_rate

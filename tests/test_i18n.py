@@ -79,9 +79,8 @@ def test_both_catalogs_have_the_same_messages_all_translated():
 
 def test_every_pdf_string_is_in_both_catalogs():
     """Whatever core/billing/pdf/document.py passes to t() must be translated, or a Czech invoice shows English."""
-    msgids = {
-        msg[1] for msg in extract_from_file("python", str(ROOT / "core" / "billing" / "pdf" / "document.py"), keywords={"t": None})
-    }
+    document = ROOT / "core" / "billing" / "pdf" / "document.py"
+    msgids = {msg[1] for msg in extract_from_file("python", str(document), keywords={"t": None})}
     assert {"Invoice {number}", "Supplier", "Customer", "Total to pay", "QR Platba"} <= msgids
     cs_ids = {m.id for m in catalog("cs") if m.id and not m.context}
     en_ids = {m.id for m in catalog("en") if m.id and not m.context}

@@ -22,7 +22,7 @@ from helpers import db_state, reload
 from core.banking import matching
 from core.banking.matching import MatchError
 from core.billing import clients as client_svc
-from core.billing import invoicing
+from core.billing import invoicing, payments
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import AuditRecord, audit_context
@@ -125,9 +125,9 @@ def test_exact_payment_marks_the_invoice_paid_on_the_transaction_date(books):
     assert report.lines() == [f"Transaction {payment.id} -> invoice 20260001: paid in full"]
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("paid", PAID_DAY)
-    assert invoicing.amount_paid(invoice) == 1_000_000
-    assert invoicing.amount_due(invoice) == 0
-    assert not invoicing.is_overpaid(invoice)
+    assert payments.amount_paid(invoice) == 1_000_000
+    assert payments.amount_due(invoice) == 0
+    assert not payments.is_overpaid(invoice)
     payment = reload(payment)
     assert (payment.match_status, payment.invoice_id) == ("matched", invoice.id)
     assert payment.match_note["invoice"] == "20260001"
@@ -168,8 +168,8 @@ def test_partial_payment_then_the_rest(books):
     ]
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("sent", None)
-    assert invoicing.amount_paid(invoice) == 400_000
-    assert invoicing.amount_due(invoice) == 600_000
+    assert payments.amount_paid(invoice) == 400_000
+    assert payments.amount_due(invoice) == 600_000
     assert reload(first).match_status == "matched"
     assert reload(first).match_note["result"] == "partial"
 
@@ -181,8 +181,8 @@ def test_partial_payment_then_the_rest(books):
     assert reload(rest).match_note["owed_before"] == 600_000
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("paid", later)  # the day the last payment arrived
-    assert invoicing.amount_due(invoice) == 0
-    assert not invoicing.is_overpaid(invoice)
+    assert payments.amount_due(invoice) == 0
+    assert not payments.is_overpaid(invoice)
 
 
 def test_two_partial_payments_in_one_run_add_up(books):
@@ -205,8 +205,8 @@ def test_overpayment_marks_paid_and_is_flagged(books):
     assert report.paid_invoices == [invoice.number]
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("paid", PAID_DAY)
-    assert invoicing.is_overpaid(invoice)
-    assert invoicing.amount_due(invoice) == 0
+    assert payments.is_overpaid(invoice)
+    assert payments.amount_due(invoice) == 0
     note = reload(payment).match_note
     assert note["result"] == "overpaid"
     assert note["owed_before"] == 1_000_000
@@ -268,7 +268,7 @@ def test_two_invoices_with_the_same_vs_are_left_for_review_with_both_listed(book
     # The invoices are untouched.
     assert reload(first).__data__ == before_first.__data__
     assert reload(second).__data__ == before_second.__data__
-    assert invoicing.amount_due(first) == invoicing.amount_due(second) == 1_000_000
+    assert payments.amount_due(first) == payments.amount_due(second) == 1_000_000
 
 
 def test_two_invoice_numbers_in_the_message_are_left_for_review(books):
@@ -294,7 +294,7 @@ def test_currency_mismatch_is_not_matched(books):
     assert payment.match_note["candidates"][0]["invoice"] == invoice.number
     invoice = reload(invoice)
     assert invoice.status == "sent"
-    assert invoicing.amount_due(invoice) == 1_000_000
+    assert payments.amount_due(invoice) == 1_000_000
 
 
 def _duplicate_payment_outcome(books, same_run: bool):
@@ -311,7 +311,7 @@ def _duplicate_payment_outcome(books, same_run: bool):
         again.invoice_id == invoice.id,
         invoice.status,
         invoice.paid_on,
-        invoicing.is_overpaid(invoice),
+        payments.is_overpaid(invoice),
     )
 
 
@@ -406,7 +406,7 @@ def test_link_and_unlink_by_hand(books):
     assert (payment.match_status, payment.invoice_id, payment.match_note) == ("unmatched", None, {})
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("sent", None)
-    assert invoicing.amount_due(invoice) == 1_000_000
+    assert payments.amount_due(invoice) == 1_000_000
 
 
 def test_link_a_partial_payment_by_hand_reduces_what_is_owed(books):
@@ -415,7 +415,7 @@ def test_link_a_partial_payment_by_hand_reduces_what_is_owed(books):
     matching.link(payment, invoice)
     invoice = reload(invoice)
     assert invoice.status == "sent"
-    assert invoicing.amount_due(invoice) == 700_000
+    assert payments.amount_due(invoice) == 700_000
     # The automatic run then takes the rest into account.
     rest = tx(700_000, vs=invoice.variable_symbol, on=PAID_DAY + timedelta(days=2))
     report = matching.match_transactions()
@@ -434,7 +434,7 @@ def test_unlinking_the_payment_that_made_the_invoice_paid_returns_it_to_sent(boo
     matching.unlink(reload(second))
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("sent", None)
-    assert invoicing.amount_due(invoice) == 600_000
+    assert payments.amount_due(invoice) == 600_000
     assert reload(second).match_status == "unmatched"
     assert reload(first).invoice_id == invoice.id
 
@@ -450,11 +450,11 @@ def test_unlinking_an_extra_payment_keeps_an_invoice_that_is_still_covered_paid(
     matching.match_transactions()
     extra = tx(50_000)
     matching.link(extra, reload(invoice))
-    assert invoicing.is_overpaid(reload(invoice))
+    assert payments.is_overpaid(reload(invoice))
     matching.unlink(reload(extra))
     invoice = reload(invoice)
     assert (invoice.status, invoice.paid_on) == ("paid", PAID_DAY)
-    assert not invoicing.is_overpaid(invoice)
+    assert not payments.is_overpaid(invoice)
     assert reload(full).invoice_id == invoice.id
 
 
@@ -715,7 +715,7 @@ def test_two_thousand_transactions_against_five_hundred_invoices(books):
         .tuples()
     )
     assert all(int(ref) == int(vs) for ref, vs in pairs)
-    assert all(invoicing.amount_due(i) == 0 for i in Invoice.select())
+    assert all(payments.amount_due(i) == 0 for i in Invoice.select())
 
 
 # -- inside a bank sync ---------------------------------------------------------------------------
@@ -729,7 +729,7 @@ def test_bank_sync_matches_automatically(database):
     from core.platform.sync import run_sync
 
     load_demo()
-    open_before = {i.id: (i.number, invoicing.amount_due(i)) for i in Invoice.select().where(Invoice.status == "sent")}
+    open_before = {i.id: (i.number, payments.amount_due(i)) for i in Invoice.select().where(Invoice.status == "sent")}
     outcome = run_sync("bank-statement")
     assert outcome.status == "completed", outcome.error
 
@@ -750,7 +750,7 @@ def test_bank_sync_matches_automatically(database):
     assert foreign_invoice.status == "paid"
     partial_invoice = Invoice.get_by_id(partial.invoice_id)
     assert partial_invoice.status == "sent"
-    assert invoicing.amount_due(partial_invoice) == open_before[partial_invoice.id][1] - partial.amount
+    assert payments.amount_due(partial_invoice) == open_before[partial_invoice.id][1] - partial.amount
 
     for payment in (exact, partial, foreign):
         updates = [r for r in audit_rows("money_transactions", payment.id) if r.action == "update"]

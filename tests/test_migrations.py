@@ -248,7 +248,7 @@ def test_version_4_database_gets_leaner_indexes_and_keeps_its_rows(tmp_path):
     assert {"money_transactions_needs_attention", "money_transactions_invoice_id"} <= indexes("money_transactions")
     assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     from core.banking.matching import transactions_query
-    from core.billing.invoicing import amount_paid
+    from core.billing.payments import amount_paid
 
     assert amount_paid(Invoice.get_by_id(invoice.id)) == 1000
     assert [t.id for t in transactions_query(status="review")] == [review.id]
@@ -375,7 +375,7 @@ def plan(query) -> str:
 def test_partial_indexes_serve_the_queries_they_are_for(database):
     """Payments of an invoice and the rare match states are index look-ups, not scans of every movement."""
     from core.banking.matching import transactions_query
-    from core.billing.invoicing import _paid_query
+    from core.billing.payments import _paid_query
 
     assert "USING INDEX money_transactions_invoice_id" in plan(_paid_query(1))
     assert "USING INDEX money_transactions_invoice_id" in plan(

@@ -224,6 +224,17 @@ def test_delete_unbilled_entry(setup):
     assert WorkEntry.select().count() == 0
 
 
+def test_an_entry_billed_while_the_delete_was_being_confirmed_is_kept(setup):
+    """The screen loads the entry, asks 'Delete?'; meanwhile another Fakturka invoices it."""
+    from core.billing import invoicing
+
+    loaded = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", duration=30))
+    invoicing.create_invoice(setup["acme"], issued_on=date(2026, 3, 31))
+    with pytest.raises(ts.EntryLocked, match="billed on invoice"):
+        ts.delete_entry(loaded)  # the stale copy still says unbilled
+    assert WorkEntry.get_by_id(loaded.id).invoice_line_id is not None
+
+
 # -- the timer -------------------------------------------------------------------------------
 
 

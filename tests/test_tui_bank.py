@@ -15,7 +15,7 @@ from helpers import last_audit_id, notifications, plain, reload, screen_text, ta
 from textual.widgets import DataTable, Select
 
 from core.banking import matching
-from core.billing import invoicing
+from core.billing import payments
 from core.billing.timesheet import period_bounds
 from core.demo import load_demo
 from core.platform.sync import run_sync
@@ -129,7 +129,7 @@ async def test_link_by_hand_then_unlink_and_the_remaining_amount_follows(databas
         assert table.row_count == MoneyTransaction.select().count()
         if reload(partial).invoice_id is not None:  # the sync matched it: take it back first
             await unlink_on_screen(pilot, table, partial)
-        assert invoicing.amount_due(reload(invoice)) == total
+        assert payments.amount_due(reload(invoice)) == total
         mark = last_audit_id()
 
         # Only the unmatched ones.
@@ -161,7 +161,7 @@ async def test_link_by_hand_then_unlink_and_the_remaining_amount_follows(databas
         due = total - partial.amount
         invoice = reload(invoice)
         assert invoice.status == "sent"
-        assert invoicing.amount_due(invoice) == due
+        assert payments.amount_due(invoice) == due
         assert str(partial.id) not in row_keys(table)  # no longer unmatched
         assert f"Transaction linked to invoice {invoice.number}." in notifications(app)
 
@@ -180,7 +180,7 @@ async def test_link_by_hand_then_unlink_and_the_remaining_amount_follows(databas
         await unlink_on_screen(pilot, table, partial)
         unlinked = reload(partial)
         assert (unlinked.match_status, unlinked.invoice_id) == ("unmatched", None)
-        assert invoicing.amount_due(reload(invoice)) == total
+        assert payments.amount_due(reload(invoice)) == total
         assert str(partial.id) not in row_keys(table)
         assert f"Unlinked from invoice {invoice.number}." in notifications(app)
 

@@ -24,14 +24,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from peewee import SQL
+from peewee import JOIN, SQL
 
-from core.billing.invoicing import amount_paid, is_settled, settle_payment_status
+from core.billing.payments import PaymentState, amount_due_sql, settle_invoices, settle_payment_status, settles
 from core.errors import FakturkaError
 from core.store.bulk import audited_bulk_update
 from core.store.db import db
 from core.store.gcpause import gc_paused
-from core.store.models import Invoice, MoneyTransaction
+from core.store.models import Client, Invoice, MoneyTransaction
 from core.values.money import from_minor
 
 OPEN_STATUSES = ("sent",)
@@ -269,15 +269,22 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
             # The VS, amount and message are on the row already; the note says only what matching decided.
             note = {"invoice": inv.number, "by": how, "result": kind, "owed_before": owed}
             linked[tx.id] = {"invoice": inv.id, "match_status": "matched", "match_note": note}
-            if is_settled(inv.total, index.paid[inv.id]) and inv.id not in settled:
+            if settles(inv.status, inv.total, index.paid[inv.id]) and inv.id not in settled:
                 settled[inv.id] = _date(tx.transacted_on)  # paid date = the transaction that completed it
             report.matched.append(Matched(tx.id, inv.number, kind, index.owed[inv.id], inv.currency))
         audited_bulk_update(MoneyTransaction, linked)
         audited_bulk_update(MoneyTransaction, reviewed)
-        # The batched form of settle_payment_status: same rule (is_settled), one statement.
-        audited_bulk_update(Invoice, {i: {"status": "paid", "paid_on": day} for i, day in settled.items()})
-        report.paid_invoices.extend(index.by_id[i].number for i in settled)
+        report.paid_invoices.extend(_settle(index, settled))
     return report
+
+
+def _settle(index: _OpenInvoices, settled: dict[int, date]) -> list[str]:
+    """The invoices' new status, decided by invoicing's one rule, written for the whole batch in one
+    statement; returns the numbers of the invoices that became paid."""
+    states = {
+        i: PaymentState(index.by_id[i].status, index.by_id[i].total, index.paid[i], day) for i, day in settled.items()
+    }
+    return [index.by_id[i].number for i in settle_invoices(states)]
 
 
 # -- what the person does by hand ---------------------------------------------------------
@@ -288,7 +295,12 @@ def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice,
     key = vs_key(tx.reference)
     words = {t.casefold() for t in _TOKEN.findall(tx.description or "")}
     scored = []
-    for inv in Invoice.select().where(Invoice.status.in_(OPEN_STATUSES + ("draft",))):
+    query = (
+        Invoice.select(Invoice, Client, amount_due_sql().alias("still_due"))
+        .join(Client)
+        .where(Invoice.status.in_(OPEN_STATUSES + ("draft",)))
+    )
+    for inv in query:
         evidence, score = [], 0
         if key is not None and vs_key(inv.variable_symbol) == key:
             evidence.append(f"VS {inv.variable_symbol}")
@@ -296,7 +308,7 @@ def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice,
         if inv.number.casefold() in words:
             evidence.append(f"number {inv.number} in the message")
             score += 3
-        owed = max(0, inv.total - amount_paid(inv))
+        owed = inv.still_due
         if inv.currency == tx.currency:
             score += 1
             if tx.amount == owed:
@@ -356,17 +368,35 @@ def ignore(tx: MoneyTransaction, ignored: bool = True) -> MoneyTransaction:
 
 
 def find_transaction(ref: str | int) -> MoneyTransaction:
-    tx = MoneyTransaction.get_or_none(MoneyTransaction.id == int(ref)) if str(ref).isdigit() else None
+    tx = get_transaction(int(ref)) if str(ref).isdigit() else None
     if tx is None:
         raise MatchError(f"There is no transaction {ref!r}; see 'fakturka transactions'.")
     return tx
 
 
+def _with_invoice():
+    """Transactions with the invoice each pays (None for most), read in the same query."""
+    return MoneyTransaction.select(MoneyTransaction, Invoice).join(
+        Invoice, JOIN.LEFT_OUTER, on=(MoneyTransaction.invoice == Invoice.id)
+    )
+
+
+def get_transaction(transaction_id: int) -> MoneyTransaction | None:
+    """The transaction with this id (with its invoice, if it pays one), or None when there is none."""
+    return _with_invoice().where(MoneyTransaction.id == transaction_id).first()
+
+
+def transaction_sources() -> list[str]:
+    """The sources transactions came from (plugins, "manual"), sorted: the Bank screen's filter."""
+    query = MoneyTransaction.select(MoneyTransaction.source).distinct().order_by(MoneyTransaction.source)
+    return [row[0] for row in query.tuples()]
+
+
 def transactions_query(
     *, status: str | None = None, source: str | None = None, since: date | None = None, until: date | None = None
 ):
-    """Bank transactions newest first, filtered (pages on the date index)."""
-    query = MoneyTransaction.select().order_by(MoneyTransaction.transacted_on.desc(), MoneyTransaction.id.desc())
+    """Bank transactions newest first, each with its invoice (one query), filtered (pages on the date index)."""
+    query = _with_invoice().order_by(MoneyTransaction.transacted_on.desc(), MoneyTransaction.id.desc())
     if status in ATTENTION_STATUSES:
         # Repeats the partial index's condition (migration 5) so SQLite can use it for these rare states.
         # Literal SQL, not bound parameters: the planner matches the index's WHERE term as written.

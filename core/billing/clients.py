@@ -146,6 +146,11 @@ def list_clients(include_archived: bool = False) -> list[Client]:
     return list(clients_query(include_archived))
 
 
+def get_client(client_id: int) -> Client | None:
+    """The client with this id (archived or not), or None."""
+    return Client.get_or_none(Client.id == client_id)
+
+
 def find_client(ref: str | int, include_archived: bool = True) -> Client:
     """A client by id, exact name (any case) or unambiguous name prefix."""
     text = str(ref).strip()
@@ -242,6 +247,11 @@ def projects_query(client: Client | None = None, include_archived: bool = False)
 
 def list_projects(client: Client | None = None, include_archived: bool = False) -> list[Project]:
     return list(projects_query(client, include_archived))
+
+
+def get_project(project_id: int) -> Project | None:
+    """The project with this id (with its client, archived or not), or None."""
+    return _any_project(Project.id == project_id)
 
 
 def project_label(project: Project) -> str:

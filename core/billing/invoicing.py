@@ -18,13 +18,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from peewee import fn
 
+from core.billing.payments import (
+    amount_due_sql,
+)
 from core.billing.profile import format_number, get_profile, is_set_up, supplier_snapshot
 from core.billing.timesheet import resolve_rate, unbilled_entries
 from core.billing.totals import Totals, compute_totals, line_amount
 from core.errors import FakturkaError
+from core.store import paths
 from core.store.db import db
 from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
 
@@ -95,7 +100,7 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
     unit_piece = "ks" if language == "cs" else "pcs"
     groups: OrderedDict[tuple, list[WorkEntry]] = OrderedDict()
     for entry in entries:
-        if entry.kind == "time" and resolve_rate(entry) is None:
+        if entry.kind == "time" and resolve_rate(entry, profile) is None:
             client = entry.project.client
             raise InvoiceError(
                 f"There is no hourly rate for {client.name} / {entry.project.name}: set one on the client or "
@@ -105,7 +110,7 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
         if entry.kind == "fixed" or per_entry:
             key = ("entry", entry.id)
         else:
-            key = ("project", entry.project_id, resolve_rate(entry))
+            key = ("project", entry.project_id, resolve_rate(entry, profile))
         groups.setdefault(key, []).append(entry)
     lines = []
     for key, members in groups.items():
@@ -122,7 +127,7 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
             continue
         minutes = sum(e.minutes for e in members)
         quantity = (Decimal(minutes) / Decimal(60)).quantize(HOURS_QUANTUM)
-        rate = resolve_rate(first)
+        rate = resolve_rate(first, profile)
         if key[0] == "entry":
             description = f"{first.date.isoformat()} {first.description or project.name}".strip()
         else:
@@ -170,6 +175,77 @@ def next_number(year: int) -> tuple[int, str]:
     return seq, format_number(get_profile().invoice_number_pattern, year, seq)
 
 
+def _require_profile() -> None:
+    if not is_set_up():
+        raise InvoiceError(
+            "Set up your business profile first (name, address, bank account): "
+            "'fakturka profile edit' or Settings in the app."
+        )
+
+
+def _draft_or_refuse(client: Client, until: date | None, since: date | None, per_entry: bool) -> InvoiceDraft:
+    draft = preview_invoice(client, until=until, since=since, per_entry=per_entry)
+    if not draft.lines:
+        limit = f" up to {until.isoformat()}" if until else ""
+        raise InvoiceError(f"{client.name} has no unbilled billable entries{limit}.")
+    return draft
+
+
+def _free_number(year: int) -> tuple[int, str]:
+    seq, number = next_number(year)
+    if Invoice.select().where(Invoice.number == number).exists():
+        raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
+    return seq, number
+
+
+def _insert_invoice(client: Client, draft: InvoiceDraft, issued_on: date, until: date | None) -> Invoice:
+    """The invoice row: next free number, dates from the terms, totals and both parties as they are now."""
+    profile = get_profile()
+    terms = client.payment_terms_days if client.payment_terms_days is not None else profile.payment_terms_days
+    seq, number = _free_number(issued_on.year)
+    return Invoice.create(
+        number=number,
+        year=issued_on.year,
+        seq=seq,
+        client=client,
+        status="draft",
+        currency=client.currency,
+        language=client.language,
+        issued_on=issued_on,
+        due_on=issued_on + timedelta(days=terms),
+        taxable_supply_on=min(issued_on, until) if until else issued_on,
+        variable_symbol=variable_symbol(number),
+        vat_payer=draft.vat_payer,
+        reverse_charge=draft.reverse_charge,
+        subtotal=draft.totals.subtotal,
+        vat_total=draft.totals.vat_total,
+        total=draft.totals.total,
+        supplier=supplier_snapshot(profile),
+        customer=customer_snapshot(client),
+    )
+
+
+def _insert_lines(invoice: Invoice, lines: list[LineDraft]) -> None:
+    """The invoice's lines; their entries get locked to them (billed at the rate of today)."""
+    for position, line in enumerate(lines, start=1):
+        row = InvoiceLine.create(
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            vat_rate=line.vat_rate,
+            amount=line.amount,
+            project=line.project,
+        )
+        for entry in line.entries:
+            entry.invoice_line = row
+            if entry.kind == "time":
+                entry.billed_rate = resolve_rate(entry)  # frozen: later rate changes don't touch it
+            entry.save()
+
+
 def create_invoice(
     client: Client,
     *,
@@ -179,60 +255,12 @@ def create_invoice(
     issued_on: date | None = None,
 ) -> Invoice:
     """Turn the client's unbilled billable entries into a draft invoice; entries get locked."""
-    if not is_set_up():
-        raise InvoiceError(
-            "Set up your business profile first (name, address, bank account): "
-            "'fakturka profile edit' or Settings in the app."
-        )
+    _require_profile()
     issued_on = issued_on or date.today()
     with db.atomic():
-        draft = preview_invoice(client, until=until, since=since, per_entry=per_entry)
-        if not draft.lines:
-            limit = f" up to {until.isoformat()}" if until else ""
-            raise InvoiceError(f"{client.name} has no unbilled billable entries{limit}.")
-        profile = get_profile()
-        terms = client.payment_terms_days if client.payment_terms_days is not None else profile.payment_terms_days
-        seq, number = next_number(issued_on.year)
-        if Invoice.select().where(Invoice.number == number).exists():
-            raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
-        supply = min(issued_on, until) if until else issued_on
-        invoice = Invoice.create(
-            number=number,
-            year=issued_on.year,
-            seq=seq,
-            client=client,
-            status="draft",
-            currency=client.currency,
-            language=client.language,
-            issued_on=issued_on,
-            due_on=issued_on + timedelta(days=terms),
-            taxable_supply_on=supply,
-            variable_symbol=variable_symbol(number),
-            vat_payer=draft.vat_payer,
-            reverse_charge=draft.reverse_charge,
-            subtotal=draft.totals.subtotal,
-            vat_total=draft.totals.vat_total,
-            total=draft.totals.total,
-            supplier=supplier_snapshot(profile),
-            customer=customer_snapshot(client),
-        )
-        for position, line in enumerate(draft.lines, start=1):
-            row = InvoiceLine.create(
-                invoice=invoice,
-                position=position,
-                description=line.description,
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                vat_rate=line.vat_rate,
-                amount=line.amount,
-                project=line.project,
-            )
-            for entry in line.entries:
-                entry.invoice_line = row
-                if entry.kind == "time":
-                    entry.billed_rate = resolve_rate(entry)  # frozen: later rate changes don't touch it
-                entry.save()
+        draft = _draft_or_refuse(client, until, since, per_entry)
+        invoice = _insert_invoice(client, draft, issued_on, until)
+        _insert_lines(invoice, draft.lines)
     return invoice
 
 
@@ -246,70 +274,6 @@ def invoice_totals(invoice: Invoice) -> Totals:
 
 def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
     return list(InvoiceLine.select().where(InvoiceLine.invoice == invoice).order_by(InvoiceLine.position))
-
-
-# -- payments and status ---------------------------------------------------------
-
-
-def _paid_query(invoice_ref):
-    Payment = MoneyTransaction.alias("payment")
-    return Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(
-        (Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")
-    )
-
-
-def amount_paid(invoice: Invoice) -> int:
-    """Income transactions linked to the invoice, in minor units."""
-    return _paid_query(invoice.id).scalar()
-
-
-def amount_paid_sql():
-    """``amount_paid`` as a correlated subquery over ``Invoice`` rows (for sums over many invoices)."""
-    return _paid_query(Invoice.id)
-
-
-def amount_due(invoice: Invoice) -> int:
-    """What is still owed (never below zero); nothing for a cancelled or paid invoice."""
-    if invoice.status in ("cancelled", "paid"):
-        return 0
-    return max(0, invoice.total - amount_paid(invoice))
-
-
-def is_overpaid(invoice: Invoice) -> bool:
-    return amount_paid(invoice) > invoice.total
-
-
-def is_settled(total: int, paid: int) -> bool:
-    """The rule for "paid by its payments": something was paid and nothing is owed."""
-    return paid > 0 and paid >= total
-
-
-def settle_payment_status(invoice: Invoice, *, payment_removed: bool = False) -> bool:
-    """After payments changed: paid when nothing is owed, back to sent when a payment was removed.
-
-    Adding a payment never un-pays an invoice (it may have been marked paid
-    by hand); only removing one can.
-
-    The one place that turns payments into the paid status. Returns True
-    when the invoice became paid.
-    """
-    paid = amount_paid(invoice)
-    if invoice.status in ("sent", "draft") and is_settled(invoice.total, paid):
-        last = (
-            MoneyTransaction.select(fn.MAX(MoneyTransaction.transacted_on))
-            .where((MoneyTransaction.invoice == invoice) & (MoneyTransaction.transaction_type == "income"))
-            .scalar()
-        )
-        invoice.status = "paid"
-        invoice.paid_on = last
-        invoice.save()
-        return True
-    if payment_removed and invoice.status == "paid" and paid < invoice.total:
-        # A payment was unlinked: the invoice is owed again.
-        invoice.status = "sent"
-        invoice.paid_on = None
-        invoice.save()
-    return False
 
 
 def overdue_condition(today: date | None = None):
@@ -401,9 +365,55 @@ def find_invoice(number: str) -> Invoice:
     return invoice
 
 
+def get_invoice(invoice_id: int) -> Invoice | None:
+    """The invoice with this id (with its client), or None when it is gone."""
+    return Invoice.select(Invoice, Client).join(Client).where(Invoice.id == invoice_id).first()
+
+
+def get_invoices(invoice_ids: list[int]) -> list[Invoice]:
+    """These invoices (with their clients), in the order given; ids that are gone are left out."""
+    found = {}
+    for start in range(0, len(invoice_ids), 900):  # stay under SQLite's bound-parameter limit
+        chunk = invoice_ids[start : start + 900]
+        found.update((inv.id, inv) for inv in Invoice.select(Invoice, Client).join(Client).where(Invoice.id.in_(chunk)))
+    return [found[i] for i in invoice_ids if i in found]
+
+
+def invoice_payments(invoice: Invoice) -> list[MoneyTransaction]:
+    """The transactions linked to the invoice, oldest first."""
+    return list(
+        MoneyTransaction.select()
+        .where(MoneyTransaction.invoice == invoice)
+        .order_by(MoneyTransaction.transacted_on, MoneyTransaction.id)
+    )
+
+
+def invoice_ids(status: str | None = None, today: date | None = None) -> list[int]:
+    """The ids of ``invoices_query(status)``, in its order."""
+    return [row[0] for row in invoices_query(status, today).select(Invoice.id).tuples()]
+
+
+def exports_dir() -> Path:
+    """Where PDFs of invoices go unless the person says otherwise."""
+    return paths.exports_dir()
+
+
+def export_pdfs(invoice_ids: list[int], out_dir: Path, progress=None) -> list[Path]:
+    """Render these invoices to PDFs in ``out_dir`` (callable from a worker thread: own connection)."""
+    from core.billing import pdf  # local: pdf reads invoices through this module
+
+    with db.connection_context():
+        return pdf.export_invoices(get_invoices(invoice_ids), out_dir, progress=progress)
+
+
 def invoices_query(status: str | None = None, today: date | None = None):
-    """Invoices newest first; ``status`` may also be "overdue" or "open" (sent, unpaid)."""
-    query = Invoice.select(Invoice, Client).join(Client).order_by(Invoice.issued_on.desc(), Invoice.seq.desc())
+    """Invoices newest first, each with its client and ``still_due`` (``amount_due``, computed in the
+    same query); ``status`` may also be "overdue" or "open" (sent, unpaid)."""
+    query = (
+        Invoice.select(Invoice, Client, amount_due_sql().alias("still_due"))
+        .join(Client)
+        .order_by(Invoice.issued_on.desc(), Invoice.seq.desc())
+    )
     if status == "overdue":
         query = query.where(overdue_condition(today))
     elif status == "open":

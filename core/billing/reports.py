@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from core.billing.invoicing import amount_paid_sql, overdue_condition
+from core.billing.invoicing import overdue_condition
+from core.billing.payments import amount_paid_sql
 from core.billing.profile import get_profile
 from core.billing.timesheet import entry_amount_sql, finished_condition, unbilled_condition
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
@@ -80,72 +81,85 @@ def _outstanding(condition) -> tuple[int, PerCurrency]:
     return count, amounts
 
 
-def dashboard(today: date | None = None) -> Dashboard:
-    today = today or date.today()
-    profile = get_profile()
-    rate = (profile.default_hourly_rate, profile.default_currency)
-    week_start = today - timedelta(days=today.weekday())
-    month_start = today.replace(day=1)
-    unbilled = {
+def _unbilled(profile_rate: tuple[int, str]) -> PerCurrency:
+    return {
         cur: amount
-        for cur, amount in WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*rate)))
+        for cur, amount in WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*profile_rate)))
         .join(Project)
         .join(Client)
         .where(unbilled_condition())
         .group_by(Client.currency)
         .tuples()
     }
-    outstanding_count, outstanding = _outstanding(Invoice.status == "sent")
-    overdue_count, overdue = _outstanding(overdue_condition(today))
-    year_start = date(today.year, 1, 1)
-    received = {
+
+
+def _income_condition(since: date, until: date):
+    return (
+        (MoneyTransaction.transaction_type == "income")
+        & (MoneyTransaction.transacted_on >= since)
+        & (MoneyTransaction.transacted_on <= until)
+    )
+
+
+def _received(since: date, until: date) -> PerCurrency:
+    return {
         cur: amount
         for cur, amount in MoneyTransaction.select(MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-        .where(
-            (MoneyTransaction.transaction_type == "income")
-            & (MoneyTransaction.transacted_on >= year_start)
-            & (MoneyTransaction.transacted_on <= today)
-        )
+        .where(_income_condition(since, until))
         .group_by(MoneyTransaction.currency)
         .tuples()
     }
-    months = _month_starts(today)
-    first = months[0]
+
+
+def _by_month(rows, months: list[date]) -> dict[str, list[int]]:
+    """``(YYYY-MM, currency, amount)`` rows -> currency -> one amount per month of ``months``."""
     index = {(m.year, m.month): i for i, m in enumerate(months)}
-    invoiced_by_month: dict[str, list[int]] = defaultdict(lambda: [0] * 12)
+    per_currency: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
+    for key, currency, amount in rows:
+        year, month = map(int, key.split("-"))
+        per_currency[currency][index[(year, month)]] = amount
+    return dict(per_currency)
+
+
+def _invoiced_by_month(months: list[date], today: date) -> dict[str, list[int]]:
     month_key = fn.strftime("%Y-%m", Invoice.issued_on)
-    for key, currency, amount in (
+    rows = (
         Invoice.select(month_key, Invoice.currency, fn.SUM(Invoice.total))
-        .where((Invoice.issued_on >= first) & (Invoice.issued_on <= today) & Invoice.status.in_(("sent", "paid")))
+        .where((Invoice.issued_on >= months[0]) & (Invoice.issued_on <= today) & Invoice.status.in_(("sent", "paid")))
         .group_by(month_key, Invoice.currency)
         .tuples()
-    ):
-        year, month = map(int, key.split("-"))
-        invoiced_by_month[currency][index[(year, month)]] = amount
-    received_by_month: dict[str, list[int]] = defaultdict(lambda: [0] * 12)
+    )
+    return _by_month(rows, months)
+
+
+def _received_by_month(months: list[date], today: date) -> dict[str, list[int]]:
     tx_key = fn.strftime("%Y-%m", MoneyTransaction.transacted_on)
-    for key, currency, amount in (
+    rows = (
         MoneyTransaction.select(tx_key, MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-        .where(
-            (MoneyTransaction.transaction_type == "income")
-            & (MoneyTransaction.transacted_on >= first)
-            & (MoneyTransaction.transacted_on <= today)
-        )
+        .where(_income_condition(months[0], today))
         .group_by(tx_key, MoneyTransaction.currency)
         .tuples()
-    ):
-        year, month = map(int, key.split("-"))
-        received_by_month[currency][index[(year, month)]] = amount
+    )
+    return _by_month(rows, months)
+
+
+def dashboard(today: date | None = None) -> Dashboard:
+    today = today or date.today()
+    profile = get_profile()
+    rate = (profile.default_hourly_rate, profile.default_currency)
+    outstanding_count, outstanding = _outstanding(Invoice.status == "sent")
+    overdue_count, overdue = _outstanding(overdue_condition(today))
+    months = _month_starts(today)
     return Dashboard(
-        week=_work(week_start, today, rate),
-        month=_work(month_start, today, rate),
-        unbilled=unbilled,
+        week=_work(today - timedelta(days=today.weekday()), today, rate),
+        month=_work(today.replace(day=1), today, rate),
+        unbilled=_unbilled(rate),
         outstanding_count=outstanding_count,
         outstanding=outstanding,
         overdue_count=overdue_count,
         overdue=overdue,
-        received_this_year=received,
+        received_this_year=_received(date(today.year, 1, 1), today),
         months=months,
-        invoiced_by_month=dict(invoiced_by_month),
-        received_by_month=dict(received_by_month),
+        invoiced_by_month=_invoiced_by_month(months, today),
+        received_by_month=_received_by_month(months, today),
     )

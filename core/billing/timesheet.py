@@ -12,7 +12,7 @@ from peewee import IntegrityError
 from core.billing.profile import _check_bool, get_profile
 from core.billing.totals import round_half_up
 from core.errors import FakturkaError
-from core.store.models import Client, Project, WorkEntry
+from core.store.models import BusinessProfile, Client, Project, WorkEntry
 from core.values import validation as v
 from core.values.dates import parse_date, parse_duration
 from core.values.money import exact_minor, parse_amount
@@ -57,29 +57,36 @@ def unbilled_entries(client: Client, until: date | None = None, since: date | No
 # -- rates ------------------------------------------------------------------------
 
 
-def resolve_rate(entry: WorkEntry) -> int | None:
+def resolve_rate(entry: WorkEntry, profile: BusinessProfile | None = None) -> int | None:
     """The hourly rate in minor units: frozen billed rate, else entry -> project -> client -> profile.
 
     The profile's rate is in the profile's currency, so it applies only to
     clients billed in that currency; otherwise there is no rate (None).
+    ``profile``: the profile already read (for many entries), else it is read when needed.
     """
     for rate in (entry.billed_rate, entry.hourly_rate, entry.project.hourly_rate, entry.project.client.hourly_rate):
         if rate is not None:
             return rate
-    profile = get_profile()
+    profile = profile or get_profile()
     if entry.project.client.currency == profile.default_currency:
         return profile.default_hourly_rate
     return None
 
 
-def entry_amount(entry: WorkEntry) -> int:
+def entry_amount(entry: WorkEntry, profile: BusinessProfile | None = None) -> int:
     """What the entry is worth in minor units of its client's currency."""
     if entry.kind == "fixed":
         return entry.fixed_amount or 0
-    rate = resolve_rate(entry)
+    rate = resolve_rate(entry, profile)
     if entry.minutes is None or rate is None:
         return 0
     return round_half_up(Decimal(entry.minutes) * Decimal(rate) / Decimal(60))
+
+
+def entry_amounts(entries: list[WorkEntry]) -> list[int]:
+    """``entry_amount`` of each entry (read with project and client), the profile read once for all."""
+    profile = get_profile()
+    return [entry_amount(entry, profile) for entry in entries]
 
 
 def entry_amount_sql(profile_rate: int, profile_currency: str):
@@ -117,7 +124,7 @@ class EntryInput:
 
 def _check_locked(entry: WorkEntry, action: str) -> None:
     if entry.invoice_line_id is not None:
-        number = entry.invoice_line.invoice.number
+        number = billed_on(entry)
         raise EntryLocked(
             f"Cannot {action} this entry: it is billed on invoice {number}. "
             "Delete or cancel that invoice first to release it."
@@ -197,8 +204,28 @@ def edit_entry(entry: WorkEntry, data: EntryInput) -> WorkEntry:
 
 
 def delete_entry(entry: WorkEntry) -> None:
-    _check_locked(entry, "delete")
-    entry.delete_instance()
+    """Delete an unbilled entry. Decided on the row as stored now, not as the caller loaded it:
+    another Fakturka may have billed it while a confirmation was open."""
+    with WorkEntry._meta.database.atomic():
+        current = WorkEntry.get_or_none(WorkEntry.id == entry.id)
+        if current is None:
+            return  # already gone: nothing left to delete
+        _check_locked(current, "delete")
+        current.delete_instance()
+
+
+def get_entry(entry_id: int) -> WorkEntry | None:
+    """The entry with this id (with its project and client), or None."""
+    return (
+        WorkEntry.select(WorkEntry, Project, Client).join(Project).join(Client).where(WorkEntry.id == entry_id).first()
+    )
+
+
+def billed_on(entry: WorkEntry) -> str | None:
+    """The number of the invoice the entry is billed on, or None while it is not billed."""
+    if entry.invoice_line_id is None:
+        return None
+    return entry.invoice_line.invoice.number
 
 
 def entry_billing_state(entry: WorkEntry) -> str:

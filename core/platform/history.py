@@ -20,6 +20,11 @@ def history_query(plugin_name: str | None = None):
     return query
 
 
+def get_run(run_id: int) -> SyncHistory | None:
+    """The sync run with this id, or None."""
+    return SyncHistory.get_or_none(SyncHistory.id == run_id)
+
+
 def run_duration(run: SyncHistory) -> str | None:
     """How long a run took, for people: "1.4 s", "< 0.1 s" for a quick one (not "0.0 s");
     None while it has not finished."""
@@ -61,6 +66,11 @@ def audit_query(
     return query
 
 
+def get_audit_record(record_id: int) -> AuditRecord | None:
+    """The audit record with this id, or None."""
+    return AuditRecord.get_or_none(AuditRecord.id == record_id)
+
+
 def audit_sources() -> list[str]:
     """The sources that appear in the audit trail, sorted (the Audit screen's filter)."""
     return _distinct_values("source")
@@ -100,67 +110,134 @@ MONEY_FIELDS = {
     "recurring_rules": {"fixed_amount"},
     "business_profile": {"default_hourly_rate"},
 }
-_CURRENCY_OF_ROW = {
-    "money_transactions": "SELECT currency FROM money_transactions WHERE id = ?",
-    "invoices": "SELECT currency FROM invoices WHERE id = ?",
-    "invoice_lines": "SELECT i.currency FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
-    "clients": "SELECT currency FROM clients WHERE id = ?",
-    "projects": "SELECT c.currency FROM projects p JOIN clients c ON c.id = p.client_id WHERE p.id = ?",
-    "work_entries": "SELECT c.currency FROM work_entries e JOIN projects p ON p.id = e.project_id "
-    "JOIN clients c ON c.id = p.client_id WHERE e.id = ?",
-    "recurring_rules": "SELECT c.currency FROM recurring_rules r JOIN projects p ON p.id = r.project_id "
-    "JOIN clients c ON c.id = p.client_id WHERE r.id = ?",
-    "business_profile": "SELECT default_currency FROM business_profile WHERE id = ?",
+# Per table: (id, currency) of rows, for "WHERE <id column> IN (...)".
+_CURRENCY_OF_ROWS = {
+    "money_transactions": ("SELECT id, currency FROM money_transactions", "id"),
+    "invoices": ("SELECT id, currency FROM invoices", "id"),
+    "invoice_lines": ("SELECT l.id, i.currency FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id", "l.id"),
+    "clients": ("SELECT id, currency FROM clients", "id"),
+    "projects": ("SELECT p.id, c.currency FROM projects p JOIN clients c ON c.id = p.client_id", "p.id"),
+    "work_entries": (
+        "SELECT e.id, c.currency FROM work_entries e JOIN projects p ON p.id = e.project_id "
+        "JOIN clients c ON c.id = p.client_id",
+        "e.id",
+    ),
+    "recurring_rules": (
+        "SELECT r.id, c.currency FROM recurring_rules r JOIN projects p ON p.id = r.project_id "
+        "JOIN clients c ON c.id = p.client_id",
+        "r.id",
+    ),
+    "business_profile": ("SELECT id, default_currency FROM business_profile", "id"),
 }
-
-
-def display_changes(record: AuditRecord) -> list[tuple[str, str, str]]:
-    """``(field, old, new)`` as text for people: ∅ for nothing, money as an amount with its currency,
-    a reference as what people know the row by (an invoice's number, a client's name)."""
-    money = MONEY_FIELDS.get(record.table_name, set()) & set(record.changes)
-    currency = _record_currency(record) if money else None
-    references = _REFERENCES.get(record.table_name, {})
-    rows = []
-    for name, (old, new) in record.changes.items():
-        if name in money and currency:
-            rows.append((name, _money(old, currency), _money(new, currency)))
-        elif name in references:
-            rows.append((name, _reference(references[name], old), _reference(references[name], new)))
-        else:
-            rows.append((name, _text(old), _text(new)))
-    return rows
-
-
-# What people know a referenced row by. Audit records keep the id; a row deleted since shows as "#12".
-_LABEL_SQL = {
-    "clients": "SELECT name FROM clients WHERE id = ?",
-    "projects": "SELECT p.name || ' (' || c.name || ')' FROM projects p JOIN clients c ON c.id = p.client_id "
-    "WHERE p.id = ?",
-    "invoices": "SELECT number FROM invoices WHERE id = ?",
-    "invoice_lines": "SELECT i.number || ': ' || l.description FROM invoice_lines l "
-    "JOIN invoices i ON i.id = l.invoice_id WHERE l.id = ?",
+# What people know a referenced row by: per table, (id, label) of rows. Audit records keep the id;
+# a row deleted since shows as "#12".
+_LABEL_OF_ROWS = {
+    "clients": ("SELECT id, name FROM clients", "id"),
+    "projects": (
+        "SELECT p.id, p.name || ' (' || c.name || ')' FROM projects p JOIN clients c ON c.id = p.client_id",
+        "p.id",
+    ),
+    "invoices": ("SELECT id, number FROM invoices", "id"),
+    "invoice_lines": (
+        "SELECT l.id, i.number || ': ' || l.description FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id",
+        "l.id",
+    ),
 }
 # Per audited table: its reference columns (as audit records name them) -> the referenced table.
 _REFERENCES = {
     model._meta.table_name: {
         f.name: f.rel_model._meta.table_name
         for f in model._meta.sorted_fields
-        if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name in _LABEL_SQL
+        if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name in _LABEL_OF_ROWS
     }
     for model in AUDITED_MODELS
 }
 
 
-def _reference(table: str, row_id) -> str:
-    if not isinstance(row_id, int) or isinstance(row_id, bool):
-        return _text(row_id)
-    row = AuditRecord._meta.database.execute_sql(_LABEL_SQL[table], (row_id,)).fetchone()
-    return row[0] if row and row[0] is not None else f"#{row_id}"
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def format_changes(record: AuditRecord, limit: int | None = None) -> str:
+def _read_values(queries: dict[str, tuple[str, str]], wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    """``(table, id) -> text`` for the wanted rows of every table, in one statement (or none)."""
+    parts: list[str] = []
+    params: list[int] = []
+    for table, wanted_ids in sorted(wanted.items()):
+        if not wanted_ids:
+            continue
+        select, id_column = queries[table]
+        ids = sorted(wanted_ids)
+        parts.append(f"SELECT '{table}', * FROM ({select} WHERE {id_column} IN ({', '.join('?' * len(ids))}))")
+        params += ids
+    if not parts:
+        return {}
+    rows = AuditRecord._meta.database.execute_sql(" UNION ALL ".join(parts), params).fetchall()
+    return {(table, row_id): value for table, row_id, value in rows}
+
+
+class _Lookups:
+    """The currencies and labels the changes of some audit records show, read for all of them at once:
+    at most two statements however many records (a page of a list costs the same as one record)."""
+
+    def __init__(self, records: list[AuditRecord]):
+        currencies: dict[str, set[int]] = {}
+        labels: dict[str, set[int]] = {}
+        for record in records:
+            if _changed_money(record) and _own_currency(record) is None and record.table_name in _CURRENCY_OF_ROWS:
+                currencies.setdefault(record.table_name, set()).add(record.row_id)
+            for name, table in _REFERENCES.get(record.table_name, {}).items():
+                for value in record.changes.get(name, ()):
+                    if _is_id(value):
+                        labels.setdefault(table, set()).add(value)
+        self.currencies = _read_values(_CURRENCY_OF_ROWS, currencies)
+        self.labels = _read_values(_LABEL_OF_ROWS, labels)
+
+    def currency(self, record: AuditRecord) -> str | None:
+        # The record's own "currency" change if it has one, else the row's as it is now; the row is
+        # gone: None, and the value stays as stored.
+        return _own_currency(record) or self.currencies.get((record.table_name, record.row_id))
+
+    def label(self, table: str, row_id) -> str:
+        if not _is_id(row_id):
+            return _text(row_id)
+        label = self.labels.get((table, row_id))
+        return label if label is not None else f"#{row_id}"
+
+
+def _changed_money(record: AuditRecord) -> set[str]:
+    return MONEY_FIELDS.get(record.table_name, set()) & set(record.changes)
+
+
+def _own_currency(record: AuditRecord) -> str | None:
+    for field in ("currency", "default_currency"):
+        if field in record.changes:
+            old, new = record.changes[field]
+            if new or old:
+                return new or old
+    return None
+
+
+def display_changes(record: AuditRecord, lookups: _Lookups | None = None) -> list[tuple[str, str, str]]:
+    """``(field, old, new)`` as text for people: ∅ for nothing, money as an amount with its currency,
+    a reference as what people know the row by (an invoice's number, a client's name)."""
+    lookups = lookups or _Lookups([record])
+    money = _changed_money(record)
+    currency = lookups.currency(record) if money else None
+    references = _REFERENCES.get(record.table_name, {})
+    rows = []
+    for name, (old, new) in record.changes.items():
+        if name in money and currency:
+            rows.append((name, _money(old, currency), _money(new, currency)))
+        elif name in references:
+            rows.append((name, lookups.label(references[name], old), lookups.label(references[name], new)))
+        else:
+            rows.append((name, _text(old), _text(new)))
+    return rows
+
+
+def format_changes(record: AuditRecord, limit: int | None = None, lookups: _Lookups | None = None) -> str:
     """A record's changes on one line: ``field: old → new; ...`` (values shortened)."""
-    items = display_changes(record)
+    items = display_changes(record, lookups)
     shown = items if limit is None else items[:limit]
     text = "; ".join(f"{name}: {_short(old)} → {_short(new)}" for name, old, new in shown)
     if limit is not None and len(items) > limit:
@@ -168,15 +245,10 @@ def format_changes(record: AuditRecord, limit: int | None = None) -> str:
     return text
 
 
-def _record_currency(record: AuditRecord) -> str | None:
-    for field in ("currency", "default_currency"):
-        if field in record.changes:
-            old, new = record.changes[field]
-            if new or old:
-                return new or old
-    sql = _CURRENCY_OF_ROW.get(record.table_name)
-    row = AuditRecord._meta.database.execute_sql(sql, (record.row_id,)).fetchone() if sql else None
-    return row[0] if row else None  # the row is gone: the value stays as stored
+def format_changes_many(records: list[AuditRecord], limit: int | None = None) -> list[str]:
+    """``format_changes`` of each record, reading what they show in a fixed number of statements."""
+    lookups = _Lookups(records)
+    return [format_changes(record, limit, lookups) for record in records]
 
 
 def _money(value, currency: str) -> str:

@@ -8,8 +8,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Select, Static
 
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
-from core.platform.history import audit_query, audit_sources, audit_tables, display_changes, format_changes
-from core.store.audit import AuditRecord
+from core.platform.history import (
+    audit_query,
+    audit_sources,
+    audit_tables,
+    display_changes,
+    format_changes_many,
+    get_audit_record,
+)
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
@@ -19,7 +25,7 @@ from tui.widgets.tables import PlainDataTable
 
 
 class AuditDetailScreen(DetailScreen):
-    def __init__(self, record: AuditRecord):
+    def __init__(self, record):
         super().__init__()
         self.record = record
 
@@ -107,19 +113,10 @@ class AuditScreen(SectionScreen):
         source, table, record, period = self._filters()
         since, until = period_bounds(period)
         query = audit_query(source=source or None, table=table or None, row_id=record, since=since, until=until)
+        records = list(query.limit(limit).offset(offset))
         return [
-            (
-                r.id,
-                [
-                    f"{r.created_at:%Y-%m-%d %H:%M:%S}",
-                    r.source,
-                    r.table_name,
-                    str(r.row_id),
-                    r.action,
-                    format_changes(r, limit=3),
-                ],
-            )
-            for r in query.limit(limit).offset(offset)
+            (r.id, [f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.source, r.table_name, str(r.row_id), r.action, changes])
+            for r, changes in zip(records, format_changes_many(records, limit=3), strict=True)
         ]
 
     def _refilter(self) -> None:
@@ -144,6 +141,6 @@ class AuditScreen(SectionScreen):
         if event.data_table.id != "audit-list":
             return
         key = self.query_one(PagedTable).selected_key()
-        record = AuditRecord.get_or_none(AuditRecord.id == int(key)) if key else None
+        record = get_audit_record(int(key)) if key else None
         if record:
             self.app.push_screen(AuditDetailScreen(record))

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Select, Static
 
 from core.banking import matching
+from core.billing.invoicing import get_invoice
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
-from core.store.models import Invoice, MoneyTransaction
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
@@ -31,7 +31,7 @@ STATUS_FILTERS = [
 
 
 class TransactionDetailScreen(DetailScreen):
-    def __init__(self, tx: MoneyTransaction):
+    def __init__(self, tx):
         super().__init__()
         self.tx = tx
 
@@ -59,12 +59,12 @@ class TransactionDetailScreen(DetailScreen):
                 yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—", markup=False)
 
 
-class InvoicePickerScreen(ModalScreen[Invoice | None]):
+class InvoicePickerScreen(ModalScreen):
     """Candidates for a transaction, best first, with the evidence."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, tx: MoneyTransaction):
+    def __init__(self, tx):
         super().__init__()
         self.tx = tx
         self.candidates = matching.candidates_for(tx)
@@ -97,7 +97,7 @@ class InvoicePickerScreen(ModalScreen[Invoice | None]):
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(Invoice.get_by_id(int(event.row_key.value)))
+        self.dismiss(get_invoice(int(event.row_key.value)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -123,7 +123,7 @@ class BankScreen(SectionScreen):
                     id="filter-status",
                 )
                 yield Select(
-                    [(_("All sources"), "")] + [(s, s) for s in self._sources()],
+                    [(_("All sources"), "")] + [(s, s) for s in matching.transaction_sources()],
                     value="",
                     allow_blank=False,
                     id="filter-source",
@@ -149,16 +149,6 @@ class BankScreen(SectionScreen):
                 signature=("", "", "all"),
                 id="tx-list",
             )
-
-    @staticmethod
-    def _sources() -> list[str]:
-        return [
-            r[0]
-            for r in MoneyTransaction.select(MoneyTransaction.source)
-            .distinct()
-            .order_by(MoneyTransaction.source)
-            .tuples()
-        ]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -205,12 +195,13 @@ class BankScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         # A sync may have brought a new source: refresh the filter's choices too.
-        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), self._sources())
+        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), matching.transaction_sources())
         self.query_one(PagedTable).reload()
 
-    def selected(self) -> MoneyTransaction | None:
+    def selected(self):
+        """The transaction under the cursor (read again, with its invoice), or None."""
         key = self.query_one(PagedTable).selected_key()
-        return MoneyTransaction.get_or_none(MoneyTransaction.id == int(key)) if key else None
+        return matching.get_transaction(int(key)) if key else None
 
     def on_data_table_row_selected(self, event) -> None:
         tx = self.selected()
@@ -239,7 +230,7 @@ class BankScreen(SectionScreen):
             )
             return
 
-        def picked(invoice: Invoice | None) -> None:
+        def picked(invoice) -> None:
             if invoice is None:
                 return
 

@@ -9,7 +9,6 @@ from textual.widgets import DataTable, Static
 
 from core.billing import clients as svc
 from core.billing.profile import get_profile
-from core.store.models import Client, Project
 from core.values.money import from_minor
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
@@ -24,7 +23,8 @@ def _rate_text(minor, currency) -> str:
     return "" if minor is None else str(from_minor(minor, currency))
 
 
-def client_fields(c: Client | None) -> list[FormField]:
+def client_fields(c) -> list[FormField]:
+    """The client form, empty for a new client (``c`` None)."""
     profile = get_profile()
     return [
         FormField("name", _("Name"), value=c.name if c else "", required=True),
@@ -52,7 +52,8 @@ def client_fields(c: Client | None) -> list[FormField]:
     ]
 
 
-def project_fields(p: Project | None, client: Client) -> list[FormField]:
+def project_fields(p, client) -> list[FormField]:
+    """The project form of ``client``, empty for a new project (``p`` None)."""
     return [
         FormField("name", _("Name"), value=p.name if p else "", required=True),
         FormField(
@@ -150,13 +151,13 @@ class ClientsScreen(SectionScreen):
     def on_data_table_row_selected(self, event) -> None:
         self.action_edit()
 
-    def selected_client(self) -> Client | None:
+    def selected_client(self):
         key = self.query_one("#clients", PagedTable).selected_key()
-        return Client.get_or_none(Client.id == int(key)) if key else None
+        return svc.get_client(int(key)) if key else None
 
-    def selected_project(self) -> Project | None:
+    def selected_project(self):
         key = self.query_one("#projects", PagedTable).selected_key()
-        return Project.get_or_none(Project.id == int(key)) if key else None
+        return svc.get_project(int(key)) if key else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "clients":
@@ -219,7 +220,8 @@ class ClientsScreen(SectionScreen):
             )
 
     def action_archive(self) -> None:
-        target = self.selected_project() if self._projects_focused() else self.selected_client()
+        is_project = self._projects_focused()
+        target = self.selected_project() if is_project else self.selected_client()
         if target is None:
             return
         archive = not target.archived
@@ -230,7 +232,7 @@ class ClientsScreen(SectionScreen):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            if isinstance(target, Project):
+            if is_project:
                 svc.archive_project(target, archive)
             else:
                 svc.archive_client(target, archive)

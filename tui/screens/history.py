@@ -8,8 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Label, Log, Static
 
-from core.platform.history import format_changes, history_query, run_changes_query, run_duration
-from core.store.models import SyncHistory
+from core.platform.history import format_changes_many, get_run, history_query, run_changes_query, run_duration
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
@@ -22,7 +21,7 @@ def _when(ts) -> str:
 
 
 class RunDetailScreen(DetailScreen):
-    def __init__(self, run: SyncHistory):
+    def __init__(self, run):
         super().__init__()
         self.run = run
 
@@ -61,9 +60,10 @@ class RunDetailScreen(DetailScreen):
         self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
 
     def fetch_changes(self, offset: int, limit: int):
+        changes = list(run_changes_query(self.run.id).limit(limit).offset(offset))
         rows = [
-            (c.id, [c.action, c.table_name, str(c.row_id), format_changes(c, limit=4)])
-            for c in run_changes_query(self.run.id).limit(limit).offset(offset)
+            (c.id, [c.action, c.table_name, str(c.row_id), text])
+            for c, text in zip(changes, format_changes_many(changes, limit=4), strict=True)
         ]
         if not rows and offset == 0:
             rows = [("nothing", ["—", _("nothing"), "", ""])]
@@ -132,6 +132,6 @@ class HistoryScreen(SectionScreen):
 
     def on_data_table_row_selected(self, event) -> None:
         key = self.query_one(PagedTable).selected_key()
-        run = SyncHistory.get_or_none(SyncHistory.id == int(key)) if key else None
+        run = get_run(int(key)) if key else None
         if run:
             self.app.push_screen(RunDetailScreen(run))

@@ -14,10 +14,8 @@ from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Sel
 from textual.worker import get_current_worker
 
 from core.billing import invoicing as svc
-from core.billing.clients import list_clients
-from core.store import paths
-from core.store.db import db
-from core.store.models import Invoice
+from core.billing import payments
+from core.billing.clients import get_client, list_clients
 from core.values.dates import parse_date
 from core.values.validation import ValidationError
 from tui.i18n import _, day, money
@@ -39,7 +37,7 @@ STATUS_FILTERS = [
 ]
 
 
-class NewInvoiceScreen(ModalScreen[Invoice | None]):
+class NewInvoiceScreen(ModalScreen):
     """Pick a client and an end date, see the lines and total, then create the draft."""
 
     BINDINGS = [Binding("ctrl+s", "create", "Create draft", priority=True), Binding("escape", "cancel", "Cancel")]
@@ -69,9 +67,9 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
         client_id = chosen(self.query_one("#wizard-client", Select), None)
         if client_id is None:
             raise ValidationError(_("Choose a client."))
-        from core.store.models import Client
-
-        client = Client.get_by_id(client_id)
+        client = get_client(client_id)
+        if client is None:
+            raise ValidationError(_("Choose a client."))
         text = self.query_one("#wizard-until", DateInput).value
         until = parse_date(text) if text.strip() else None
         return client, until, self.query_one("#wizard-per-entry", Checkbox).value
@@ -142,14 +140,14 @@ class NewInvoiceScreen(ModalScreen[Invoice | None]):
 
 
 class InvoiceDetailScreen(DetailScreen):
-    def __init__(self, invoice: Invoice):
+    def __init__(self, invoice):
         super().__init__()
         self.invoice = invoice
 
     def compose(self) -> ComposeResult:
         inv = self.invoice
         cur = inv.currency
-        paid = svc.amount_paid(inv)
+        paid = payments.amount_paid(inv)
         with Vertical(classes="dialog detail-dialog"):
             yield Static(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}", classes="dialog-title")
             with VerticalScroll():
@@ -174,11 +172,13 @@ class InvoiceDetailScreen(DetailScreen):
                     if inv.reverse_charge:
                         summary.append(_("Reverse charge"))
                 summary.append(f"[b]{_('Total')}: {money(inv.total, cur)}[/b]")
-                summary.append(f"{_('Paid')}: {money(paid, cur)}   {_('Still due')}: {money(svc.amount_due(inv), cur)}")
+                summary.append(
+                    f"{_('Paid')}: {money(paid, cur)}   {_('Still due')}: {money(payments.amount_due(inv), cur)}"
+                )
                 yield Static("\n".join(summary), classes="total")
                 yield Label(_("Payments"), classes="pane-title")
-                payments = PlainDataTable(id="detail-payments", cursor_type="none")
-                yield payments
+                payment_table = PlainDataTable(id="detail-payments", cursor_type="none")
+                yield payment_table
 
     def on_mount(self) -> None:
         inv = self.invoice
@@ -193,12 +193,12 @@ class InvoiceDetailScreen(DetailScreen):
                 str(line.vat_rate),
                 money(line.amount, inv.currency),
             )
-        payments = self.query_one("#detail-payments", DataTable)
-        payments.add_columns(_("Date"), _("Amount"), _("Source"), _("Reference"))
-        for tx in inv.payments:
-            payments.add_row(day(tx.transacted_on), money(tx.amount, tx.currency), tx.source, tx.reference or "—")
-        if not payments.row_count:
-            payments.add_row("—", _("no payments yet"), "", "")
+        payment_table = self.query_one("#detail-payments", DataTable)
+        payment_table.add_columns(_("Date"), _("Amount"), _("Source"), _("Reference"))
+        for tx in svc.invoice_payments(inv):
+            payment_table.add_row(day(tx.transacted_on), money(tx.amount, tx.currency), tx.source, tx.reference or "—")
+        if not payment_table.row_count:
+            payment_table.add_row("—", _("no payments yet"), "", "")
 
 
 class InvoicesScreen(SectionScreen):
@@ -264,7 +264,7 @@ class InvoicesScreen(SectionScreen):
                         day(inv.issued_on),
                         day(inv.due_on),
                         money(inv.total, inv.currency),
-                        money(svc.amount_due(inv), inv.currency),
+                        money(inv.still_due, inv.currency),
                     ],
                 )
             )
@@ -284,12 +284,13 @@ class InvoicesScreen(SectionScreen):
         if event.data_table.id == "invoice-list":
             self.action_detail()
 
-    def selected(self) -> Invoice | None:
+    def selected(self):
+        """The invoice under the cursor (read again: it may have changed), or None."""
         key = self.query_one(PagedTable).selected_key()
-        return Invoice.get_or_none(Invoice.id == int(key)) if key else None
+        return svc.get_invoice(int(key)) if key else None
 
     def action_new_invoice(self) -> None:
-        def created(invoice: Invoice | None) -> None:
+        def created(invoice) -> None:
             if invoice is not None:
                 self.notify(_("Draft invoice {number} created.").format(number=invoice.number))
                 self.refresh_data()
@@ -364,7 +365,7 @@ class InvoicesScreen(SectionScreen):
             self.export([invoice.id])
 
     def action_export_all(self) -> None:
-        ids = [inv.id for inv in svc.invoices_query(self._status()).select(Invoice.id)]
+        ids = svc.invoice_ids(self._status())
         if not ids:
             self.notify(_("No invoices are listed."), severity="warning")
             return
@@ -375,24 +376,20 @@ class InvoicesScreen(SectionScreen):
         panel.remove_class("hidden")
         bar = self.query_one("#export-bar", ProgressBar)
         bar.update(total=len(invoice_ids), progress=0)
-        self.run_export(invoice_ids, paths.exports_dir())
+        self.run_export(invoice_ids, svc.exports_dir())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pdf-export")
     def run_export(self, invoice_ids: list[int], out_dir) -> None:
-        from core.billing import pdf
-
         worker = get_current_worker()
         bar = self.query_one("#export-bar", ProgressBar)
         try:
-            with db.connection_context():
-                invoices = [Invoice.get_by_id(i) for i in invoice_ids]
 
-                def progress(done: int, total: int) -> None:
-                    if worker.is_cancelled:
-                        raise InterruptedError
-                    self.app.call_from_thread(bar.update, progress=done)
+            def progress(done: int, total: int) -> None:
+                if worker.is_cancelled:
+                    raise InterruptedError
+                self.app.call_from_thread(bar.update, progress=done)
 
-                written = pdf.export_invoices(invoices, out_dir, progress=progress)
+            written = svc.export_pdfs(invoice_ids, out_dir, progress=progress)
             where = written[0] if len(written) == 1 else out_dir
             self.app.call_from_thread(
                 self.notify, _("Exported {count} PDF(s) to {path}").format(count=len(written), path=where), timeout=10

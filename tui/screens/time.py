@@ -10,7 +10,6 @@ from textual.widgets import Checkbox, Select
 from core.billing import timesheet
 from core.billing.clients import find_project, list_projects, project_label
 from core.billing.timesheet import PERIOD_CHOICES
-from core.store.models import WorkEntry
 from core.values.dates import format_minutes
 from core.values.money import from_minor
 from tui.i18n import _, day, money
@@ -26,8 +25,10 @@ def project_options() -> list[tuple[str, int]]:
 
 
 def entry_fields(
-    entry: WorkEntry | None, default_project: int | None = None, options: list[tuple[str, int]] | None = None
+    entry, default_project: int | None = None, options: list[tuple[str, int]] | None = None
 ) -> list[FormField]:
+    """The entry form, empty for a new entry (``entry`` None)."""
+
     def currency_value(minor):
         return "" if minor is None else str(from_minor(minor, entry.project.client.currency))
 
@@ -67,8 +68,8 @@ def entry_fields(
     ]
 
 
-def submit_entry(entry: WorkEntry | None):
-    def submit(values: dict) -> WorkEntry:
+def submit_entry(entry):
+    def submit(values: dict):
         from core.values.validation import ValidationError
 
         if values["project"] is None:
@@ -139,9 +140,9 @@ class TimeScreen(SectionScreen):
         }
 
     def fetch(self, offset: int, limit: int):
-        query = timesheet.entries_query(**self._filters()).limit(limit).offset(offset)
+        entries = list(timesheet.entries_query(**self._filters()).limit(limit).offset(offset))
         rows = []
-        for e in query:
+        for e, amount in zip(entries, timesheet.entry_amounts(entries), strict=True):
             time_text = (
                 format_minutes(e.minutes)
                 if e.kind == "time" and e.minutes is not None
@@ -154,7 +155,7 @@ class TimeScreen(SectionScreen):
                         day(e.date),
                         project_label(e.project),
                         time_text,
-                        money(timesheet.entry_amount(e), e.project.client.currency),
+                        money(amount, e.project.client.currency),
                         _(timesheet.entry_billing_state(e)),
                         e.description,
                     ],
@@ -188,9 +189,9 @@ class TimeScreen(SectionScreen):
     def on_data_table_row_selected(self, event) -> None:
         self.action_edit_entry()
 
-    def _selected(self) -> WorkEntry | None:
+    def _selected(self):
         key = self.query_one(PagedTable).selected_key()
-        return WorkEntry.get_or_none(WorkEntry.id == int(key)) if key else None
+        return timesheet.get_entry(int(key)) if key else None
 
     def action_toggle_unbilled(self) -> None:
         box = self.query_one("#filter-unbilled", Checkbox)
@@ -224,7 +225,7 @@ class TimeScreen(SectionScreen):
         if entry.invoice_line_id is not None:
             self.notify(
                 _("This entry is billed on invoice {number}; delete or cancel that invoice to change it.").format(
-                    number=entry.invoice_line.invoice.number
+                    number=timesheet.billed_on(entry)
                 ),
                 severity="warning",
             )
@@ -243,7 +244,7 @@ class TimeScreen(SectionScreen):
         if entry.invoice_line_id is not None:
             self.notify(
                 _("This entry is billed on invoice {number}; delete or cancel that invoice to change it.").format(
-                    number=entry.invoice_line.invoice.number
+                    number=timesheet.billed_on(entry)
                 ),
                 severity="warning",
             )
