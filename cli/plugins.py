@@ -12,6 +12,7 @@ from core.platform.history import display_changes, history_query, run_changes, r
 from core.platform.sync import SyncRefused, run_sync
 from core.plugins import get_plugin
 from core.store.models import SyncHistory
+from core.store.states import RunStatus
 
 
 def register(commands) -> None:
@@ -208,7 +209,7 @@ def sync_run(args) -> int:
         outcome = run_sync(args.name, trigger="cli", on_log=lambda line: print(line, flush=True))
     except SyncRefused as exc:
         raise CommandError(str(exc)) from None
-    if outcome.status == "completed":
+    if outcome.status == RunStatus.COMPLETED:
         print(f"Sync {outcome.run_id} completed. Details: fakturka history show {outcome.run_id}")
         return 0
     print(f"fakturka: sync {outcome.run_id} failed: {outcome.error}", file=sys.stderr)

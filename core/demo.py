@@ -17,6 +17,7 @@ from core.store import paths
 from core.store.audit import audit_context
 from core.store.db import db
 from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
+from core.store.states import InvoiceStatus, MatchStatus
 from core.values.money import from_minor
 
 
@@ -186,7 +187,7 @@ def _demo_invoices(clients: tuple[Client, Client, Client], today: date) -> None:
                 _demo_payment(inv, client)
     # One cancelled invoice, as happens when a client disputes a bill.
     for inv in created:
-        if inv.status == "sent" and inv.client == studio:
+        if inv.status == InvoiceStatus.SENT and inv.client == studio:
             invoicing.cancel_invoice(inv)
             break
 
@@ -204,7 +205,7 @@ def _demo_payment(inv: Invoice, client: Client) -> None:
         reference=inv.variable_symbol,
         description=f"Payment {inv.number}",
         invoice=inv,
-        match_status="matched",
+        match_status=MatchStatus.MATCHED,
     )
     invoicing.mark_paid(inv, inv.due_on - timedelta(days=2))
 
@@ -284,7 +285,9 @@ def write_demo_statement(today: date) -> Path:
 
 def _open_invoices(currency: str) -> list[Invoice]:
     return list(
-        Invoice.select().where((Invoice.status == "sent") & (Invoice.currency == currency)).order_by(Invoice.issued_on)
+        Invoice.select()
+        .where((Invoice.status == InvoiceStatus.SENT) & (Invoice.currency == currency))
+        .order_by(Invoice.issued_on)
     )
 
 

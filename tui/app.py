@@ -22,6 +22,7 @@ from core.demo import database_is_empty, load_demo
 from core.errors import FakturkaError
 from core.store.config import UiConfig, load_config, save_config
 from core.store.db import describe_database_error
+from core.store.states import RunStatus
 from core.values.dates import format_minutes
 from tui import terminal
 from tui.i18n import _, set_language
@@ -296,7 +297,7 @@ class FakturkaApp(App):
 
         def started(run_id: int) -> None:
             session.run_id = run_id
-            session.status = "running"
+            session.status = RunStatus.RUNNING
 
         try:
             with db.connection_context():
@@ -317,7 +318,7 @@ class FakturkaApp(App):
         except Exception as exc:  # noqa: BLE001 - a failed sync must never close the app
             session.message = f"{type(exc).__name__}: {exc}"
             session.lines.append(session.message)
-            session.status = "failed"
+            session.status = RunStatus.FAILED
             self.call_from_thread(self.notify, session.message, severity="error", timeout=8)
             return
         c = outcome.counts
@@ -325,14 +326,14 @@ class FakturkaApp(App):
             created=c.created, updated=c.updated, skipped=c.skipped
         )
         # The message first: setting the status posts SyncFinished, whose handlers may read it.
-        if outcome.status == "completed":
+        if outcome.status == RunStatus.COMPLETED:
             session.message = _("{name}: sync completed ({counts}).").format(
                 name=session.plugin_name, counts=session.counts
             )
         else:
             session.message = outcome.error or ""
         session.status = outcome.status
-        if outcome.status == "completed":
+        if outcome.status == RunStatus.COMPLETED:
             self.call_from_thread(self.notify, session.message, timeout=8)
         else:
             self.call_from_thread(

@@ -24,7 +24,9 @@ import weakref
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-FINISHED = ("completed", "failed", "refused")
+from core.store.states import RunStatus
+
+FINISHED = (RunStatus.COMPLETED, RunStatus.FAILED, "refused")
 _listeners: weakref.WeakSet[MessagePump] = weakref.WeakSet()
 _listeners_lock = threading.Lock()
 

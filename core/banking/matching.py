@@ -32,11 +32,12 @@ from core.store.bulk import audited_bulk_update
 from core.store.db import db
 from core.store.gcpause import gc_paused
 from core.store.models import Client, Invoice, MoneyTransaction
+from core.store.states import InvoiceStatus, MatchStatus
 from core.values.money import from_minor
 
-OPEN_STATUSES = ("sent",)
+OPEN_STATUSES = (InvoiceStatus.SENT,)
 # The rare match states, with a partial index of their own (migration 5).
-ATTENTION_STATUSES = ("review", "ignored")
+ATTENTION_STATUSES = (MatchStatus.REVIEW, MatchStatus.IGNORED)
 _ATTENTION_SQL = "\"match_status\" IN ('review', 'ignored')"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9]|[0-9]")
 
@@ -253,7 +254,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
                     else f"{len(same_currency)} invoices match by {how}"
                 )
                 note = {"reason": reason, "candidates": [_evidence(tx, i, how) for i in candidates]}
-                reviewed[tx.id] = {"match_status": "review", "match_note": note}
+                reviewed[tx.id] = {"match_status": MatchStatus.REVIEW, "match_note": note}
                 report.review.append(Review(tx.id, reason, [i.number for i in candidates]))
                 continue
             inv = same_currency[0]
@@ -268,7 +269,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
             index.paid[inv.id] += tx.amount
             # The VS, amount and message are on the row already; the note says only what matching decided.
             note = {"invoice": inv.number, "by": how, "result": kind, "owed_before": owed}
-            linked[tx.id] = {"invoice": inv.id, "match_status": "matched", "match_note": note}
+            linked[tx.id] = {"invoice": inv.id, "match_status": MatchStatus.MATCHED, "match_note": note}
             if settles(inv.status, inv.total, index.paid[inv.id]) and inv.id not in settled:
                 settled[inv.id] = _date(tx.transacted_on)  # paid date = the transaction that completed it
             report.matched.append(Matched(tx.id, inv.number, kind, index.owed[inv.id], inv.currency))
@@ -298,7 +299,7 @@ def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice,
     query = (
         Invoice.select(Invoice, Client, amount_due_sql().alias("still_due"))
         .join(Client)
-        .where(Invoice.status.in_(OPEN_STATUSES + ("draft",)))
+        .where(Invoice.status.in_(OPEN_STATUSES + (InvoiceStatus.DRAFT,)))
     )
     for inv in query:
         evidence, score = [], 0
@@ -326,15 +327,15 @@ def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
         raise MatchError(f"Transaction {tx.id} is an expense; only incoming payments pay invoices.")
     if tx.invoice_id is not None:
         raise MatchError(f"Transaction {tx.id} already pays invoice {tx.invoice.number}; unlink it first.")
-    if invoice.status in ("cancelled",):
+    if invoice.status in (InvoiceStatus.CANCELLED,):
         raise MatchError(f"Invoice {invoice.number} is cancelled.")
     if invoice.currency != tx.currency:
         raise MatchError(f"Transaction {tx.id} is in {tx.currency}, invoice {invoice.number} in {invoice.currency}.")
     with db.atomic():
         tx.invoice = invoice
-        tx.match_status = "matched"
+        tx.match_status = MatchStatus.MATCHED
         tx.match_note = {"invoice": invoice.number, "by": "hand"}
-        if invoice.status == "paid":
+        if invoice.status == InvoiceStatus.PAID:
             # Marked paid by hand before its payment arrived: unlinking must not take that back.
             tx.match_note["invoice_was_paid"] = True
         tx.save()
@@ -349,7 +350,7 @@ def unlink(tx: MoneyTransaction) -> MoneyTransaction:
         invoice = Invoice.get_by_id(tx.invoice_id)
         was_paid_before = bool((tx.match_note or {}).get("invoice_was_paid"))
         tx.invoice = None
-        tx.match_status = "unmatched"
+        tx.match_status = MatchStatus.UNMATCHED
         tx.match_note = {}
         tx.save()
         # Back to what it was before the link: owed again, unless it had been marked paid by hand.
@@ -361,7 +362,7 @@ def ignore(tx: MoneyTransaction, ignored: bool = True) -> MoneyTransaction:
     """Mark a transaction 'not an invoice payment' (or take that back)."""
     if tx.invoice_id is not None:
         raise MatchError(f"Transaction {tx.id} pays invoice {tx.invoice.number}; unlink it first.")
-    tx.match_status = "ignored" if ignored else "unmatched"
+    tx.match_status = MatchStatus.IGNORED if ignored else MatchStatus.UNMATCHED
     tx.match_note = {"by": "hand", "reason": "not an invoice payment"} if ignored else {}
     tx.save()
     return tx

@@ -32,6 +32,7 @@ from core.errors import FakturkaError
 from core.store import paths
 from core.store.db import db
 from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
+from core.store.states import InvoiceStatus
 
 EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 HOURS_QUANTUM = Decimal("0.01")
@@ -208,7 +209,7 @@ def _insert_invoice(client: Client, draft: InvoiceDraft, issued_on: date, until:
         year=issued_on.year,
         seq=seq,
         client=client,
-        status="draft",
+        status=InvoiceStatus.DRAFT,
         currency=client.currency,
         language=client.language,
         issued_on=issued_on,
@@ -277,11 +278,11 @@ def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
 
 
 def overdue_condition(today: date | None = None):
-    return (Invoice.status == "sent") & (Invoice.due_on < (today or date.today()))
+    return (Invoice.status == InvoiceStatus.SENT) & (Invoice.due_on < (today or date.today()))
 
 
 def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
-    return invoice.status == "sent" and invoice.due_on < (today or date.today())
+    return invoice.status == InvoiceStatus.SENT and invoice.due_on < (today or date.today())
 
 
 def display_status(invoice: Invoice, today: date | None = None) -> str:
@@ -295,7 +296,7 @@ def _release_entries(invoice: Invoice) -> None:
 
 
 def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
-    if invoice.status != "draft":
+    if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
     if on is not None and on < invoice.issued_on:
         raise InvoiceError(
@@ -303,7 +304,7 @@ def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
             f"it cannot be sent before that ({on.isoformat()})."
         )
     with db.atomic():
-        invoice.status = "sent"
+        invoice.status = InvoiceStatus.SENT
         invoice.sent_on = on or date.today()
         # The document is final from now on: freeze the parties as they are today.
         invoice.supplier = supplier_snapshot(get_profile())
@@ -313,33 +314,33 @@ def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
 
 
 def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
-    if invoice.status not in ("draft", "sent"):
+    if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.SENT):
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
     if on is not None and on > date.today():
         raise InvoiceError(
             f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day the money arrived."
         )
-    invoice.status = "paid"
+    invoice.status = InvoiceStatus.PAID
     invoice.paid_on = on or date.today()
     invoice.save()
     return invoice
 
 
 def cancel_invoice(invoice: Invoice) -> Invoice:
-    if invoice.status == "cancelled":
+    if invoice.status == InvoiceStatus.CANCELLED:
         raise InvoiceError(f"Invoice {invoice.number} is already cancelled.")
-    if invoice.status == "paid":
+    if invoice.status == InvoiceStatus.PAID:
         raise InvoiceError(f"Invoice {invoice.number} is paid; a paid invoice cannot be cancelled.")
     with db.atomic():
         _release_entries(invoice)
-        invoice.status = "cancelled"
+        invoice.status = InvoiceStatus.CANCELLED
         invoice.save()
     return invoice
 
 
 def delete_draft(invoice: Invoice) -> None:
     """Delete the newest draft of its year, releasing its entries; its number is reused."""
-    if invoice.status != "draft":
+    if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(
             f"Invoice {invoice.number} is {invoice.status}; only drafts can be deleted (cancel it instead)."
         )
@@ -417,7 +418,7 @@ def invoices_query(status: str | None = None, today: date | None = None):
     if status == "overdue":
         query = query.where(overdue_condition(today))
     elif status == "open":
-        query = query.where(Invoice.status == "sent")
+        query = query.where(Invoice.status == InvoiceStatus.SENT)
     elif status:
         if status not in Invoice.STATUSES:
             raise InvoiceError(f"Unknown status {status!r}; use one of draft, sent, paid, cancelled, overdue, open.")

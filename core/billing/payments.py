@@ -16,6 +16,7 @@ from peewee import Case, Select, Value, fn
 from core.store.bulk import audited_bulk_update
 from core.store.db import db
 from core.store.models import Invoice, MoneyTransaction
+from core.store.states import InvoiceStatus
 
 # # Each rule is written once:
 # - what is paid and what is still owed are SQL expressions over an invoice's status, total and
@@ -26,8 +27,8 @@ from core.store.models import Invoice, MoneyTransaction
 #   for a payment linked or unlinked by hand (``settle_payment_status``, one invoice) and for a
 #   batch of automatic matching (``settle_invoices``, many invoices in one statement).
 
-CLOSED_STATUSES = ("cancelled", "paid")  # nothing is owed on these
-SETTLEABLE_STATUSES = ("draft", "sent")  # payments can make these paid
+CLOSED_STATUSES = (InvoiceStatus.CANCELLED, InvoiceStatus.PAID)  # nothing is owed on these
+SETTLEABLE_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.SENT)  # payments can make these paid
 
 
 def _paid_query(invoice_ref):
@@ -98,9 +99,9 @@ def payment_status(state: PaymentState, *, payment_removed: bool = False) -> tup
     marked paid by hand); only removing one can, and then it is owed again (sent).
     """
     if settles(state.status, state.total, state.paid):
-        return "paid", state.paid_on
-    if payment_removed and state.status == "paid" and state.paid < state.total:
-        return "sent", None
+        return InvoiceStatus.PAID, state.paid_on
+    if payment_removed and state.status == InvoiceStatus.PAID and state.paid < state.total:
+        return InvoiceStatus.SENT, None
     return None
 
 
@@ -139,4 +140,4 @@ def settle_payment_status(invoice: Invoice, *, payment_removed: bool = False) ->
         return False
     invoice.status, invoice.paid_on = new
     invoice.save()
-    return invoice.status == "paid"
+    return invoice.status == InvoiceStatus.PAID

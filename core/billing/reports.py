@@ -13,6 +13,7 @@ from core.billing.payments import amount_paid_sql
 from core.billing.profile import get_profile
 from core.billing.timesheet import entry_amount_sql, finished_condition, unbilled_condition
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
+from core.store.states import InvoiceStatus
 
 PerCurrency = dict[str, int]  # currency -> minor units
 
@@ -125,7 +126,11 @@ def _invoiced_by_month(months: list[date], today: date) -> dict[str, list[int]]:
     month_key = fn.strftime("%Y-%m", Invoice.issued_on)
     rows = (
         Invoice.select(month_key, Invoice.currency, fn.SUM(Invoice.total))
-        .where((Invoice.issued_on >= months[0]) & (Invoice.issued_on <= today) & Invoice.status.in_(("sent", "paid")))
+        .where(
+            (Invoice.issued_on >= months[0])
+            & (Invoice.issued_on <= today)
+            & Invoice.status.in_((InvoiceStatus.SENT, InvoiceStatus.PAID))
+        )
         .group_by(month_key, Invoice.currency)
         .tuples()
     )
@@ -147,7 +152,7 @@ def dashboard(today: date | None = None) -> Dashboard:
     today = today or date.today()
     profile = get_profile()
     rate = (profile.default_hourly_rate, profile.default_currency)
-    outstanding_count, outstanding = _outstanding(Invoice.status == "sent")
+    outstanding_count, outstanding = _outstanding(Invoice.status == InvoiceStatus.SENT)
     overdue_count, overdue = _outstanding(overdue_condition(today))
     months = _month_starts(today)
     return Dashboard(

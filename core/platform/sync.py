@@ -62,6 +62,7 @@ from core.store.db import db
 from core.store.gcpause import gc_paused
 from core.store.locks import FileLock, LockBusy, is_locked
 from core.store.models import PluginConfiguration, SyncHistory
+from core.store.states import RunStatus
 from core.values.timeutil import utcnow
 
 TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
@@ -97,16 +98,16 @@ def _local_time(ts: datetime | None) -> str:
 def recover_interrupted_runs() -> int:
     """Mark runs left pending/running by a process that died as failed ("interrupted")."""
     count = 0
-    for run in SyncHistory.select().where(SyncHistory.status.in_(("pending", "running"))):
+    for run in SyncHistory.select().where(SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))):
         if is_locked(_lock_name(run.plugin_name)):
             continue  # still running somewhere
         SyncHistory.update(
-            status="failed",
+            status=RunStatus.FAILED,
             completed_at=utcnow(),
             updated_at=utcnow(),
             error_message="Interrupted: the process running this sync stopped before it finished; "
             "nothing of it was saved. Run it again.",
-        ).where((SyncHistory.id == run.id) & SyncHistory.status.in_(("pending", "running"))).execute()
+        ).where((SyncHistory.id == run.id) & SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))).execute()
         count += 1
     return count
 
@@ -154,7 +155,7 @@ def run_sync(
     except LockBusy:
         running = (
             SyncHistory.select()
-            .where((SyncHistory.plugin_name == name) & SyncHistory.status.in_(("pending", "running")))
+            .where((SyncHistory.plugin_name == name) & SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING)))
             .order_by(SyncHistory.id.desc())
             .first()
         )
@@ -174,8 +175,8 @@ def run_sync(
 def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started) -> SyncOutcome:
     name = plugin_cls.name
     masker = Masker(v for v in secrets.values() if isinstance(v, str))
-    history = SyncHistory.create(plugin_name=name, status="pending", trigger=trigger)
-    SyncHistory.update(status="running", started_at=utcnow(), updated_at=utcnow()).where(
+    history = SyncHistory.create(plugin_name=name, status=RunStatus.PENDING, trigger=trigger)
+    SyncHistory.update(status=RunStatus.RUNNING, started_at=utcnow(), updated_at=utcnow()).where(
         SyncHistory.id == history.id
     ).execute()
     if on_started:
@@ -203,7 +204,7 @@ def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cance
         message = f"{name} failed: {type(exc).__name__}: {exc}"
         ctx._emit(message, "error")
         return _fail(ctx, history.id, message, traceback.format_exc())
-    return SyncOutcome(history.id, "completed", ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
+    return SyncOutcome(history.id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
 
 
 def _run_plugin_code(plugin_cls, ctx: SyncContext) -> None:
@@ -269,7 +270,7 @@ def _run_coroutine(awaitable, guard: ReadOnlyGuard | None = None) -> None:
 def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> SyncOutcome:
     masker = ctx._masker
     SyncHistory.update(
-        status="failed",
+        status=RunStatus.FAILED,
         completed_at=utcnow(),
         updated_at=utcnow(),
         records_processed=ctx.counts.processed,
@@ -283,7 +284,7 @@ def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) ->
     ).where(SyncHistory.id == run_id).execute()
     return SyncOutcome(
         run_id,
-        "failed",
+        RunStatus.FAILED,
         Counts(processed=ctx.counts.processed),
         masker.text(message),
         masker.data(ctx.metadata),

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from core.platform.sync_masking import Masker
 from core.store.models import Client, Invoice, MoneyTransaction, Project
+from core.store.states import InvoiceStatus
 from core.values.money import to_minor
 from core.values.validation import check_currency
 
@@ -211,7 +212,7 @@ class SyncContext:
         return list(Project.select(Project, Client).join(Client).where(Project.archived == False))  # noqa: E712
 
     def open_invoices(self) -> list[Invoice]:
-        return list(Invoice.select().where(Invoice.status == "sent"))
+        return list(Invoice.select().where(Invoice.status == InvoiceStatus.SENT))
 
 
 def _checked_movement(external_id, transaction_type: str, amount, currency, transacted_on) -> tuple[int, str, date]:

@@ -11,6 +11,7 @@ from core.store.audit import audit_context, insert_stored_rows
 from core.store.base import json_text
 from core.store.db import db
 from core.store.models import MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
+from core.store.states import RunStatus
 from core.values.timeutil import utcnow
 
 TX_INSERTED = (
@@ -229,7 +230,7 @@ def commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
             config.state = state
             config.save()
         SyncHistory.update(
-            status="completed",
+            status=RunStatus.COMPLETED,
             completed_at=utcnow(),
             updated_at=utcnow(),
             records_processed=counts.processed,

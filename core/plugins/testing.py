@@ -5,7 +5,7 @@ The one-liner::
     from core.plugins.testing import run_plugin
 
     result = run_plugin(MyBank, settings={"account": "123"}, credentials={"token": "t"})
-    assert result.status == "completed" and result.created == 3
+    assert result.ok and result.created == 3  # ok: the run completed
     result.transactions  # MoneyTransaction rows owned by the plugin (source == its name)
     result.log, result.state, result.audit, result.metadata
 
@@ -65,6 +65,7 @@ from core.platform.sync import SyncRefused, run_sync
 from core.plugins.base import Plugin
 from core.store.db import PRAGMAS, close_database, db, open_database
 from core.store.models import AuditRecord, MoneyTransaction, SyncHistory, WorkEntry
+from core.store.states import RunStatus
 
 __all__ = ["PluginTestKit", "SyncRefused", "SyncResult", "assert_writes_match", "run_plugin", "written"]
 
@@ -92,7 +93,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "completed"
+        return self.status == RunStatus.COMPLETED
 
     def stored_text(self) -> str:
         """Everything this run stored as text (log, error, backtrace, metadata, audit changes).

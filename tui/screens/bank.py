@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Select, Static
 from core.banking import matching
 from core.billing.invoicing import get_invoice
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
+from core.store.states import MatchStatus
 from tui.i18n import _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
@@ -23,10 +24,10 @@ from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [
     ("All", ""),
-    ("Unmatched", "unmatched"),
-    ("Needs review", "review"),
-    ("Matched", "matched"),
-    ("Ignored", "ignored"),
+    ("Unmatched", MatchStatus.UNMATCHED),
+    ("Needs review", MatchStatus.REVIEW),
+    ("Matched", MatchStatus.MATCHED),
+    ("Ignored", MatchStatus.IGNORED),
 ]
 
 
@@ -172,7 +173,9 @@ class BankScreen(SectionScreen):
         query = matching.transactions_query(status=status or None, source=source or None, since=since, until=until)
         for t in query.limit(limit).offset(offset):
             sign = "-" if t.transaction_type == "expense" else ""
-            label = styled(_(t.match_status), "bold yellow") if t.match_status == "review" else _(t.match_status)
+            label = (
+                styled(_(t.match_status), "bold yellow") if t.match_status == MatchStatus.REVIEW else _(t.match_status)
+            )
             rows.append(
                 (
                     t.id,
@@ -273,7 +276,7 @@ class BankScreen(SectionScreen):
         tx = self.selected()
         if tx is None:
             return
-        restore = tx.match_status == "ignored"
+        restore = tx.match_status == MatchStatus.IGNORED
         question = (
             _("Make this transaction unmatched again?")
             if restore

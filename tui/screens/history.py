@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Label, Log, Static
 
 from core.platform.history import format_changes_many, get_run, history_query, run_changes_query, run_duration
+from core.store.states import RunStatus
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
@@ -104,7 +105,7 @@ class HistoryScreen(SectionScreen):
     def fetch(self, offset: int, limit: int):
         rows = []
         for r in history_query().limit(limit).offset(offset):
-            status = styled(_(r.status), "bold red") if r.status == "failed" else _(r.status)
+            status = styled(_(r.status), "bold red") if r.status == RunStatus.FAILED else _(r.status)
             rows.append(
                 (
                     r.id,

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 from core.billing import invoicing as svc
 from core.billing import payments
 from core.billing.clients import get_client, list_clients
+from core.store.states import InvoiceStatus
 from core.values.dates import parse_date
 from core.values.validation import ValidationError
 from tui.i18n import _, day, money
@@ -29,11 +30,11 @@ from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [
     ("All", ""),
-    ("Draft", "draft"),
-    ("Sent", "sent"),
+    ("Draft", InvoiceStatus.DRAFT),
+    ("Sent", InvoiceStatus.SENT),
     ("Overdue", "overdue"),
-    ("Paid", "paid"),
-    ("Cancelled", "cancelled"),
+    ("Paid", InvoiceStatus.PAID),
+    ("Cancelled", InvoiceStatus.CANCELLED),
 ]
 
 

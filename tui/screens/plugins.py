@@ -10,6 +10,7 @@ from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.platform import plugin_config
 from core.plugins import UnknownPlugin, get_plugin
+from core.store.states import RunStatus
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.sync_session import SyncFinished, SyncLog, SyncProgress, SyncSession, listen, stop_listening
@@ -230,8 +231,8 @@ class PluginsScreen(SectionScreen):
         if session.total:
             bar.update(total=session.total, progress=session.done)
         elif session.finished:
-            bar.update(total=1, progress=1 if session.status == "completed" else 0)
-        bar.display = session.total > 0 or session.status == "completed"
+            bar.update(total=1, progress=1 if session.status == RunStatus.COMPLETED else 0)
+        bar.display = session.total > 0 or session.status == RunStatus.COMPLETED
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
         self.query_one("#sync-title", Label).update(Content(title))
         self.query_one("#sync-counts", Static).update(session.counts)
