@@ -44,8 +44,6 @@ from core.errors import FakturkaError
 from core.platform import credentials as creds
 from core.platform import plugin_config
 from core.platform.sync_context import (  # noqa: F401 - the public names, importable from core.platform.sync
-    LOG_LEVELS,
-    ApplyResult,
     Counts,
     LogCallback,
     ProgressCallback,
@@ -53,7 +51,7 @@ from core.platform.sync_context import (  # noqa: F401 - the public names, impor
     SyncContext,
 )
 from core.platform.sync_guard import ReadOnlyGuard, is_refused_write, refusal
-from core.platform.sync_landing import AFTER_APPLY, TX_COMPARED, TX_INSERTED, commit, match_new_payments  # noqa: F401
+from core.platform.sync_landing import AFTER_APPLY, commit  # noqa: F401 - AFTER_APPLY: the hooks, read by bench/
 from core.platform.sync_masking import MASK, Masker  # noqa: F401
 from core.plugins import UnknownPlugin, get_plugin
 from core.plugins.base import SyncError

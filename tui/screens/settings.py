@@ -8,10 +8,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Select, Static
 
 from core.billing import profile as svc
+from core.errors import FakturkaError
 from core.values.money import from_minor
 from tui.i18n import _, language
 from tui.screens.base import SectionScreen
-from tui.widgets.form import FormField, FormView, expected_errors
+from tui.widgets.form import FormField, FormView
 
 THEMES = [
     ("Dark", "textual-dark"),
@@ -110,7 +111,7 @@ class SettingsScreen(SectionScreen):
         form = self.query_one("#profile-form", FormView)
         try:
             svc.update_profile(form.values())
-        except expected_errors() as exc:
+        except FakturkaError as exc:  # shown in place; a database error goes to the app's handler
             form.show_exception(exc)
             self.notify(_("The profile was not saved: fix the marked fields."), severity="error")
             return

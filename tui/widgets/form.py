@@ -123,13 +123,6 @@ class FormView(Vertical):
             self.show_error(None, str(exc))
 
 
-def expected_errors() -> tuple[type[Exception], ...]:
-    """Errors a service raises with a sentence for the person (every :class:`FakturkaError`); a form shows
-    them in place. Others propagate: a database error becomes a notification (``FakturkaApp.run_action``),
-    anything else is a bug."""
-    return (FakturkaError,)
-
-
 class FormScreen(ModalScreen[Any]):
     """A modal form: ``push_screen(FormScreen(title, fields, on_submit), callback)``.
 
