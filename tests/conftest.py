@@ -7,8 +7,22 @@ import sys
 
 import pytest
 from helpers import db_state
+from hypothesis import HealthCheck, settings
 
 from core.store.db import close_database, open_database
+
+# Hostile-input tests (Hypothesis): seeded so every run tries the same bounded set of cases, no example
+# database written into the checkout, no per-example deadline on a noisy two-core machine. Fixtures such
+# as the temporary home are shared by the examples of one test on purpose (each test resets what it needs).
+settings.register_profile(
+    "fakturka",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("fakturka")
 
 
 @pytest.fixture(autouse=True)
