@@ -21,6 +21,13 @@ LATEST_DATE = date(2099, 12, 31)
 # One work entry covers at most one day (the command line, the form and every importer agree).
 MAX_ENTRY_MINUTES = 24 * 60
 
+# The longest text a plugin may store in one field (a counterparty, a message, a description). A reader
+# may refuse sooner with its own setting; nothing past this reaches the database.
+MAX_TEXT_LENGTH = 4096
+
+# The longest line of a sync log kept in the run's history (a plugin logging a whole file stops here).
+MAX_LOG_LINE = 2000
+
 # A count a person asks for (--limit): anything above this is "all of them" in practice.
 MAX_LIST_LIMIT = 1_000_000
 
