@@ -26,6 +26,9 @@ sync 1 against the write floor (budget <= 1.6) and sync 2 against raw
 (budget <= 2.5); the original ratios (sync 1 / raw <= 5, sync 2 <= 30% of
 sync 1) are printed beside them for comparison. With several rounds, the best of each counts (the
 machine is shared).
+``--updates`` instead times an update-heavy re-sync: every row sent again with a changed
+description (40,000 rows by default with ``--rows 40000``), against the first import of the same
+rows, by the time each holds the write lock (the commit step; budget: at most 2x the first import).
 ``--profile`` prints the top of a cProfile of one more first sync; ``--floors``
 instead measures what the write floor is made of (parts of the schema or the
 audit left out, each on a fresh database); ``--what-if`` instead runs both
@@ -407,6 +410,67 @@ def profile_first_sync(rows: list[dict], top: int) -> None:
     print(out.getvalue())
 
 
+BUDGET_UPDATE_OVER_FIRST = 2.0
+
+
+def time_commits():
+    """Wrap the engine's commit step (the time a run holds the write lock) with a timer."""
+    import core.platform.sync as sync_module
+
+    held: list[float] = []
+    original = sync_module.commit
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            held.append(time.perf_counter() - started)
+
+    sync_module.commit = timed
+    return held
+
+
+def updates_round(rows: list[dict]) -> dict:
+    from core.store.db import close_database
+
+    db_path = open_fresh_home()
+    held = time_commits()
+    register(rows)
+    first, out1 = time_sync()
+    changed = [{**row, "description": row["description"] + " (opraveno)"} for row in rows]
+    register(changed)
+    second, out2 = time_sync()
+    n = len(rows)
+    assert out1.counts.created == n, out1.counts
+    assert (out2.counts.created, out2.counts.updated) == (0, n), out2.counts
+    close_database()
+    shutil.rmtree(db_path.parent, ignore_errors=True)
+    return {"first": first, "update": second, "first_lock": held[0], "update_lock": held[1]}
+
+
+def updates(rows: list[dict], rounds: int) -> None:
+    results = []
+    for i in range(rounds):
+        r = updates_round(rows)
+        results.append(r)
+        print(
+            f"round {i + 1}: first import {r['first']:.2f} s (write lock {r['first_lock']:.2f} s), "
+            f"all rows changed {r['update']:.2f} s (write lock {r['update_lock']:.2f} s)",
+            flush=True,
+        )
+    first_lock = min(r["first_lock"] for r in results)
+    update_lock = min(r["update_lock"] for r in results)
+    ratio = update_lock / first_lock
+    verdict = "OK" if ratio <= BUDGET_UPDATE_OVER_FIRST else "OVER BUDGET"
+    print()
+    print(f"rows: {len(rows):,}  (best of {rounds})")
+    print(
+        f"update-heavy re-sync holds the write lock {update_lock:.2f} s = {ratio:.2f}x the first import's "
+        f"{first_lock:.2f} s (budget <= {BUDGET_UPDATE_OVER_FIRST:g}x)  {verdict}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -423,9 +487,17 @@ def main() -> None:
         action="store_true",
         help="only run both syncs under other audit designs, and time the plugin's calls alone",
     )
+    parser.add_argument(
+        "--updates",
+        action="store_true",
+        help="only time an update-heavy re-sync (every row changed) against the first import",
+    )
     args = parser.parse_args()
 
     rows = make_rows(args.rows)
+    if args.updates:
+        updates(rows, args.rounds)
+        return
     if args.floors:
         floors(rows, args.rounds)
         return

@@ -4,20 +4,26 @@ A run, step by step (``run_sync``):
 
 1. Refuse before anything runs: unknown plugin, disabled, missing required
    fields, credentials that cannot be decrypted, or the plugin already
-   syncing in any process (a ``flock`` per plugin, released by the OS if the
-   process dies).
+   syncing in any process on the same database file (a ``flock`` per plugin
+   beside the database, released by the OS if the process dies).
 2. A ``sync_histories`` row goes pending -> running.
 3. The plugin's ``sync(ctx)`` runs with no transaction open: it downloads
    and calls the ``ctx`` write helpers, which only collect. A direct model
    write here is refused (it would escape the all-or-nothing guarantee), and
    so is raw SQL: the plugin's connection has an authorizer that denies
    every write (``sync_guard``); ``ctx.apply(fn)`` defers one to the commit.
+   Meanwhile a heartbeat thread writes the run's ``updated_at`` and log
+   every few seconds (``sync_heartbeat``), so a killed run keeps its log and
+   ends at its last sign of life.
 4. One IMMEDIATE transaction applies everything, with audit rows under the
    plugin's name and the run's id, runs the after-apply hooks (payment
    matching), saves the new ``state`` and completes the history row. The
-   write lock is held only for this step, never across a network wait.
+   write lock is held only for this step, never across a network wait. If
+   another sync or program holds it, the run waits (``core.store.write_lock``:
+   bounded, and said in the log every busy timeout) rather than fail.
 5. On any error or a cancel, nothing of the run is written; the history row
-   becomes failed with the message (and the backtrace of an unexpected error).
+   becomes failed with the message (and the backtrace of an unexpected error),
+   written after waiting for the write lock like the commit.
 
 Every string stored or shown from a run has the plugin's secret values
 replaced by ``***``, including URL-encoded forms.
@@ -51,16 +57,18 @@ from core.platform.sync_context import (  # noqa: F401 - the public names, impor
     SyncContext,
 )
 from core.platform.sync_guard import ReadOnlyGuard, is_refused_write, refusal
+from core.platform.sync_heartbeat import Heartbeat
 from core.platform.sync_landing import AFTER_APPLY, commit  # noqa: F401 - AFTER_APPLY: the hooks, read by bench/
 from core.platform.sync_masking import MASK, Masker  # noqa: F401
 from core.plugins import UnknownPlugin, get_plugin
 from core.plugins.base import SyncError
 from core.store.audit import write_block
-from core.store.db import db
+from core.store.db import db, describe_database_error
 from core.store.gcpause import gc_paused
 from core.store.locks import FileLock, LockBusy, is_locked
 from core.store.models import PluginConfiguration, SyncHistory
 from core.store.states import RunStatus
+from core.store.write_lock import WriteLockTimeout, is_lock_error, write_transaction
 from core.values.timeutil import utcnow
 
 TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
@@ -94,17 +102,22 @@ def _local_time(ts: datetime | None) -> str:
 
 
 def recover_interrupted_runs() -> int:
-    """Mark runs left pending/running by a process that died as failed ("interrupted")."""
+    """Mark runs left pending/running by a process that died as failed ("interrupted").
+
+    The run ends at its last heartbeat (``updated_at``), not now, and keeps the log lines the
+    heartbeat wrote.
+    """
     count = 0
     for run in SyncHistory.select().where(SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))):
         if is_locked(_lock_name(run.plugin_name)):
             continue  # still running somewhere
+        last_seen = run.updated_at or run.started_at or utcnow()
         SyncHistory.update(
             status=RunStatus.FAILED,
-            completed_at=utcnow(),
+            completed_at=last_seen,
             updated_at=utcnow(),
-            error_message="Interrupted: the process running this sync stopped before it finished; "
-            "nothing of it was saved. Run it again.",
+            error_message=f"Interrupted: the process running this sync stopped (last seen at {_local_time(last_seen)}) "
+            "before it finished; nothing of it was saved. Run it again.",
         ).where((SyncHistory.id == run.id) & SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))).execute()
         count += 1
     return count
@@ -173,36 +186,66 @@ def run_sync(
 def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started) -> SyncOutcome:
     name = plugin_cls.name
     masker = Masker(v for v in secrets.values() if isinstance(v, str))
-    history = SyncHistory.create(plugin_name=name, status=RunStatus.PENDING, trigger=trigger)
-    SyncHistory.update(status=RunStatus.RUNNING, started_at=utcnow(), updated_at=utcnow()).where(
-        SyncHistory.id == history.id
-    ).execute()
+    run_id, waits = _start_row(name, trigger, on_log)
     if on_started:
-        on_started(history.id)
+        on_started(run_id)
     settings = plugin_config.effective_settings(plugin_cls, config.settings)
-    ctx = SyncContext(name, history.id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event)
+    ctx = SyncContext(name, run_id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event)
+    ctx.lines.extend(waits)  # already shown live; kept in the run's log
     ctx._emit(f"{name} {plugin_cls.version}: sync started")
     try:
-        _run_plugin_code(plugin_cls, ctx)
+        with Heartbeat(run_id, lambda: "\n".join(ctx.lines)):
+            _run_plugin_code(plugin_cls, ctx)
         ctx.check_cancelled()
-        commit(ctx, history.id, config.id)
+        commit(ctx, run_id, config.id, on_wait=lambda waited: _waiting(ctx, waited))
     except SyncCancelled:
         ctx._emit("Cancelled by the user; nothing was saved.", "warning")
-        return _fail(ctx, history.id, "Cancelled by the user; nothing was saved.", None)
+        return _fail(ctx, run_id, "Cancelled by the user; nothing was saved.", None)
     except KeyboardInterrupt:
         # ctrl+c at `fakturka sync`: close the run now, with its log, rather than leave it "running"
         # for the next start to call interrupted.
         ctx._emit("Interrupted (ctrl+c); nothing was saved.", "warning")
-        _fail(ctx, history.id, "Interrupted (ctrl+c); nothing was saved.", None)
+        _fail(ctx, run_id, "Interrupted (ctrl+c); nothing was saved.", None)
         raise
-    except SyncError as exc:
+    except (SyncError, WriteLockTimeout) as exc:  # a refusal with its sentence (bad input, a busy database)
         ctx._emit(str(exc), "error")
-        return _fail(ctx, history.id, str(exc), None)
+        return _fail(ctx, run_id, str(exc), None)
     except Exception as exc:  # noqa: BLE001 - a plugin bug must become a failed run, not a crash
+        if is_lock_error(exc):  # SQLite's "database is locked" outside the commit's wait: not a bug
+            message = f"{name} could not finish: {describe_database_error(exc)}"
+            ctx._emit(message, "error")
+            return _fail(ctx, run_id, message, None)
         message = f"{name} failed: {type(exc).__name__}: {exc}"
         ctx._emit(message, "error")
-        return _fail(ctx, history.id, message, traceback.format_exc())
-    return SyncOutcome(history.id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
+        return _fail(ctx, run_id, message, traceback.format_exc())
+    return SyncOutcome(run_id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
+
+
+def _start_row(name: str, trigger: str, on_log: LogCallback | None) -> tuple[int, list[str]]:
+    """The run's history row, running from now, and the log lines of any wait for the write lock."""
+    waits: list[str] = []
+
+    def waiting(waited: float) -> None:
+        line = f"{datetime.now():%H:%M:%S} {'INFO':<7} " + _WAITING.format(waited=waited)
+        waits.append(line)
+        if on_log:
+            on_log(line)
+
+    with write_transaction(on_wait=waiting):
+        history = SyncHistory.create(plugin_name=name, status=RunStatus.PENDING, trigger=trigger)
+        SyncHistory.update(status=RunStatus.RUNNING, started_at=utcnow(), updated_at=utcnow()).where(
+            SyncHistory.id == history.id
+        ).execute()
+    return history.id, waits
+
+
+_WAITING = "Waiting for the database: another sync or program is writing ({waited:.0f} s so far)"
+
+
+def _waiting(ctx: SyncContext, waited: float) -> None:
+    """Said in the run's log while its commit waits for another writer; a cancel stops the wait."""
+    ctx._emit(_WAITING.format(waited=waited))
+    ctx.check_cancelled()
 
 
 def _run_plugin_code(plugin_cls, ctx: SyncContext) -> None:
@@ -266,6 +309,24 @@ def _run_coroutine(awaitable, guard: ReadOnlyGuard | None = None) -> None:
 
 
 def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> SyncOutcome:
+    """Record the failed run with its message and log, waiting for the write lock like the commit."""
+    masker = ctx._masker
+    try:
+        with write_transaction():
+            _write_failed_row(ctx, run_id, message, backtrace)
+    except (WriteLockTimeout, SyncCancelled):
+        pass  # the row stays "running": the next start marks it interrupted, with the heartbeat's log
+    return SyncOutcome(
+        run_id,
+        RunStatus.FAILED,
+        Counts(processed=ctx.counts.processed),
+        masker.text(message),
+        masker.data(ctx.metadata),
+        ctx.lines,
+    )
+
+
+def _write_failed_row(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> None:
     masker = ctx._masker
     SyncHistory.update(
         status=RunStatus.FAILED,
@@ -280,11 +341,3 @@ def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) ->
         metadata=masker.data(ctx.metadata),
         log="\n".join(ctx.lines),
     ).where(SyncHistory.id == run_id).execute()
-    return SyncOutcome(
-        run_id,
-        RunStatus.FAILED,
-        Counts(processed=ctx.counts.processed),
-        masker.text(message),
-        masker.data(ctx.metadata),
-        ctx.lines,
-    )

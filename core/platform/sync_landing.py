@@ -9,9 +9,11 @@ from typing import Any, Callable, Collection, Iterable
 from core.platform.sync_context import ApplyResult, SyncContext, _entry_label
 from core.store.audit import audit_context, insert_stored_rows
 from core.store.base import json_text
+from core.store.bulk import audited_bulk_update_ids
 from core.store.db import db
 from core.store.models import MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 from core.store.states import RunStatus
+from core.store.write_lock import write_transaction
 from core.values.timeutil import utcnow
 
 TX_INSERTED = (
@@ -138,13 +140,11 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
             differing[stored[1]] = stored[0]
     ctx.counts.skipped += len(seen) - len(differing)
     new_rows: list[dict] = list(ctx._unkeyed_transactions)
-    if differing or len(seen) < len(pending):
+    if len(seen) < len(pending):
         missing = pending.keys() - set(seen)
-        for external_id, values in pending.items():  # in the order the plugin sent them
-            if external_id in missing:
-                new_rows.append(values)
-            elif external_id in differing:
-                _update_if_changed(ctx, result, differing[external_id], values)
+        new_rows.extend(values for external_id, values in pending.items() if external_id in missing)
+    if differing:
+        _update_changed(ctx, result, {differing[external_id]: pending[external_id] for external_id in differing})
     if new_rows:
         inserted = operator.itemgetter(*TX_INSERTED)
         ids = insert_stored_rows(
@@ -156,22 +156,19 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
         ctx.counts.created += len(ids)
 
 
-def _update_if_changed(ctx: SyncContext, result: ApplyResult, row_id: int, values: dict) -> None:
-    """The exact check, with a model, for a row the quick check could not call unchanged."""
-    row = MoneyTransaction.get_by_id(row_id)
-    changed = {
-        name: values[name]
-        for name in TX_COMPARED
-        if _normalised(MoneyTransaction, name, values[name]) != getattr(row, name)
-    }
-    if not changed:
-        ctx.counts.skipped += 1
-        return
-    for name, value in changed.items():
-        setattr(row, name, value)
-    row.save()
-    ctx.counts.updated += 1
-    result.updated_transactions.append(row.id)
+def _update_changed(ctx: SyncContext, result: ApplyResult, rows: dict[int, dict]) -> None:
+    """The exact check and the update of the rows the quick check could not call unchanged, in bulk.
+
+    All compared columns go to one audited bulk update; SQLite writes (and audits) only the rows
+    whose stored values differ, and says which. A row at a time (look-up, save, audit record) held
+    the write lock for about 55 s on a 40,000-changed-row re-sync; this is the same work as inserts.
+    """
+    changed_ids = audited_bulk_update_ids(
+        MoneyTransaction, {row_id: {name: values[name] for name in TX_COMPARED} for row_id, values in rows.items()}
+    )
+    ctx.counts.updated += len(changed_ids)
+    ctx.counts.skipped += len(rows) - len(changed_ids)
+    result.updated_transactions.extend(changed_ids)
 
 
 def _apply_entries(ctx: SyncContext) -> None:
@@ -209,9 +206,10 @@ def _apply_entries(ctx: SyncContext) -> None:
             ctx.counts.skipped += 1
 
 
-def commit(ctx: SyncContext, run_id: int, config_id: int) -> None:
+def commit(ctx: SyncContext, run_id: int, config_id: int, on_wait: Callable[[float], None] | None = None) -> None:
+    """Land the run: one transaction, begun when the write lock is free (``on_wait`` hears the wait)."""
     result = ApplyResult()
-    with db.atomic(), audit_context(ctx.plugin_name, run_id):
+    with write_transaction(on_wait=on_wait), audit_context(ctx.plugin_name, run_id):
         _apply_transactions(ctx, result)
         _apply_entries(ctx)
         for write in ctx._deferred:

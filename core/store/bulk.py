@@ -30,9 +30,18 @@ def audited_bulk_update(model: type[AuditedModel], changes: dict[int, dict[str, 
 
     Returns the number of rows that changed (and got an audit record each).
     """
+    return len(audited_bulk_update_ids(model, changes))
+
+
+def audited_bulk_update_ids(model: type[AuditedModel], changes: dict[int, dict[str, Any]]) -> list[int]:
+    """As :func:`audited_bulk_update`, returning the ids of the rows that changed.
+
+    A row whose given values equal what is stored is neither written nor audited nor returned, so a
+    caller may pass every value it has (the sync engine passes all compared columns of a re-sent row).
+    """
     _check_writes_allowed(model)
     if not changes:
-        return 0
+        return []
     meta = model._meta
     names = sorted(next(iter(changes.values())))
     fields = [meta.fields[name] for name in names]
@@ -74,9 +83,10 @@ def audited_bulk_update(model: type[AuditedModel], changes: dict[int, dict[str, 
                 f'UPDATE "{table}" AS old SET '
                 + ", ".join(f'"{c}" = new."{c}"' for c in columns)
                 + stamp_sql
-                + f' FROM temp."{staged}" AS new WHERE new."{pk}" = old."{pk}" AND ({differs_sql})',
+                + f' FROM temp."{staged}" AS new WHERE new."{pk}" = old."{pk}" AND ({differs_sql})'
+                + f' RETURNING "{pk}"',  # the updated table's column (FROM tables cannot be named here)
                 stamp_params,
             )
-            return cursor.rowcount
+            return sorted(row[0] for row in cursor)
         finally:
             database.execute_sql(f'DROP TABLE temp."{staged}"')

@@ -3,6 +3,10 @@
 A lock is held through an open file descriptor, so a killed sync never
 leaves a stale lock behind, and a second process (or a second attempt in
 the same process) is refused at once instead of waiting.
+
+The locks belong to the database file, not to the data folder: they live in
+``<database>-locks/`` beside it (as SQLite keeps ``<database>-wal`` there), so
+two data folders opening one database with ``--db`` see each other's runs.
 """
 
 from __future__ import annotations
@@ -13,14 +17,23 @@ from pathlib import Path
 
 from core.errors import FakturkaError
 from core.store import paths
+from core.store.db import db
 
 
 class LockBusy(FakturkaError):
     pass
 
 
+def lock_folder() -> Path:
+    """``<database>-locks`` beside the open database (its real path: a symlink names the same file)."""
+    if not db.database or db.database == ":memory:":
+        return paths.ensure_private_dir(paths.data_dir() / "locks")
+    database = Path(db.database).resolve()
+    return paths.ensure_private_dir(database.parent / f"{database.name}-locks")
+
+
 def lock_path(name: str) -> Path:
-    return paths.ensure_private_dir(paths.data_dir() / "locks") / f"{name}.lock"
+    return lock_folder() / f"{name}.lock"
 
 
 class FileLock:
