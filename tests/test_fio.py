@@ -620,3 +620,105 @@ def test_the_token_is_absent_from_everything_stored(fio, server, database, faktu
     files += [p for p in fakturka_home.rglob("*") if p.is_file() and p not in files]
     for path in files:
         assert needle not in path.read_bytes(), path
+
+
+# -- hostile answers and settings -----------------------------------------------------------------
+
+BASIC_PASSWORD = "pa55-W0rd%2Fsecret"  # percent-encoded in the URL, as a person would write a "/"
+
+
+def test_a_user_and_password_in_the_api_address_are_never_echoed(fio, server, caplog):
+    caplog.set_level(logging.DEBUG)
+    configure(start_date=FIXTURE_START, base_url=f"http://jana:{BASIC_PASSWORD}@127.0.0.1:{server.port}/v1/rest/")
+    lines: list[str] = []
+    ok, _ = sync(on_log=lines.append)
+    assert ok.status == "completed", ok.error
+    assert any(f"(127.0.0.1:{server.port})" in line for line in lines)  # the host, without the user
+    configure(base_url=f"http://jana:{BASIC_PASSWORD}@[::1/v1/rest/")
+    mistyped, _ = sync(on_log=lines.append)
+    assert "is not a valid URL" in mistyped.error
+    port = server.port
+    server.stop()
+    configure(base_url=f"http://jana:{BASIC_PASSWORD}@127.0.0.1:{port}/v1/rest/")
+    unreachable, _ = sync(on_log=lines.append)
+    assert unreachable.error.startswith(f"Could not reach Fio at 127.0.0.1:{port} ")
+    # httpx logs every request's URL (the settings row itself keeps the address as typed: peewee's debug log
+    # of that write is not the sync's)
+    http_log = [record.getMessage() for record in caplog.records if record.name.startswith(("httpx", "httpcore"))]
+    assert any("HTTP Request: GET http://127.0.0.1:" in line for line in http_log)
+    shown = json.dumps([lines, http_log, [o.error for o in (ok, mistyped, unreachable)]])
+    for secret in (BASIC_PASSWORD, "pa55-W0rd/secret", "jana:"):
+        assert secret not in shown
+    for run_row in SyncHistory.select():
+        assert "pa55" not in (run_row.log or "") + (run_row.error_message or "")
+
+
+def fio_body(info="{}", transactions="[]") -> bytes:
+    return f'{{"accountStatement": {{"info": {info}, "transactionList": {{"transaction": {transactions}}}}}}}'.encode()
+
+
+def one_movement(**columns) -> str:
+    cells = {"column22": 1, "column0": "2016-08-03+0200", "column1": 100.0, "column14": "CZK", **columns}
+    return "[{" + ", ".join(f'"{key}": {{"value": {value}}}' for key, value in _json_values(cells)) + "}]"
+
+
+def _json_values(cells: dict):
+    for key, value in cells.items():
+        raw = isinstance(value, str) and (value[:1] in '[{"' or value == "NaN")  # JSON text as it is
+        yield key, (value if raw else json.dumps(value))
+
+
+@pytest.mark.parametrize(
+    "body,says",
+    [
+        (fio_body(info="[1, 2]"), "Fio's answer has an account description (info) that is not an object"),
+        (fio_body(transactions='{"a": 1}'), "Fio's answer has a transaction list that is not a list"),
+        (fio_body(transactions="[7]"), "Fio's answer has a movement (number 1) that is not an object"),
+        (b'{"accountStatement": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "Fio sent an answer that is not valid JSON"),
+        (fio_body(transactions=one_movement(column1="NaN")), "Fio sent an answer that is not valid JSON"),
+        (fio_body(transactions=one_movement(column1='"NaN"')), "Fio movement 1 has an amount or date that cannot"),
+        (fio_body(transactions=one_movement(column1="١٢٣")), "Fio movement 1 has an amount or date that cannot be"),
+        (fio_body(transactions=one_movement(column1="1e999999")), "Fio movement 1 has an amount or date that cannot"),
+        (fio_body(transactions=one_movement(column0="2016-W31-3")), "Fio movement 1 has an amount or date that cannot"),
+        (fio_body(transactions=one_movement(column0="9999-08-03+0200")), "transaction '1': 9999-08-03 is outside"),
+        (fio_body(transactions=one_movement(column14="ABC")), "transaction '1': 'ABC' is not a currency code"),
+        (fio_body(transactions=one_movement(column1=1e30)), "Fio sent a movement Fakturka cannot keep: transaction"),
+    ],
+    ids=[
+        "info",
+        "list",
+        "movement",
+        "deep",
+        "nan",
+        "nan-text",
+        "arabic",
+        "huge",
+        "week-date",
+        "year",
+        "currency",
+        "too-large",
+    ],
+)
+def test_a_hostile_answer_is_a_sentence_and_nothing_is_written(fio, server, body, says):
+    configure(start_date=FIXTURE_START)
+    server.respond_raw(body)
+    outcome, history = sync()
+    assert says in outcome.error
+    assert_nothing_written(outcome, history)
+
+
+def test_an_unknown_column_is_kept_under_its_own_key(fio, server):
+    configure(start_date=FIXTURE_START)
+    server.respond_raw(fio_body(transactions=one_movement(columnX="7", column999="8")))
+    outcome, _ = sync()
+    assert outcome.status == "completed", outcome.error
+    (tx,) = transactions()
+    assert tx.raw_data["columnX"] == "7" and tx.raw_data["column999"] == "8"
+
+
+@pytest.mark.parametrize("key,value", [("overlap_days", "2.5"), ("overlap_days", "100000000"), ("timeout", "99999")])
+def test_a_number_setting_out_of_range_is_a_sentence(fio, server, key, value):
+    configure(**{key: value})
+    outcome, history = sync()
+    assert outcome.error.startswith("The setting ") and f"({key}) must be" in outcome.error
+    assert_nothing_written(outcome, history)

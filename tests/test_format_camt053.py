@@ -126,3 +126,71 @@ def test_read_refuses_with_a_sentence_naming_the_file(data, message):
     with pytest.raises(StatementError) as refused:
         camt053.read(data, "x.xml")
     assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+            + b"<a>" * 100_000
+            + b"</a>" * 100_000
+            + b"</Document>",
+            "x.xml, line 1: the XML is nested more than 64 levels deep",
+        ),
+        (
+            b'<?xml version="1.0" encoding="klingon"?>' + statement(entry()),
+            "x.xml declares a text encoding this plugin cannot read (unknown encoding: klingon)",
+        ),
+        (
+            b'<?xml version="1.0" encoding="utf-32"?>' + statement(entry()),
+            "x.xml declares a text encoding this plugin cannot read",
+        ),
+        (
+            statement(entry()).replace(b"<Amt>", b'<Amt Ccy="ABC">'),
+            "x.xml, statement S-1, entry 1: 'ABC' is not a currency",
+        ),
+        (statement(entry()).replace(b"<Amt>", b'<Amt Ccy="XXX">'), "x.xml, statement S-1, entry 1: XXX is not money"),
+        (statement(entry(amount="١٠٠.٠٠")), "x.xml, statement S-1, entry 1: the amount '١٠٠.٠٠' is not a number"),
+        (statement(entry(amount="１００")), "x.xml, statement S-1, entry 1: the amount '１００' is not a number"),
+        (
+            statement(entry()).replace(b"2026-03-02", b"2026-W10-1"),
+            "x.xml, statement S-1, entry 1: the booking date '2026-W10-1' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            statement(entry()).replace(b"2026-03-02", b"20260302"),
+            "x.xml, statement S-1, entry 1: the booking date '20260302' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            statement(entry()).replace(b"2026-03-02", b"9999-03-02"),
+            "x.xml, statement S-1, entry 1: 9999-03-02 is outside the dates Fakturka accepts",
+        ),
+        (
+            statement(entry()).replace(b"2026-03-02", "２０２６-03-02".encode()),
+            "x.xml, statement S-1, entry 1: the booking date '２０２６-03-02' is not a date",
+        ),
+    ],
+    ids=[
+        "deep",
+        "unknown-encoding",
+        "utf-32",
+        "not-iso",
+        "xxx",
+        "arabic",
+        "full-width",
+        "week",
+        "basic",
+        "9999",
+        "fw-date",
+    ],
+)
+def test_hostile_input_is_refused_with_a_sentence_naming_the_file(data, message):
+    with pytest.raises(StatementError) as refused:
+        camt053.read(data, "x.xml")
+    assert str(refused.value).startswith(message)
+
+
+def test_a_variable_symbol_is_written_in_ascii_digits():
+    data = statement(entry().replace("</Ntry>", "<AddtlNtryInf>VS ١٢٣٤</AddtlNtryInf></Ntry>"))
+    (movement,) = camt053.read(data)
+    assert movement.reference == ""

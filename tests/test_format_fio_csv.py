@@ -109,3 +109,26 @@ def test_read_refuses_with_a_sentence_naming_file_and_row(change, message):
 def test_an_unreadable_encoding_is_refused():
     with pytest.raises(StatementError, match="odd.csv is not in a text encoding this plugin reads"):
         fio_csv.read(b"ID pohybu;Datum;Objem\n\x81\x98\x90;1;2\n", "odd.csv")
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (('"-1 500,00"', '"-١ ٥٠٠,٠٠"'), "f.csv, row 16: the amount '-١ ٥٠٠,٠٠' (column Objem) is not a number"),
+        (
+            ('"-1 500,00"', '"-１ ５００,００"'),
+            "f.csv, row 16: the amount '-１ ５００,００' (column Objem) is not a number",
+        ),
+        (('"02.03.2026"', '"٠٢.٠٣.٢٠٢٦"'), "f.csv, row 14: the date '٠٢.٠٣.٢٠٢٦' (column Datum) is not a date"),
+        (('"02.03.2026"', '"02.03.9999"'), "f.csv, row 14: 9999-03-02 is outside the dates Fakturka accepts"),
+        (('"02.03.2026"', '"2026-W10-1"'), "f.csv, row 14: the date '2026-W10-1' (column Datum) is not a date"),
+        (('"CZK";"1234567890"', '"ABC";"1234567890"'), "f.csv, row 14: 'ABC' is not a currency code"),
+        (('"CZK";"1234567890"', '"XTS";"1234567890"'), "f.csv, row 14: XTS is not money"),
+    ],
+    ids=["arabic-amount", "full-width-amount", "arabic-date", "year-9999", "week-date", "not-iso", "xts"],
+)
+def test_hostile_values_are_refused_with_a_sentence_naming_file_and_row(change, message):
+    data = FIO_CSV.read_text(encoding="utf-8").replace(*change, 1).encode("utf-8")
+    with pytest.raises(StatementError) as refused:
+        fio_csv.read(data, "f.csv")
+    assert str(refused.value).startswith(message)

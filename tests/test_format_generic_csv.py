@@ -121,3 +121,25 @@ def test_read_refuses_with_a_sentence_naming_file_and_row(change, message):
 def test_a_bad_mapping_is_a_sentence(mapping, message):
     with pytest.raises(StatementError, match=message):
         parse_mapping(mapping)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (("-2 450,90", "-٢ ٤٥٠,٩٠"), "b.csv, row 5: the amount '-٢ ٤٥٠,٩٠' is not a number"),
+        (("17.03.2026", "١٧.٠٣.٢٠٢٦"), "b.csv, row 6: the date '١٧.٠٣.٢٠٢٦' is not a date (expected %d.%m.%Y)"),
+        (("17.03.2026", "17.03.1900"), "b.csv, row 6: 1900-03-17 is outside the dates Fakturka accepts"),
+    ],
+    ids=["arabic-amount", "arabic-date", "year-1900"],
+)
+def test_hostile_values_are_refused_with_a_sentence(change, message):
+    data = GENERIC_CSV.read_text(encoding="utf-8").replace(*change).encode("utf-8")
+    with pytest.raises(StatementError) as refused:
+        generic_csv.read(data, GENERIC_MAPPING, "b.csv")
+    assert str(refused.value).startswith(message)
+
+
+def test_guessed_amounts_and_dates_take_only_ascii_digits():
+    data = "Date;Amount;Currency\n2026-03-01;١٢;CZK\n".encode()
+    with pytest.raises(StatementError, match="the amount '١٢' is not a number"):
+        generic_csv.read(data, "date=Date,amount=Amount,currency=Currency")

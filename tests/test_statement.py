@@ -141,7 +141,17 @@ def test_the_class_registers_with_its_name_version_and_fields():
     assert registry == {"bank-statement": BankStatementImport}
     assert BankStatementImport.version == "1.0.0"
     fields = {f.key: f for f in BankStatementImport.fields}
-    assert list(fields) == ["path", "format", "csv_mapping", "include_pending", "account_currency"]
+    assert list(fields) == [
+        "path",
+        "format",
+        "csv_mapping",
+        "include_pending",
+        "account_currency",
+        "max_file_mb",
+        "max_field_length",
+    ]
+    assert fields["max_file_mb"].kind == "number" and fields["max_file_mb"].default == 50
+    assert fields["max_field_length"].kind == "number" and fields["max_field_length"].default == 2048
     assert fields["path"].kind == "path" and fields["path"].required
     assert fields["format"].choices == ("auto", "camt053", "fio-csv", "csv") and fields["format"].default == "auto"
     assert fields["include_pending"].kind == "bool" and fields["include_pending"].default is False
@@ -867,10 +877,12 @@ def test_a_failed_folder_run_remembers_nothing_so_the_next_run_retries(tmp_path)
     folder = tmp_path / "statements"
     folder.mkdir()
     shutil.copy(FIO_CSV, folder / "a.csv")
-    write(folder / "b.csv", "nothing;to;see\n1;2;3\n")
+    # a Fio export with a broken amount: a statement that cannot be read fails the run (an unrelated
+    # file would be skipped instead: tests/test_statement_limits.py)
+    write(folder / "b.csv", "ID pohybu;Datum;Objem;Měna\n1;02.03.2026;12x;CZK\n")
     with PluginTestKit(BankStatementImport, settings={"path": str(folder)}) as kit:
         failed = kit.run()
-        assert failed.status == "failed" and "b.csv is in an unknown format" in failed.error
+        assert failed.status == "failed" and "b.csv, row 2: the amount '12x'" in failed.error
         assert failed.transactions == [] and failed.state == {}
         (folder / "b.csv").unlink()
         retried = kit.run()

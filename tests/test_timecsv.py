@@ -250,3 +250,44 @@ def test_the_path_must_be_configured(books):
 
     with pytest.raises(SyncRefused, match=r"missing CSV export file \(path\)"):
         run_sync("time-csv")
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (('"1.25"', '"Infinity"'), "row 2: unknown duration 'Infinity' (decimal hours such as 1.25)."),
+        (('"1.25"', '"1e999999"'), "row 2: unknown duration '1e999999' (decimal hours such as 1.25)."),
+        (('"1.25"', '"1e20"'), "row 2: unknown duration '1e20' (decimal hours such as 1.25)."),
+        (('"1.25"', '"NaN"'), "row 2: unknown duration 'NaN' (decimal hours such as 1.25)."),
+        (('"1.25"', '"١٫٢٥"'), "row 2: unknown duration '١٫٢٥' (decimal hours such as 1.25)."),
+        (('"1.25"', '"99999999"'), "row 2: 5999999940 minutes is longer than a day; log each day separately."),
+        (('"03/05/2025"', '"03/05/9999"'), "row 2: 9999-03-05 is outside the dates Fakturka accepts"),
+        (('"03/05/2025"', '"٠٣/٠٥/٢٠٢٥"'), "row 2: unknown date '٠٣/٠٥/٢٠٢٥'."),
+    ],
+    ids=["infinity", "1e999999", "1e20", "nan", "arabic-digits", "99999999-hours", "year-9999", "arabic-date"],
+)
+def test_a_hostile_clockify_value_names_file_and_row_and_nothing_is_written(books, tmp_path, change, says):
+    use_file(export(tmp_path, CLOCKIFY.replace(*change, 1)))
+    outcome = run_sync("time-csv")
+    assert outcome.status == "failed" and SyncHistory.get_by_id(outcome.run_id).error_backtrace is None
+    assert outcome.error.startswith(f"export.csv, {says}")
+    assert WorkEntry.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (("01:30:00", "99999999:00:00"), "row 2: 5999999940 minutes is longer than a day"),
+        (("01:30:00", "1e20:00:00"), "row 2: unknown duration '1e20:00:00'."),
+        (("01:30:00", "١:٣٠:٠٠"), "row 2: unknown duration '١:٣٠:٠٠'."),
+        (("2025-03-03,09:00:00", "2025-W10-1,09:00:00"), "row 2: unknown date '2025-W10-1'."),
+        (("2025-03-03,09:00:00", "0001-03-03,09:00:00"), "row 2: 0001-03-03 is outside the dates Fakturka accepts"),
+    ],
+    ids=["99999999-hours", "exponent", "arabic-digits", "week-date", "year-1"],
+)
+def test_a_hostile_toggl_value_names_file_and_row_and_nothing_is_written(books, tmp_path, change, says):
+    use_file(export(tmp_path, TOGGL.replace(*change, 1)))
+    outcome = run_sync("time-csv")
+    assert outcome.status == "failed" and SyncHistory.get_by_id(outcome.run_id).error_backtrace is None
+    assert outcome.error.startswith(f"export.csv, {says}")
+    assert WorkEntry.select().count() == 0

@@ -5,7 +5,16 @@ day, minus a few days of overlap) and dedups by movement id (column 22), so
 a re-run or an overlap never duplicates and a failed write loses nothing
 (the bank-side cursor of ``last`` is never moved). Amounts are parsed as
 Decimal, never through float. The token sits in the URL path, so no URL is
-ever logged; the engine masks it anyway.
+ever logged; the engine masks it anyway. A user and password written into
+the API address (``https://user:password@host/``) are taken out of it and
+sent as HTTP basic authentication, so no log line or error can echo them.
+
+Whatever Fio sends is checked before it is used: an answer that is not JSON,
+is nested too deeply, or has an ``info`` or a movement that is not an object
+is refused with a sentence; an amount is ASCII digits (no ``NaN``, no
+Arabic-Indic digits) and a date is ``YYYY-MM-DD`` (with Fio's time zone
+after it), and the sync context refuses what Fakturka does not keep (a date
+outside 1990-2099, a currency that is not money) with the movement's id.
 """
 
 from __future__ import annotations
@@ -13,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import time
 from datetime import date, timedelta
-from decimal import Decimal
-from urllib.parse import quote, urlsplit
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -24,6 +34,11 @@ from core.plugins.base import Date, Number, Plugin, Secret, SyncError, Text
 
 DEFAULT_BASE_URL = "https://fioapi.fio.cz/v1/rest/"
 HISTORY_DAYS = 89  # Fio refuses older data without strong authorisation (90 days)
+MAX_OVERLAP_DAYS = 366
+MAX_TIMEOUT_SECONDS = 3600
+# Fio's dates: "2026-03-02+0100"; the date part in ASCII digits (no ISO week dates, no 20260302).
+FIO_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
+PLAIN_AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$")
 COLUMN_NAMES = {
     0: "date",
     1: "amount",
@@ -90,11 +105,13 @@ class FioPlugin(Plugin):
         today = date.today()
         start = _as_date(ctx.settings.get("start_date")) or today - timedelta(days=HISTORY_DAYS)
         last = _as_date(ctx.state.get("last_date"))
-        overlap = int(ctx.settings.get("overlap_days") or 0)
+        overlap = int(
+            _number_setting(ctx.settings, "overlap_days", "Overlap (days)", 0, MAX_OVERLAP_DAYS, 0, whole=True)
+        )
         since = max(start, last - timedelta(days=overlap)) if last else start
         if since > today:
             since = today
-        base = str(ctx.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/") + "/"
+        base, auth = _without_credentials(str(ctx.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/") + "/")
         url = f"{base}periods/{token}/{since.isoformat()}/{today.isoformat()}/transactions.json"
         try:
             host = urlsplit(base).netloc or base
@@ -104,11 +121,10 @@ class FioPlugin(Plugin):
                 "(or leave it empty for the real Fio API)."
             ) from None
         ctx.log(f"Downloading movements from {since.isoformat()} to {today.isoformat()} ({host})")
+        timeout = _number_setting(ctx.settings, "timeout", "Timeout (seconds)", 0, MAX_TIMEOUT_SECONDS, 30, whole=False)
         with _hidden_from_http_logs(token):
-            body = self._get(ctx, url, host, float(ctx.settings.get("timeout") or 30))
-        statement = _statement(body)
-        info = statement.get("info") or {}
-        movements = ((statement.get("transactionList") or {}).get("transaction")) or []
+            body = self._get(ctx, url, host, float(timeout) or 30.0, auth)
+        info, movements = _contents(_statement(body))
         ctx.log(f"Fio sent {len(movements)} movement(s) for account {info.get('iban') or info.get('accountId') or '?'}")
         for number, movement in enumerate(movements, start=1):
             ctx.progress(number, len(movements))
@@ -123,11 +139,11 @@ class FioPlugin(Plugin):
             }
         )
 
-    def _get(self, ctx, url: str, host: str, timeout: float) -> bytes:
+    def _get(self, ctx, url: str, host: str, timeout: float, auth: tuple[str, str] | None = None) -> bytes:
         attempts = self.RATE_LIMIT_RETRIES + 1
         for attempt in range(1, attempts + 1):
             try:
-                with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+                with httpx.Client(timeout=timeout, follow_redirects=False, auth=auth) as client:
                     response = client.get(url)
             except httpx.TimeoutException:
                 raise SyncError(
@@ -173,13 +189,12 @@ class FioPlugin(Plugin):
         if movement_id is None:
             raise SyncError("Fio sent a movement without an id (column 22); nothing was imported.")
         raw_amount = col(1)
-        try:
-            amount = Decimal(str(raw_amount))
-            day = date.fromisoformat(str(col(0))[:10])
-        except (ArithmeticError, ValueError):
+        amount, day = _amount(raw_amount), _day(col(0))
+        if amount is None or day is None:
             raise SyncError(
-                f"Fio movement {movement_id} has an amount or date that cannot be read ({raw_amount!r}, {col(0)!r})."
-            ) from None
+                f"Fio movement {str(movement_id)[:40]} has an amount or date that cannot be read "
+                f"({str(raw_amount)[:40]!r}, {str(col(0))[:40]!r}); nothing was imported."
+            )
         if amount == 0:
             return  # nothing moved (Fio lists some zero fee lines)
         account = col(2) or ""
@@ -187,7 +202,7 @@ class FioPlugin(Plugin):
             account = f"{account}/{col(3)}"
         texts = [str(t) for t in (col(16), col(25)) if t]
         description = " · ".join(dict.fromkeys(texts)) or str(col(8) or "")
-        ctx.upsert_transaction(
+        values = dict(
             external_id=str(movement_id),
             transaction_type="income" if amount > 0 else "expense",
             amount=abs(amount),
@@ -198,11 +213,15 @@ class FioPlugin(Plugin):
             counterparty_account=account,
             reference=str(col(5) or ""),
             raw_data={
-                COLUMN_NAMES.get(int(key[6:]), key): (str(cell.get("value")) if cell.get("value") is not None else None)
+                _column_name(key): (str(cell.get("value")) if cell.get("value") is not None else None)
                 for key, cell in movement.items()
                 if key.startswith("column") and isinstance(cell, dict)
             },
         )
+        try:
+            ctx.upsert_transaction(**values)
+        except ValueError as exc:  # the engine's check of what Fio sent (a year 9999, 1e30 CZK, ...)
+            raise SyncError(f"Fio sent a movement Fakturka cannot keep: {exc} Nothing was imported.") from None
 
 
 class _MaskToken(logging.Filter):
@@ -232,17 +251,81 @@ def _hidden_from_http_logs(token: str):
 
 
 def _as_date(value) -> date | None:
+    """A date setting or the saved last day; None when absent (or not a date: the default then applies)."""
     if not value:
         return None
     if isinstance(value, date):
         return value
-    return date.fromisoformat(str(value)[:10])
+    return _day(value)
+
+
+def _day(value) -> date | None:
+    """The date part of Fio's ``2026-03-02+0100``; None for anything else (week dates, other digits)."""
+    match = FIO_DAY.match(str(value)) if isinstance(value, str) else None
+    if match is None:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def _amount(value) -> Decimal | None:
+    """A finite amount in ASCII digits (JSON's number, or its text); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        return None
+    text = str(value).strip()
+    if not PLAIN_AMOUNT.match(text):  # NaN, Infinity, "1 000", other scripts' digits, 1e999999
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _column_name(key: str) -> str:
+    """``column22`` -> ``movement_id``; an unknown ``columnN`` (or ``columnX``) keeps its key."""
+    number = key[6:]
+    if number.isascii() and number.isdigit() and len(number) <= 3:
+        return COLUMN_NAMES.get(int(number), key)
+    return key
+
+
+def _number_setting(settings, key: str, label: str, low: int, high: int, default: int, *, whole: bool) -> Decimal:
+    """A number setting within ``low..high`` (a whole one when ``whole``); SyncError naming the setting otherwise."""
+    value = settings.get(key)
+    if value is None or value == "":
+        return Decimal(default)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or (whole and number != number.to_integral_value()) or not low <= number <= high:
+        kind = "a whole number" if whole else "a number"
+        raise SyncError(f"The setting {label} ({key}) must be {kind} from {low} to {high}, not {value!r}.")
+    return number
+
+
+def _without_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``https://user:pw@host/x`` -> ``(https://host/x, (user, pw))``: the URL that may be shown and logged,
+    and the credentials for basic authentication (what httpx would have made of them in the URL)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url, None
+    ends = [index for index in (rest.find(c) for c in "/?#") if index >= 0]
+    end = min(ends) if ends else len(rest)
+    userinfo, at, host = rest[:end].rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return f"{scheme}://{host}{rest[end:]}", (unquote(user), unquote(password))
 
 
 def _statement(body: bytes) -> dict:
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         raise SyncError(
             "Fio sent an answer that is not valid JSON (it may have been cut off); nothing was imported. Try again."
         ) from None
@@ -250,6 +333,27 @@ def _statement(body: bytes) -> dict:
     if not isinstance(statement, dict):
         raise SyncError("Fio's answer has no account statement; nothing was imported.")
     return statement
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")  # NaN, Infinity: Python's json reads them, JSON has none
+
+
+def _contents(statement: dict) -> tuple[dict, list[dict]]:
+    """The statement's account ``info`` and its movements, each checked to be what Fio documents."""
+    info = statement.get("info") or {}
+    if not isinstance(info, dict):
+        raise SyncError("Fio's answer has an account description (info) that is not an object; nothing was imported.")
+    listing = statement.get("transactionList") or {}
+    movements = (listing.get("transaction") if isinstance(listing, dict) else listing) or []
+    if not isinstance(movements, list):
+        raise SyncError("Fio's answer has a transaction list that is not a list; nothing was imported.")
+    for number, movement in enumerate(movements, start=1):
+        if not isinstance(movement, dict):
+            raise SyncError(
+                f"Fio's answer has a movement (number {number}) that is not an object; nothing was imported."
+            )
+    return info, movements
 
 
 def _status_message(status: int) -> str:

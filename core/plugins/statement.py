@@ -8,8 +8,18 @@ SHA-256 are kept in the plugin's state; a file that was only touched is
 hashed, recognised and not parsed again). A single file is read on every
 sync. Either way, importing the same movements again creates nothing: each
 one has a stable external id, so it is found and left alone (or updated if
-the bank changed it). One bad file fails the whole run and nothing is saved;
-the message names the file (and the row or entry).
+the bank changed it). One bad statement fails the whole run and nothing is
+saved; the message names the file (and the row or entry). A file in a
+watched folder that is no statement at all (an unrelated XML or CSV, an
+empty file: ``NotAStatement``) is skipped with a warning and listed in the
+run's ``skipped_files``; the other files are imported. A single file that is
+no statement fails the run as before.
+
+Limits: a file larger than ``max_file_mb`` (default 50 MB) or with a field
+longer than ``max_field_length`` characters (default 2,048: the longest
+text ISO 20022 allows in a camt.053 field) is refused with a sentence naming
+the setting. Files are read as streams (camt.053 entry by entry, CSV row by
+row), so memory follows the movements kept, not the file's text.
 
 The format is detected from the content (``format = auto``): XML whose root is
 ``Document`` in a ``camt.053.001.NN`` namespace is a statement; a CSV with
@@ -26,20 +36,30 @@ external ids, variable symbols, rounding, encodings). A reader's refusal
 from __future__ import annotations
 
 import hashlib
+import re
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from core.banking.formats import (
+    DEFAULT_LIMITS,
     FORMATS,
     MAPPING_HELP,
+    MB,
     FileResult,
+    Limits,
+    NotAStatement,
+    Source,
     StatementError,
     is_currency_code,
     parse_mapping,
     parse_statement,
 )
-from core.plugins.base import Bool, Choice, PathField, Plugin, SyncError, Text
+from core.plugins.base import Bool, Choice, Number, PathField, Plugin, SyncError, Text
 
 STATEMENT_SUFFIXES = (".xml", ".csv")
+HASH_CHUNK = 1024 * 1024
+# "...; nothing was imported." ends a reader's refusal; a skipped file in a folder does not stop the others.
+NOTHING_IMPORTED = re.compile(r"[;.]?\s*nothing was imported\.$", re.IGNORECASE)
 
 
 class BankStatementImport(Plugin):
@@ -76,6 +96,19 @@ class BankStatementImport(Plugin):
             help="ISO code such as CZK, for files that name no currency on a movement (a CSV without a "
             "currency column, a statement without Ccy).",
         ),
+        Number(
+            "max_file_mb",
+            "Largest statement file (MB)",
+            default=DEFAULT_LIMITS.max_file_bytes // MB,
+            help="A larger file is refused before it is read (a year of a busy account is a few MB).",
+        ),
+        Number(
+            "max_field_length",
+            "Longest field (characters)",
+            default=DEFAULT_LIMITS.max_field_length,
+            help="A file with a longer text in any field is refused. ISO 20022 allows at most 2,048 "
+            "characters in a camt.053 text; Fakturka stores at most 4,096 in one field anyway.",
+        ),
     ]
 
     def sync(self, ctx):
@@ -93,10 +126,10 @@ class BankStatementImport(Plugin):
                     + (f"; {others} other file(s) ignored (only .xml and .csv are read)" if others else "")
                     + "."
                 )
-            results = _read_files(ctx, to_read, known, unchanged, folder, options)
+            results, skipped_files = _read_files(ctx, to_read, known, unchanged, folder, options)
         except StatementError as exc:
             raise SyncError(str(exc)) from None
-        total = _store(ctx, results)
+        total = sum(result.stored for result in results)
         if folder:  # forget files that left the folder
             folder_key = str(target.resolve())
             present = {str(p.resolve()) for p in candidates}
@@ -110,6 +143,8 @@ class BankStatementImport(Plugin):
             skipped=sum(result.pending for result in results),
             zero_amounts=sum(result.ignored for result in results),
         )
+        if skipped_files:
+            ctx.metadata["skipped_files"] = skipped_files
 
 
 def _options(settings) -> dict:
@@ -132,7 +167,28 @@ def _options(settings) -> dict:
             "empty: set one of them."
         )
     include_pending = bool(settings.get("include_pending"))
-    return dict(fmt=fmt, mapping=mapping, include_pending=include_pending, account_currency=account_currency)
+    limits = Limits(
+        max_file_bytes=int(_positive(settings, "max_file_mb", "Largest statement file", "megabytes") * MB),
+        max_field_length=int(_positive(settings, "max_field_length", "Longest field", "characters")),
+    )
+    return dict(
+        fmt=fmt, mapping=mapping, include_pending=include_pending, account_currency=account_currency, limits=limits
+    )
+
+
+def _positive(settings, key: str, label: str, unit: str) -> Decimal:
+    """A limit setting as a number above zero (its default when unset), or SyncError naming the setting."""
+    value = settings.get(key)
+    if value is None or value == "":
+        value = next(field.default for field in BankStatementImport.fields if field.key == key)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        number = Decimal(0)
+    # Above a billion neither limit means anything; a length is at least one character.
+    if not number.is_finite() or number <= 0 or number > 10**9 or (unit == "characters" and number < 1):
+        raise SyncError(f"The setting {label} ({key}) must be a number of {unit} above 0, not {value!r}.")
+    return number
 
 
 def _candidates(target: Path) -> tuple[list[Path], int]:
@@ -172,28 +228,52 @@ def _changed(candidates: list[Path], known: dict, folder: bool) -> tuple[list, l
     return to_read, unchanged
 
 
-def _read_files(ctx, to_read: list, known: dict, unchanged: list[str], folder: bool, options: dict) -> list:
-    """Parse every file to read (a folder's file with a known SHA-256 is skipped); ``known`` is updated."""
+def _read_files(
+    ctx, to_read: list, known: dict, unchanged: list[str], folder: bool, options: dict
+) -> tuple[list[FileResult], list[str]]:
+    """Parse every file to read (a folder's file with a known SHA-256 is skipped, and so is one that is no
+    statement, with a warning); ``known`` is updated. Returns the results and the names skipped as no statement."""
     results: list[FileResult] = []
+    skipped: list[str] = []
+    limits: Limits = options["limits"]
     for done, (path, key, stat) in enumerate(to_read, start=1):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
-        digest = hashlib.sha256(data).hexdigest()
+        # A file over the size limit is not hashed: parse_statement refuses it after its first bytes.
+        digest = _sha256(path) if stat.st_size <= limits.max_file_bytes else ""
         record = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
-        if folder and (known.get(key) or {}).get("sha256") == digest:
+        if folder and digest and (known.get(key) or {}).get("sha256") == digest:
             known[key] = record
             unchanged.append(path.name)
             ctx.log(f"{path.name}: content unchanged since it was imported; not read again.")
             ctx.progress(done, len(to_read))
             continue
-        result = parse_statement(data, path.name, **options)
+        try:
+            result = parse_statement(Source(path=path), path.name, **options)
+        except NotAStatement as exc:
+            if not folder:
+                raise
+            skipped.append(path.name)
+            reason = NOTHING_IMPORTED.sub(".", str(exc))
+            ctx.log(f"Skipped, not a statement: {reason} The folder's other files are read.", "warning")
+            ctx.progress(done, len(to_read))
+            continue
         _log_file(ctx, result)
         known[key] = record
-        results.append(result)
         ctx.progress(done, len(to_read))
-    return results
+        _store(ctx, result)  # now: the file's movements are let go as the run collects them
+        results.append(result)
+    return results, skipped
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256, read in chunks (a statement may be large)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
+    return digest.hexdigest()
 
 
 def _log_file(ctx, result: FileResult) -> None:
@@ -209,24 +289,23 @@ def _log_file(ctx, result: FileResult) -> None:
     ctx.log(line + ".")
 
 
-def _store(ctx, results: list[FileResult]) -> int:
-    """Upsert every movement of every file; the number of movements."""
-    total = sum(len(result.movements) for result in results)
-    done = 0
-    for result in results:
-        for movement in result.movements:
-            ctx.upsert_transaction(
-                external_id=movement.external_id,
-                transaction_type=movement.transaction_type,
-                amount=movement.amount,
-                currency=movement.currency,
-                transacted_on=movement.transacted_on,
-                description=movement.description,
-                counterparty=movement.counterparty,
-                counterparty_account=movement.counterparty_account,
-                reference=movement.reference,
-                raw_data=movement.raw_data,
-            )
-            done += 1
-            ctx.progress(done, total)
-    return total
+def _store(ctx, result: FileResult) -> None:
+    """Upsert every movement of the file, letting each go once it is handed over (the run keeps its own)."""
+    movements: list = result.movements  # each slot emptied (None) once stored
+    result.movements = []
+    total = result.stored = len(movements)
+    for index in range(total):
+        movement, movements[index] = movements[index], None
+        ctx.upsert_transaction(
+            external_id=movement.external_id,
+            transaction_type=movement.transaction_type,
+            amount=movement.amount,
+            currency=movement.currency,
+            transacted_on=movement.transacted_on,
+            description=movement.description,
+            counterparty=movement.counterparty,
+            counterparty_account=movement.counterparty_account,
+            reference=movement.reference,
+            raw_data=movement.raw_data,
+        )
+        ctx.progress(index + 1, total)

@@ -4,12 +4,20 @@ Each row becomes a work entry on the project of the same name (written
 "Client / Project" or just the project name when only one client has it),
 or on the default project. Rows are keyed by a hash of their content, so
 importing the same export again changes nothing.
+
+Dates are read in the export's formats (``2025-03-03``, ``03/05/2025``,
+``03.05.2025``) in the ASCII digits 0-9; durations as ``hh:mm:ss`` or decimal
+hours (``1.25``), plain digits only (no ``Infinity``, ``NaN``, ``1e20``, no
+other scripts' digits). What Fakturka keeps for any work entry (at most a day
+per entry, a date within 1990-2099) is checked by the sync context; its
+refusal is given with the file and row, as every other refusal here.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,6 +26,9 @@ from typing import Any
 from core.plugins.base import Bool, PathField, Plugin, SyncError, Text
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y")
+# Decimal hours as Clockify writes them ("1.25", "0,5"): ASCII digits, no sign, no exponent, bounded length.
+DECIMAL_HOURS = re.compile(r"^[0-9]{1,12}([.,][0-9]{1,6})?$")
+CLOCK_PART = re.compile(r"^[0-9]{1,12}$")
 
 
 def _column(row: dict, *names: str) -> str:
@@ -29,24 +40,34 @@ def _column(row: dict, *names: str) -> str:
 
 
 def _parse_date(text: str) -> date:
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"unknown date {text!r}")
+    value = text.strip()
+    if value.isascii():  # strptime reads other scripts' digits too
+        for fmt in DATE_FORMATS:
+            try:
+                return datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+    raise ValueError(f"unknown date {_shown(text)}")
 
 
 def _minutes(row: dict) -> int:
     decimal_hours = _column(row, "Duration (decimal)")
     if decimal_hours:
+        if not DECIMAL_HOURS.match(decimal_hours):
+            raise ValueError(f"unknown duration {_shown(decimal_hours)} (decimal hours such as 1.25)")
         return round(Decimal(decimal_hours.replace(",", ".")) * 60)
     text = _column(row, "Duration", "Duration (h)")
     parts = text.split(":")
-    if len(parts) == 3:
+    if len(parts) == 3 and all(CLOCK_PART.match(part) for part in parts):
         hours, minutes, seconds = (int(p) for p in parts)
         return round((hours * 3600 + minutes * 60 + seconds) / 60)
-    raise ValueError(f"unknown duration {text!r}")
+    raise ValueError(f"unknown duration {_shown(text)}")
+
+
+def _shown(text: str) -> str:
+    """A value quoted for a one-line sentence, kept short."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= 60 else quoted[:59] + "…"
 
 
 class TimeCsvImport(Plugin):
@@ -105,14 +126,19 @@ class TimeCsvImport(Plugin):
                     _column(row, "Description"),
                 ]
             )
-            ctx.add_work_entry(
-                project=project,
-                date=day,
-                minutes=minutes,
-                description=_column(row, "Description"),
-                billable=_column(row, "Billable").lower() in ("yes", "true", "1", ""),
-                external_id=hashlib.sha256(key.encode()).hexdigest()[:32],
-            )
+            external_id = hashlib.sha256(key.encode()).hexdigest()[:32]
+            try:
+                ctx.add_work_entry(
+                    project=project,
+                    date=day,
+                    minutes=minutes,
+                    description=_column(row, "Description"),
+                    billable=_column(row, "Billable").lower() in ("yes", "true", "1", ""),
+                    external_id=external_id,
+                )
+            except SyncError as exc:  # what Fakturka keeps for any entry (a day at most, 1990-2099): where it is
+                reason = str(exc).removeprefix(f"work entry {external_id!r}: ")
+                raise SyncError(f"{path.name}, row {number}: {reason}") from None
         ctx.metadata["file"] = path.name
         ctx.metadata["rows"] = len(rows)
         ctx.metadata["skipped_rows"] = skipped
@@ -144,6 +170,8 @@ def _read_rows(path: Path) -> list[dict]:
             header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
         raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
+    except OSError as exc:
+        raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
     # The header decides, so an empty file or one that is only some other header is refused too.
     if not any(name and name.strip().lower() == "start date" for name in header):
         raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")

@@ -1,13 +1,15 @@
 """Money: integer minor units in the database, ``Decimal`` in the Python API.
 
 Never floats. The number of minor digits comes from ISO 4217 via Babel
-(CZK and EUR have 2, JPY 0).
+(CZK and EUR have 2, JPY 0). Amounts given as text are read in the ASCII
+digits 0-9 only: ``Decimal()`` also reads Arabic-Indic (``٣.١``) or
+full-width (``１２``) digits, which no bank or person here means as an amount.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 from functools import lru_cache
 from typing import overload
 
@@ -42,6 +44,8 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
             and len(whole) <= _FAST_WHOLE_DIGITS
         ):
             return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
+        if not amount.isascii():
+            raise MoneyError(f"{amount!r} is not an amount of money.")
     try:
         if type(amount) is Decimal:
             value = amount
@@ -49,7 +53,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
             value = Decimal(amount)
         else:
             value = Decimal(str(amount))  # str() first: a float's shortest repr, not its binary value
-    except InvalidOperation:
+    except DecimalException:
         raise MoneyError(f"{amount!r} is not an amount of money.") from None
     if not value.is_finite():
         raise MoneyError(f"{amount!r} is not an amount of money.")
@@ -134,6 +138,8 @@ def parse_amount(text: str) -> Decimal:
     Raises :class:`MoneyError` with a sentence when it is not an amount.
     """
     raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if not raw.isascii():  # other scripts' digits: Decimal() would read them
+        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.")
     if _AMBIGUOUS.fullmatch(raw):
         whole, fraction = re.split(r"[.,]", raw)
         raise MoneyError(
@@ -150,7 +156,7 @@ def parse_amount(text: str) -> Decimal:
         raw = raw.replace(",", ".")
     try:
         value = Decimal(raw)
-    except InvalidOperation:
+    except DecimalException:
         raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.") from None
     if not value.is_finite():
         raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.")

@@ -10,8 +10,11 @@ file (and the row or entry); nothing here imports the plugin contract.
 
 ``pick_reader(data)`` is the one place where the readers are tried;
 ``parse_statement()`` reads one file for the bank-statement plugin: the
-format setting (``auto`` or a reader's ``FORMAT``) and the refusals of a file
-that is not what the setting says.
+format setting (``auto`` or a reader's ``FORMAT``), the size limit, and the
+refusals of a file that is not what the setting says. A reader takes the
+file's bytes or a ``Source`` (a file read as a stream, as the plugin passes
+it) and its ``Limits``; a file that is no statement at all is refused with
+``NotAStatement`` (a ``StatementError``), decided before any entry is read.
 
 Golden files: tests/fixtures/golden/ holds the expected movements of every
 statement fixture (tests/test_format_golden.py; ``FAKTURKA_REGENERATE_GOLDEN=1``
@@ -23,9 +26,20 @@ from __future__ import annotations
 from types import ModuleType
 
 from core.banking.formats import camt053, fio_csv, generic_csv
-from core.banking.formats.csv_dialect import decode_text, looks_like_xml
+from core.banking.formats.csv_dialect import looks_like_xml
 from core.banking.formats.generic_csv import MAPPING_HELP, CsvMapping, parse_mapping
-from core.banking.formats.movement import FileResult, Movement, StatementError, find_vs, is_currency_code
+from core.banking.formats.movement import (
+    DEFAULT_LIMITS,
+    MB,
+    FileResult,
+    Limits,
+    Movement,
+    NotAStatement,
+    Source,
+    StatementError,
+    find_vs,
+    is_currency_code,
+)
 
 READERS: tuple[ModuleType, ...] = (camt053, fio_csv, generic_csv)
 FORMATS = ("auto", *(reader.FORMAT for reader in READERS))  # the plugin's format setting
@@ -40,41 +54,67 @@ def pick_reader(data: bytes) -> ModuleType | None:
 
 
 def parse_statement(
-    data: bytes,
+    data: bytes | Source,
     name: str,
     *,
     fmt: str = "auto",
     mapping: CsvMapping | None = None,
     include_pending: bool = False,
     account_currency: str = "",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> FileResult:
-    """Parse one statement file's bytes; raises StatementError (naming ``name``) for anything wrong."""
-    if not data.strip():
-        raise StatementError(f"{name} is empty; nothing was imported.")
-    is_xml = looks_like_xml(data)
+    """Parse one statement (bytes, or a ``Source`` on a file, read as a stream); raises StatementError
+    naming ``name`` for anything wrong, NotAStatement for a file that is no statement at all."""
+    source = Source.of(data)
+    try:
+        return _parse(source, name, fmt, mapping, include_pending, account_currency, limits)
+    except OSError as exc:  # the file went away or cannot be read while it is read
+        raise StatementError(f"{name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
+
+
+def _parse(source, name, fmt, mapping, include_pending, account_currency, limits) -> FileResult:
+    head = source.head()
+    if not head.strip() and source.size() <= len(head):
+        raise NotAStatement(f"{name} is empty; nothing was imported.")
+    is_xml = looks_like_xml(head)
     if fmt == camt053.FORMAT or (fmt == "auto" and is_xml):
         if not is_xml:
-            raise StatementError(
+            raise NotAStatement(
                 f"{name} is not XML, so it is not a camt.053 statement (the format setting says "
                 "camt053); nothing was imported."
             )
-        return camt053.parse(data, name, include_pending=include_pending, account_currency=account_currency)
+        _check_size(source, name, limits, camt053.identify(head))
+        return camt053.parse(
+            source, name, include_pending=include_pending, account_currency=account_currency, limits=limits
+        )
     if is_xml:
-        raise StatementError(
+        raise NotAStatement(
             f"{name} is an XML file, not a CSV file (the format setting says {fmt}); nothing was imported."
         )
-    text = decode_text(data, name)
-    if fmt == fio_csv.FORMAT or (fmt == "auto" and pick_reader(data) is fio_csv):
-        return fio_csv.parse_text(text, name, account_currency=account_currency)
+    if fmt == fio_csv.FORMAT or (fmt == "auto" and pick_reader(head) is fio_csv):
+        _check_size(source, name, limits, fio_csv.identify(head))
+        return fio_csv.parse(source, name, account_currency=account_currency, limits=limits)
     if fmt == generic_csv.FORMAT and mapping is None:
         raise StatementError("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
     if mapping is not None:
-        return generic_csv.parse_text(text, name, mapping, account_currency=account_currency)
-    raise StatementError(
+        _check_size(source, name, limits, True)
+        return generic_csv.parse(source, name, mapping, account_currency=account_currency, limits=limits)
+    raise NotAStatement(
         f"{name} is in an unknown format: it is neither a camt.053 statement (XML) nor a Fio CSV "
         "export (no header with 'ID pohybu', 'Datum' and 'Objem'). For another bank's CSV set the "
         "CSV column mapping (and the format csv). Nothing was imported."
     )
+
+
+def _check_size(source: Source, name: str, limits: Limits, looks_like_one: bool) -> None:
+    """Over the size limit: refused, naming the setting; a file that does not even look like one is skipped."""
+    size = source.size()
+    if size > limits.max_file_bytes and not looks_like_one:
+        raise NotAStatement(
+            f"{name} does not look like a statement (nothing in its first 64 KB says so) and is larger "
+            "than the largest statement file this plugin reads; nothing was imported."
+        )
+    limits.check_size(size, name)
 
 
 __all__ = [
@@ -82,8 +122,13 @@ __all__ = [
     "MAPPING_HELP",
     "READERS",
     "CsvMapping",
+    "DEFAULT_LIMITS",
+    "MB",
     "FileResult",
+    "Limits",
     "Movement",
+    "NotAStatement",
+    "Source",
     "StatementError",
     "find_vs",
     "is_currency_code",

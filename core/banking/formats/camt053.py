@@ -11,7 +11,19 @@ Versions
     the root element (other ``camt.053.001.NN`` versions are read the same way,
     with a warning). The XML is parsed with defusedxml, DTDs forbidden: a
     statement never has one, so a file with a DTD or entities is refused.
-    A file with no ``Stmt`` is refused (nothing to import). Status ``BOOK`` is
+    A file with no ``Stmt`` is refused (nothing to import); XML that is not a
+    camt.053 statement at all (another root, namespace or camt message) is
+    ``NotAStatement``.
+
+Streaming
+    The file is parsed as a stream (64 KB at a time): a statement's ``Id`` and
+    ``Acct`` and one ``Ntry`` at a time are built, read and let go, so memory
+    does not grow with the number of entries. The schema puts ``Id`` and
+    ``Acct`` before the entries; an entry is read with what came before it.
+    Every text and attribute is checked against the field length limit as it
+    arrives (a 200 MB text node is refused after its first few kilobytes),
+    nesting deeper than 64 levels is refused, and so is an XML declaration
+    naming an encoding the parser cannot read. Status ``BOOK`` is
     imported; ``PDNG``/``INFO``/others are skipped (and counted) unless
     ``include_pending``; an entry with no status counts as booked.
     Date: ``BookgDt/Dt``, or the date part of ``BookgDt/DtTm`` as written (no
@@ -82,29 +94,37 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-
-from defusedxml import DefusedXmlException, ElementTree
+from sys import intern
 
 from core.banking.formats.csv_dialect import head_text, looks_like_xml
 from core.banking.formats.movement import (
+    DEFAULT_LIMITS,
     FileResult,
     Ids,
+    Limits,
     Movement,
+    NotAStatement,
+    Source,
     StatementError,
     check_amount,
+    check_day,
     content_hash,
     currency_code,
     find_vs,
+    fit_text,
+    iso_day,
     unique,
 )
-from core.banking.formats.xml_paths import XmlPaths, canonical_lines, local_name
+from core.banking.formats.xml_paths import StreamTarget, XmlPaths, canonical_lines, local_name, read_stream
 
 FORMAT = "camt053"
 TESTED_VERSIONS = {f"{n:02d}" for n in range(2, 9)}
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})$")
 KINDS = {"052": "an account report", "054": "a debit/credit notification"}
-XML_AMOUNT = re.compile(r"^\d+(\.\d+)?$")
+XML_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d would take other scripts' digits too
 SNIFF = re.compile(r"camt\.053\.001\.\d{2}|<(?:\w+:)?BkToCstmrStmt[\s>]")
+# Values that repeat from entry to entry (dates, codes, parties, accounts) are interned (sys.intern): the
+# run keeps every movement until it commits, and one string per distinct value keeps that small.
 
 
 def identify(data: bytes) -> bool:
@@ -112,29 +132,39 @@ def identify(data: bytes) -> bool:
     return looks_like_xml(data) and SNIFF.search(head_text(data)) is not None
 
 
-def read(data: bytes, name: str = "statement.xml", *, include_pending: bool = False, account_currency: str = ""):
+def read(
+    data: bytes | Source,
+    name: str = "statement.xml",
+    *,
+    include_pending: bool = False,
+    account_currency: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+):
     """The movements of a camt.053 file (list[Movement]); raises StatementError naming ``name``."""
-    return parse(data, name, include_pending=include_pending, account_currency=account_currency).movements
+    return parse(
+        data, name, include_pending=include_pending, account_currency=account_currency, limits=limits
+    ).movements
 
 
-def parse(data: bytes, name: str, *, include_pending: bool = False, account_currency: str = "") -> FileResult:
-    """The file's movements, warnings, skipped counts and accounts; raises StatementError naming ``name``."""
-    root = _root(data, name)
-    namespace, version = _namespace(root, name)
-    label = f"camt.053.001.{version}" if version else "camt.053 (no namespace)"
-    result = FileResult(name, label)
-    if version and version not in TESTED_VERSIONS:
-        result.warnings.append(
-            f"{name}: {label} is not one of the versions this plugin was tested with (.02 to .08); read like them."
-        )
-    x = XmlPaths(namespace)
-    file = _File(x, result, Ids(), label, include_pending, account_currency)
-    for number, stmt in enumerate(_statements(x, root, name), start=1):
-        _read_statement(file, stmt, number)
-    return result
+def parse(
+    data: bytes | Source,
+    name: str,
+    *,
+    include_pending: bool = False,
+    account_currency: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+) -> FileResult:
+    """The file's movements, warnings, skipped counts and accounts; raises StatementError naming ``name``.
+
+    The file is parsed as a stream: each ``Ntry`` is built, read and let go in turn, so memory does not
+    grow with the file (every text and the nesting are checked as they arrive).
+    """
+    document = _Document(name, include_pending, account_currency, limits)
+    read_stream(document, Source.of(data))
+    return document.finish()
 
 
-# -- the document ----------------------------------------------------------------------------------
+# -- the document, as a stream ------------------------------------------------------------------
 
 
 @dataclass
@@ -149,68 +179,123 @@ class _File:
     account_currency: str
 
 
-def _root(data: bytes, name: str):
-    try:
-        return ElementTree.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException:
-        raise StatementError(
-            f"{name} contains a DTD or entity declarations, which a bank statement never has; "
-            "it was refused for safety and nothing was imported."
-        ) from None
-    except ElementTree.ParseError as exc:
-        raise StatementError(f"{name} is not well-formed XML ({exc}); nothing was imported.") from None
+@dataclass
+class _Statement:
+    """The statement being read: its number in the file, its Id and its account, as far as seen."""
+
+    number: int
+    statement_id: str = ""
+    account: str = ""
+    currency: str = ""
+    entries: int = 0
+    has_account: bool = False  # its (first) Acct was read
 
 
-def _namespace(root, name: str) -> tuple[str, str]:
-    """``(namespace, version)`` of a camt.053 document ("" for none); anything else is refused with what it is."""
-    namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
-    if local_name(root.tag) != "Document":
-        raise StatementError(
+class _Document(StreamTarget):
+    """A camt.053 document as it streams by: builds a statement's ``Id`` and ``Acct`` and one ``Ntry`` at
+    a time (read at its end, then let go)."""
+
+    def __init__(self, name: str, include_pending: bool, account_currency: str, limits: Limits):
+        super().__init__(name, limits)
+        self.include_pending = include_pending
+        self.account_currency = account_currency
+        self.file: _File | None = None
+        self.bodies = 0  # BkToCstmrStmt elements
+        self.statements = 0
+        self.statement: _Statement | None = None
+        self.body = False  # inside a BkToCstmrStmt
+        self.tags: dict[str, str] = {}  # local name -> the tag in the document's namespace
+
+    def begin(self, tag: str) -> None:
+        """The root element: a camt.053 Document (its version read), or NotAStatement / StatementError."""
+        namespace, version = _namespace(tag, self.name)
+        label = f"camt.053.001.{version}" if version else "camt.053 (no namespace)"
+        result = FileResult(self.name, label)
+        if version and version not in TESTED_VERSIONS:
+            result.warnings.append(
+                f"{self.name}: {label} is not one of the versions this plugin was tested with (.02 to .08); "
+                "read like them."
+            )
+        x = XmlPaths(namespace)
+        self.file = _File(x, result, Ids(), label, self.include_pending, self.account_currency)
+        self.tags = {part: x.prefix + part for part in ("BkToCstmrStmt", "Stmt", "Id", "Acct", "Ntry")}
+
+    def starts(self, tag: str) -> bool:
+        """A body or a statement is noted, not built; a statement's Id, Acct and each Ntry are built."""
+        tags = self.tags
+        if self.depth == 2:
+            self.body = tag == tags["BkToCstmrStmt"]
+            self.bodies += self.body
+        elif self.depth == 3 and self.body and tag == tags["Stmt"]:
+            self.statements += 1
+            self.statement = _Statement(self.statements)
+        elif self.depth == 4 and self.statement is not None:
+            return tag in (tags["Id"], tags["Acct"], tags["Ntry"])
+        return False
+
+    def ended(self, tag: str) -> None:
+        if self.depth == 3:
+            self.statement = None
+
+    def built(self, element) -> None:
+        statement, file = self.statement, self.file
+        if statement is None or file is None:
+            return
+        x = file.x
+        if element.tag == self.tags["Ntry"]:
+            statement.entries += 1
+            where = f"{self.name}, statement {statement.statement_id or statement.number}, entry {statement.entries}"
+            currency = statement.currency or file.account_currency
+            movement = _entry(file, element, _Where(where, statement.account, statement.statement_id, currency))
+            if movement is not None:
+                file.result.movements.append(movement)
+        elif element.tag == self.tags["Id"]:
+            if not statement.statement_id:
+                statement.statement_id = " ".join((element.text or "").split())
+        elif not statement.has_account:  # the first Acct, as the schema has one
+            statement.has_account = True
+            statement.account = x.text(element, "Id/IBAN") or x.text(element, "Id/Othr/Id")
+            statement.currency = x.text(element, "Ccy").upper()
+            if statement.account and statement.account not in file.result.accounts:
+                file.result.accounts.append(statement.account)
+
+    def finish(self) -> FileResult:
+        """The result, once the whole document was read; a document with no statement is refused."""
+        if self.file is None:  # not reached: the parser refuses a document without a root element
+            raise StatementError(f"{self.name} holds no XML element; nothing was imported.")
+        if not self.bodies:
+            raise NotAStatement(
+                f"{self.name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; nothing was imported."
+            )
+        if not self.statements:
+            raise StatementError(
+                f"{self.name} holds no statement (no Stmt element), so there is nothing to import; "
+                "nothing was imported. Export the statement from the bank again."
+            )
+        return self.file.result
+
+
+def _namespace(tag: str, name: str) -> tuple[str, str]:
+    """``(namespace, version)`` of a camt.053 root element ("" for none); anything else is refused with what it is."""
+    namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    if local_name(tag) != "Document":
+        raise NotAStatement(
             f"{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
-            f"<{local_name(root.tag)}>, not <Document>); nothing was imported."
+            f"<{local_name(tag)[:60]}>, not <Document>); nothing was imported."
         )
     match = NAMESPACE.match(namespace)
     if namespace and not match:
-        raise StatementError(
-            f"{name} is XML in the namespace {namespace}, not an ISO 20022 camt.053 statement; nothing was imported."
+        raise NotAStatement(
+            f"{name} is XML in the namespace {namespace[:200]}, not an ISO 20022 camt.053 statement; "
+            "nothing was imported."
         )
     if match and match.group(1) != "053":
         kind = KINDS.get(match.group(1), "another ISO 20022 message")
-        raise StatementError(
+        raise NotAStatement(
             f"{name} is a camt.{match.group(1)} file ({kind}), not a camt.053 bank statement; "
             "export the statement (camt.053) instead. Nothing was imported."
         )
     return namespace, (match.group(2) if match else "")
-
-
-def _statements(x: XmlPaths, root, name: str) -> list:
-    body = x.find(root, "BkToCstmrStmt")
-    if body is None:
-        raise StatementError(
-            f"{name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; nothing was imported."
-        )
-    statements = x.findall(body, "Stmt")
-    if not statements:
-        raise StatementError(
-            f"{name} holds no statement (no Stmt element), so there is nothing to import; "
-            "nothing was imported. Export the statement from the bank again."
-        )
-    return statements
-
-
-def _read_statement(file: _File, stmt, number: int) -> None:
-    x, result = file.x, file.result
-    account_el = x.find(stmt, "Acct")
-    account = x.text(account_el, "Id/IBAN") or x.text(account_el, "Id/Othr/Id")
-    if account and account not in result.accounts:
-        result.accounts.append(account)
-    statement_ccy = x.text(account_el, "Ccy").upper()
-    statement_id = x.text(stmt, "Id")
-    for index, entry in enumerate(x.findall(stmt, "Ntry"), start=1):
-        where = f"{result.name}, statement {statement_id or number}, entry {index}"
-        movement = _entry(file, entry, _Where(where, account, statement_id, statement_ccy or file.account_currency))
-        if movement is not None:
-            result.movements.append(movement)
 
 
 # -- one entry -------------------------------------------------------------------------------------
@@ -255,7 +340,7 @@ class _Details:
 
 def _entry(file: _File, entry, where: _Where) -> Movement | None:
     x = file.x
-    status = (x.text(entry, "Sts/Cd") or x.text(entry, "Sts/Prtry") or x.text(entry, "Sts")).upper()
+    status = intern((x.text(entry, "Sts/Cd") or x.text(entry, "Sts/Prtry") or x.text(entry, "Sts")).upper())
     if status not in ("BOOK", "") and not file.include_pending:
         file.result.pending += 1
         return None
@@ -273,8 +358,8 @@ def _entry(file: _File, entry, where: _Where) -> Movement | None:
         amount=basics.amount,
         currency=basics.currency,
         transacted_on=basics.day,
-        description=description,
-        counterparty="; ".join(unique(details.names)),
+        description=fit_text(file.result, where.text, "description", description),
+        counterparty=fit_text(file.result, where.text, "counterparty", "; ".join(unique(details.names))),
         counterparty_account=(accounts[0] if len(accounts) == 1 else ""),
         reference=symbols[0] if len(symbols) == 1 else "",
         raw_data=_raw(file, entry, where, basics, details, symbols),
@@ -290,32 +375,34 @@ def _basics(x: XmlPaths, entry, where: _Where, status: str) -> _Basics:
         raise StatementError(
             f"{where.text}: the amount {written!r} is not a number such as 1234.50; nothing was imported."
         )
-    currency = currency_code(
-        amount_el.get("Ccy", ""),
-        where.text,
-        where.currency,
-        "no Ccy on the amount nor on the account; set the account currency setting",
+    currency = intern(
+        currency_code(
+            amount_el.get("Ccy", ""),
+            where.text,
+            where.currency,
+            "no Ccy on the amount nor on the account; set the account currency setting",
+        )
     )
-    indicator = x.text(entry, "CdtDbtInd").upper()
+    indicator = intern(x.text(entry, "CdtDbtInd").upper())
     if indicator not in ("CRDT", "DBIT"):
         raise StatementError(
             f"{where.text}: the credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!s}, "
             "not CRDT or DBIT; nothing was imported."
         )
     reversal = x.text(entry, "RvslInd").lower() in ("true", "1")
-    booking = x.text(entry, "BookgDt/Dt") or x.text(entry, "BookgDt/DtTm")
-    value_date = x.text(entry, "ValDt/Dt") or x.text(entry, "ValDt/DtTm")
+    booking = intern(x.text(entry, "BookgDt/Dt") or x.text(entry, "BookgDt/DtTm"))
+    value_date = intern(x.text(entry, "ValDt/Dt") or x.text(entry, "ValDt/DtTm"))
     day_text = booking or value_date
     if not day_text:
         raise StatementError(
             f"{where.text} has no booking date (BookgDt) nor value date (ValDt); nothing was imported."
         )
-    try:
-        day = date.fromisoformat(day_text[:10])
-    except ValueError:
+    day = iso_day(day_text)
+    if day is None:
         raise StatementError(
             f"{where.text}: the booking date {day_text!r} is not a date (YYYY-MM-DD); nothing was imported."
-        ) from None
+        )
+    check_day(day, where.text)
     return _Basics(status, written, Decimal(written), currency, indicator, reversal, booking, value_date, day)
 
 
@@ -371,7 +458,7 @@ def _detail(x: XmlPaths, tx) -> dict:
 def _party(x: XmlPaths, tx, role: str) -> tuple[str, str]:
     name = x.text(tx, f"RltdPties/{role}/Nm") or x.text(tx, f"RltdPties/{role}/Pty/Nm")
     account = x.text(tx, f"RltdPties/{role}Acct/Id/IBAN") or x.text(tx, f"RltdPties/{role}Acct/Id/Othr/Id")
-    return name, account
+    return intern(name), intern(account)
 
 
 def _amount_text(x: XmlPaths, element, path: str) -> str:
@@ -449,7 +536,7 @@ def _raw(file: _File, entry, where: _Where, basics: _Basics, details: _Details, 
         "value_date": basics.value_date,
         "entry_ref": x.text(entry, "NtryRef"),
         "acct_svcr_ref": x.text(entry, "AcctSvcrRef"),
-        "bank_transaction_code": bank_code,
+        "bank_transaction_code": intern(bank_code),
         "additional_info": x.text(entry, "AddtlNtryInf"),
         "transactions": details.transactions,
     }

@@ -4,6 +4,14 @@ A CSV is decoded as UTF-8 (BOM or not), UTF-16 with a BOM, or Windows-1250
 (the older Czech export encoding); anything else is refused. The sniffing
 helpers (``looks_like_xml``, ``head_text``) look at the first bytes only and
 never raise: they serve the readers' ``identify()``.
+
+Files are read as a stream, row by row (``Rows``): the encoding is
+decided by one pass over the bytes (all of it UTF-8, else Windows-1250),
+then the rows are decoded as they are read. No cell may be longer than the
+field length limit, and no line longer than ``FIELDS_PER_LINE`` times it.
+Amounts and dates are read in the ASCII digits 0-9 only (Python's
+``Decimal()`` and ``strptime()`` would also read Arabic-Indic or full-width
+digits).
 """
 
 from __future__ import annotations
@@ -14,13 +22,17 @@ import io
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from sys import intern
+from typing import Iterator
 
-from core.banking.formats.movement import StatementError
+from core.banking.formats.movement import SNIFF_BYTES, Limits, Source, StatementError
 from core.values.money import MoneyError, parse_amount
 
 CSV_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d. %m. %Y", "%d.%m.%y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d")
-SNIFF_BYTES = 64 * 1024
-PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+CHUNK_BYTES = 64 * 1024
+# A physical line may hold this many fields of the longest length (a longer one is no statement row).
+FIELDS_PER_LINE = 64
 
 
 def looks_like_xml(data: bytes) -> bool:
@@ -43,29 +55,108 @@ def head_text(data: bytes, size: int = SNIFF_BYTES) -> str:
         return head.decode("cp1250", errors="replace")
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with a BOM, or Windows-1250 (older Czech bank exports)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    else:
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                return data.decode("cp1250")
-            except UnicodeDecodeError:
-                pass
-    raise StatementError(
+def encoding_problem(name: str) -> StatementError:
+    return StatementError(
         f"{name} is not in a text encoding this plugin reads (UTF-8, UTF-16 or Windows-1250); "
         "export it again as UTF-8. Nothing was imported."
     )
 
 
+def text_encoding(source: Source) -> str:
+    """``utf-16`` with a BOM, ``utf-8-sig`` when every byte is UTF-8, else ``cp1250`` (one pass, nothing kept)."""
+    if source.head().startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with source.open() as stream:
+        try:
+            while chunk := stream.read(CHUNK_BYTES):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1250"
+    return "utf-8-sig"
+
+
+class _Lines:
+    """A text stream's lines for the csv module, each refused past ``cap`` characters (never read whole)."""
+
+    def __init__(self, text, name: str, limits: Limits):
+        self.text = text
+        self.name = name
+        self.limits = limits
+        self.cap = limits.max_field_length * FIELDS_PER_LINE
+        self.number = 0  # physical lines read
+        self.since_row = 0  # characters read since the last row was handed out
+        self.total = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(self.cap + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) > self.cap:
+            raise StatementError(
+                f"{self.name}, line {self.number}: the line is longer than {self.cap:,} characters "
+                f"({FIELDS_PER_LINE} fields of the longest field, {self.limits.max_field_length:,} "
+                "characters), which no statement row is; if the file is right, raise the setting "
+                "Longest field (max_field_length). Nothing was imported."
+            )
+        self.since_row += len(line)
+        self.total += len(line)
+        return line
+
+
+class Rows:
+    """A CSV file's rows, read and decoded as they come: ``(line number, cells)``, the line number being
+    where the row starts in the file. Iterate once.
+
+    Once ``check_fields`` is set (after the header: a wrong delimiter tried while looking for it makes
+    long cells of whole lines), a cell longer than the field length limit is refused. A broken CSV and
+    bytes the encoding cannot decode are refused with a sentence naming the file and row.
+    """
+
+    def __init__(self, source: Source, name: str, delimiter: str, encoding: str, limits: Limits):
+        self.check_fields = False
+        self._rows = self._read(source, name, delimiter, encoding, limits)
+        self._lines: _Lines | None = None
+
+    @property
+    def characters_read(self) -> int:
+        return self._lines.total if self._lines is not None else 0
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        return self._rows
+
+    def close(self) -> None:
+        self._rows.close()
+
+    def _read(self, source: Source, name: str, delimiter: str, encoding: str, limits: Limits):
+        limit = limits.max_field_length
+        with source.open() as raw:
+            lines = self._lines = _Lines(io.TextIOWrapper(raw, encoding=encoding, newline=""), name, limits)
+            reader = csv.reader(lines, delimiter=delimiter)
+            line = 1
+            try:
+                for cells in reader:
+                    # No cell can be longer than the characters its row was read from: most rows skip the look.
+                    if self.check_fields and lines.since_row > limit and any(len(cell) > limit for cell in cells):
+                        raise limits.field_too_long(f"{name}, row {line}", "a cell")
+                    lines.since_row = 0
+                    yield line, cells
+                    line = reader.line_num + 1
+            except csv.Error as exc:
+                raise StatementError(
+                    f"{name}, row {reader.line_num}: the file is not a readable CSV file ({exc}); nothing was imported."
+                ) from None
+            except UnicodeDecodeError:
+                raise encoding_problem(name) from None
+
+
 def csv_rows(text: str, name: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """``(line number, cells)`` for every row; the line number is where the row starts in the file."""
+    """``(line number, cells)`` for every row of ``text`` (a file's head, for sniffing)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows, line = [], 1
     try:
@@ -97,9 +188,15 @@ def cell_at(cells: list[str], position: int | None) -> str:
 
 
 def raw_row(header: list[str], cells: list[str]) -> dict[str, str]:
-    """Every non-empty cell by its header name (the row as the bank wrote it, for ``raw_data``)."""
+    """Every non-empty cell by its header name (the row as the bank wrote it, for ``raw_data``).
+
+    The values are interned: the run keeps every row until it commits, and most columns (dates, codes,
+    currencies, names, types) repeat from row to row.
+    """
     return {
-        column: cells[i].strip() for i, column in enumerate(header) if column and i < len(cells) and cells[i].strip()
+        column: intern(cells[i].strip())
+        for i, column in enumerate(header)
+        if column and i < len(cells) and cells[i].strip()
     }
 
 
@@ -130,6 +227,8 @@ def parse_decimal(text: str, decimal_mark: str = "") -> Decimal:
 def parse_date(text: str, date_format: str = "") -> date:
     """A date in ``date_format``, or in one of the usual bank formats (a time part ignored); raises ValueError."""
     value = (text or "").strip()
+    if not value.isascii():  # strptime reads other scripts' digits too
+        raise ValueError(value)
     if date_format:
         return datetime.strptime(value, date_format).date()
     candidates = (

@@ -13,6 +13,9 @@ counterparty ``Název protiúčtu``, account ``Protiúčet/Kód banky`` (an IBAN
 it is); description = message, note and comment without repeats (else
 ``Typ``); ``raw_data`` = every non-empty column by its header name; external
 id ``fio:<ID pohybu>``.
+
+The file is read row by row; the header must start within its first 64 KB
+(a file without it is ``NotAStatement``).
 """
 
 from __future__ import annotations
@@ -20,22 +23,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.banking.formats.csv_dialect import (
+    Rows,
     blank,
     cell_at,
-    csv_rows,
-    decode_text,
     looks_like_xml,
     parse_date,
     parse_decimal,
     raw_row,
     sniff_rows,
+    text_encoding,
 )
 from core.banking.formats.movement import (
+    DEFAULT_LIMITS,
+    SNIFF_BYTES,
     FileResult,
     Ids,
+    Limits,
     Movement,
+    NotAStatement,
+    Source,
     StatementError,
     check_amount,
+    check_day,
     currency_code,
     direction,
     find_vs,
@@ -83,14 +92,11 @@ def identify(data: bytes) -> bool:
     return not looks_like_xml(data) and header_position(sniff_rows(data, ";")) is not None
 
 
-def read(data: bytes, name: str = "statement.csv", *, account_currency: str = ""):
+def read(
+    data: bytes | Source, name: str = "statement.csv", *, account_currency: str = "", limits: Limits = DEFAULT_LIMITS
+):
     """The movements of a Fio CSV export (list[Movement]); raises StatementError naming ``name``."""
-    return parse(data, name, account_currency=account_currency).movements
-
-
-def parse(data: bytes, name: str, *, account_currency: str = "") -> FileResult:
-    """The file's movements, warnings and account; raises StatementError naming ``name``."""
-    return parse_text(decode_text(data, name), name, account_currency=account_currency)
+    return parse(data, name, account_currency=account_currency, limits=limits).movements
 
 
 @dataclass
@@ -105,17 +111,32 @@ class _Export:
     currency: str
 
 
-def parse_text(text: str, name: str, *, account_currency: str = "") -> FileResult:
-    """``parse`` for text already decoded."""
-    rows = csv_rows(text, name, ";")
-    header_at = header_position([cells for _, cells in rows])
-    if header_at is None:
-        raise StatementError(
+def parse(
+    data: bytes | Source, name: str, *, account_currency: str = "", limits: Limits = DEFAULT_LIMITS
+) -> FileResult:
+    """The file's movements, warnings and account, read row by row; raises StatementError naming ``name``.
+
+    The header must start within the file's first 64 KB (the account lines before it are few).
+    """
+    source = Source.of(data)
+    rows = Rows(source, name, ";", text_encoding(source), limits)
+    preamble: dict[str, str] = {}
+    header: list[str] = []
+    for _, cells in rows:
+        if header_position([cells]) is not None:
+            header = [cell.strip() for cell in cells]
+            rows.check_fields = True
+            break
+        if rows.characters_read > SNIFF_BYTES:
+            rows.close()
+            break
+        if len(cells) >= 2:
+            preamble[cells[0].strip()] = cells[1].strip()
+    if not header:
+        raise NotAStatement(
             f"{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
             "'Datum' and 'Objem' was found; nothing was imported."
         )
-    preamble = {cells[0].strip(): cells[1].strip() for _, cells in rows[:header_at] if len(cells) >= 2}
-    header = [cell.strip() for cell in rows[header_at][1]]
     positions: dict[str, int] = {}
     for key, names in COLUMNS.items():
         for column in names:
@@ -126,7 +147,7 @@ def parse_text(text: str, name: str, *, account_currency: str = "") -> FileResul
     currency = (preamble.get("currency") or preamble.get("Měna") or account_currency).upper()
     result = FileResult(name, LABEL, accounts=[account] if account else [])
     export = _Export(result, Ids(), header, positions, account, currency)
-    for line, cells in rows[header_at + 1 :]:
+    for line, cells in rows:
         if not blank(cells):
             _row(export, f"{name}, row {line}", cells)
     return result
@@ -151,6 +172,7 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
         raise StatementError(
             f"{where}: the date {values['date']!r} (column Datum) is not a date like 31.12.2026; nothing was imported."
         ) from None
+    check_day(day, where)
     currency = currency_code(
         values["currency"], where, export.currency, "the Měna column is empty; set the account currency setting"
     )

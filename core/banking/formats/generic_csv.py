@@ -8,34 +8,41 @@ same with what the plugin logs. ``parse_mapping(text)`` turns the setting's
 text into a :class:`CsvMapping` (its syntax is ``MAPPING_HELP``).
 
 The header is searched for (preamble lines skipped) with the given or a
-guessed delimiter. External id ``csv:<id column>``, or ``csv:sha256:<32 hex>``
+guessed delimiter, within the file's first 64 KB; the rows are then read one
+by one. A file without that header is ``NotAStatement``. External id ``csv:<id column>``, or ``csv:sha256:<32 hex>``
 of the row's date, amount, currency, counterparty, account, VS and message.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.banking.formats import fio_csv
 from core.banking.formats.csv_dialect import (
+    Rows,
     blank,
     cell_at,
-    csv_rows,
-    decode_text,
     head_text,
     looks_like_xml,
     parse_date,
     parse_decimal,
     raw_row,
+    text_encoding,
 )
 from core.banking.formats.movement import (
+    DEFAULT_LIMITS,
+    SNIFF_BYTES,
     FileResult,
     Ids,
+    Limits,
     Movement,
+    NotAStatement,
+    Source,
     StatementError,
     check_amount,
+    check_day,
     content_hash,
     currency_code,
     direction,
@@ -78,16 +85,37 @@ def identify(data: bytes) -> bool:
     return any(delimiter in line for line in head_text(data).splitlines() for delimiter in DELIMITERS)
 
 
-def read(data: bytes, mapping: CsvMapping | str, name: str = "statement.csv", *, account_currency: str = ""):
+def read(
+    data: bytes | Source,
+    mapping: CsvMapping | str,
+    name: str = "statement.csv",
+    *,
+    account_currency: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+):
     """The movements of a CSV read with ``mapping`` (list[Movement]); raises StatementError naming ``name``."""
-    return parse(data, name, mapping, account_currency=account_currency).movements
+    return parse(data, name, mapping, account_currency=account_currency, limits=limits).movements
 
 
-def parse(data: bytes, name: str, mapping: CsvMapping | str, *, account_currency: str = "") -> FileResult:
-    """The file's movements and warnings; ``mapping`` as a CsvMapping or the setting's text."""
+def parse(
+    data: bytes | Source,
+    name: str,
+    mapping: CsvMapping | str,
+    *,
+    account_currency: str = "",
+    limits: Limits = DEFAULT_LIMITS,
+) -> FileResult:
+    """The file's movements and warnings, read row by row; ``mapping`` as a CsvMapping or the setting's text."""
     if isinstance(mapping, str):
         mapping = parse_mapping(mapping)
-    return parse_text(decode_text(data, name), name, mapping, account_currency=account_currency)
+    source = Source.of(data)
+    table = _find_header(source, name, mapping, text_encoding(source), limits)
+    table.result = FileResult(name, LABEL)
+    table.account_currency = account_currency
+    for line, cells in table.rows:
+        if not blank(cells):
+            _row(table, f"{name}, row {line}", cells)
+    return table.result
 
 
 # -- the mapping -----------------------------------------------------------------------------------
@@ -151,16 +179,15 @@ def _mapping_items(text: str) -> tuple[dict[str, list[str]], dict[str, str]]:
 
 @dataclass
 class _Table:
-    """The file's rows, where the header is, and the state its rows are read with."""
+    """The file's rows after the header, the header, and the state its rows are read with."""
 
-    rows: list[tuple[int, list[str]]]
-    header_at: int
+    rows: Rows
     header: list[str]  # as written
     positions: dict[str, int]  # mapped column name -> index
     mapping: CsvMapping
-    result: FileResult
-    ids: Ids
-    account_currency: str
+    result: FileResult = field(default_factory=lambda: FileResult("", LABEL))
+    ids: Ids = field(default_factory=Ids)
+    account_currency: str = ""
 
     def cell(self, cells: list[str], key: str) -> str:
         """The mapped value of ``key`` in this row (several message columns joined with " | ")."""
@@ -168,27 +195,22 @@ class _Table:
         return " | ".join(unique(values)) if key == "message" else (values[0] if values else "")
 
 
-def parse_text(text: str, name: str, mapping: CsvMapping, *, account_currency: str = "") -> FileResult:
-    """``parse`` for text already decoded."""
-    table = _find_header(text, name, mapping, FileResult(name, LABEL), account_currency)
-    for line, cells in table.rows[table.header_at + 1 :]:
-        if not blank(cells):
-            _row(table, f"{name}, row {line}", cells)
-    return table.result
-
-
-def _find_header(text: str, name: str, mapping: CsvMapping, result: FileResult, account_currency: str) -> _Table:
-    """The first line holding every mapped column, with the mapping's delimiter or the first that works."""
+def _find_header(source: Source, name: str, mapping: CsvMapping, encoding: str, limits: Limits) -> _Table:
+    """The first line holding every mapped column (within the first 64 KB), with the mapping's delimiter
+    or the first that works; the table's rows continue after it."""
     wanted = [column for names in mapping.columns.values() for column in names]
     for delimiter in [mapping.delimiter] if mapping.delimiter else list(DELIMITERS):
-        rows = csv_rows(text, name, delimiter)
-        for position, (_, cells) in enumerate(rows):
+        rows = Rows(source, name, delimiter, encoding, limits)
+        for _, cells in rows:
             header = [cell.strip().casefold() for cell in cells]
             if all(column.casefold() in header for column in wanted):
                 positions = {column: header.index(column.casefold()) for column in wanted}
-                written = [cell.strip() for cell in cells]
-                return _Table(rows, position, written, positions, mapping, result, Ids(), account_currency)
-    raise StatementError(
+                rows.check_fields = True
+                return _Table(rows, [cell.strip() for cell in cells], positions, mapping)
+            if rows.characters_read > SNIFF_BYTES:
+                break
+        rows.close()
+    raise NotAStatement(
         f"{name}: no header line with the mapped columns ({', '.join(wanted)}) was found; check "
         "the CSV column mapping (names must match the header) and the delimiter. "
         "Nothing was imported."
@@ -227,6 +249,7 @@ def _row(table: _Table, where: str, cells: list[str]) -> None:
         raise StatementError(
             f"{where}: the date {values['date']!r} is not a date{expected}; nothing was imported."
         ) from None
+    check_day(day, where)
     amount, amount_text = _amount(table, where, cells)
     currency = currency_code(
         values["currency"], where, table.account_currency, "map a currency column or set the account currency setting"

@@ -20,31 +20,124 @@ Amount rounding (``check_amount``)
     8.86) and a warning is logged; the reader keeps the amount exactly as the
     bank wrote it in ``raw_data``. An entry that rounds to zero (or is zero) is
     skipped with a warning: there is no zero transaction.
+
+Limits (``Limits``)
+    A statement file is at most ``max_file_mb`` (50 MB by default) and no
+    field holds more than ``max_field_length`` characters (2,048 by default:
+    the longest text ISO 20022 allows in a camt.053 field); both are the
+    bank-statement plugin's settings, and a refusal names the setting that
+    raises it. A description joined from several texts (a batch) is cut to
+    the longest text Fakturka stores (``core.values.limits.MAX_TEXT_LENGTH``)
+    with a warning; every text stays whole in ``raw_data``.
+
+Domain checks
+    Dates are written with the ASCII digits 0-9 in the forms a reader
+    documents (no ISO week dates, no ``20260131`` where ``2026-01-31`` is the
+    format) and fall within ``core.values.limits.check_date_span``; currencies
+    are ISO 4217 codes of money (``core.values.validation.check_currency``:
+    not ``ABC``, ``XXX`` or gold).
+
+Not a statement (``NotAStatement``)
+    A file that no reader recognises (an unrelated XML or CSV) is refused
+    with this subclass of ``StatementError``, decided before any entry is
+    read, so that a watched folder can skip it with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO
 
 from core.errors import FakturkaError
+from core.values.limits import MAX_TEXT_LENGTH, check_date_span
 from core.values.money import MoneyError, from_minor, to_minor
+from core.values.text import ELLIPSIS
+from core.values.validation import ValidationError, check_currency
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 # "VS 2026001", "VS:2026001", "/VS/2026001", "VS2026001", "variabilní symbol 2026001".
+# ASCII digits only ([0-9], not \d): a variable symbol in Arabic-Indic digits is no symbol a bank uses.
 VS_PATTERNS = (
-    re.compile(r"(?<![A-Za-z0-9])VS\s*[:=/#.\-]?\s*(\d{1,10})(?!\d)", re.IGNORECASE),
-    re.compile(r"variabiln[ií]\s+symbol\s*[:=]?\s*(\d{1,10})(?!\d)", re.IGNORECASE),
+    re.compile(r"(?<![A-Za-z0-9])VS\s*[:=/#.\-]?\s*([0-9]{1,10})(?![0-9])", re.IGNORECASE),
+    re.compile(r"variabiln[ií]\s+symbol\s*[:=]?\s*([0-9]{1,10})(?![0-9])", re.IGNORECASE),
 )
-BARE_VS = re.compile(r"^\s*(\d{1,10}|0+\d{1,10})\s*$")
+BARE_VS = re.compile(r"^\s*([0-9]{1,10}|0+[0-9]{1,10})\s*$")
+
+
+MB = 1024 * 1024
+SNIFF_BYTES = 64 * 1024  # what identify() and the header search look at
+# The date part of an ISO date or date-time as written ("2026-03-02", "2026-03-02T10:00:00+01:00").
+ISO_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
 
 
 class StatementError(FakturkaError):
     """A statement file that cannot be imported; the message is the sentence to show (the plugin's SyncError)."""
+
+
+class NotAStatement(StatementError):
+    """A file no reader recognises (an unrelated XML or CSV): in a watched folder it is skipped, not fatal."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a statement file and its fields may be (the bank-statement plugin's settings)."""
+
+    max_file_bytes: int = 50 * MB
+    max_field_length: int = 2048
+
+    def check_size(self, size: int, name: str) -> None:
+        if size > self.max_file_bytes:
+            raise StatementError(
+                f"{name} is {size / MB:,.1f} MB, more than the largest statement file this plugin reads "
+                f"({self.max_file_bytes / MB:.4g} MB); if it is a statement, raise the setting "
+                "Largest statement file (max_file_mb). Nothing was imported."
+            )
+
+    def field_too_long(self, where: str, what: str) -> StatementError:
+        return StatementError(
+            f"{where}: {what} is longer than {self.max_field_length:,} characters, the longest field this "
+            "plugin reads; if the file is right, raise the setting Longest field (max_field_length). "
+            "Nothing was imported."
+        )
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class Source:
+    """A statement's bytes, in memory or in a file: its size, its head, and a fresh stream each time."""
+
+    def __init__(self, data: bytes | None = None, path: Path | None = None):
+        if (data is None) == (path is None):
+            raise TypeError("a Source is either bytes or a path")
+        self.data = data
+        self.path = path
+        self._head: bytes | None = None
+
+    @classmethod
+    def of(cls, source: "bytes | Source") -> "Source":
+        return source if isinstance(source, Source) else cls(data=bytes(source))
+
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else self.path.stat().st_size  # type: ignore[union-attr]
+
+    def head(self) -> bytes:
+        """The first SNIFF_BYTES (read once)."""
+        if self._head is None:
+            with self.open() as stream:
+                self._head = stream.read(SNIFF_BYTES)
+        return self._head
+
+    def open(self) -> BinaryIO:
+        return io.BytesIO(self.data) if self.data is not None else self.path.open("rb")  # type: ignore[union-attr]
 
 
 @dataclass
@@ -70,6 +163,7 @@ class FileResult:
     ignored: int = 0  # zero amounts
     warnings: list[str] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)
+    stored: int = 0  # movements handed on (a plugin that lets them go as it stores them counts here)
 
 
 def find_vs(text: str, *, bare: bool) -> str:
@@ -144,8 +238,20 @@ def check_amount(result: FileResult, where: str, amount: Decimal, currency: str,
 
 
 def is_currency_code(code: str) -> bool:
-    """Three capital letters (CZK, EUR): the shape of an ISO 4217 code."""
-    return bool(CURRENCY.match(code))
+    """An ISO 4217 code of money (CZK, EUR): not merely three letters (ABC), nor XXX or gold."""
+    return _currency_problem(code) is None
+
+
+@lru_cache(maxsize=64)
+def _currency_problem(code: str) -> str | None:
+    """Why ``code`` is no currency (check_currency's sentence), or None; cached, as every entry asks."""
+    if not CURRENCY.match(code):
+        return f"{code!r} is not a currency code (three letters such as CZK or EUR)"
+    try:
+        check_currency(code)
+    except ValidationError as exc:
+        return str(exc).rstrip(".")
+    return None
 
 
 def currency_code(value: str, where: str, fallback: str, hint: str) -> str:
@@ -153,8 +259,37 @@ def currency_code(value: str, where: str, fallback: str, hint: str) -> str:
     code = (value or "").strip().upper() or fallback
     if not code:
         raise StatementError(f"{where}: no currency is given ({hint}); nothing was imported.")
-    if not CURRENCY.match(code):
-        raise StatementError(
-            f"{where}: {code!r} is not a currency code (three letters such as CZK or EUR); nothing was imported."
-        )
+    problem = _currency_problem(code)
+    if problem:
+        raise StatementError(f"{where}: {problem}; nothing was imported.")
     return code
+
+
+def iso_day(text: str) -> date | None:
+    """The date part of ``YYYY-MM-DD`` or an ISO date-time, in ASCII digits; None for any other form."""
+    match = ISO_DAY.match(text)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def check_day(day: date, where: str) -> date:
+    """``day`` within the years Fakturka keeps books for, or a StatementError naming where it was."""
+    try:
+        return check_date_span(day)
+    except ValidationError as exc:
+        raise StatementError(f"{where}: {exc} Nothing was imported.") from None
+
+
+def fit_text(result: FileResult, where: str, what: str, text: str) -> str:
+    """``text`` cut to the longest text Fakturka stores, with a warning (the whole is in raw_data)."""
+    if len(text) <= MAX_TEXT_LENGTH:
+        return text
+    result.warnings.append(
+        f"{where}: the {what} is {len(text):,} characters long; stored cut to {MAX_TEXT_LENGTH:,} "
+        "(every text is kept whole in the movement's raw data)."
+    )
+    return text[: MAX_TEXT_LENGTH - 1] + ELLIPSIS
