@@ -6,13 +6,26 @@ import argparse
 import getpass
 import sys
 
-from cli.base import CommandError, parse_assignments, positive_int, print_json, print_table
+from cli.base import (
+    CommandError,
+    not_utf8,
+    parse_assignments,
+    positive_int,
+    print_json,
+    print_table,
+    quoted,
+    read_stdin_line,
+    record_id,
+    say,
+)
 from core.platform import plugin_config
 from core.platform.history import display_changes, history_query, run_changes, run_duration
 from core.platform.sync import SyncRefused, run_sync
 from core.plugins import get_plugin
 from core.store.models import SyncHistory
 from core.store.states import RunStatus
+from core.values.limits import MAX_LOG_LINE
+from core.values.text import for_terminal, lines_for_terminal
 
 
 def register(commands) -> None:
@@ -53,7 +66,7 @@ def register(commands) -> None:
         usage="fakturka history [NAME] [--limit N] [--json]\n       fakturka history show ID [--json]",
     )
     history.add_argument("name", nargs="?", help="only this plugin's runs (or 'show')")
-    history.add_argument("run_id", nargs="?", type=int, help=argparse.SUPPRESS)
+    history.add_argument("run_id", nargs="?", metavar="ID", type=record_id("sync run id"), help=argparse.SUPPRESS)
     history.add_argument("--limit", type=positive_int, default=30, help="how many runs, newest first (default 30)")
     history.add_argument("--json", action="store_true", help="print JSON for scripts")
     history.set_defaults(handler=history_cmd)
@@ -88,7 +101,13 @@ def plugins_list(args) -> int:
                 s.name,
                 s.version,
                 "yes" if s.enabled else "no",
-                "yes" if s.configured else f"no (missing {', '.join(s.missing)})" if s.missing else "no",
+                "yes"
+                if s.configured
+                else "no (secrets unreadable)"
+                if s.secrets_unreadable
+                else f"no (missing {', '.join(s.missing)})"
+                if s.missing
+                else "no",
                 s.last_run.started_at.strftime("%Y-%m-%d %H:%M") + " UTC"
                 if s.last_run and s.last_run.started_at
                 else "-",
@@ -100,7 +119,9 @@ def plugins_list(args) -> int:
     )
     for s in statuses:
         if s.broken:
-            print(f"{s.name} is broken and cannot be used: {s.problem}")
+            say(f"{s.name} is broken and cannot be used: {s.problem}")
+        elif s.secrets_unreadable:
+            say(f"{s.name}: {s.problem}")
     return 0
 
 
@@ -109,16 +130,19 @@ def plugins_enable(args) -> int:
     plugin_config.set_enabled(args.name, enabled)
     status = plugin_config.plugin_status(args.name)
     note = "" if status.configured or not enabled else f" It still needs: {', '.join(status.missing)}."
-    print(f"{args.name} {'enabled' if enabled else 'disabled'}.{note}")
+    say(f"{args.name} {'enabled' if enabled else 'disabled'}.{note}")
     return 0
 
 
 def _read_secret(plugin_name: str, key: str, label: str) -> str:
     if sys.stdin.isatty():
-        return getpass.getpass(f"{label} for {plugin_name} (not shown): ")
-    line = sys.stdin.readline()
+        secret = getpass.getpass(f"{label} for {plugin_name} (not shown): ")
+        if not_utf8(secret):
+            raise CommandError(f"The secret {quoted(key)} is not valid UTF-8 text; nothing was changed.")
+        return secret
+    line = read_stdin_line(f"the secret {quoted(key)}")
     if not line:
-        raise CommandError(f"Standard input ended before the secret {key!r}; give one line per --secret.")
+        raise CommandError(f"Standard input ended before the secret {quoted(key)}; give one line per --secret.")
     return line.rstrip("\r\n")
 
 
@@ -134,12 +158,12 @@ def plugins_configure(args) -> int:
     secrets = {}
     for key in args.secrets or []:
         if key not in by_key:
-            raise CommandError(f"{args.name} has no setting {key!r}; see 'fakturka plugins show {args.name}'.")
+            raise CommandError(f"{args.name} has no setting {quoted(key)}; see 'fakturka plugins show {args.name}'.")
         secrets[key] = _read_secret(args.name, key, by_key[key].label)
     clear = list(args.clear or [])
     for key in clear:
         if key not in by_key:
-            raise CommandError(f"{args.name} has no setting {key!r}; see 'fakturka plugins show {args.name}'.")
+            raise CommandError(f"{args.name} has no setting {quoted(key)}; see 'fakturka plugins show {args.name}'.")
         if key in secrets:
             raise CommandError(f"{key}: give either --secret {key} or --clear-secret {key}, not both.")
     kept = [key for key, value in secrets.items() if value == ""]
@@ -150,16 +174,14 @@ def plugins_configure(args) -> int:
         )
     plugin_config.configure(args.name, values, secrets, clear_secrets=clear)
     for key in kept:
-        print(f"{key}: empty line, the stored secret was kept (remove it with --clear-secret {key}).")
+        say(f"{key}: empty line, the stored secret was kept (remove it with --clear-secret {key}).")
     for key in clear:
-        print(f"{key} cleared.")
+        say(f"{key} cleared.")
     status = plugin_config.plugin_status(args.name)
     if status.configured:
-        print(
-            f"{args.name} configured." + ("" if status.enabled else f" Enable it: fakturka plugins enable {args.name}")
-        )
+        say(f"{args.name} configured." + ("" if status.enabled else f" Enable it: fakturka plugins enable {args.name}"))
     else:
-        print(f"{args.name} saved; still missing: {', '.join(status.missing)}.")
+        say(f"{args.name} saved; still missing: {', '.join(status.missing)}.")
     return 0
 
 
@@ -187,13 +209,13 @@ def plugins_show(args) -> int:
             }
         )
         return 0
-    print(
+    say(
         f"{plugin.name} {plugin.version}  enabled: {'yes' if status.enabled else 'no'}  "
         f"configured: {'yes' if status.configured else 'no'}"
     )
     if status.problem:
-        print(f"problem: {status.problem}")
-    print()
+        say(f"problem: {status.problem}")
+    say()
     print_table(
         ["KEY", "LABEL", "KIND", "REQUIRED", "VALUE", "HELP"],
         [
@@ -204,15 +226,20 @@ def plugins_show(args) -> int:
     return 0
 
 
+def _print_log_line(line: str) -> None:
+    """A sync's live log line: the plugin's text, shown as text (at most MAX_LOG_LINE per line)."""
+    print(lines_for_terminal(line, MAX_LOG_LINE), flush=True)
+
+
 def sync_run(args) -> int:
     try:
-        outcome = run_sync(args.name, trigger="cli", on_log=lambda line: print(line, flush=True))
+        outcome = run_sync(args.name, trigger="cli", on_log=_print_log_line)
     except SyncRefused as exc:
         raise CommandError(str(exc)) from None
     if outcome.status == RunStatus.COMPLETED:
-        print(f"Sync {outcome.run_id} completed. Details: fakturka history show {outcome.run_id}")
+        say(f"Sync {outcome.run_id} completed. Details: fakturka history show {outcome.run_id}")
         return 0
-    print(f"fakturka: sync {outcome.run_id} failed: {outcome.error}", file=sys.stderr)
+    say(f"fakturka: sync {outcome.run_id} failed: {outcome.error}", file=sys.stderr)
     return 1
 
 
@@ -242,12 +269,12 @@ def history_cmd(args) -> int:
         raise CommandError("Use 'fakturka history show ID' for one run.")
     if args.name:
         get_plugin(args.name)
-    runs = list(history_query(args.name).limit(max(1, args.limit)))
+    runs = list(history_query(args.name).limit(args.limit))
     if args.json:
         print_json([_run_dict(r) for r in runs])
         return 0
     if not runs:
-        print("No sync runs yet.")
+        say("No sync runs yet.")
         return 0
     print_table(
         ["ID", "PLUGIN", "STATUS", "STARTED (UTC)", "DURATION", "PROCESSED", "CREATED", "UPDATED", "UNCHANGED"],
@@ -288,23 +315,24 @@ def history_show(run_id: int, as_json: bool) -> int:
             }
         )
         return 0
-    print(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
-    print(
+    say(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
+    say(
         f"processed {run.records_processed}, created {run.records_created}, updated {run.records_updated}, "
         f"unchanged {run.records_skipped}"
     )
     if run.error_message:
-        print(f"error: {run.error_message}")
+        say(f"error: {run.error_message}")
     if run.metadata:
-        print(f"metadata: {run.metadata}")
+        say(f"metadata: {run.metadata}")
     print("\nlog:")
     for line in run.log.splitlines():
-        print(f"  {line}")
+        print(f"  {for_terminal(line, MAX_LOG_LINE)}")
     if run.error_backtrace:
         print("\nbacktrace:")
-        print(run.error_backtrace.rstrip())
-    print(f"\nwhat changed ({len(changes)} audit records):")
+        print(lines_for_terminal(run.error_backtrace.rstrip(), MAX_LOG_LINE))
+    print()
+    say(f"what changed ({len(changes)} audit records):")
     for c in changes:
         detail = ", ".join(f"{name}: {old} -> {new}" for name, old, new in display_changes(c)[:6])
-        print(f"  {c.action:6} {c.table_name} #{c.row_id}  {detail}")
+        say(f"  {c.action:6} {c.table_name} #{c.row_id}  {detail}")
     return 0

@@ -1,7 +1,8 @@
-"""``fakturka info``, ``fakturka keys rotate`` and ``fakturka demo``."""
+"""``fakturka info``, ``fakturka keys rotate``, ``fakturka keys reset`` and ``fakturka demo``."""
 
 from __future__ import annotations
 
+from cli.base import confirm, say
 from core.store import paths
 
 
@@ -14,6 +15,15 @@ def register(commands) -> None:
     keys_sub.add_parser("rotate", help="re-encrypt every stored credential under a new key").set_defaults(
         handler=keys_rotate
     )
+    reset = keys_sub.add_parser(
+        "reset",
+        help="start a new key when the key file is lost or damaged: removes every plugin's stored secrets",
+        description="Removes the stored secrets of every plugin and makes a new key file. Settings, sync "
+        "history and everything else stay. Afterwards, re-enter each plugin's secrets with "
+        "'fakturka plugins configure NAME --secret KEY'.",
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(handler=keys_reset)
     commands.add_parser("demo", help="fill an empty database with believable demo data").set_defaults(handler=demo)
 
 
@@ -21,11 +31,11 @@ def info(args) -> int:
     from core.store.db import db
     from core.store.migrations import schema_version
 
-    print(f"database:   {db.database}")
-    print(f"schema:     version {schema_version(db)}")
-    print(f"key file:   {paths.key_path()}")
-    print(f"exports:    {paths.exports_dir()}")
-    print(f"config:     {paths.config_path()}")
+    say(f"database:   {db.database}")
+    say(f"schema:     version {schema_version(db)}")
+    say(f"key file:   {paths.key_path()}")
+    say(f"exports:    {paths.exports_dir()}")
+    say(f"config:     {paths.config_path()}")
     return 0
 
 
@@ -34,6 +44,42 @@ def keys_rotate(args) -> int:
 
     count = rotate_key()
     print(f"Re-encrypted {count} credential set(s) under a new key ({paths.key_path()}).")
+    return 0
+
+
+def _re_enter_command(name: str) -> str:
+    """``fakturka plugins configure NAME --secret KEY ...`` for each secret field the plugin has."""
+    from core.plugins import UnknownPlugin, get_plugin
+
+    try:
+        keys = [field.key for field in get_plugin(name).fields if field.secret]
+    except UnknownPlugin:  # no longer installed, or broken: its name is all there is to say
+        keys = []
+    return " ".join(["fakturka plugins configure", name, *(f"--secret {key}" for key in keys)])
+
+
+def keys_reset(args) -> int:
+    from core.platform.credentials import plugins_with_stored_secrets, reset_key
+
+    names = plugins_with_stored_secrets()
+    if names:
+        question = (
+            f"Remove the stored secrets of {', '.join(names)} and make a new credential key? "
+            "Their settings and sync history are kept."
+        )
+    else:
+        question = "Make a new credential key? No plugin has stored secrets."
+    if not confirm(question, args.yes):
+        print("Nothing changed.")
+        return 1
+    names = reset_key()
+    print(f"Made a new credential key in {paths.key_path()}.")
+    if not names:
+        print("No plugin had stored secrets.")
+        return 0
+    print(f"Removed the stored secrets of {', '.join(names)}; their settings and history are kept. Re-enter them:")
+    for name in names:
+        print(f"  {_re_enter_command(name)}")
     return 0
 
 

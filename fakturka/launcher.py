@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import sys
 
-from cli import UsageError, build_parser, open_for, run_command
+from cli import UsageError, build_parser, check_arguments, open_for, refuse, run_command
 from core.store.db import DatabaseOpenError
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        check_arguments(argv)
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        print(f"fakturka: {exc}", file=sys.stderr)
+        refuse(exc)
         return 2
     if args.command:
         return run_command(args)
     try:
         db_path = open_for(args)
     except DatabaseOpenError as exc:
-        print(f"fakturka: {exc}", file=sys.stderr)
+        refuse(exc)
         return 2
-    from core.platform.sync import recover_interrupted_runs
+    from core.platform.startup import recover_at_start
 
-    recover_interrupted_runs()
+    notices = recover_at_start()
     from tui.app import FakturkaApp  # Textual loads only when the app is wanted
 
-    FakturkaApp(db_path=db_path).run()
+    FakturkaApp(db_path=db_path, notices=notices).run()
     return 0
 
 

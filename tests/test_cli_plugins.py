@@ -159,8 +159,13 @@ def test_show_masks_secrets(ok, configured):
 def test_show_reports_credentials_that_cannot_be_decrypted(ok, configured, fakturka_home):
     (fakturka_home / "credentials.key").unlink()
     out = ok("plugins", "show", "bank")
-    assert "problem: credentials for bank cannot be decrypted" in out
-    assert json.loads(ok("plugins", "--json"))[0]["configured"] is False
+    assert "problem: secrets stored but unreadable (cannot be decrypted: the key file is missing)" in out
+    assert "fakturka keys reset" in out
+    listed = json.loads(ok("plugins", "--json"))[0]
+    assert listed["configured"] is False
+    # The token is stored, only unreadable: it is not reported as missing.
+    assert listed["missing"] == [] and "keys reset" in listed["problem"]
+    assert "missing token" not in ok("plugins")
     # Re-entering the secret, as the message says, makes it usable again.
     ok("plugins", "configure", "bank", "--secret", "token", stdin="tok-new\n")
     assert json.loads(ok("plugins", "--json"))[0]["configured"] is True
@@ -315,7 +320,7 @@ def test_a_secret_on_the_command_line_is_refused(refused):
         (["history", "nope"], "", "no plugin called 'nope'"),
         (["history", "show"], "", "Give the run's id"),
         (["history", "show", "999"], "", "There is no sync run 999"),
-        (["history", "show", "abc"], "", "invalid int value"),
+        (["history", "show", "abc"], "", "'abc' is not a sync run id"),
         (["history", "bank", "3"], "", "Use 'fakturka history show ID'"),
         (["plugins", "frobnicate"], "", "invalid choice"),
     ],

@@ -195,6 +195,14 @@ def test_directory_is_refused(tmp_path, capsys):
     assert list(folder.iterdir()) == []
 
 
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, monkeypatch):
+    # Reached without --db too (FAKTURKA_HOME's database.db made a FIFO): reading its header would block.
+    pipe = tmp_path / "database.db"
+    os.mkfifo(pipe)
+    with pytest.raises(DatabaseOpenError, match="is a pipe, device or socket, not a database file"):
+        open_database(pipe)
+
+
 def test_path_below_a_regular_file_is_refused(tmp_path, capsys):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")

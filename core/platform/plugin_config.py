@@ -173,6 +173,7 @@ class PluginStatus:
     last_run: SyncHistory | None
     problem: str | None = None  # e.g. credentials that cannot be decrypted, or why the plugin is broken
     broken: bool = False  # failed its start-up check: listed with the reason, refused where it is used
+    secrets_unreadable: bool = False  # stored but cannot be decrypted: the reason and the fix are in ``problem``
 
 
 def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
@@ -182,6 +183,11 @@ def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
     return result
 
 
+def unreadable_problem(exc: creds.CredentialError) -> str:
+    """A status line for secrets that are stored but cannot be decrypted: why, and what to do."""
+    return f"secrets stored but unreadable (cannot be decrypted: {exc.reason}); {exc.remedy or 're-enter them'}"
+
+
 def plugin_status(name: str) -> PluginStatus:
     plugin = get_plugin(name)
     row = get_config(name)
@@ -189,7 +195,9 @@ def plugin_status(name: str) -> PluginStatus:
     try:
         present = stored_secret_keys(name) if row and row.credentials else set()
     except creds.CredentialError as exc:
-        present, problem = set(), str(exc)
+        # Stored, only unreadable: not "missing", which would send the person to re-type a secret
+        # that a key reset (or the right key file) is what brings back.
+        present, problem = {f.key for f in plugin.fields if f.secret}, unreadable_problem(exc)
     missing = missing_fields(plugin, row.settings if row else {}, present)
     last = SyncHistory.select().where(SyncHistory.plugin_name == name).order_by(SyncHistory.id.desc()).first()
     return PluginStatus(
@@ -200,6 +208,7 @@ def plugin_status(name: str) -> PluginStatus:
         [f.key for f in missing],
         last,
         problem,
+        secrets_unreadable=problem is not None,
     )
 
 

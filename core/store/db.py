@@ -51,6 +51,8 @@ def check_database_file(path: Path) -> None:
         return
     if path.is_dir():
         raise DatabaseOpenError(f"{path} is a directory, not a database file.")
+    if not path.is_file():  # a pipe would block the header read; a device would be misread
+        raise DatabaseOpenError(f"{path} is a pipe, device or socket, not a database file.")
     try:
         with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Label, Log, ProgressBar, Static
 
 from core.platform import plugin_config
@@ -16,6 +15,7 @@ from tui.screens.base import SectionScreen
 from tui.sync_session import SyncFinished, SyncLog, SyncProgress, SyncSession, listen, stop_listening
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import log_lines, plain
 
 KIND_TO_FORM = {
     "text": "text",
@@ -129,6 +129,8 @@ class PluginsScreen(SectionScreen):
                         if s.broken
                         else _("yes")
                         if s.configured
+                        else (_("secrets unreadable") + ": " + (s.problem or ""))
+                        if s.secrets_unreadable
                         else (_("missing") + ": " + ", ".join(s.missing) if s.missing else _("no")),
                         last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
                         _(last.status) if last else "—",
@@ -221,7 +223,7 @@ class PluginsScreen(SectionScreen):
             log.clear()
         new = session.lines[self._shown_lines :]
         if new:
-            log.write_lines(new)
+            log.write_lines(log_lines(new))
             self._shown_lines += len(new)
         if head:
             self._show_head(session)
@@ -234,5 +236,5 @@ class PluginsScreen(SectionScreen):
             bar.update(total=1, progress=1 if session.status == RunStatus.COMPLETED else 0)
         bar.display = session.total > 0 or session.status == RunStatus.COMPLETED
         title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
-        self.query_one("#sync-title", Label).update(Content(title))
+        self.query_one("#sync-title", Label).update(plain(title))
         self.query_one("#sync-counts", Static).update(session.counts)

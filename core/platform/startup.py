@@ -1,0 +1,21 @@
+"""What a killed process left half done, put right when the next one starts (the CLI and the app alike)."""
+
+from __future__ import annotations
+
+from core.platform.credentials import CredentialError, recover_interrupted_rotation
+from core.platform.sync import recover_interrupted_runs
+
+
+def recover_at_start() -> list[str]:
+    """Close interrupted sync runs and settle an interrupted key rotation; one sentence per thing done.
+
+    Runs are closed silently (their history says "interrupted"). A rotation's leftovers are finished or
+    discarded with a sentence, so the person learns why their key file changed; when they cannot be
+    (the folder is read-only), the sentence says so and what to do, and the command still runs.
+    """
+    recover_interrupted_runs()
+    try:
+        notice = recover_interrupted_rotation()
+    except CredentialError as exc:
+        notice = str(exc)
+    return [notice] if notice else []
