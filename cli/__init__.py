@@ -16,11 +16,21 @@ from pathlib import Path
 
 from peewee import DatabaseError
 
-from cli.base import CommandError, app_version
+from cli.base import LINE_LIMIT, CommandError, app_version, database_path, not_utf8, say
 from core.errors import FakturkaError
 from core.store.db import DatabaseOpenError, describe_database_error, open_database
+from core.values.text import for_terminal
 
-__all__ = ["CommandError", "UsageError", "app_version", "build_parser", "open_for", "run_command"]
+__all__ = [
+    "CommandError",
+    "UsageError",
+    "app_version",
+    "build_parser",
+    "check_arguments",
+    "open_for",
+    "refuse",
+    "run_command",
+]
 
 
 class UsageError(FakturkaError):
@@ -34,8 +44,30 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def refuse(message: object) -> None:
+    """One refusal on stderr: one line whatever the message holds (a stored name with a newline or ESC)."""
+    print(f"fakturka: {for_terminal(message, LINE_LIMIT)}", file=sys.stderr)
+
+
+def check_arguments(argv: list[str]) -> None:
+    """Refuse arguments that are not text before anything reads them.
+
+    Python hands bytes that are not UTF-8 over as lone surrogates ("\\udcff"): SQLite, stdout and every
+    sentence that quotes them would fail on them with an encoding traceback. A NUL cannot come from a
+    real command line, but would end a path or a name early.
+    """
+    for position, arg in enumerate(argv, start=1):
+        if not_utf8(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise UsageError(
+                f"argument {position} ({shown[:60]}) is not valid UTF-8 text; Fakturka reads arguments as UTF-8."
+            )
+        if "\0" in arg:
+            raise UsageError(f"argument {position} holds a NUL character, which no name or path can hold.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from cli import bank, clients, invoices, plugins, system, timesheet
+    from cli import audit, bank, clients, invoices, plugins, system, timesheet
 
     parser = Parser(
         prog="fakturka",
@@ -43,9 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"fakturka {app_version()}")
-    parser.add_argument("--db", metavar="PATH", type=Path, help="open this database file instead of the default one")
+    parser.add_argument(
+        "--db", metavar="PATH", type=database_path, help="open this database file instead of the default one"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (clients, timesheet, invoices, bank, plugins, system):
+    for module in (clients, timesheet, invoices, bank, plugins, system, audit):
         module.register(commands)
     return parser
 
@@ -65,30 +99,31 @@ def run_command(args) -> int:
     try:
         open_for(args)
     except DatabaseOpenError as exc:
-        print(f"fakturka: {exc}", file=sys.stderr)
+        refuse(exc)
         return 2
-    from core.platform.sync import recover_interrupted_runs
+    from core.platform.startup import recover_at_start
 
     try:
-        recover_interrupted_runs()
+        for notice in recover_at_start():
+            say(f"fakturka: {notice}", file=sys.stderr)
         return args.handler(args) or 0
     except (UsageError, DatabaseOpenError) as exc:
-        print(f"fakturka: {exc}", file=sys.stderr)
+        refuse(exc)
         return 2
     except FakturkaError as exc:
-        print(f"fakturka: {exc}", file=sys.stderr)
+        refuse(exc)
         return 1
     except KeyboardInterrupt:
-        print("fakturka: interrupted; nothing was changed by the unfinished step.", file=sys.stderr)
+        refuse("interrupted; nothing was changed by the unfinished step.")
         return 130
     except BrokenPipeError:
         return _reader_gone()
     except OSError as exc:  # a folder that cannot be written, a full disk: name the file and the reason
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"fakturka: {where}{exc.strerror or exc}", file=sys.stderr)
+        refuse(f"{where}{exc.strerror or exc}")
         return 1
     except DatabaseError as exc:
-        print(f"fakturka: {describe_database_error(exc)}", file=sys.stderr)
+        refuse(describe_database_error(exc))
         return 1
 
 

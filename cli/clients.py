@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from cli.base import CommandError, parse_assignments, print_json, print_table
+from cli.base import LINE_LIMIT, CommandError, amount_arg, parse_assignments, print_json, print_table, say
 from core.billing import clients as svc
 from core.billing import profile as profile_svc
 from core.values.money import from_minor
+from core.values.text import for_terminal
 
+# Options taking an amount get the form check of cli.base.amount_arg; the rest is checked by the service.
+AMOUNT_OPTIONS = {"--rate", "--vat-rate"}
 CLIENT_OPTIONS = [
     ("--email", "contact e-mail"),
     ("--address", "postal address (use \\n for new lines)"),
@@ -29,7 +32,7 @@ def register(commands) -> None:
     add = sub.add_parser("add", help="add a client")
     add.add_argument("name")
     for flag, text in CLIENT_OPTIONS:
-        add.add_argument(flag, help=text)
+        add.add_argument(flag, help=text, type=amount_arg if flag in AMOUNT_OPTIONS else None)
     add.set_defaults(handler=client_add)
     lst = sub.add_parser("list", help="list clients")
     lst.add_argument("--all", action="store_true", help="include archived clients")
@@ -39,7 +42,7 @@ def register(commands) -> None:
     edit.add_argument("client", help="client id or name")
     edit.add_argument("--name")
     for flag, text in CLIENT_OPTIONS:
-        edit.add_argument(flag, help=text)
+        edit.add_argument(flag, help=text, type=amount_arg if flag in AMOUNT_OPTIONS else None)
     edit.set_defaults(handler=client_edit)
     arch = sub.add_parser("archive", help="hide a client from pickers (its history stays)")
     arch.add_argument("client", help="client id or name")
@@ -51,8 +54,10 @@ def register(commands) -> None:
     add = sub.add_parser("add", help="add a project to a client")
     add.add_argument("client", help="client id or name")
     add.add_argument("name")
-    add.add_argument("--rate", help="hourly rate (overrides the client's)")
-    add.add_argument("--vat-rate", help="VAT rate in percent (for VAT payers; overrides the profile's)")
+    add.add_argument("--rate", help="hourly rate (overrides the client's)", type=amount_arg)
+    add.add_argument(
+        "--vat-rate", type=amount_arg, help="VAT rate in percent (for VAT payers; overrides the profile's)"
+    )
     add.set_defaults(handler=project_add)
     lst = sub.add_parser("list", help="list projects")
     lst.add_argument("--client", help="only this client's projects")
@@ -62,8 +67,8 @@ def register(commands) -> None:
     edit = sub.add_parser("edit", help="rename a project or change its rates")
     edit.add_argument("project", help="project id, name, or Client/Project")
     edit.add_argument("--name")
-    edit.add_argument("--rate", help="hourly rate; empty to use the client's")
-    edit.add_argument("--vat-rate", help="VAT rate in percent; empty to use the profile's")
+    edit.add_argument("--rate", help="hourly rate; empty to use the client's", type=amount_arg)
+    edit.add_argument("--vat-rate", help="VAT rate in percent; empty to use the profile's", type=amount_arg)
     edit.set_defaults(handler=project_edit)
     arch = sub.add_parser("archive", help="hide a project from pickers (its history stays)")
     arch.add_argument("project", help="project id, name, or Client/Project")
@@ -117,7 +122,7 @@ def _client_dict(c) -> dict:
 
 def client_add(args) -> int:
     client = svc.add_client(name=args.name, **_client_values(args))
-    print(f"Added client {client.name} (id {client.id}, {client.currency}, invoices in {client.language}).")
+    say(f"Added client {client.name} (id {client.id}, {client.currency}, invoices in {client.language}).")
     return 0
 
 
@@ -129,9 +134,9 @@ def client_list(args) -> int:
     if not rows:
         hidden = 0 if args.all else len(svc.list_clients(include_archived=True))
         if hidden:
-            print(f"No active clients; {hidden} archived ('fakturka client list --all' shows them).")
+            say(f"No active clients; {hidden} archived ('fakturka client list --all' shows them).")
         else:
-            print("No clients yet. Add one: fakturka client add NAME")
+            say("No clients yet. Add one: fakturka client add NAME")
         return 0
     print_table(
         ["ID", "NAME", "CURRENCY", "LANG", "RATE", "TERMS", "ARCHIVED"],
@@ -160,14 +165,14 @@ def client_edit(args) -> int:
     if not values:
         raise CommandError("Nothing to change; give at least one option such as --name or --rate.")
     svc.edit_client(client, **values)
-    print(f"Updated client {client.name}.")
+    say(f"Updated client {client.name}.")
     return 0
 
 
 def client_archive(args) -> int:
     client = svc.find_client(args.client)
     svc.archive_client(client, archived=not args.undo)
-    print(f"{'Unarchived' if args.undo else 'Archived'} client {client.name}.")
+    say(f"{'Unarchived' if args.undo else 'Archived'} client {client.name}.")
     return 0
 
 
@@ -190,7 +195,7 @@ def project_add(args) -> int:
     if args.vat_rate is not None:
         values["vat_rate"] = args.vat_rate
     project = svc.add_project(client, **values)
-    print(f"Added project {svc.project_label(project)} (id {project.id}).")
+    say(f"Added project {svc.project_label(project)} (id {project.id}).")
     return 0
 
 
@@ -201,7 +206,7 @@ def project_list(args) -> int:
         print_json([_project_dict(p) for p in rows])
         return 0
     if not rows:
-        print("No projects yet. Add one: fakturka project add CLIENT NAME")
+        say("No projects yet. Add one: fakturka project add CLIENT NAME")
         return 0
     print_table(
         ["ID", "CLIENT", "PROJECT", "RATE", "ARCHIVED"],
@@ -232,14 +237,14 @@ def project_edit(args) -> int:
     if not values:
         raise CommandError("Nothing to change; give --name, --rate or --vat-rate.")
     svc.edit_project(project, **values)
-    print(f"Updated project {svc.project_label(project)}.")
+    say(f"Updated project {svc.project_label(project)}.")
     return 0
 
 
 def project_archive(args) -> int:
     project = svc.find_project(args.project)
     svc.archive_project(project, archived=not args.undo)
-    print(f"{'Unarchived' if args.undo else 'Archived'} project {svc.project_label(project)}.")
+    say(f"{'Unarchived' if args.undo else 'Archived'} project {svc.project_label(project)}.")
     return 0
 
 
@@ -249,11 +254,11 @@ def profile_show(args) -> int:
         print_json(data)
         return 0
     if not profile_svc.is_set_up():
-        print('Your business profile is not set up yet: fakturka profile edit --set name="Your Name" ...')
+        say('Your business profile is not set up yet: fakturka profile edit --set name="Your Name" ...')
     width = max(len(k) for k in data)
     for key, value in data.items():
         text = str(value).replace("\n", ", ") if value not in ("", None) else "-"
-        print(f"{key.ljust(width)}  {text}")
+        say(f"{key.ljust(width)}  {for_terminal(text, LINE_LIMIT - width - 2)}")
     return 0
 
 
@@ -264,10 +269,13 @@ def profile_edit(args) -> int:
             raise CommandError("Give fields to change with --set FIELD=VALUE, e.g. --set iban=CZ65...")
         current = profile_svc.profile_as_dict(profile_svc.get_profile())
         for field in profile_svc.EDITABLE_FIELDS:
-            answer = input(f"{field} [{current[field]}]: ")
+            try:
+                answer = input(f"{field} [{for_terminal(current[field], LINE_LIMIT)}]: ")
+            except UnicodeDecodeError:
+                raise CommandError(f"The {field} typed is not valid UTF-8 text; nothing was changed.") from None
             if answer.strip():
                 values[field] = answer
     if values:
         profile_svc.update_profile(values)
-    print("Profile saved." if values else "Nothing changed.")
+    say("Profile saved." if values else "Nothing changed.")
     return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-from cli.base import CommandError, confirm, date_arg, print_json, print_table
+from cli.base import CommandError, confirm, date_arg, file_mode, output_path, print_json, print_table, say
 from core.billing import invoicing as svc
 from core.billing import payments
 from core.billing.clients import find_client
@@ -67,8 +66,16 @@ def register(commands) -> None:
     pdf.add_argument(
         "-o",
         "--output",
-        type=lambda text: Path(text).expanduser(),
-        help="file (one invoice) or folder (--all); default: the exports folder",
+        type=output_path,
+        help="file (one invoice) or folder (--all); default: the exports folder. "
+        "Anything else there (a device, a pipe, a link to a file) is refused.",
+    )
+    pdf.add_argument(
+        "--mode",
+        type=file_mode,
+        default=None,
+        help="the PDFs' permissions in octal, e.g. 644 to let others on this computer read them "
+        "(default 600: only you)",
     )
     pdf.set_defaults(handler=invoice_pdf)
 
@@ -100,14 +107,14 @@ def invoice_create(args) -> int:
         if not draft.lines:
             raise CommandError(f"{client.name} has no unbilled billable entries.")
         for line in draft.lines:
-            print(
+            say(
                 f"{line.description[:50]:50}  {line.quantity:>7} {line.unit:3} x "
                 f"{from_minor(line.unit_price, draft.currency):>10} = {_money(line.amount, draft.currency):>16}"
             )
-        print(f"Total {_money(draft.totals.total, draft.currency)} from {draft.entry_count} entries (nothing created).")
+        say(f"Total {_money(draft.totals.total, draft.currency)} from {draft.entry_count} entries (nothing created).")
         return 0
     inv = svc.create_invoice(client, until=args.until, since=args.since, per_entry=args.per_entry, issued_on=args.date)
-    print(
+    say(
         f"Created draft invoice {inv.number} for {client.name}: {_money(inv.total, inv.currency)}, "
         f"due {inv.due_on.isoformat()}, VS {inv.variable_symbol}."
     )
@@ -120,7 +127,7 @@ def invoice_list(args) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print("No invoices match." if args.status else "No invoices yet: fakturka invoice create --client NAME")
+        say("No invoices match." if args.status else "No invoices yet: fakturka invoice create --client NAME")
         return 0
     print_table(
         ["NUMBER", "CLIENT", "STATUS", "ISSUED", "DUE", "TOTAL", "STILL DUE"],
@@ -194,11 +201,11 @@ def invoice_show(args) -> int:
         print_json(data)
         return 0
     cur = data["currency"]
-    print(f"Invoice {data['number']}  [{data['status']}]")
-    print(f"Client:   {data['client']}")
-    print(f"Issued:   {data['issued_on']}   due {data['due_on']}   taxable supply {data['taxable_supply_on']}")
-    print(f"VS:       {data['variable_symbol']}")
-    print()
+    say(f"Invoice {data['number']}  [{data['status']}]")
+    say(f"Client:   {data['client']}")
+    say(f"Issued:   {data['issued_on']}   due {data['due_on']}   taxable supply {data['taxable_supply_on']}")
+    say(f"VS:       {data['variable_symbol']}")
+    say()
     print_table(
         ["DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "AMOUNT"],
         [
@@ -207,19 +214,19 @@ def invoice_show(args) -> int:
         ],
         right={1, 3, 4, 5},
     )
-    print()
+    say()
     if data["vat_payer"]:
-        print(
+        say(
             f"Subtotal: {data['subtotal']} {cur}   VAT: {data['vat_total']} {cur}"
             + ("   (reverse charge)" if data["reverse_charge"] else "")
         )
-    print(f"Total:    {data['total']} {cur}")
-    print(
+    say(f"Total:    {data['total']} {cur}")
+    say(
         f"Paid:     {data['paid']} {cur}   still due: {data['due']} {cur}"
         + ("   (overpaid)" if data["overpaid"] else "")
     )
     for p in data["payments"]:
-        print(f"  payment {p['date']}  {p['amount']} {cur}  from {p['source']}  ref {p['reference'] or '-'}")
+        say(f"  payment {p['date']}  {p['amount']} {cur}  from {p['source']}  ref {p['reference'] or '-'}")
     return 0
 
 
@@ -227,52 +234,48 @@ def invoice_status(args) -> int:
     inv = svc.find_invoice(args.number)
     if args.action == "send":
         svc.mark_sent(inv, args.date)
-        print(f"Invoice {inv.number} marked sent; due {inv.due_on.isoformat()}.")
+        say(f"Invoice {inv.number} marked sent; due {inv.due_on.isoformat()}.")
     elif args.action == "pay":
         svc.mark_paid(inv, args.date)
-        print(f"Invoice {inv.number} marked paid on {inv.paid_on.isoformat()}.")
+        say(f"Invoice {inv.number} marked paid on {inv.paid_on.isoformat()}.")
     else:
         if not confirm(f"Cancel invoice {inv.number} for {inv.client.name}?", args.yes):
-            print("Nothing changed.")
+            say("Nothing changed.")
             return 1
         svc.cancel_invoice(inv)
-        print(f"Invoice {inv.number} cancelled; its entries are unbilled again.")
+        say(f"Invoice {inv.number} cancelled; its entries are unbilled again.")
     return 0
 
 
 def invoice_delete(args) -> int:
     inv = svc.find_invoice(args.number)
     if not confirm(f"Delete draft {inv.number} for {inv.client.name}?", args.yes):
-        print("Nothing changed.")
+        say("Nothing changed.")
         return 1
     svc.delete_draft(inv)
-    print(f"Draft {args.number} deleted; its entries are unbilled again.")
+    say(f"Draft {args.number} deleted; its entries are unbilled again.")
     return 0
 
 
 def invoice_pdf(args) -> int:
     from core.billing import pdf
 
+    mode = pdf.PDF_MODE if args.mode is None else args.mode
     if args.all:
         if args.number:
             raise CommandError("Give either an invoice number or --all, not both.")
         invoices = list(svc.invoices_query(args.status))
         if not invoices:
             raise CommandError("No invoices match; nothing exported.")
-        out_dir = args.output or paths.exports_dir()
-        if out_dir.exists() and not out_dir.is_dir():
-            raise CommandError(f"{out_dir} is a file; --all needs a folder.")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = pdf.export_invoices(invoices, out_dir)
-        print(f"Exported {len(written)} invoice(s) to {out_dir}.")
+        out_dir = pdf.check_export_folder(args.output or paths.exports_dir())
+        written = pdf.export_invoices(invoices, out_dir, mode=mode)
+        say(f"Exported {len(written)} invoice(s) to {out_dir}.")
         return 0
     if not args.number:
         raise CommandError("Give an invoice number, or --all.")
     inv = svc.find_invoice(args.number)
-    target = args.output or paths.exports_dir() / f"invoice-{inv.number}.pdf"
-    if target.is_dir():
-        target = target / f"invoice-{inv.number}.pdf"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    pdf.render_invoice(inv, target)
-    print(f"Wrote {target}")
+    filename = pdf.invoice_filename(inv)
+    target = pdf.export_target(args.output, filename) if args.output else paths.exports_dir() / filename
+    pdf.render_invoice(inv, target, mode=mode)
+    say(f"Wrote {target}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from cli.base import date_arg, positive_int, print_json, print_table
+from cli.base import amount_arg, date_arg, positive_int, print_json, print_table, say
 from core.billing import timesheet as svc
 from core.billing.clients import find_client, find_project, project_label
 from core.store.models import WorkEntry
@@ -19,8 +19,8 @@ def register(commands) -> None:
     log.add_argument("duration", help="90, 90m, 1h30m, 1:30 or 1.5h (use 0 with --fixed)")
     log.add_argument("description")
     log.add_argument("--date", type=date_arg, help="the day of the work (default today)")
-    log.add_argument("--fixed", metavar="AMOUNT", help="a fixed-price item instead of hours")
-    log.add_argument("--rate", help="this entry's own hourly rate")
+    log.add_argument("--fixed", metavar="AMOUNT", type=amount_arg, help="a fixed-price item instead of hours")
+    log.add_argument("--rate", type=amount_arg, help="this entry's own hourly rate")
     log.add_argument("--non-billable", action="store_true", help="track it but never invoice it")
     log.set_defaults(handler=log_entry)
     # "-1h" is a (negative) duration, not an option: let the service say why it is refused.
@@ -67,7 +67,7 @@ def log_entry(args) -> int:
         if entry.kind == "fixed"
         else format_minutes(entry.minutes)
     )
-    print(f"Logged {what} on {project_label(project)} for {entry.date.isoformat()} (entry {entry.id}).")
+    say(f"Logged {what} on {project_label(project)} for {entry.date.isoformat()} (entry {entry.id}).")
     return 0
 
 
@@ -93,13 +93,13 @@ def list_entries(args) -> int:
         project=find_project(args.project) if args.project else None,
         client=find_client(args.client) if args.client else None,
         unbilled_only=args.unbilled,
-    ).limit(max(1, args.limit))
+    ).limit(args.limit)
     rows = [_entry_dict(e) for e in query]
     if args.json:
         print_json(rows)
         return 0
     if not rows:
-        print("No entries match.")
+        say("No entries match.")
         return 0
     print_table(
         ["ID", "DATE", "PROJECT", "TIME", "AMOUNT", "STATE", "DESCRIPTION"],
@@ -123,13 +123,13 @@ def list_entries(args) -> int:
 def timer_start(args) -> int:
     project = find_project(args.project, include_archived=False)
     entry = svc.start_timer(project, args.description)
-    print(f"Timer started on {project_label(project)} at {entry.started_at:%H:%M} UTC.")
+    say(f"Timer started on {project_label(project)} at {entry.started_at:%H:%M} UTC.")
     return 0
 
 
 def timer_stop(args) -> int:
     entry = svc.stop_timer()
-    print(f"Timer stopped: {format_minutes(entry.minutes)} on {project_label(entry.project)} (entry {entry.id}).")
+    say(f"Timer stopped: {format_minutes(entry.minutes)} on {project_label(entry.project)} (entry {entry.id}).")
     return 0
 
 
@@ -150,9 +150,9 @@ def timer_status(args) -> int:
         )
         return 0
     if entry is None:
-        print("No timer is running.")
+        say("No timer is running.")
         return 0
-    print(
+    say(
         f"Running on {project_label(entry.project)} for {format_minutes(svc.elapsed_minutes(entry))}"
         f"{': ' + entry.description if entry.description else ''} (since {entry.started_at:%H:%M} UTC)."
     )

@@ -6,11 +6,12 @@ from typing import Any
 
 from peewee import fn
 
-from core.billing.profile import _check_bool, check_days, check_rate_percent, get_profile
+from core.billing.profile import _check_bool, check_days, check_rate_percent, check_text, get_profile, quoted
 from core.errors import FakturkaError
 from core.store.models import Client, Invoice, Project, WorkEntry
 from core.values import validation as v
 from core.values.forms import Checker
+from core.values.limits import MAX_SQLITE_INTEGER, check_record_id, is_ascii_number
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
 
 CLIENT_FIELDS = (
@@ -34,7 +35,7 @@ class NotFound(FakturkaError, LookupError):
 
 
 def _check_name(value: Any, what: str) -> str:
-    name = str(value or "").strip()
+    name = check_text(value, "name", f"{what} name")
     if not name:
         raise v.ValidationError(f"The {what} needs a name.", "name")
     return name
@@ -55,23 +56,30 @@ def _optional_days(value: Any) -> int | None:
     return check_days(value)
 
 
+# Client fields with a format of their own: first one line of text, then the format's check.
+_TYPED_CHECKS = (
+    ("email", "e-mail", v.check_email),
+    ("country", "country", v.check_country),
+    ("ico", "IČO", v.check_ico),
+    ("dic", "DIČ", v.check_dic),
+    ("currency", "currency", v.check_currency),
+    ("language", "language", v.check_language),
+    ("payment_terms_days", "payment terms", _optional_days),
+    ("archived", "archived flag", _check_bool),
+)
+
+
 def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, Any]:
     unknown = set(values) - set(CLIENT_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown client field {sorted(unknown)[0]!r}; known fields: {', '.join(CLIENT_FIELDS)}."
+            f"Unknown client field {quoted(sorted(unknown)[0])}; known fields: {', '.join(CLIENT_FIELDS)}."
         )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "client"))
-    checker.check("email", v.check_email)
-    checker.check("address", lambda x: str(x or "").strip())
-    checker.check("country", v.check_country)
-    checker.check("ico", v.check_ico)
-    checker.check("dic", v.check_dic)
-    checker.check("currency", v.check_currency)
-    checker.check("language", v.check_language)
-    checker.check("payment_terms_days", _optional_days)
-    checker.check("archived", _check_bool)
+    checker.check("address", lambda x: check_text(x, "address", "address", multiline=True))
+    for name, label, check in _TYPED_CHECKS:
+        checker.check(name, lambda x, name=name, label=label, check=check: check(check_text(x, name, label)))
     currency = checker.cleaned.get("currency") or (current.currency if current else get_profile().default_currency)
     checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
     return checker.result()
@@ -96,7 +104,7 @@ def _check_unique_name(name: str, client_id: int | None) -> None:
     other = query.first()
     if other is not None:
         archived = " (archived: restore it instead)" if other.archived else ""
-        raise v.ValidationError(f"There is already a client called {other.name!r}{archived}.", "name")
+        raise v.ValidationError(f"There is already a client called {quoted(other.name)}{archived}.", "name")
 
 
 def _check_currency_change(client: Client, currency: str) -> None:
@@ -151,14 +159,32 @@ def get_client(client_id: int) -> Client | None:
     return Client.get_or_none(Client.id == client_id)
 
 
+def record_id_in(text: str, what: str) -> int | None:
+    """``text`` read as a record id when it is all ASCII digits (else None, a name to look up).
+
+    Refused with a sentence when it is past SQLite's integers (2**63 overflowed inside the driver); 0 is
+    None, as it is no id. Long digit strings are measured, never handed to ``int()`` (which refuses
+    more than 4300 digits with a bare ValueError).
+    """
+    if not is_ascii_number(text):
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_SQLITE_INTEGER)):
+        shown = digits if len(digits) <= 30 else digits[:29] + "…"
+        raise v.ValidationError(f"{shown} is not a valid {what}: use a whole number from 1 to {MAX_SQLITE_INTEGER}.")
+    value = int(digits or "0")
+    return check_record_id(value, what) if value else None
+
+
 def find_client(ref: str | int, include_archived: bool = True) -> Client:
     """A client by id, exact name (any case) or unambiguous name prefix."""
     text = str(ref).strip()
     query = Client.select()
     if not include_archived:
         query = query.where(Client.archived == False)  # noqa: E712
-    if text.isdigit():
-        found = query.where(Client.id == int(text)).first()
+    client_id = record_id_in(text, "client id")
+    if client_id is not None:
+        found = query.where(Client.id == client_id).first()
         if found:
             return found
     exact = list(query.where(fn.casefold(Client.name) == text.casefold()))
@@ -170,7 +196,7 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
     if prefix:
         # With ids: two clients of the same name (from before names had to differ) are told apart by id.
         names = ", ".join(f"{c.name} (id {c.id})" for c in prefix)
-        raise NotFound(f"Client {text!r} is ambiguous: it matches {names}; use the id or more of the name.")
+        raise NotFound(f"Client {quoted(text)} is ambiguous: it matches {names}; use the id or more of the name.")
     if not include_archived:
         archived = (
             Client.select()
@@ -185,7 +211,7 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
                 f"{archived.name} is archived; restore it first "
                 f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen)."
             )
-    raise NotFound(f"There is no client called {text!r}; see 'fakturka client list'.")
+    raise NotFound(f"There is no client called {quoted(text)}; see 'fakturka client list'.")
 
 
 # -- projects ------------------------------------------------------------------
@@ -195,7 +221,7 @@ def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
     unknown = set(values) - set(PROJECT_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown project field {sorted(unknown)[0]!r}; known fields: {', '.join(PROJECT_FIELDS)}."
+            f"Unknown project field {quoted(sorted(unknown)[0])}; known fields: {', '.join(PROJECT_FIELDS)}."
         )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "project"))
@@ -214,7 +240,7 @@ def add_project(client: Client, **values: Any) -> Project:
         .where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold()))
         .exists()
     ):
-        raise v.ValidationError(f"{client.name} already has a project called {cleaned['name']!r}.", "name")
+        raise v.ValidationError(f"{client.name} already has a project called {quoted(cleaned['name'])}.", "name")
     return Project.create(client=client, **cleaned)
 
 
@@ -264,8 +290,9 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
     query = Project.select(Project, Client).join(Client)
     if not include_archived:
         query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
-    if text.isdigit():
-        found = query.where(Project.id == int(text)).first()
+    project_id = record_id_in(text, "project id")
+    if project_id is not None:
+        found = query.where(Project.id == project_id).first()
         if found:
             return found
     if "/" in text:
@@ -276,16 +303,16 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
         if found:
             return found
         _refuse_if_archived(_any_project(named))
-        raise NotFound(f"{client.name} has no project called {project_part!r}.")
+        raise NotFound(f"{client.name} has no project called {quoted(project_part)}.")
     matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
     if len(matches) == 1:
         return matches[0]
     if matches:
         options = ", ".join(f"{project_label(p)} (id {p.id})" for p in matches)
-        raise NotFound(f"Project {text!r} is ambiguous: {options}. Write it as Client/Project, or use the id.")
+        raise NotFound(f"Project {quoted(text)} is ambiguous: {options}. Write it as Client/Project, or use the id.")
     if not include_archived:
         _refuse_if_archived(_any_project(fn.casefold(Project.name) == text.casefold()))
-    raise NotFound(f"There is no project called {text!r}; see 'fakturka project list'.")
+    raise NotFound(f"There is no project called {quoted(text)}; see 'fakturka project list'.")
 
 
 def _any_project(condition) -> Project | None:

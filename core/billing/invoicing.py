@@ -25,7 +25,7 @@ from peewee import fn
 from core.billing.payments import (
     amount_due_sql,
 )
-from core.billing.profile import format_number, get_profile, is_set_up, supplier_snapshot
+from core.billing.profile import format_number, get_profile, is_set_up, quoted, supplier_snapshot, variable_symbol
 from core.billing.timesheet import resolve_rate, unbilled_entries
 from core.billing.totals import Totals, compute_totals, line_amount
 from core.errors import FakturkaError
@@ -33,6 +33,7 @@ from core.store import paths
 from core.store.db import db
 from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
 from core.store.states import InvoiceStatus
+from core.values.limits import check_date_span
 
 EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 HOURS_QUANTUM = Decimal("0.01")
@@ -164,11 +165,6 @@ def customer_snapshot(client: Client) -> dict:
     }
 
 
-def variable_symbol(number: str) -> str:
-    digits = "".join(ch for ch in number if ch.isdigit()).lstrip("0")
-    return digits[-10:]
-
-
 def next_number(year: int) -> tuple[int, str]:
     """The next (seq, number) of ``year``; call inside the write transaction."""
     last = Invoice.select(fn.MAX(Invoice.seq)).where(Invoice.year == year).scalar() or 0
@@ -257,7 +253,7 @@ def create_invoice(
 ) -> Invoice:
     """Turn the client's unbilled billable entries into a draft invoice; entries get locked."""
     _require_profile()
-    issued_on = issued_on or date.today()
+    issued_on = check_date_span(issued_on or date.today(), "issued_on")
     with db.atomic():
         draft = _draft_or_refuse(client, until, since, per_entry)
         invoice = _insert_invoice(client, draft, issued_on, until)
@@ -298,6 +294,8 @@ def _release_entries(invoice: Invoice) -> None:
 def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
+    if on is not None:
+        check_date_span(on, "sent_on")
     if on is not None and on < invoice.issued_on:
         raise InvoiceError(
             f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
@@ -316,6 +314,8 @@ def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
 def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.SENT):
         raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
+    if on is not None:
+        check_date_span(on, "paid_on")
     if on is not None and on > date.today():
         raise InvoiceError(
             f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day the money arrived."
@@ -362,7 +362,7 @@ def delete_draft(invoice: Invoice) -> None:
 def find_invoice(number: str) -> Invoice:
     invoice = Invoice.get_or_none(Invoice.number == str(number).strip())
     if invoice is None:
-        raise InvoiceError(f"There is no invoice {number!r}; see 'fakturka invoice list'.")
+        raise InvoiceError(f"There is no invoice {quoted(number)}; see 'fakturka invoice list'.")
     return invoice
 
 
@@ -421,6 +421,8 @@ def invoices_query(status: str | None = None, today: date | None = None):
         query = query.where(Invoice.status == InvoiceStatus.SENT)
     elif status:
         if status not in Invoice.STATUSES:
-            raise InvoiceError(f"Unknown status {status!r}; use one of draft, sent, paid, cancelled, overdue, open.")
+            raise InvoiceError(
+                f"Unknown status {quoted(status)}; use one of draft, sent, paid, cancelled, overdue, open."
+            )
         query = query.where(Invoice.status == status)
     return query

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import string
 from decimal import Decimal
 from typing import Any
 
 from core.store.models import BusinessProfile
 from core.values import validation as v
 from core.values.forms import Checker
+from core.values.limits import MAX_TEXT_LENGTH
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
+from core.values.text import has_control_characters
 
 PROFILE_ID = 1
 
@@ -44,40 +48,152 @@ def is_set_up() -> bool:
     return bool(profile and profile.name)
 
 
+# What an invoice number pattern may hold besides plain text (docs/user-guide.md, Settings).
+PATTERN_HELP = "use {year} or {yy}, and {seq} or {seq:0N} with N from 1 to 10 (e.g. {year}{seq:04})"
+MAX_PATTERN_LENGTH = 40
+MAX_SEQ_WIDTH = 10
+# Invoices of one year whose variable symbols are compared when a pattern is set: far more than a
+# year's invoices; a pattern that repeats a symbol within them would let payments pay the wrong invoice.
+_CHECKED_SEQS = range(1, 10_000)
+_ZERO_PADDED = re.compile(r"0([1-9][0-9]?)")
+
+
+def _pattern_problem(pattern: str, problem: str) -> v.ValidationError:
+    return v.ValidationError(
+        f"The invoice number pattern {quoted(pattern)} is not valid: {problem}; {PATTERN_HELP}.",
+        "invoice_number_pattern",
+    )
+
+
+def quoted(text: object) -> str:
+    """What a person typed, for a sentence: quoted, control characters escaped, at most 60 characters."""
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:59] + "…"
+
+
+def pattern_parts(pattern: str) -> list[tuple[str, int]]:
+    """The pattern as pieces: (literal text, -1) and (placeholder, zero-padded width or 0); refuses
+    anything but the documented placeholders.
+
+    Read piece by piece rather than handed to ``str.format``: a format spec such as ``{seq:0999999999}``
+    would allocate a gigabyte, and ``{seq:c}`` or ``{seq:x}`` would drop the sequence's digits from the
+    variable symbol.
+    """
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError:
+        raise _pattern_problem(pattern, "a brace is not closed (write {{ or }} for a literal brace)") from None
+    parts: list[tuple[str, int]] = []
+    for literal, name, spec, conversion in parsed:
+        if literal:
+            parts.append((literal, -1))
+        if name is None:
+            continue
+        if name not in ("year", "yy", "seq") or conversion is not None:
+            raise _pattern_problem(pattern, f"{{{name}}} is not a placeholder")
+        if name != "seq" or not spec:
+            if spec:
+                raise _pattern_problem(pattern, f"{{{name}}} takes no format")
+            parts.append((name, 0))
+            continue
+        width = _ZERO_PADDED.fullmatch(spec or "")
+        if width is None or int(width.group(1)) > MAX_SEQ_WIDTH:
+            raise _pattern_problem(pattern, f"{{seq:{spec}}} is not a zero-padded width from 1 to {MAX_SEQ_WIDTH}")
+        parts.append((name, int(width.group(1))))
+    return parts
+
+
 def check_number_pattern(pattern: str) -> str:
-    pattern = (pattern or "").strip()
-    if "{seq" not in pattern:
+    pattern = check_text(pattern, "invoice_number_pattern", "invoice number pattern")
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise v.ValidationError(
+            f"The invoice number pattern is longer than {MAX_PATTERN_LENGTH} characters.", "invoice_number_pattern"
+        )
+    names = {name for name, width in pattern_parts(pattern) if width >= 0}
+    if "seq" not in names:
         raise v.ValidationError(
             "The invoice number pattern needs {seq}, e.g. {year}{seq:04}.", "invoice_number_pattern"
         )
-    try:
-        sample = format_number(pattern, 2026, 1)
-        longest = format_number(pattern, 2026, 9999)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise v.ValidationError(
-            f"The invoice number pattern {pattern!r} is not valid ({exc}); "
-            "use {year}, {yy}, {seq} or {seq:04}.",
-            "invoice_number_pattern",
-        ) from None
-    if "{year" not in pattern and "{yy" not in pattern:
+    if not names & {"year", "yy"}:
         # The sequence restarts every year; without the year numbers would repeat.
         raise v.ValidationError(
             "The invoice number pattern needs {year} or {yy}: the sequence starts again "
             "each year, e.g. {year}{seq:04}.",
             "invoice_number_pattern",
         )
-    if not any(ch.isdigit() for ch in sample):
-        raise v.ValidationError("The invoice number pattern must produce digits.", "invoice_number_pattern")
-    if len("".join(ch for ch in longest if ch.isdigit())) > 10:
+    longest = format_number(pattern, 2026, _CHECKED_SEQS[-1])
+    if len(_ascii_digits(longest)) > 10:
         raise v.ValidationError(
             "The invoice number pattern makes numbers with more than 10 digits; the variable symbol allows 10.",
             "invoice_number_pattern",
         )
+    _check_symbols_differ(pattern)
     return pattern
 
 
+def _check_symbols_differ(pattern: str) -> None:
+    """Payment matching finds an invoice by its variable symbol: two invoices of a year must not share one."""
+    parts = pattern_parts(pattern)
+    seen: dict[str, int] = {}
+    for seq in _CHECKED_SEQS:
+        symbol = variable_symbol(_render(parts, 2026, seq))
+        if symbol in seen:
+            raise v.ValidationError(
+                f"The invoice number pattern gives invoices {seen[symbol]} and {seq} of a year the same "
+                f"variable symbol ({symbol}), so payments could not tell them apart; {PATTERN_HELP}.",
+                "invoice_number_pattern",
+            )
+        seen[symbol] = seq
+
+
 def format_number(pattern: str, year: int, seq: int) -> str:
-    return pattern.format(year=year, yy=f"{year % 100:02d}", seq=seq)
+    """The invoice number ``seq`` of ``year``; a pattern stored before the checks above is refused here."""
+    return _render(pattern_parts(pattern), year, seq)
+
+
+def _render(parts: list[tuple[str, int]], year: int, seq: int) -> str:
+    pieces = []
+    for text, width in parts:
+        if width < 0:
+            pieces.append(text)
+        elif text == "year":
+            pieces.append(str(year))
+        elif text == "yy":
+            pieces.append(f"{year % 100:02d}")
+        else:
+            pieces.append(str(seq).zfill(width))
+    return "".join(pieces)
+
+
+def variable_symbol(number: str) -> str:
+    """The invoice number's digits 0-9 without leading zeros, at most the last 10 (what a Czech payment
+    carries; other scripts' digits would never match a bank's variable symbol)."""
+    return _ascii_digits(number).lstrip("0")[-10:]
+
+
+def _ascii_digits(text: str) -> str:
+    return "".join(ch for ch in text if "0" <= ch <= "9")
+
+
+def check_text(value: Any, field: str, label: str, *, multiline: bool = False) -> str:
+    """Text a person typed for a name, an address or a description, stripped; refused (not cleaned) when it
+    holds control characters, so what is stored is what they see. One-line fields refuse line breaks too."""
+    text = "" if value is None else str(value)
+    if multiline:
+        text = text.replace("\r\n", "\n")
+    text = text.strip()
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise v.ValidationError(f"The {label} is not valid text: it holds bytes that are not UTF-8.", field)
+    if has_control_characters(text, multiline=multiline):
+        raise v.ValidationError(
+            f"The {label} cannot hold control characters such as ESC; line breaks are fine."
+            if multiline
+            else f"The {label} must be one line of text, without line breaks, tabs or control characters.",
+            field,
+        )
+    if len(text) > MAX_TEXT_LENGTH:
+        raise v.ValidationError(f"The {label} is longer than {MAX_TEXT_LENGTH} characters.", field)
+    return text
 
 
 def _check_bool(value: Any) -> bool:
@@ -88,14 +204,14 @@ def _check_bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "n", "ne", "off", ""):
         return False
-    raise v.ValidationError(f"{value!r} is not yes or no.")
+    raise v.ValidationError(f"{quoted(value)} is not yes or no.")
 
 
 def check_days(value: Any, field: str = "payment_terms_days") -> int:
-    try:
-        days = int(str(value).strip())
-    except ValueError:
-        raise v.ValidationError(f"Payment terms {value!r} must be a whole number of days.", field) from None
+    text = str(value).strip()
+    if not re.fullmatch(r"-?[0-9]{1,9}", text):  # ASCII digits only, and nothing int() would choke on
+        raise v.ValidationError(f"Payment terms {quoted(str(value))} must be a whole number of days.", field)
+    days = int(text)
     if not 0 <= days <= 365:
         raise v.ValidationError(f"Payment terms must be between 0 and 365 days, not {days}.", field)
     return days
@@ -109,10 +225,25 @@ def check_rate_percent(value: Any, field: str = "vat_rate") -> Decimal:
 
 
 def _required_name(value: Any) -> str:
-    name = str(value or "").strip()
+    name = check_text(value, "name", "name")
     if not name:  # it heads every invoice: "profile edit --set name=" must not blank it
         raise v.ValidationError("The name is required: it heads every invoice.", "name")
     return name
+
+
+# Fields with a format of their own: first one line of text, then the format's check.
+TYPED_CHECKS = (
+    ("email", "e-mail", v.check_email),
+    ("ico", "IČO", v.check_ico),
+    ("dic", "DIČ", v.check_dic),
+    ("iban", "IBAN", v.check_iban),
+    ("bic", "BIC", v.check_bic),
+    ("bank_account", "account number", v.check_cz_account),
+    ("vat_payer", "VAT payer flag", _check_bool),
+    ("default_currency", "currency", v.check_currency),
+    ("payment_terms_days", "payment terms", check_days),
+    ("locale", "language", v.check_language),
+)
 
 
 def update_profile(values: dict[str, Any]) -> BusinessProfile:
@@ -120,24 +251,17 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown profile field {sorted(unknown)[0]!r}; known fields: {', '.join(EDITABLE_FIELDS)}."
+            f"Unknown profile field {quoted(sorted(unknown)[0])}; known fields: {', '.join(EDITABLE_FIELDS)}."
         )
     profile = get_profile()
     checker = Checker(values)
     checker.check("name", _required_name)
-    for name in ("address", "phone", "registry_line"):
-        checker.check(name, lambda x: str(x).strip())
-    checker.check("email", v.check_email)
-    checker.check("ico", v.check_ico)
-    checker.check("dic", v.check_dic)
-    checker.check("iban", v.check_iban)
-    checker.check("bic", v.check_bic)
-    checker.check("bank_account", v.check_cz_account)
-    checker.check("vat_payer", _check_bool)
-    checker.check("default_currency", v.check_currency)
-    checker.check("payment_terms_days", check_days)
+    checker.check("address", lambda x: check_text(x, "address", "address", multiline=True))
+    checker.check("phone", lambda x: check_text(x, "phone", "phone number"))
+    checker.check("registry_line", lambda x: check_text(x, "registry_line", "registry line"))
+    for name, label, check in TYPED_CHECKS:
+        checker.check(name, lambda x, name=name, label=label, check=check: check(check_text(x, name, label)))
     checker.check("invoice_number_pattern", check_number_pattern)
-    checker.check("locale", v.check_language)
     checker.check("default_vat_rate", lambda x: check_rate_percent(x, "default_vat_rate"))
     currency = checker.cleaned.get("default_currency") or profile.default_currency
     checker.check("default_hourly_rate", lambda x: _non_negative_minor(x, currency, "default_hourly_rate"))

@@ -6,7 +6,7 @@ Rules (shared/specs/payments-qr.md):
   No QR either when the supplier has no IBAN or there is nothing to pay.
 - Error correction level M for both, never boosted.
 - The supplier's IBAN is validated (ISO 13616 mod-97, python-stdnum); an
-  invalid one is a :class:`ValueError` naming the IBAN, never a code that a
+  invalid one is a :class:`QrError` naming the IBAN, never a code that a
   bank app would reject.
 
 SPAYD decisions: ``ACC`` is the IBAN alone (every Czech bank reads it; the
@@ -35,6 +35,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 
+from core.errors import FakturkaError
 from core.values import i18n
 from core.values.money import from_minor
 
@@ -49,13 +50,19 @@ EPC_NAME_MAX = 70
 EPC_TEXT_MAX = 140
 
 
+class QrError(FakturkaError, ValueError):
+    """A payment QR code that cannot be made; the message says which invoice or profile field to fix.
+
+    Still a ValueError for callers that caught that before it had a name."""
+
+
 def validated_iban(value: str | None) -> str:
     """The compact, upper-case IBAN; ValueError with a clear message if it is not valid."""
     raw = (value or "").strip()
     try:
         return stdnum_iban.validate(raw)
     except ValidationError as exc:
-        raise ValueError(f"The supplier IBAN {raw!r} is not valid ({exc}); fix it in the business profile.") from None
+        raise QrError(f"The supplier IBAN {raw!r} is not valid ({exc}); fix it in the business profile.") from None
 
 
 def validated_bic(value: str | None) -> str:
@@ -65,7 +72,7 @@ def validated_bic(value: str | None) -> str:
     try:
         return stdnum_bic.validate(raw)
     except ValidationError as exc:
-        raise ValueError(f"The supplier BIC {raw!r} is not valid ({exc}); fix it in the business profile.") from None
+        raise QrError(f"The supplier BIC {raw!r} is not valid ({exc}); fix it in the business profile.") from None
 
 
 def strip_diacritics(text: str) -> str:
@@ -97,7 +104,7 @@ def spayd_text(text: str, limit: int) -> str:
 def _variable_symbol(invoice) -> str:
     vs = (invoice.variable_symbol or "").strip()
     if vs and (not vs.isdigit() or len(vs) > 10):
-        raise ValueError(f"Variable symbol {vs!r} of invoice {invoice.number} must be at most 10 digits.")
+        raise QrError(f"Variable symbol {vs!r} of invoice {invoice.number} must be at most 10 digits.")
     return vs
 
 
@@ -118,7 +125,7 @@ def spayd_payload(invoice) -> str:
     iban = validated_iban(supplier.get("iban"))
     amount = f"{_amount(invoice):.2f}"
     if Decimal(amount) <= 0:
-        raise ValueError(f"Invoice {invoice.number} has nothing to pay; SPAYD needs a positive amount.")
+        raise QrError(f"Invoice {invoice.number} has nothing to pay; SPAYD needs a positive amount.")
     currency = (invoice.currency or "").upper()
     vs = _variable_symbol(invoice)
     message = spayd_text(
@@ -134,9 +141,9 @@ def spayd_payload(invoice) -> str:
     for key, value in fields:
         limit = SPAYD_LIMITS.get(key)
         if limit is not None and len(value) > limit:
-            raise ValueError(f"SPAYD {key} {value!r} is longer than {limit} characters.")
+            raise QrError(f"SPAYD {key} {value!r} is longer than {limit} characters.")
         if "*" in value:  # cannot happen for the sanitised fields; a guard for the rest
-            raise ValueError(f"SPAYD {key} must not contain '*'.")
+            raise QrError(f"SPAYD {key} must not contain '*'.")
     return "*".join(["SPD", "1.0"] + [f"{key}:{value}" for key, value in fields])
 
 
@@ -151,13 +158,13 @@ def epc_text(invoice) -> str:
 def epc_payload(invoice) -> str:
     """The EPC069-12 (v002) payload, lines joined with LF, UTF-8 (charset 1). EUR only."""
     if (invoice.currency or "").upper() != "EUR":
-        raise ValueError(f"EPC QR codes are for EUR only, invoice {invoice.number} is in {invoice.currency}.")
+        raise QrError(f"EPC QR codes are for EUR only, invoice {invoice.number} is in {invoice.currency}.")
     supplier = invoice.supplier or {}
     iban = validated_iban(supplier.get("iban"))
     bic = validated_bic(supplier.get("bic"))
     name = " ".join((supplier.get("name") or "").split())[:EPC_NAME_MAX].strip()
     if not name:
-        raise ValueError("The supplier has no name; the EPC QR code needs the beneficiary's name.")
+        raise QrError("The supplier has no name; the EPC QR code needs the beneficiary's name.")
     data = segno_helpers._make_epc_qr_data(  # the builder behind segno.helpers.make_epc_qr
         name,
         iban,
@@ -173,7 +180,7 @@ def payment_qr(invoice) -> tuple[str, str] | None:
     """``("spayd", payload)`` for CZK, ``("epc", payload)`` for EUR, else ``None``.
 
     ``None`` also when the supplier has no IBAN or the total is not positive.
-    An IBAN that is set but invalid raises ValueError.
+    An IBAN that is set but invalid raises QrError.
     """
     currency = (invoice.currency or "").upper()
     if currency not in ("CZK", "EUR"):
@@ -196,5 +203,5 @@ def qr_code(kind: str, payload: str) -> segno.QRCode:
     data = payload.encode("utf-8") if kind == EPC else payload
     qr = segno.make_qr(data, error=ERROR_LEVEL, boost_error=False)
     if kind == EPC and qr.version > 13:
-        raise ValueError("The EPC payload needs a QR code larger than version 13.")
+        raise QrError("The EPC payload needs a QR code larger than version 13.")
     return qr

@@ -9,12 +9,13 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from core.billing.profile import _check_bool, get_profile
+from core.billing.profile import _check_bool, check_text, get_profile
 from core.billing.totals import round_half_up
 from core.errors import FakturkaError
 from core.store.models import BusinessProfile, Client, Project, WorkEntry
 from core.values import validation as v
 from core.values.dates import parse_date, parse_duration
+from core.values.limits import check_date_span, check_entry_minutes
 from core.values.money import exact_minor, parse_amount
 from core.values.timeutil import utcnow
 
@@ -136,10 +137,15 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
     currency = data.project.client.currency
     entry.project = data.project
     try:
-        entry.date = data.date if isinstance(data.date, date) else parse_date(str(data.date or "today"))
+        entry.date = (
+            check_date_span(data.date) if isinstance(data.date, date) else parse_date(str(data.date or "today"))
+        )
     except v.ValidationError as exc:
         errors["date"] = str(exc)
-    entry.description = (data.description or "").strip()
+    try:
+        entry.description = check_text(data.description, "description", "description")
+    except v.ValidationError as exc:
+        errors["description"] = str(exc)
     try:
         entry.billable = _check_bool(data.billable)
     except v.ValidationError as exc:
@@ -156,19 +162,14 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
             errors["fixed"] = str(exc)
         if data.duration not in (None, ""):
             try:
-                entry.minutes = data.duration if isinstance(data.duration, int) else parse_duration(str(data.duration))
+                entry.minutes = _minutes(data.duration)
             except v.ValidationError as exc:
                 errors["duration"] = str(exc)
     else:
         entry.kind = "time"
         entry.fixed_amount = None
         try:
-            if isinstance(data.duration, int):
-                if data.duration <= 0:
-                    raise v.ValidationError(f"A duration must be at least one minute, not {data.duration}.", "duration")
-                entry.minutes = data.duration
-            else:
-                entry.minutes = parse_duration(str(data.duration or ""))
+            entry.minutes = _minutes(data.duration)
         except v.ValidationError as exc:
             errors["duration"] = str(exc)
     if data.hourly_rate not in (None, ""):
@@ -185,6 +186,13 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
         from core.values.forms import FormErrors
 
         raise FormErrors(errors)
+
+
+def _minutes(duration: Any) -> int:
+    """A duration given as whole minutes (a form, a test) or as text a person typed; one minute to a day."""
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        return check_entry_minutes(duration)
+    return parse_duration(str(duration or ""))
 
 
 def add_entry(data: EntryInput) -> WorkEntry:
@@ -255,6 +263,7 @@ def start_timer(project: Project, description: str = "", *, now: datetime | None
         )
     if project.archived or project.client.archived:
         raise TimerError(f"{project.client.name} / {project.name} is archived; unarchive it to track time on it.")
+    description = check_text(description, "description", "description")
     now = now or utcnow()
     try:
         return WorkEntry.create(
@@ -263,7 +272,7 @@ def start_timer(project: Project, description: str = "", *, now: datetime | None
             kind="time",
             minutes=None,
             started_at=now,
-            description=(description or "").strip(),
+            description=description,
         )
     except IntegrityError:
         # Another process started one between our check and our insert.

@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
 from core.billing.pdf.document import InvoiceRenderer
 from core.billing.pdf.fonts import FontSet, fonts_for, full_fonts, latin_fonts
+from core.errors import FakturkaError
 
 __all__ = [
     "render_invoice",
     "render_invoice_bytes",
     "export_invoices",
+    "export_target",
     "invoice_filename",
+    "ExportError",
+    "PDF_MODE",
     "FontSet",
     "fonts_for",
     "full_fonts",
     "latin_fonts",
 ]
+
+# An invoice names a client, amounts and a bank account: readable by its owner only, wherever it is
+# written, unless the person asks for another mode.
+PDF_MODE = 0o600
+
+
+class ExportError(FakturkaError):
+    """A PDF cannot be written where it was asked; the message names that path."""
 
 
 def render_invoice_bytes(invoice) -> bytes:
@@ -31,16 +45,83 @@ def render_invoice_bytes(invoice) -> bytes:
     return InvoiceRenderer(invoice).render()
 
 
-def render_invoice(invoice, path: Path | str) -> Path:
-    """Write the invoice's PDF to ``path`` (atomically) and return the path."""
+def render_invoice(invoice, path: Path | str, *, mode: int = PDF_MODE) -> Path:
+    """Write the invoice's PDF to ``path`` with ``mode`` (atomically) and return the path.
+
+    Only a new file or a regular file is replaced: a device, a pipe, a socket or a symbolic link at
+    ``path`` is refused (``os.replace`` would swap it for the PDF without a word).
+    """
     path = Path(path)
     data = render_invoice_bytes(invoice)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    _check_replaceable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A fresh name in the same folder (O_EXCL, 0600): never a stale or planted ".tmp" followed.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fakturka-", suffix=".pdf.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                os.fchmod(fh.fileno(), mode)  # the mode asked for, whatever the umask
+            _check_replaceable(path)  # again: something may have appeared there while rendering
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # named by the path asked for, not by the temporary file
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     return path
+
+
+def export_target(typed: Path | str, filename: str) -> Path:
+    """Where ``-o typed`` writes one invoice: ``typed`` itself (new or a regular file), or
+    ``typed/filename`` when it is a folder (a link to a folder too: the file is created inside it)."""
+    typed = Path(typed)
+    kind = _kind(typed)
+    if kind is None or kind == "file":
+        return typed
+    if kind == "folder" or (kind == "symbolic link" and typed.is_dir()):
+        return typed / filename
+    raise _not_a_file(typed, kind)
+
+
+def check_export_folder(typed: Path | str) -> Path:
+    """A folder to export into: missing (it is created), a folder, or a link to one."""
+    typed = Path(typed)
+    kind = _kind(typed)
+    if kind is None or kind == "folder" or (kind == "symbolic link" and typed.is_dir()):
+        return typed
+    raise ExportError(f"{typed} is a {kind}, not a folder; give a folder to export the PDFs into.")
+
+
+def _check_replaceable(path: Path) -> None:
+    kind = _kind(path)
+    if kind not in (None, "file"):
+        raise _not_a_file(path, kind)
+
+
+def _not_a_file(path: Path, kind: str) -> ExportError:
+    return ExportError(f"{path} is a {kind}, not a regular file or a folder; give a file or a folder for the PDF.")
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path`` itself (links not followed): None when nothing is."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
 
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
@@ -53,7 +134,11 @@ def invoice_filename(invoice) -> str:
 
 
 def export_invoices(
-    invoices: Iterable, out_dir: Path | str, progress: Callable[[int, int], None] | None = None
+    invoices: Iterable,
+    out_dir: Path | str,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    mode: int = PDF_MODE,
 ) -> list[Path]:
     """Render each invoice to ``out_dir/invoice-<number>.pdf``; ``progress(done, total)`` after each.
 
@@ -61,14 +146,17 @@ def export_invoices(
     batch pays for them once.
     """
     invoices = list(invoices)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_export_folder(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"Cannot create the folder {out}: {exc.strerror or exc}.") from None
     total = len(invoices)
     if progress:
         progress(0, total)
     written: list[Path] = []
     for done, invoice in enumerate(invoices, start=1):
-        written.append(render_invoice(invoice, out / invoice_filename(invoice)))
+        written.append(render_invoice(invoice, out / invoice_filename(invoice), mode=mode))
         if progress:
             progress(done, total)
     return written
