@@ -296,7 +296,7 @@ def test_wrong_input_is_refused_with_one_line_and_changes_nothing(books, ok, ref
 
     line = refused("match", "link", "999", books.open_czk.number)
     assert "no transaction" in line and "999" in line
-    assert "no transaction" in refused("match", "link", "abc", books.open_czk.number)
+    assert "'abc' is not a transaction id" in refused("match", "link", "abc", books.open_czk.number)
     assert "no invoice" in refused("match", "link", str(books.loose.id), "20269999")
     assert "expense" in refused("match", "link", str(books.expense.id), books.open_czk.number)
     line = refused("match", "link", str(books.exact.id), books.open_czk.number)
@@ -305,7 +305,7 @@ def test_wrong_input_is_refused_with_one_line_and_changes_nothing(books, ok, ref
     assert "EUR" in line and "CZK" in line
     assert "cancelled" in refused("match", "link", str(books.loose.id), cancelled.number)
     assert "not linked" in refused("match", "unlink", str(books.loose.id))
-    assert "no transaction" in refused("match", "unlink", "0")
+    assert "'0' is not a transaction id" in refused("match", "unlink", "0")
     line = refused("match", "ignore", str(books.exact.id))
     assert "unlink it first" in line
     assert "no transaction" in refused("match", "ignore", "12345")

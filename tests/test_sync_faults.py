@@ -26,7 +26,7 @@ from core.plugins.base import Plugin, SyncError
 from core.store import locks
 from core.store.audit import AuditRecord
 from core.store.db import close_database, db, open_database
-from core.store.models import MoneyTransaction, SyncHistory
+from core.store.models import MoneyTransaction, SyncHistory, WorkEntry
 from core.store.states import RunStatus
 
 WAIT = 60  # seconds: a guard against a hung test, never a timing assertion
@@ -391,3 +391,31 @@ def test_a_batched_update_is_audited_like_a_save_and_skips_rows_that_did_not_cha
     record = AuditRecord.get((AuditRecord.row_id == ids["m-1"]) & (AuditRecord.action == "update"))
     assert record.changes == {"amount": [1000, 1250]} and record.source == "bank-a"
     assert first.counts.created == 3
+
+
+def test_work_entries_are_inserted_and_updated_in_batches_and_billed_ones_left_alone(plugins, database):
+    from core.billing.clients import add_client, add_project
+
+    project = add_project(add_client(name="Acme s.r.o.", currency="CZK"), name="Web")
+
+    def send(count: int, minutes: int):
+        plugins["bank-b"] = lambda ctx: [
+            ctx.add_work_entry(
+                project=project.id, date=date(2026, 3, 2), minutes=minutes, description=f"task {i}", external_id=f"w{i}"
+            )
+            for i in range(count)
+        ]
+
+    statements = {}
+    for count in (10, 300):
+        WorkEntry.delete().execute()
+        send(count, 30)
+        with counting_queries() as inserting:
+            assert run_sync("bank-b").counts.created == count
+        send(count, 45)
+        with counting_queries() as updating:
+            outcome = run_sync("bank-b")
+        assert (outcome.counts.updated, outcome.counts.created) == (count, 0)
+        statements[count] = (inserting.count, updating.count)
+    assert statements[10] == statements[300], statements
+    assert {e.minutes for e in WorkEntry.select()} == {45}

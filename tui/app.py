@@ -6,7 +6,7 @@ import sqlite3
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from peewee import DatabaseError
 from textual import work
@@ -40,6 +40,7 @@ from tui.screens.time import TimeScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
+from tui.widgets.shown import CELL, shown
 
 # What the app shows as a notification instead of closing: a refusal meant for the person, or SQLite's
 # complaint (locked, read-only, damaged), which describe_database_error turns into a sentence.
@@ -88,10 +89,11 @@ class FakturkaApp(App):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
-    def __init__(self, db_path: Path, *, first_start_prompt: bool = True, **kwargs):
+    def __init__(self, db_path: Path, *, first_start_prompt: bool = True, notices: Sequence[str] = (), **kwargs):
         super().__init__(**kwargs)
         self.db_path = db_path
         self.first_start_prompt = first_start_prompt
+        self.start_notices = list(notices)  # what recovery at start did (an interrupted key rotation settled)
         self.current_sync: SyncSession | None = None
         self.config: UiConfig = load_config()
         set_language(self.config.language)
@@ -101,8 +103,8 @@ class FakturkaApp(App):
     def notify(
         self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = True
     ) -> None:
-        """Notifications carry names, bank messages and plugin errors: never parse them as markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        """Notifications carry names, bank messages and plugin errors: never markup, never an escape sequence."""
+        super().notify(shown(message), title=shown(title), severity=severity, timeout=timeout, markup=False)
 
     # -- the one error path -----------------------------------------------------------------------
 
@@ -165,6 +167,8 @@ class FakturkaApp(App):
         self.set_interval(20, self.update_timer_indicator)
         if self.first_start_prompt and database_is_empty():
             self.push_screen(WelcomeScreen(), self._welcome_choice)
+        for notice in self.start_notices:
+            self.notify(notice, severity="warning", timeout=15)
         fd = None if self.is_headless else terminal.terminal_fd()
         if fd is not None:
             self.set_interval(1, lambda: self._leave_if_hung_up(fd))
@@ -219,8 +223,9 @@ class FakturkaApp(App):
         if entry is None:
             self.sub_title = f"v{app_version()}"
         else:
-            self.sub_title = f"⏱ {project_label(entry.project)} {format_minutes(elapsed_minutes(entry))}" + (
-                f" · {entry.description}" if entry.description else ""
+            project = shown(project_label(entry.project), CELL)
+            self.sub_title = f"⏱ {project} {format_minutes(elapsed_minutes(entry))}" + (
+                f" · {shown(entry.description, CELL)}" if entry.description else ""
             )
         # Each mode's screen has its own header: copy the indicator onto the one shown.
         self.screen.sub_title = self.sub_title

@@ -69,6 +69,8 @@ from core.store.locks import FileLock, LockBusy, is_locked
 from core.store.models import PluginConfiguration, SyncHistory
 from core.store.states import RunStatus
 from core.store.write_lock import WriteLockTimeout, is_lock_error, write_transaction
+from core.values.limits import MAX_TEXT_LENGTH
+from core.values.text import clean_text
 from core.values.timeutil import utcnow
 
 TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
@@ -311,6 +313,9 @@ def _run_coroutine(awaitable, guard: ReadOnlyGuard | None = None) -> None:
 def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) -> SyncOutcome:
     """Record the failed run with its message and log, waiting for the write lock like the commit."""
     masker = ctx._masker
+    # A plugin's message can quote its input: stored and shown as one plain line of bounded length.
+    message = clean_text(message)[:MAX_TEXT_LENGTH]
+    backtrace = clean_text(backtrace, multiline=True) if backtrace else None
     try:
         with write_transaction():
             _write_failed_row(ctx, run_id, message, backtrace)

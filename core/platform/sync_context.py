@@ -6,14 +6,23 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Callable
 
 from core.platform.sync_masking import Masker
+from core.plugins.base import SyncError
 from core.store.models import Client, Invoice, MoneyTransaction, Project
 from core.store.states import InvoiceStatus
-from core.values.money import to_minor
-from core.values.validation import check_currency
+from core.values.limits import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_LOG_LINE,
+    MAX_TEXT_LENGTH,
+    check_date_span,
+    check_entry_minutes,
+)
+from core.values.money import MoneyError, to_minor
+from core.values.text import ELLIPSIS, clean_text
+from core.values.validation import ValidationError, check_currency
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _date = date  # add_work_entry's keyword argument "date" hides the type there
@@ -23,6 +32,16 @@ ProgressCallback = Callable[[int, int], None]
 
 class SyncCancelled(BaseException):
     """Raised inside a plugin at its next ctx call after the person cancelled."""
+
+
+class RefusedValue(SyncError, ValueError):
+    """A value from the plugin's source that Fakturka does not keep: too long, a date or a duration out of
+    range, a code that is not money. The sentence names the field and the record.
+
+    A SyncError, because the data is at fault and not the plugin's code: the run fails with this sentence
+    and no backtrace. A ValueError, so a plugin that catches ValueError around a ctx call (to skip one
+    record and log it) still does.
+    """
 
 
 # -- what a plugin sees --------------------------------------------------------------------
@@ -99,7 +118,13 @@ class SyncContext:
 
     def _emit(self, message: str, level: str = "info") -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
-        line = self._masker.text(f"{stamp} {level.upper():<7} {message}")
+        text = message if type(message) is str else str(message)
+        if not text.isprintable():  # a control character (or a mark that only looks like one): one clean line
+            text = clean_text(text)
+        # Masked before it is cut: a cut through a secret would leave its first half in the clear.
+        line = self._masker.text(f"{stamp} {level.upper():<7} {text}")
+        if len(line) > MAX_LOG_LINE:
+            line = line[: MAX_LOG_LINE - 1] + ELLIPSIS
         self.lines.append(line)
         if self._on_log:
             self._on_log(line)
@@ -137,6 +162,32 @@ class SyncContext:
         )
         if external_id is not None and type(external_id) is not str:
             external_id = str(external_id)
+        # The usual movement (short printable strings, a flat raw_data) passes on a few C-level tests; anything
+        # else is cleaned, or refused, field by field. Only text has isprintable(): None or a number goes the
+        # long way (AttributeError).
+        try:
+            plain = (
+                description.isprintable()
+                and counterparty.isprintable()
+                and counterparty_account.isprintable()
+                and reference.isprintable()
+                and len(description) + len(counterparty) + len(counterparty_account) + len(reference) <= MAX_TEXT_LENGTH
+                and (external_id is None or (external_id.isprintable() and len(external_id) <= MAX_TEXT_LENGTH))
+            )
+        except AttributeError:
+            plain = False
+        if not plain:
+            where = _movement_label(external_id)
+            if external_id is not None:
+                external_id = _one_line(external_id, "id", where)
+            description = _one_line(_text(description), "description", where)
+            counterparty = _one_line(_text(counterparty), "counterparty", where)
+            counterparty_account = _one_line(_text(counterparty_account), "counterparty account", where)
+            reference = _one_line(_text(reference), "reference", where)
+        if not raw_data:
+            raw_data = {}
+        # raw_data is cleaned (or refused) when the row is written, by stored_raw_data(): a re-run's
+        # unchanged documents equal their stored, already clean, copies and need no look (0.8 us each).
         # Each value as the column stores it (the rows are inserted as they are: core.store.audit.insert_stored_rows).
         values = {
             "source": self.plugin_name,
@@ -145,11 +196,11 @@ class SyncContext:
             "amount": minor,
             "currency": currency,
             "transacted_on": transacted_on,
-            "description": _text(description),
-            "counterparty": _text(counterparty),
-            "counterparty_account": _text(counterparty_account),
-            "reference": _text(reference),
-            "raw_data": raw_data or {},
+            "description": description,
+            "counterparty": counterparty,
+            "counterparty_account": counterparty_account,
+            "reference": reference,
+            "raw_data": raw_data,
         }
         # Secrets never reach stored data, whatever a plugin copies into a description.
         if self._masking:
@@ -184,14 +235,22 @@ class SyncContext:
             date = _date(date.year, date.month, date.day)
         if not isinstance(project, Project) and (not isinstance(project, int) or isinstance(project, bool)):
             raise ValueError(f"{where}: project must be a Project from ctx.projects() or its id, not {project!r}")
+        # The same ranges the command line and the form keep (a 99,999,999-hour entry, the year 9999).
+        try:
+            check_entry_minutes(minutes)
+            check_date_span(date)
+        except ValidationError as exc:
+            raise RefusedValue(f"{where}: {exc}") from None
+        if external_id is not None:
+            external_id = _one_line(str(external_id), "id", where)
         values = {
             "project": project.id if isinstance(project, Project) else project,
             "date": date,
             "minutes": minutes,
-            "description": self._masker.text(description or ""),
+            "description": self._masker.text(_one_line(_text(description), "description", where)),
             "billable": bool(billable),
             "source": self.plugin_name,
-            "external_id": None if external_id is None else str(external_id),
+            "external_id": external_id,
             "kind": "time",
         }
         key = values["external_id"] if values["external_id"] is not None else (None, len(self._entries))
@@ -218,9 +277,10 @@ class SyncContext:
 def _checked_movement(external_id, transaction_type: str, amount, currency, transacted_on) -> tuple[int, str, date]:
     """The amount in minor units, the currency code and the day, or ValueError naming the movement."""
     try:
-        if transaction_type not in MoneyTransaction.TYPES:
+        if transaction_type not in _TRANSACTION_TYPES:
             raise ValueError(f"transaction_type must be 'income' or 'expense', not {transaction_type!r}")
-        currency = _currency_code(currency)
+        checked = _CURRENCIES.get(currency) if type(currency) is str else None
+        currency = checked if checked is not None else _currency_code(currency)
         minor = to_minor(amount, currency)  # a MoneyError (ValueError) names a bad amount
         if minor <= 0:
             raise ValueError(f"amount must be positive (use transaction_type for the direction), not {amount}")
@@ -229,27 +289,51 @@ def _checked_movement(external_id, transaction_type: str, amount, currency, tran
                 raise ValueError(f"transacted_on must be a date, not {transacted_on!r}")
             # A datetime (or another date subclass): its day, as the column keeps it.
             transacted_on = date(transacted_on.year, transacted_on.month, transacted_on.day)
+        if not EARLIEST_DATE <= transacted_on <= LATEST_DATE:
+            check_date_span(transacted_on, "transacted_on")  # the sentence
+    except (ValidationError, MoneyError) as exc:
+        # The source's data is wrong (a year 9999, currency XXX, 1e30 CZK): a sentence, not a plugin bug.
+        raise RefusedValue(f"{_movement_label(external_id)}: {exc}") from None
     except ValueError as exc:
         # Which of thousands of movements it was: the error reaches the person and the run's history.
-        raise type(exc)(f"transaction {external_id!r}: {exc}") from None
+        raise type(exc)(f"{_movement_label(external_id)}: {exc}") from None
     return minor, currency, transacted_on
+
+
+def _movement_label(external_id: Any) -> str:
+    """How an error names a bank movement a plugin sent (repr: an id with control characters shows them escaped)."""
+    return f"transaction {_id_text(external_id)}"
 
 
 def _entry_label(external_id: str | None) -> str:
     """How an error names a work entry a plugin sent: by its id in the source, when it has one."""
-    return "work entry" if external_id is None else f"work entry {external_id!r}"
+    return "work entry" if external_id is None else f"work entry {_id_text(external_id)}"
 
 
-@lru_cache(maxsize=64)
-def _checked_currency(code: str) -> str:
-    return check_currency(code)  # Babel's look-up, once per code: an import checks every movement
+def _id_text(external_id: Any) -> str:
+    # An id of a megabyte would make the sentence (and the run's history) a megabyte long.
+    if isinstance(external_id, str) and len(external_id) > _ID_SHOWN:
+        return f"{external_id[:_ID_SHOWN]!r}{ELLIPSIS}"
+    return repr(external_id)
+
+
+_ID_SHOWN = 80
+
+
+# Codes already checked, as a plugin writes them -> as stored: Babel's look-up once per code (an import
+# checks every movement). Only three-letter spellings are kept, so the table stays small.
+_CURRENCIES: dict[str, str] = {}
+_TRANSACTION_TYPES = MoneyTransaction.TYPES
 
 
 def _currency_code(currency: Any) -> str:
-    """An ISO 4217 code in capitals, or ValueError ("EURO", "", None)."""
+    """An ISO 4217 code of money in capitals, or ValueError ("EURO", "", None, "XXX")."""
     if type(currency) is not str:
         raise ValueError(f"currency must be a code such as 'CZK' or 'EUR', not {currency!r}")
-    return _checked_currency(currency)
+    code = check_currency(currency)
+    if len(currency) == 3:
+        _CURRENCIES[currency] = code
+    return code
 
 
 _TEXT_FIELD = MoneyTransaction._meta.fields["description"]
@@ -262,4 +346,81 @@ def _text(value: Any) -> str:
     return _TEXT_FIELD.db_value(value) if value else ""
 
 
-# The columns a plugin's transaction sets, besides raw_data (stored as JSON text).
+def _too_long(length: int, name: str, where: str) -> RefusedValue:
+    return RefusedValue(
+        f"{where}: its {name} is {length:,} characters long; Fakturka keeps at most {MAX_TEXT_LENGTH:,} in one field."
+    )
+
+
+def _one_line(value: str, name: str, where: str) -> str:
+    """``value`` as a one-line field keeps it: without control characters, or RefusedValue when too long."""
+    if not value.isprintable():  # false for controls, and for a few harmless marks: clean_text decides
+        value = clean_text(value)
+    if len(value) > MAX_TEXT_LENGTH:
+        raise _too_long(len(value), name, where)
+    return value
+
+
+_PLAIN_SCALARS = (int, float, bool)
+
+
+def stored_raw_data(raw_data: Any, external_id: Any) -> Any:
+    """A movement's raw_data as it is written: strings without control characters (tabs and line breaks
+    kept), or RefusedValue naming the movement when a string is too long or the nesting too deep."""
+    if type(raw_data) is dict and _plain_document(raw_data):
+        return raw_data
+    return _clean_document(raw_data, _movement_label(external_id))
+
+
+def _plain_document(raw_data: dict) -> bool:
+    """Whether raw_data can be stored as it is: plain keys, and short printable strings, numbers or None.
+
+    The usual document passes on this quick look (its keys are the same few names in every movement:
+    a set remembers them); any other one is walked by :func:`_clean_document`.
+    """
+    if not raw_data.keys() <= _PLAIN_KEYS and not _plain_keys(raw_data):
+        return False
+    for value in raw_data.values():
+        if type(value) is str:
+            if len(value) > MAX_TEXT_LENGTH or not value.isprintable():
+                return False
+        elif value is not None and type(value) not in _PLAIN_SCALARS:
+            return False
+    return True
+
+
+_PLAIN_KEYS: set[Any] = set()  # raw_data keys seen to be short printable strings
+
+
+def _plain_keys(raw_data: dict) -> bool:
+    for key in raw_data:
+        if type(key) is not str or len(key) > MAX_TEXT_LENGTH or not key.isprintable():
+            return False
+    if len(_PLAIN_KEYS) < 10_000:  # a plugin that makes up keys per movement gains nothing: stop growing
+        _PLAIN_KEYS.update(raw_data)
+    return True
+
+
+_MAX_DEPTH = 64  # nesting of a raw_data document (a bank's record is a few levels deep)
+
+
+def _clean_document(value: Any, where: str, path: str = "raw_data", depth: int = 0) -> Any:
+    """raw_data as stored: every string (keys too) without control characters, at most the longest text.
+
+    Line breaks and tabs stay: the document is kept as the source wrote it (and JSON escapes them).
+    """
+    if depth > _MAX_DEPTH:
+        raise RefusedValue(f"{where}: its raw_data is nested more than {_MAX_DEPTH} levels deep.")
+    if isinstance(value, str):
+        value = clean_text(value, multiline=True)
+        if len(value) > MAX_TEXT_LENGTH:
+            raise _too_long(len(value), path, where)
+        return value
+    if isinstance(value, dict):
+        return {
+            _clean_document(key, where, path, depth): _clean_document(item, where, f"{path}[{key!r}]", depth + 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_clean_document(item, where, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
+    return value

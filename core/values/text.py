@@ -47,6 +47,11 @@ def for_terminal(value: object, limit: int | None = None) -> str:
     if value is None:
         return ""
     text = value if type(value) is str else str(value)
+    if limit is not None and len(text) > 2 * limit + 64:
+        # A 200 MB value is not cleaned whole to show one cell of it; the slack covers dropped marks.
+        head = _BIDI.sub("", _SHOWN_CONTROL.sub(" ", text[: 2 * limit + 64]))
+        if len(head) >= limit:
+            return head[: max(limit - 1, 0)] + ELLIPSIS
     text = _BIDI.sub("", _SHOWN_CONTROL.sub(" ", text))
     if limit is not None and len(text) > limit:
         return text[: max(limit - 1, 0)] + ELLIPSIS

@@ -135,10 +135,32 @@ def check_dic(value: str, field: str = "dic") -> str:
     return value
 
 
+# ISO 4217 codes that name no money an invoice or an account is kept in (Babel knows them all).
+NOT_MONEY = {
+    "XXX": 'means "no currency"',
+    "XTS": "is reserved for testing",
+    "XAU": "is gold (one troy ounce)",
+    "XAG": "is silver (one troy ounce)",
+    "XPT": "is platinum (one troy ounce)",
+    "XPD": "is palladium (one troy ounce)",
+    "XDR": "is the IMF's special drawing right, a unit of account",
+    "XBA": "is a European bond-market unit of account (EURCO)",
+    "XBB": "is a European bond-market unit of account (E.M.U.-6)",
+    "XBC": "is a European bond-market unit of account (E.U.A.-9)",
+    "XBD": "is a European bond-market unit of account (E.U.A.-17)",
+    "XSU": "is the SUCRE, a unit of account between ALBA countries",
+    "XUA": "is the African Development Bank's unit of account",
+}
+
+
 def check_currency(value: str, field: str = "currency") -> str:
     code = (value or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
         raise ValidationError(f"{value!r} is not a currency code; use three letters such as CZK, EUR or USD.", field)
+    if code in NOT_MONEY:
+        raise ValidationError(
+            f"{code} is not money: in ISO 4217 it {NOT_MONEY[code]}; use a currency such as CZK, EUR or USD.", field
+        )
     return code
 
 

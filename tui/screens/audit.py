@@ -21,6 +21,7 @@ from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import LINE, label, plain
 from tui.widgets.tables import PlainDataTable
 
 
@@ -33,16 +34,16 @@ class AuditDetailScreen(DetailScreen):
         r = self.record
         with Vertical(classes="dialog detail-dialog"):
             yield Static(
-                f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}",
-                classes="dialog-title",
-                markup=False,
+                plain(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}"), classes="dialog-title"
             )
             yield Static(
-                markup=False,
-                content=f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
-                f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC",
+                plain(
+                    f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
+                    f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC"
+                )
             )
-            yield PlainDataTable(id="audit-fields", cursor_type="row")
+            # A value in full, up to the longest a field can hold (an older, longer one is cut).
+            yield PlainDataTable(id="audit-fields", cursor_type="row", cell_limit=LINE)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -60,13 +61,13 @@ class AuditScreen(SectionScreen):
         with Vertical(id="audit"):
             with Horizontal(classes="filters"):
                 yield Select(
-                    [(_("All sources"), "")] + [(s, s) for s in audit_sources()],
+                    [(_("All sources"), "")] + [(label(s), s) for s in audit_sources()],
                     value="",
                     allow_blank=False,
                     id="filter-source",
                 )
                 yield Select(
-                    [(_("All tables"), "")] + [(t, t) for t in audit_tables()],
+                    [(_("All tables"), "")] + [(label(t), t) for t in audit_tables()],
                     value="",
                     allow_blank=False,
                     id="filter-table",

@@ -20,6 +20,7 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import label, plain, plain_lines, shown
 from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [
@@ -40,24 +41,24 @@ class TransactionDetailScreen(DetailScreen):
         t = self.tx
         sign = "-" if t.transaction_type == "expense" else ""
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(
-                f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}", classes="dialog-title", markup=False
-            )
+            yield Static(plain(f"{_('Transaction')} {t.id} · {t.source} · {_(t.match_status)}"), classes="dialog-title")
             with VerticalScroll():
+                # Each stored value made one line (shown): a value with line breaks cannot fake another field.
                 yield Static(
-                    f"{_('Date')}: {day(t.transacted_on)}   {_('Amount')}: {sign}{money(t.amount, t.currency)}\n"
-                    f"{_('Counterparty')}: {t.counterparty or '—'}  {t.counterparty_account}\n"
-                    f"{_('Variable symbol')}: {t.reference or '—'}\n"
-                    f"{_('Message')}: {t.description or '—'}\n"
-                    f"{_('Invoice')}: {t.invoice.number if t.invoice_id else '—'}",
-                    markup=False,
+                    plain_lines(
+                        f"{_('Date')}: {day(t.transacted_on)}   {_('Amount')}: {sign}{money(t.amount, t.currency)}\n"
+                        f"{_('Counterparty')}: {shown(t.counterparty) or '—'}  {shown(t.counterparty_account)}\n"
+                        f"{_('Variable symbol')}: {shown(t.reference) or '—'}\n"
+                        f"{_('Message')}: {shown(t.description) or '—'}\n"
+                        f"{_('Invoice')}: {shown(t.invoice.number) if t.invoice_id else '—'}"
+                    )
                 )
                 yield Static(_("How it was matched"), classes="pane-title")
                 yield Static(
-                    json.dumps(t.match_note, ensure_ascii=False, indent=2) if t.match_note else "—", markup=False
+                    plain_lines(json.dumps(t.match_note, ensure_ascii=False, indent=2) if t.match_note else "—")
                 )
                 yield Static(_("Raw movement"), classes="pane-title")
-                yield Static(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—", markup=False)
+                yield Static(plain_lines(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—"))
 
 
 class InvoicePickerScreen(ModalScreen):
@@ -74,10 +75,12 @@ class InvoicePickerScreen(ModalScreen):
         t = self.tx
         with Vertical(classes="dialog wizard-dialog"):
             yield Static(
-                _("Which invoice does this pay?") + f"  {money(t.amount, t.currency)} · VS {t.reference or '—'}"
-                f" · {(t.description or '')[:50]}",
+                plain(
+                    _("Which invoice does this pay?")
+                    + f"  {money(t.amount, t.currency)} · VS {shown(t.reference) or '—'}"
+                    f" · {shown(t.description, 50)}"
+                ),
                 classes="dialog-title",
-                markup=False,
             )
             yield PlainDataTable(id="picker", cursor_type="row")
             yield Static(_("enter picks the invoice, escape cancels."), classes="form-help")
@@ -124,7 +127,7 @@ class BankScreen(SectionScreen):
                     id="filter-status",
                 )
                 yield Select(
-                    [(_("All sources"), "")] + [(s, s) for s in matching.transaction_sources()],
+                    [(_("All sources"), "")] + [(label(s), s) for s in matching.transaction_sources()],
                     value="",
                     allow_blank=False,
                     id="filter-source",
@@ -173,7 +176,7 @@ class BankScreen(SectionScreen):
         query = matching.transactions_query(status=status or None, source=source or None, since=since, until=until)
         for t in query.limit(limit).offset(offset):
             sign = "-" if t.transaction_type == "expense" else ""
-            label = (
+            status = (
                 styled(_(t.match_status), "bold yellow") if t.match_status == MatchStatus.REVIEW else _(t.match_status)
             )
             rows.append(
@@ -184,9 +187,9 @@ class BankScreen(SectionScreen):
                         t.source,
                         f"{sign}{money(t.amount, t.currency)}",
                         t.reference or "",
-                        (t.counterparty or "")[:28],
-                        (t.description or "")[:40],
-                        label,
+                        shown(t.counterparty, 28),
+                        shown(t.description, 40),
+                        status,
                         t.invoice.number if t.invoice_id else "",
                     ],
                 )

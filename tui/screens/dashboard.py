@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from core.billing.clients import project_label
@@ -14,6 +13,7 @@ from core.billing.timesheet import running_timer
 from core.values.dates import format_minutes
 from tui.i18n import _, money
 from tui.screens.base import SectionScreen
+from tui.widgets.shown import CELL, markup, shown
 
 BAR_WIDTH = 24
 MONTH_MSGIDS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -94,7 +94,7 @@ class DashboardScreen(SectionScreen):
             if timer
             else _("not running (ctrl+t starts it)")
         )
-        self.query_one("#timer-card", Static).update(Content.from_markup(f"[b]{_('Timer')}:[/b] $text", text=text))
+        self.query_one("#timer-card", Static).update(markup(f"[b]{_('Timer')}:[/b] $text", text=shown(text, CELL)))
         currencies = chart_currencies(data)
         title = _("Invoiced vs received, last 12 months")
         if not currencies:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.content import Content
 from textual.widgets import Label, Log, Static
 
 from core.platform.history import format_changes_many, get_run, history_query, run_changes_query, run_duration
@@ -14,7 +13,10 @@ from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import log_lines, markup, plain, plain_lines, shown
 from tui.widgets.tables import styled
+
+LOG_LINES = 5000  # a run's log lines the detail keeps (the last ones)
 
 
 def _when(ts) -> str:
@@ -29,25 +31,26 @@ class RunDetailScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         r = self.run
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}", classes="dialog-title")
+            yield Static(plain(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}"), classes="dialog-title")
             with VerticalScroll():
                 duration = run_duration(r) or "—"
                 yield Static(
-                    Content.from_markup(
+                    markup(
                         f"{_('Started')}: {_when(r.started_at)} UTC   {_('Duration')}: {duration}   "
-                        f"{_('Trigger')}: {r.trigger}\n"
+                        f"{_('Trigger')}: $trigger\n"
                         f"{_('Processed')}: {r.records_processed}   {_('Created')}: {r.records_created}   "
                         f"{_('Updated')}: {r.records_updated}   {_('Unchanged')}: {r.records_skipped}"
                         + (f"\n[b red]{_('Error')}:[/] $error" if r.error_message else ""),
                         error=r.error_message or "",
+                        trigger=r.trigger,
                     )
                 )
                 yield Label(_("Log"), classes="pane-title")
-                log = Log(id="run-log", max_lines=5000, auto_scroll=False, classes="run-log")
+                log = Log(id="run-log", max_lines=LOG_LINES, auto_scroll=False, classes="run-log")
                 yield log
                 if r.error_backtrace:
                     yield Label(_("Backtrace"), classes="pane-title")
-                    yield Static(r.error_backtrace, markup=False, classes="backtrace")
+                    yield Static(plain_lines(r.error_backtrace), classes="backtrace")
                 yield Label(_("What changed"), classes="pane-title")
                 # Paged: an import of 50,000 movements leaves more than 50,000 records.
                 yield PagedTable(
@@ -58,7 +61,9 @@ class RunDetailScreen(DetailScreen):
                 )
 
     def on_mount(self) -> None:
-        self.query_one("#run-log", Log).write_lines(self.run.log.splitlines() or [_("(no log)")])
+        # The last lines only, as the Log keeps them: an old run's log may be huge, and each line is made safe.
+        lines = self.run.log.splitlines()[-LOG_LINES:]
+        self.query_one("#run-log", Log).write_lines(log_lines(lines) or [_("(no log)")])
 
     def fetch_changes(self, offset: int, limit: int):
         changes = list(run_changes_query(self.run.id).limit(limit).offset(offset))
@@ -119,7 +124,7 @@ class HistoryScreen(SectionScreen):
                         str(r.records_created),
                         str(r.records_updated),
                         str(r.records_skipped),
-                        (r.error_message or "")[:60],
+                        shown(r.error_message, 60),
                     ],
                 )
             )

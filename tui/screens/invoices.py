@@ -8,7 +8,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
@@ -26,6 +25,7 @@ from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import label, markup, plain, plain_lines
 from tui.widgets.tables import PlainDataTable, styled
 
 STATUS_FILTERS = [
@@ -44,7 +44,7 @@ class NewInvoiceScreen(ModalScreen):
     BINDINGS = [Binding("ctrl+s", "create", "Create draft", priority=True), Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
-        clients = [(c.name, c.id) for c in list_clients()]
+        clients = [(label(c.name), c.id) for c in list_clients()]
         with Vertical(classes="dialog wizard-dialog"):
             yield Static(_("New invoice"), classes="dialog-title")
             with Horizontal(classes="filters"):
@@ -77,7 +77,7 @@ class NewInvoiceScreen(ModalScreen):
 
     def _show_error(self, message: str) -> None:
         error = self.query_one("#wizard-error", Static)
-        error.update(Content(message))
+        error.update(plain_lines(message))
         error.set_class(not message, "hidden")
 
     def preview(self) -> None:
@@ -102,7 +102,7 @@ class NewInvoiceScreen(ModalScreen):
                 money(line.amount, draft.currency),
             )
         if not draft.lines:
-            total.update(Content(_("{client} has nothing unbilled up to this date.").format(client=client.name)))
+            total.update(plain(_("{client} has nothing unbilled up to this date.").format(client=client.name)))
             return
         parts = [f"{_('Entries')}: {draft.entry_count}"]
         if draft.vat_payer:
@@ -150,15 +150,16 @@ class InvoiceDetailScreen(DetailScreen):
         cur = inv.currency
         paid = payments.amount_paid(inv)
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}", classes="dialog-title")
+            yield Static(plain(f"{_('Invoice')} {inv.number} · {_(svc.display_status(inv))}"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(
-                    Content.from_markup(
+                    markup(
                         f"{_('Client')}: [b]$client[/b]\n"
                         f"{_('Issued')}: {day(inv.issued_on)}   {_('Due')}: {day(inv.due_on)}   "
                         f"{_('Taxable supply')}: {day(inv.taxable_supply_on)}\n"
-                        f"{_('Variable symbol')}: {inv.variable_symbol}",
+                        f"{_('Variable symbol')}: $symbol",
                         client=inv.client.name,
+                        symbol=inv.variable_symbol,
                     )
                 )
                 lines = PlainDataTable(id="detail-lines", cursor_type="none")

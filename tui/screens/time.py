@@ -18,6 +18,7 @@ from tui.widgets.confirm import Confirm
 from tui.widgets.filters import chosen
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.shown import label
 
 
 def project_options() -> list[tuple[str, int]]:
@@ -102,7 +103,10 @@ class TimeScreen(SectionScreen):
         with Vertical(id="time"):
             with Horizontal(classes="filters"):
                 yield Select(
-                    [(_("All projects"), 0)] + project_options(), value=0, allow_blank=False, id="filter-project"
+                    [(_("All projects"), 0)] + [(label(text), key) for text, key in project_options()],
+                    value=0,
+                    allow_blank=False,
+                    id="filter-project",
                 )
                 yield Select(
                     [(_(label), value) for label, value in PERIOD_CHOICES],

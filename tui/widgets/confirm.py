@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.i18n import _
+from tui.widgets.shown import plain_lines
 
 
 class Confirm(ModalScreen[bool]):
@@ -27,7 +27,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Static(Content(self.question), id="question")  # names in questions are not markup
+            yield Static(plain_lines(self.question), id="question")  # names in questions: not markup, no escapes
             with Horizontal(classes="buttons"):
                 yield Button(self.confirm_label, id="yes", variant="error" if self.danger else "primary")
                 yield Button(_("Cancel"), id="no")

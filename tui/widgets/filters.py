@@ -6,6 +6,8 @@ from typing import Any, Iterable
 
 from textual.widgets import Select
 
+from tui.widgets.shown import label
+
 
 def chosen(select: Select, default: Any = "") -> Any:
     """The selected value, or ``default`` while nothing is selected (Select.NULL before the first paint)."""
@@ -18,5 +20,5 @@ def refresh_choices(select: Select, all_label: str, values: Iterable[str]) -> No
     values = list(values)
     current = chosen(select)
     with select.prevent(Select.Changed):
-        select.set_options([(all_label, "")] + [(v, v) for v in values])
+        select.set_options([(all_label, "")] + [(label(v), v) for v in values])  # stored names: not markup
         select.value = current if current in values else ""

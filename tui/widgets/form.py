@@ -16,16 +16,17 @@ from typing import Any, Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from core.errors import FakturkaError
 from core.values.forms import FormErrors
+from core.values.text import for_terminal, lines_for_terminal
 from core.values.validation import ValidationError
 from tui.i18n import _
 from tui.widgets.inputs import DateInput, MoneyInput
+from tui.widgets.shown import label, plain, plain_lines
 
 
 @dataclass
@@ -41,21 +42,24 @@ class FormField:
 
 
 def _widget_for(f: FormField) -> Widget:
+    # Values and choices can be stored text (an imported description, a client's name): shown safely, so
+    # saving the form stores the cleaned text. Never cut: the person would save a shortened value.
     wid = f"field-{f.key}"
     if f.kind == "bool":
-        return Checkbox(f.label, value=bool(f.value), id=wid)
+        return Checkbox(plain(f.label), value=bool(f.value), id=wid)
     if f.kind == "choice":
         value = f.value if f.value not in (None, "") else Select.NULL
-        return Select(f.options, value=value, allow_blank=f.allow_blank or value is Select.NULL, id=wid)
+        options = [(label(prompt) if isinstance(prompt, str) else prompt, key) for prompt, key in f.options]
+        return Select(options, value=value, allow_blank=f.allow_blank or value is Select.NULL, id=wid)
     if f.kind == "textarea":
-        return TextArea(str(f.value or ""), id=wid, classes="textarea")
+        return TextArea(lines_for_terminal(str(f.value or "")), id=wid, classes="textarea")
     if f.kind == "money":
         return MoneyInput(str(f.value or ""), id=wid)
     if f.kind == "date":
         return DateInput(str(f.value or ""), id=wid)
     if f.kind == "number":
         return Input(str(f.value if f.value is not None else ""), type="number", id=wid)
-    return Input(str(f.value if f.value is not None else ""), password=f.kind == "secret", id=wid)
+    return Input(for_terminal(f.value), password=f.kind == "secret", id=wid)
 
 
 class FormView(Vertical):
@@ -70,10 +74,10 @@ class FormView(Vertical):
         for f in self.fields:
             with Vertical(classes="form-row", id=f"row-{f.key}"):
                 if f.kind != "bool":
-                    yield Label(f.label + (" *" if f.required else ""), classes="form-label")
+                    yield Label(plain(f.label + (" *" if f.required else "")), classes="form-label")
                 yield _widget_for(f)
                 if f.help:
-                    yield Static(f.help, classes="form-help")
+                    yield Static(plain_lines(f.help), classes="form-help")  # "[prefix-]number" is not markup
                 yield Static("", id=f"error-{f.key}", classes="error hidden")
 
     def values(self) -> dict[str, Any]:
@@ -102,7 +106,7 @@ class FormView(Vertical):
             target = found.first() if found else None
         if target is None:
             target = self.query_one("#form-error", Static)
-        target.update(Content(message))  # messages quote what was typed: never markup
+        target.update(plain_lines(message))  # messages quote what was typed: never markup, never escapes
         target.remove_class("hidden")
         if key and target.id == f"error-{key}":
             self.query_one(f"#field-{key}").focus()
@@ -142,7 +146,7 @@ class FormScreen(ModalScreen[Any]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
-            yield Static(Content(self.form_title), classes="dialog-title")
+            yield Static(plain(self.form_title), classes="dialog-title")
             with VerticalScroll(classes="form-scroll"):
                 yield FormView(self.fields, id="form")
             with Horizontal(classes="buttons"):
