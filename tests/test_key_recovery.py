@@ -516,3 +516,19 @@ def test_the_plugin_list_says_unreadable_not_missing(cli):
     fio_line = next(line for line in out.splitlines() if line.startswith("fio "))
     assert "no (secrets unreadable)" in fio_line and "missing" not in fio_line
     assert any(line.startswith("fio: secrets stored but unreadable") and RESET in line for line in out.splitlines())
+
+
+async def test_the_plugins_screen_says_unreadable_and_names_the_way_out(fakturka_home):
+    from helpers import table_cells
+    from textual.widgets import DataTable
+
+    from tui.app import FakturkaApp
+
+    store_secrets()
+    key_file().write_bytes(b'{"version": 1, "key": "trunc')
+    app = FakturkaApp(db_path=paths.default_db_path(), first_start_prompt=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        rows = {row[0]: row for row in table_cells(app.screen.query_one(DataTable))}
+    assert "secrets unreadable: restore the key file or run fakturka keys reset" in rows["fio"]

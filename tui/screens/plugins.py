@@ -129,8 +129,8 @@ class PluginsScreen(SectionScreen):
                         if s.broken
                         else _("yes")
                         if s.configured
-                        else (_("secrets unreadable") + ": " + (s.problem or ""))
-                        if s.secrets_unreadable
+                        else _("secrets unreadable: restore the key file or run fakturka keys reset")
+                        if s.secrets_unreadable  # the whole reason: fakturka plugins
                         else (_("missing") + ": " + ", ".join(s.missing) if s.missing else _("no")),
                         last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
                         _(last.status) if last else "—",
