@@ -456,7 +456,7 @@ def test_a_report_keeps_a_bounded_number_of_findings(database, monkeypatch):
 def test_a_database_at_the_previous_version_gets_the_trigger_and_keeps_its_trail(tmp_path):
     path = tmp_path / "v6.db"
     open_database(path, migrate=False)
-    migrations.migrate(db, target=LATEST - 1)
+    migrations.migrate(db, target=6)  # before version 7's insert trigger
     client = Client.create(name="Acme")
     before = audit_rows()
     db.execute_sql(OVERWRITES["REPLACE INTO"], forged_values(before[0][0]))  # possible before version 7

@@ -126,8 +126,8 @@ def test_the_shared_fixture_imports_two_card_payments(fio, server):
     assert (request.date_from, request.date_to) == (date(2016, 8, 1), TODAY)
 
     rows = {tx.external_id: tx for tx in transactions()}
-    assert set(rows) == {"10000000001", "10000000002"}  # Fio's movement ids (column 22)
-    ordr, billa = rows["10000000002"], rows["10000000001"]
+    assert set(rows) == {"fio:10000000001", "fio:10000000002"}  # Fio's movement ids (column 22)
+    ordr, billa = rows["fio:10000000002"], rows["fio:10000000001"]
     for tx in (ordr, billa):
         assert tx.transaction_type == "expense"
         assert tx.currency == "CZK"
@@ -143,7 +143,7 @@ def test_the_shared_fixture_imports_two_card_payments(fio, server):
     assert billa.description == "Nákup: Billa Ul. Konevova, Praha - Vitko, CZ, dne 1.8.2016, částka  353.29 CZK"
 
     # The whole movement is kept, every non-empty column, values as text (amounts exactly as sent).
-    source = {str(m["column22"]["value"]): m for m in fixture_movements()}
+    source = {f"fio:{m['column22']['value']}": m for m in fixture_movements()}
     for ext, tx in rows.items():
         sent = {key: cell for key, cell in source[ext].items() if cell is not None}
         assert len(tx.raw_data) == len(sent) == 11
@@ -508,7 +508,7 @@ def test_the_second_sync_re_reads_the_overlap_window(fio, server):
     assert server.requests[-1].date_from == since
     assert f"/{since.isoformat()}/{TODAY.isoformat()}/transactions.json" in server.requests[-1].path
     assert (history.records_processed, history.records_created, history.records_skipped) == (2, 1, 1)
-    assert sorted(tx.external_id for tx in transactions()) == ["22000000001", "22000000002", "22000000003"]
+    assert sorted(tx.external_id for tx in transactions()) == ["fio:22000000001", "fio:22000000002", "fio:22000000003"]
 
     configure(overlap_days=7)
     server.clock.advance(30)
@@ -680,8 +680,8 @@ def _json_values(cells: dict):
         (fio_body(transactions=one_movement(column1="١٢٣")), "Fio movement 1 has an amount or date that cannot be"),
         (fio_body(transactions=one_movement(column1="1e999999")), "Fio movement 1 has an amount or date that cannot"),
         (fio_body(transactions=one_movement(column0="2016-W31-3")), "Fio movement 1 has an amount or date that cannot"),
-        (fio_body(transactions=one_movement(column0="9999-08-03+0200")), "transaction '1': 9999-08-03 is outside"),
-        (fio_body(transactions=one_movement(column14="ABC")), "transaction '1': 'ABC' is not a currency code"),
+        (fio_body(transactions=one_movement(column0="9999-08-03+0200")), "transaction 'fio:1': 9999-08-03 is outside"),
+        (fio_body(transactions=one_movement(column14="ABC")), "transaction 'fio:1': 'ABC' is not a currency code"),
         (fio_body(transactions=one_movement(column1=1e30)), "Fio sent a movement Fakturka cannot keep: transaction"),
     ],
     ids=[

@@ -160,8 +160,12 @@ def test_version_1_database_upgrades_with_its_data(tmp_path):
     failed = SyncHistory.get_by_id(2)
     assert (failed.status, failed.error_message, failed.duration) == ("failed", "HTTP 409: too many requests", None)
 
-    tx = MoneyTransaction.get(MoneyTransaction.external_id == "26000001")
+    # Version 8 names a Fio API movement as a Fio CSV export does, with an audit record of the rename.
+    tx = MoneyTransaction.get(MoneyTransaction.external_id == "fio:26000001")
     assert (tx.source, tx.transaction_type, tx.amount, tx.currency) == ("fio", "income", 1234550, "CZK")
+    rename = AuditRecord.get((AuditRecord.row_id == tx.id) & (AuditRecord.source == "migration 8"))
+    assert (rename.table_name, rename.action) == ("money_transactions", "update")
+    assert rename.changes == {"external_id": ["26000001", "fio:26000001"]}
     assert str(tx.amount_value) == "12345.50"
     assert tx.transacted_on == date(2024, 11, 1)
     assert tx.raw_data == {"column22": 26000001}

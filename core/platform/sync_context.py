@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from core.values.limits import (
     check_date_span,
     check_entry_minutes,
 )
-from core.values.money import MoneyError, to_minor
+from core.values.money import MoneyError, from_minor, to_minor
 from core.values.text import ELLIPSIS, clean_text
 from core.values.validation import ValidationError, check_currency
 
@@ -209,10 +210,17 @@ class SyncContext:
         if external_id is None:
             self._unkeyed_transactions.append(values)
             self.counts.processed += 1
-        else:
+            return
+        earlier = self._transactions.get(external_id)
+        if earlier is None:
+            self.counts.processed += 1
+        elif not same_booking(earlier, values):
+            # The id is taken by a different movement (another file reusing a bank reference): both are kept.
+            external_id = values["external_id"] = collision_id(external_id, values)
+            self._emit(collision_note(earlier, values), "warning")
             if external_id not in self._transactions:
-                self.counts.processed += 1  # a record sent twice is one record
-            self._transactions[external_id] = values  # the last word for an id wins
+                self.counts.processed += 1
+        self._transactions[external_id] = values  # the same movement sent again: the last word wins
 
     def add_work_entry(
         self,
@@ -298,6 +306,41 @@ def _checked_movement(external_id, transaction_type: str, amount, currency, tran
         # Which of thousands of movements it was: the error reaches the person and the run's history.
         raise type(exc)(f"{_movement_label(external_id)}: {exc}") from None
     return minor, currency, transacted_on
+
+
+# What a booked movement never changes: the same id with other values here is another movement.
+BOOKED_FACTS = ("transaction_type", "amount", "currency", "transacted_on")
+
+
+def same_booking(one: dict, other: dict) -> bool:
+    return (
+        one["amount"] == other["amount"]
+        and one["transacted_on"] == other["transacted_on"]
+        and one["transaction_type"] == other["transaction_type"]
+        and one["currency"] == other["currency"]
+    )
+
+
+def collision_id(external_id: str, values: dict) -> str:
+    """The id a movement is kept under when its own id is taken by a different movement: derived from
+    its booked facts, so a re-run finds it again (and it cannot collide itself)."""
+    facts = "|".join(str(values[name]) for name in BOOKED_FACTS)
+    return f"{external_id}#{hashlib.sha256(facts.encode()).hexdigest()[:10]}"
+
+
+def booking_text(values: dict) -> str:
+    sign = "-" if values["transaction_type"] == "expense" else ""
+    amount = from_minor(values["amount"], values["currency"])
+    return f"{sign}{amount} {values['currency']} on {values['transacted_on']}"
+
+
+def collision_note(kept: dict, other: dict) -> str:
+    """The log line for a reused bank reference: both movements, and the id the second one is kept under."""
+    return (
+        f"{_movement_label(kept['external_id'])} is {booking_text(kept)}, but another movement with the same "
+        f"id is {booking_text(other)}: a booked movement never changes, so both are kept, the other one as "
+        f"{_id_text(other['external_id'])}."
+    )
 
 
 def _movement_label(external_id: Any) -> str:

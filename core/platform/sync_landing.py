@@ -6,7 +6,16 @@ import json
 import operator
 from typing import Any, Callable, Collection, Iterable
 
-from core.platform.sync_context import ApplyResult, SyncContext, _entry_label, stored_raw_data
+from core.platform.sync_context import (
+    BOOKED_FACTS,
+    ApplyResult,
+    SyncContext,
+    _entry_label,
+    collision_id,
+    collision_note,
+    same_booking,
+    stored_raw_data,
+)
 from core.store.audit import audit_context, insert_stored_rows
 from core.store.base import json_text
 from core.store.bulk import audited_bulk_update_ids
@@ -116,6 +125,28 @@ def _stored_transactions(plugin_name: str, external_ids: Collection[str], column
 
 def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
     pending = ctx._transactions
+    collisions = _land_transactions(ctx, result, pending, list(ctx._unkeyed_transactions))
+    if not collisions:
+        return
+    # A stored movement holds the id with other booked facts (a bank reference reused in another file):
+    # never an overwrite. Each newcomer is kept under an id derived from its facts, which a re-run finds.
+    rekeyed: dict[str, dict] = {}
+    for external_id, stored in collisions.items():
+        values = pending[external_id]
+        kept = {"external_id": external_id, **dict(zip(BOOKED_FACTS, stored, strict=True))}
+        values["external_id"] = collision_id(external_id, values)
+        ctx._emit(collision_note(kept, values), "warning")
+        rekeyed[values["external_id"]] = values
+    if _land_transactions(ctx, result, rekeyed, []):
+        raise RuntimeError("a movement collided under the id derived from its own booked facts")
+
+
+def _land_transactions(
+    ctx: SyncContext, result: ApplyResult, pending: dict[str, dict], unkeyed: list[dict]
+) -> dict[str, tuple]:
+    """Write ``pending`` (by external id) and ``unkeyed``: new ones inserted, changed ones updated,
+    unchanged ones counted. Returns the ids stored with other booked facts (``BOOKED_FACTS`` as stored),
+    which are not written."""
     meta = MoneyTransaction._meta
     # The quick check, per row: the plain columns as one tuple, the date as its ISO text, raw_data as a
     # decoded document (decoding is cheaper than encoding). upsert_transaction stored each value as the
@@ -123,9 +154,12 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
     # (Comparing in SQLite, with the new values staged in a temporary table, was measured slower.)
     plain = tuple(name for name in TX_COMPARED if name not in ("transacted_on", "raw_data"))
     picked = operator.itemgetter(*plain)
+    booked = operator.itemgetter(*(name for name in BOOKED_FACTS if name != "transacted_on"))
+    booked_at = slice(2 + plain.index("transaction_type"), 2 + plain.index("currency") + 1)
     columns = ", ".join(f'"{meta.fields[name].column_name}"' for name in (*plain, "transacted_on", "raw_data"))
     seen: list[str] = []  # external ids this run sent that are stored
     differing: dict[str, int] = {}  # external id -> row id, for the exact check
+    collisions: dict[str, tuple] = {}  # external id -> the stored booked facts
     sent, was_seen, same_document = pending.get, seen.append, _same_document  # locals: a 100,000-row loop
     for stored in _stored_transactions(ctx.plugin_name, pending, columns):
         values = sent(stored[1])
@@ -137,12 +171,16 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
             or stored[-2] != values["transacted_on"].isoformat()
             or not same_document(stored[-1], values["raw_data"])
         ):
-            differing[stored[1]] = stored[0]
-    ctx.counts.skipped += len(seen) - len(differing)
-    new_rows: list[dict] = list(ctx._unkeyed_transactions)
+            if stored[booked_at] != booked(values) or stored[-2] != values["transacted_on"].isoformat():
+                collisions[stored[1]] = (*stored[booked_at], stored[-2])
+            else:
+                differing[stored[1]] = stored[0]
+    ctx.counts.skipped += len(seen) - len(differing) - len(collisions)
+    new_rows: list[dict] = unkeyed
     if len(seen) < len(pending):
         missing = pending.keys() - set(seen)
-        new_rows.extend(values for external_id, values in pending.items() if external_id in missing)
+        fresh = [values for external_id, values in pending.items() if external_id in missing]
+        new_rows.extend(_not_imported_elsewhere(ctx, fresh))
     if differing:
         _update_changed(ctx, result, {differing[external_id]: pending[external_id] for external_id in differing})
     if new_rows:
@@ -157,6 +195,53 @@ def _apply_transactions(ctx: SyncContext, result: ApplyResult) -> None:
         )
         result.created_transactions.extend(ids)
         ctx.counts.created += len(ids)
+    return collisions
+
+
+def _not_imported_elsewhere(ctx: SyncContext, fresh: list[dict]) -> list[dict]:
+    """``fresh`` without the movements another plugin already stored: the same external id with the same
+    booked facts (the Fio API and a Fio CSV export both name a movement ``fio:<id>``). They are counted
+    as unchanged and logged, so one payment is never stored, or matched to an invoice, twice."""
+    others = [
+        row[0]
+        for row in db.execute_sql(
+            f'SELECT DISTINCT "source" FROM "{MoneyTransaction._meta.table_name}" WHERE "source" != ?',
+            (ctx.plugin_name,),
+        )
+    ]
+    if not others:
+        return fresh
+    by_id = {values["external_id"]: values for values in fresh}
+    known: dict[str, str] = {}  # external id -> the other plugin that stored the same movement
+    ids = list(by_id)
+    for source in others:
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            query = (
+                MoneyTransaction.select(
+                    MoneyTransaction.external_id,
+                    MoneyTransaction.transaction_type,
+                    MoneyTransaction.amount,
+                    MoneyTransaction.currency,
+                    MoneyTransaction.transacted_on,
+                )
+                .where((MoneyTransaction.source == source) & MoneyTransaction.external_id.in_(chunk))
+                .dicts()
+            )
+            for row in query:
+                if row["external_id"] not in known and same_booking(row, by_id[row["external_id"]]):
+                    known[row["external_id"]] = source
+    if not known:
+        return fresh
+    ctx.counts.skipped += len(known)
+    for source in sorted(set(known.values())):
+        same = sorted(external_id for external_id, by in known.items() if by == source)
+        ctx._emit(
+            f"{len(same)} movement(s) were already imported by {source} (the same bank movement, e.g. "
+            f"{same[0]}); they were not imported again.",
+            "warning",
+        )
+    return [values for values in fresh if values["external_id"] not in known]
 
 
 def _update_changed(ctx: SyncContext, result: ApplyResult, rows: dict[int, dict]) -> None:

@@ -65,7 +65,7 @@ COLUMN_NAMES = {
 
 class FioPlugin(Plugin):
     name = "fio"
-    version = "1.0.0"
+    version = "1.1.0"
     fields = [
         Secret(
             "token",
@@ -203,7 +203,7 @@ class FioPlugin(Plugin):
         texts = [str(t) for t in (col(16), col(25)) if t]
         description = " · ".join(dict.fromkeys(texts)) or str(col(8) or "")
         values = dict(
-            external_id=str(movement_id),
+            external_id=f"fio:{movement_id}",  # as a Fio CSV export names it: the same movement is stored once
             transaction_type="income" if amount > 0 else "expense",
             amount=abs(amount),
             currency=str(col(14) or info.get("currency") or "CZK"),

@@ -305,8 +305,25 @@ V7 = [
 ]
 
 
+# Version 8: the fio plugin names a movement "fio:<movement id>", as a Fio CSV export read by the
+# bank-statement plugin does, so the same movement arriving through both is recognised (issue 15).
+# Its stored ids are renamed, each with an audit record (source "migration 8"), so the audit replay
+# still gives the stored rows.
+_FIO_PLAIN_IDS = """FROM "money_transactions" WHERE "source" = 'fio' AND "external_id" NOT LIKE 'fio:%'"""
+V8 = [
+    f"""INSERT INTO "audit_records" ("table_name", "row_id", "action", "changes", "source", "sync_run", "created_at")
+        SELECT 'money_transactions', "id", 'update',
+               json_object('external_id', json_array("external_id", 'fio:' || "external_id")),
+               'migration 8', NULL, strftime('%Y-%m-%d %H:%M:%f', 'now')
+        {_FIO_PLAIN_IDS} ORDER BY "id"
+    """,
+    f"""UPDATE "money_transactions" SET "external_id" = 'fio:' || "external_id"
+        WHERE "id" IN (SELECT "id" {_FIO_PLAIN_IDS})""",
+]
+
+
 Migration = list[str] | Callable[[Database], None]
-MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7, V8]
 LATEST = len(MIGRATIONS)
 
 
