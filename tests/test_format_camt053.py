@@ -150,7 +150,13 @@ def test_read_refuses_with_a_sentence_naming_the_file(data, message):
             statement(entry()).replace(b"<Amt>", b'<Amt Ccy="ABC">'),
             "x.xml, statement S-1, entry 1: 'ABC' is not a currency",
         ),
-        (statement(entry()).replace(b"<Amt>", b'<Amt Ccy="XXX">'), "x.xml, statement S-1, entry 1: XXX is not money"),
+        (
+            # XXX ("no currency") takes the account's currency with a warning (tests/test_bank_files_camt.py);
+            # with no account currency to take, it is refused naming the setting.
+            statement(entry()).replace(b"<Amt>", b'<Amt Ccy="XXX">').replace(b"<Ccy>CZK</Ccy>", b""),
+            "x.xml, statement S-1, entry 1: the amount's currency is XXX (ISO's 'no currency') and the "
+            "statement names no account currency",
+        ),
         (statement(entry(amount="١٠٠.٠٠")), "x.xml, statement S-1, entry 1: the amount '١٠٠.٠٠' is not a number"),
         (statement(entry(amount="１００")), "x.xml, statement S-1, entry 1: the amount '１００' is not a number"),
         (

@@ -15,6 +15,11 @@ refusals of a file that is not what the setting says. A reader takes the
 file's bytes or a ``Source`` (a file read as a stream, as the plugin passes
 it) and its ``Limits``; a file that is no statement at all is refused with
 ``NotAStatement`` (a ``StatementError``), decided before any entry is read.
+A Fio API answer (JSON, ``{"accountStatement": ...``) is such a file too, but
+its refusal says that the ``fio`` plugin reads Fio's API and how to set it up
+(in a watched folder it is skipped with that sentence as the warning).
+``timezone`` (an IANA name, ``Europe/Prague`` by default) is the account's:
+a date-time with an offset is read as the calendar day there.
 
 Golden files: tests/fixtures/golden/ holds the expected movements of every
 statement fixture (tests/test_format_golden.py; ``FAKTURKA_REGENERATE_GOLDEN=1``
@@ -23,6 +28,8 @@ rewrites them).
 
 from __future__ import annotations
 
+import codecs
+import re
 from types import ModuleType
 
 from core.banking.formats import camt053, fio_csv, generic_csv
@@ -30,6 +37,7 @@ from core.banking.formats.csv_dialect import looks_like_xml
 from core.banking.formats.generic_csv import MAPPING_HELP, CsvMapping, parse_mapping
 from core.banking.formats.movement import (
     DEFAULT_LIMITS,
+    DEFAULT_TIMEZONE,
     MB,
     FileResult,
     Limits,
@@ -39,10 +47,14 @@ from core.banking.formats.movement import (
     StatementError,
     find_vs,
     is_currency_code,
+    meaningful,
+    time_zone,
 )
 
 READERS: tuple[ModuleType, ...] = (camt053, fio_csv, generic_csv)
 FORMATS = ("auto", *(reader.FORMAT for reader in READERS))  # the plugin's format setting
+# Fio's API answer: {"accountStatement": {"info": ..., "transactionList": ...}} (pretty-printed or not).
+FIO_API_JSON = re.compile(rb'^\s*\{\s*"accountStatement"\s*:')
 
 
 def pick_reader(data: bytes) -> ModuleType | None:
@@ -62,20 +74,29 @@ def parse_statement(
     include_pending: bool = False,
     account_currency: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> FileResult:
     """Parse one statement (bytes, or a ``Source`` on a file, read as a stream); raises StatementError
-    naming ``name`` for anything wrong, NotAStatement for a file that is no statement at all."""
+    naming ``name`` for anything wrong, NotAStatement for a file that is no statement at all.
+    ``timezone`` is the account's IANA time zone (a StatementError naming the setting when unknown)."""
     source = Source.of(data)
+    time_zone(timezone)  # an unknown name is refused before any file is read
     try:
-        return _parse(source, name, fmt, mapping, include_pending, account_currency, limits)
+        return _parse(source, name, fmt, mapping, include_pending, account_currency, limits, timezone)
     except OSError as exc:  # the file went away or cannot be read while it is read
         raise StatementError(f"{name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
 
 
-def _parse(source, name, fmt, mapping, include_pending, account_currency, limits) -> FileResult:
+def _parse(source, name, fmt, mapping, include_pending, account_currency, limits, timezone) -> FileResult:
     head = source.head()
     if not head.strip() and source.size() <= len(head):
         raise NotAStatement(f"{name} is empty; nothing was imported.")
+    if FIO_API_JSON.match(head.removeprefix(codecs.BOM_UTF8)):
+        raise NotAStatement(
+            f"{name} is a statement from Fio's API (JSON), which the bank-statement plugin does not read: "
+            "the fio plugin reads Fio's API itself, so set it up with your API token "
+            "(fakturka plugins configure fio --secret token) and sync it instead; nothing was imported."
+        )
     is_xml = looks_like_xml(head)
     if fmt == camt053.FORMAT or (fmt == "auto" and is_xml):
         if not is_xml:
@@ -85,7 +106,12 @@ def _parse(source, name, fmt, mapping, include_pending, account_currency, limits
             )
         _check_size(source, name, limits, camt053.identify(head))
         return camt053.parse(
-            source, name, include_pending=include_pending, account_currency=account_currency, limits=limits
+            source,
+            name,
+            include_pending=include_pending,
+            account_currency=account_currency,
+            limits=limits,
+            timezone=timezone,
         )
     if is_xml:
         raise NotAStatement(
@@ -123,6 +149,7 @@ __all__ = [
     "READERS",
     "CsvMapping",
     "DEFAULT_LIMITS",
+    "DEFAULT_TIMEZONE",
     "MB",
     "FileResult",
     "Limits",
@@ -132,7 +159,9 @@ __all__ = [
     "StatementError",
     "find_vs",
     "is_currency_code",
+    "meaningful",
     "parse_mapping",
     "parse_statement",
     "pick_reader",
+    "time_zone",
 ]

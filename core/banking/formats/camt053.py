@@ -1,9 +1,11 @@
 """ISO 20022 camt.053 bank statements (XML), versions .02 to .08.
 
 ``identify(data)``: XML that names the camt.053 namespace or has a
-``BkToCstmrStmt`` element near its start. ``read(data)``: the booked entries
-as movements; ``parse(data, name)``: the same with what the plugin logs
-(warnings, pending entries skipped, the statement's accounts). Decisions
+``BkToCstmrStmt`` element near its start (an envelope around the Document
+too: its header names the message, the Document's namespace follows).
+``read(data)``: the booked entries as movements; ``parse(data, name)``: the
+same with what the plugin logs (warnings, pending entries skipped, the
+statement's accounts). Decisions
 (tests/test_statement.py and tests/test_format_camt053.py hold them):
 
 Versions
@@ -15,19 +17,44 @@ Versions
     camt.053 statement at all (another root, namespace or camt message) is
     ``NotAStatement``.
 
+Envelopes
+    A bank or a network may wrap the ``Document`` in an envelope: the
+    business application header (``AppHdr``, ``head.001.001.0x``) beside it
+    in a ``BizMsgEnvlp`` or ``Envelope`` element, ``BizMsgEnvlp/Hdr`` and
+    ``BizMsgEnvlp/Doc`` containers, SOAP. When the file's first 64 KB name
+    camt.053 (``identify``) and the root is not a ``Document``, the first
+    element named ``Document`` within ``ENVELOPE_DEPTH`` (8) levels is read
+    as the statement (its namespace checked as a root's would be: a camt.052
+    inside an envelope is refused as one); the envelope's other elements are
+    passed over unread, the nesting limit still applies. Any other root is
+    refused at once as before. A second Document of the same version in one
+    envelope is read on; of another version, refused.
+
 Streaming
-    The file is parsed as a stream (64 KB at a time): a statement's ``Id`` and
-    ``Acct`` and one ``Ntry`` at a time are built, read and let go, so memory
-    does not grow with the number of entries. The schema puts ``Id`` and
-    ``Acct`` before the entries; an entry is read with what came before it.
+    The file is parsed as a stream (64 KB at a time): a statement's ``Id``,
+    ``CreDtTm``, ``FrToDt``, ``Acct`` (and a ``Bal`` while no currency is
+    known) and one ``Ntry`` at a time are built, read and let go, so memory
+    does not grow with the number of entries. The schema puts them before the
+    entries; an entry is read with what came before it.
     Every text and attribute is checked against the field length limit as it
     arrives (a 200 MB text node is refused after its first few kilobytes),
     nesting deeper than 64 levels is refused, and so is an XML declaration
     naming an encoding the parser cannot read. Status ``BOOK`` is
     imported; ``PDNG``/``INFO``/others are skipped (and counted) unless
     ``include_pending``; an entry with no status counts as booked.
-    Date: ``BookgDt/Dt``, or the date part of ``BookgDt/DtTm`` as written (no
-    time-zone conversion); failing that the value date.
+
+Date
+    ``BookgDt/Dt``, else ``BookgDt/DtTm``. A date-time with an offset or
+    ``Z`` is an instant: the movement's day is its calendar day in the
+    account's time zone (``timezone``, an IANA name, ``Europe/Prague`` by
+    default; ``2014-01-04T23:00:00.000Z`` is 5 January in Prague); one
+    without an offset is the bank's local time, its date taken as written;
+    the same for ``ValDt/DtTm`` and the statement's dates. An entry without a
+    booking date takes its value date (``ValDt/Dt`` or ``/DtTm``), then the
+    end of its statement's period (``Stmt/FrToDt/ToDtTm``), then the
+    statement's ``Stmt/CreDtTm``, with one warning per file counting the
+    entries dated so; with none of these the entry is refused, naming it. The
+    bank's texts stay in ``raw_data`` (``booking_date``, ``value_date``).
 
 Direction and reversals
     ``CdtDbtInd`` CRDT is income, DBIT an expense; the amount stays positive.
@@ -77,6 +104,24 @@ Variable symbol (``reference``)
     than 10 digits (e.g. the fixtures' 4654654654654654) are not variable
     symbols and stay in ``raw_data`` only.
 
+Currency
+    The amount's ``Ccy``. An entry is booked in its account's currency, so
+    an amount with no ``Ccy`` is read in the account's ``Acct/Ccy`` (else the
+    Account currency setting) as always; with neither, the first balance's
+    ``Ccy`` stands in, with a warning. ISO's "no currency" code ``XXX`` is
+    read the same way, always with a warning (one per file, naming the first
+    entry and counting the others; ``raw_data["currency_written"]`` keeps
+    ``XXX``). With no currency to stand in, the entry is refused naming the
+    setting Account currency (account_currency).
+
+Placeholders
+    A counterparty's name or account, a remittance text (``Ustrd``,
+    ``AddtlTxInf``, ``AddtlNtryInf``) or a reference that is wholly a bank's
+    placeholder (``NOTPROVIDED``, ``N/A``, ``NONREF``, ``-``...:
+    ``movement.meaningful``) is left out of the counterparty, the
+    description and the variable symbol search; the names and texts left
+    out are counted in one warning per file, and ``raw_data`` keeps them.
+
 Amount rounding
     As ``movement.check_amount`` says (the five-decimals fixture carries
     ``8.850``, exact); the amount as written stays in ``raw_data["amount"]``.
@@ -91,14 +136,16 @@ Counterparty
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from sys import intern
+from zoneinfo import ZoneInfo
 
 from core.banking.formats.csv_dialect import head_text, looks_like_xml
 from core.banking.formats.movement import (
     DEFAULT_LIMITS,
+    DEFAULT_TIMEZONE,
     FileResult,
     Ids,
     Limits,
@@ -113,6 +160,10 @@ from core.banking.formats.movement import (
     find_vs,
     fit_text,
     iso_day,
+    local_day,
+    meaningful,
+    placeholder_warning,
+    time_zone,
     unique,
 )
 from core.banking.formats.xml_paths import StreamTarget, XmlPaths, canonical_lines, local_name, read_stream
@@ -123,6 +174,13 @@ NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d
 KINDS = {"052": "an account report", "054": "a debit/credit notification"}
 XML_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d would take other scripts' digits too
 SNIFF = re.compile(r"camt\.053\.001\.\d{2}|<(?:\w+:)?BkToCstmrStmt[\s>]")
+# An envelope (a business application header's wrapper, SOAP, a bank's own) nests the Document a few levels
+# down; deeper than this it is no envelope a bank sends.
+ENVELOPE_DEPTH = 8
+NO_CURRENCY = "XXX"  # ISO 4217: "no currency is involved"
+ACCOUNT_CURRENCY_SETTING = "Account currency (account_currency)"
+ACCOUNT_CURRENCY = "the currency of the statement's account"
+BALANCE_CURRENCY = "the currency of the statement's balance"
 # Values that repeat from entry to entry (dates, codes, parties, accounts) are interned (sys.intern): the
 # run keeps every movement until it commits, and one string per distinct value keeps that small.
 
@@ -139,10 +197,16 @@ def read(
     include_pending: bool = False,
     account_currency: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    timezone: str = DEFAULT_TIMEZONE,
 ):
     """The movements of a camt.053 file (list[Movement]); raises StatementError naming ``name``."""
     return parse(
-        data, name, include_pending=include_pending, account_currency=account_currency, limits=limits
+        data,
+        name,
+        include_pending=include_pending,
+        account_currency=account_currency,
+        limits=limits,
+        timezone=timezone,
     ).movements
 
 
@@ -153,14 +217,19 @@ def parse(
     include_pending: bool = False,
     account_currency: str = "",
     limits: Limits = DEFAULT_LIMITS,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> FileResult:
     """The file's movements, warnings, skipped counts and accounts; raises StatementError naming ``name``.
 
     The file is parsed as a stream: each ``Ntry`` is built, read and let go in turn, so memory does not
-    grow with the file (every text and the nesting are checked as they arrive).
+    grow with the file (every text and the nesting are checked as they arrive). ``timezone`` (an IANA
+    name) is the account's: a date-time with an offset is the calendar day there.
     """
-    document = _Document(name, include_pending, account_currency, limits)
-    read_stream(document, Source.of(data))
+    source = Source.of(data)
+    zone = time_zone(timezone)
+    sniffed = SNIFF.search(head_text(source.head())) is not None
+    document = _Document(name, include_pending, account_currency, limits, zone, sniffed)
+    read_stream(document, source)
     return document.finish()
 
 
@@ -177,29 +246,44 @@ class _File:
     label: str
     include_pending: bool
     account_currency: str
+    zone: ZoneInfo
+    by_value_date: int = 0  # entries without a booking date, dated by their value date
+    by_period: int = 0  # ... by their statement's period end (or creation)
+    placeholders: int = 0  # placeholder texts left out (NOTPROVIDED...)
+    stand_in_currency: list[tuple[str, str, str, str]] = field(default_factory=list)  # where, written, code, whose
 
 
 @dataclass
 class _Statement:
-    """The statement being read: its number in the file, its Id and its account, as far as seen."""
+    """The statement being read: its number in the file, its Id, dates and account, as far as seen."""
 
     number: int
     statement_id: str = ""
     account: str = ""
     currency: str = ""
+    balance_currency: str = ""  # the first Bal's Ccy, when the account names none
+    created: str = ""  # CreDtTm
+    period_end: str = ""  # FrToDt/ToDtTm
     entries: int = 0
     has_account: bool = False  # its (first) Acct was read
 
 
 class _Document(StreamTarget):
-    """A camt.053 document as it streams by: builds a statement's ``Id`` and ``Acct`` and one ``Ntry`` at
-    a time (read at its end, then let go)."""
+    """A camt.053 document as it streams by: builds a statement's ``Id``, dates, ``Acct`` and ``Bal`` and one
+    ``Ntry`` at a time (read at its end, then let go). The Document is the root element, or is found inside
+    an envelope (at most ``ENVELOPE_DEPTH`` levels down) when the file's head names camt.053."""
 
-    def __init__(self, name: str, include_pending: bool, account_currency: str, limits: Limits):
+    def __init__(
+        self, name: str, include_pending: bool, account_currency: str, limits: Limits, zone: ZoneInfo, sniffed: bool
+    ):
         super().__init__(name, limits)
         self.include_pending = include_pending
         self.account_currency = account_currency
+        self.zone = zone
+        self.sniffed = sniffed  # the head names camt.053: an envelope around it is looked into
         self.file: _File | None = None
+        self.base = 0  # the depth of the Document element being read (0: none yet, or it ended)
+        self.envelope = ""  # the root element's local name when the Document is inside it
         self.bodies = 0  # BkToCstmrStmt elements
         self.statements = 0
         self.statement: _Statement | None = None
@@ -207,8 +291,23 @@ class _Document(StreamTarget):
         self.tags: dict[str, str] = {}  # local name -> the tag in the document's namespace
 
     def begin(self, tag: str) -> None:
-        """The root element: a camt.053 Document (its version read), or NotAStatement / StatementError."""
+        """The root element: a camt.053 Document, an envelope around one, or NotAStatement / StatementError."""
+        if local_name(tag) == "Document" or not self.sniffed:
+            self._open(tag)
+        else:
+            self.envelope = local_name(tag)[:60]
+
+    def _open(self, tag: str) -> None:
+        """A Document element starts at ``self.depth``: its namespace (the version) is read and checked."""
         namespace, version = _namespace(tag, self.name)
+        if self.file is not None:  # a second Document in one envelope: read on, if it is the same version
+            if self.file.x.prefix != XmlPaths(namespace).prefix:
+                raise StatementError(
+                    f"{self.name} holds camt.053 documents of different versions; export each statement "
+                    "as its own file. Nothing was imported."
+                )
+            self.base = self.depth
+            return
         label = f"camt.053.001.{version}" if version else "camt.053 (no namespace)"
         result = FileResult(self.name, label)
         if version and version not in TESTED_VERSIONS:
@@ -217,41 +316,65 @@ class _Document(StreamTarget):
                 "read like them."
             )
         x = XmlPaths(namespace)
-        self.file = _File(x, result, Ids(), label, self.include_pending, self.account_currency)
-        self.tags = {part: x.prefix + part for part in ("BkToCstmrStmt", "Stmt", "Id", "Acct", "Ntry")}
+        self.file = _File(x, result, Ids(), label, self.include_pending, self.account_currency, self.zone)
+        parts = ("BkToCstmrStmt", "Stmt", "Id", "Acct", "Ntry", "CreDtTm", "FrToDt", "Bal")
+        self.tags = {part: x.prefix + part for part in parts}
+        self.base = self.depth
 
     def starts(self, tag: str) -> bool:
-        """A body or a statement is noted, not built; a statement's Id, Acct and each Ntry are built."""
-        tags = self.tags
-        if self.depth == 2:
+        """A body or a statement is noted, not built; a statement's Id, dates, Acct, Bal and each Ntry are
+        built. Outside a Document (in an envelope) a Document element is looked for."""
+        tags, level = self.tags, self.depth - self.base
+        if not self.base:
+            if self.envelope and self.depth <= ENVELOPE_DEPTH and local_name(tag) == "Document":
+                self._open(tag)
+        elif level == 1:
             self.body = tag == tags["BkToCstmrStmt"]
             self.bodies += self.body
-        elif self.depth == 3 and self.body and tag == tags["Stmt"]:
+        elif level == 2 and self.body and tag == tags["Stmt"]:
             self.statements += 1
             self.statement = _Statement(self.statements)
-        elif self.depth == 4 and self.statement is not None:
-            return tag in (tags["Id"], tags["Acct"], tags["Ntry"])
+        elif level == 3 and self.statement is not None:
+            if tag == tags["Bal"]:  # only while no currency is known: a statement has a few balances
+                return not (self.statement.currency or self.statement.balance_currency)
+            return tag in (tags["Id"], tags["Acct"], tags["Ntry"], tags["CreDtTm"], tags["FrToDt"])
         return False
 
     def ended(self, tag: str) -> None:
-        if self.depth == 3:
+        if not self.base:
+            return
+        level = self.depth - self.base
+        if level == 2:
             self.statement = None
+        elif level == 1:
+            self.body = False
+        elif level == 0:  # the Document ends; an envelope may go on (a signature, another Document)
+            self.base = 0
 
     def built(self, element) -> None:
         statement, file = self.statement, self.file
         if statement is None or file is None:
             return
-        x = file.x
-        if element.tag == self.tags["Ntry"]:
+        x, tags = file.x, self.tags
+        if element.tag == tags["Ntry"]:
             statement.entries += 1
             where = f"{self.name}, statement {statement.statement_id or statement.number}, entry {statement.entries}"
-            currency = statement.currency or file.account_currency
-            movement = _entry(file, element, _Where(where, statement.account, statement.statement_id, currency))
+            currency, whose = _fallback_currency(statement, file)
+            context = _Where(where, statement.account, statement.statement_id, currency, whose, statement)
+            movement = _entry(file, element, context)
             if movement is not None:
                 file.result.movements.append(movement)
-        elif element.tag == self.tags["Id"]:
+        elif element.tag == tags["Id"]:
             if not statement.statement_id:
                 statement.statement_id = " ".join((element.text or "").split())
+        elif element.tag == tags["CreDtTm"]:
+            statement.created = statement.created or " ".join((element.text or "").split())
+        elif element.tag == tags["FrToDt"]:
+            statement.period_end = statement.period_end or x.text(element, "ToDtTm")
+        elif element.tag == tags["Bal"]:
+            amount = x.find(element, "Amt")
+            if amount is not None and not statement.balance_currency:
+                statement.balance_currency = intern(amount.get("Ccy", "").strip().upper())
         elif not statement.has_account:  # the first Acct, as the schema has one
             statement.has_account = True
             statement.account = x.text(element, "Id/IBAN") or x.text(element, "Id/Othr/Id")
@@ -261,7 +384,14 @@ class _Document(StreamTarget):
 
     def finish(self) -> FileResult:
         """The result, once the whole document was read; a document with no statement is refused."""
-        if self.file is None:  # not reached: the parser refuses a document without a root element
+        if self.file is None:
+            if self.envelope:  # the head named camt.053, but no Document was found in the envelope
+                raise NotAStatement(
+                    f"{self.name} is XML but not an ISO 20022 camt.053 statement (its root element is "
+                    f"<{self.envelope}> and no <Document> is inside it within {ENVELOPE_DEPTH} levels); "
+                    "nothing was imported."
+                )
+            # not reached: the parser refuses a document without a root element
             raise StatementError(f"{self.name} holds no XML element; nothing was imported.")
         if not self.bodies:
             raise NotAStatement(
@@ -272,7 +402,56 @@ class _Document(StreamTarget):
                 f"{self.name} holds no statement (no Stmt element), so there is nothing to import; "
                 "nothing was imported. Export the statement from the bank again."
             )
+        _summary_warnings(self.name, self.file)
         return self.file.result
+
+
+def _fallback_currency(statement: _Statement, file: _File) -> tuple[str, str]:
+    """The currency an entry without one (or with XXX) is in, and whose it is: the account's, its balance's,
+    or the setting's ("" when none)."""
+    if statement.currency:
+        return statement.currency, ACCOUNT_CURRENCY
+    if statement.balance_currency:
+        return statement.balance_currency, BALANCE_CURRENCY
+    if file.account_currency:
+        return file.account_currency, f"the setting {ACCOUNT_CURRENCY_SETTING}"
+    return "", ""
+
+
+def _summary_warnings(name: str, file: _File) -> None:
+    """One warning per file for each kind of entry read with a stand-in: a date, a currency, placeholders."""
+    warnings = file.result.warnings
+    undated = file.by_value_date + file.by_period
+    if undated:
+        parts = []
+        if file.by_value_date:
+            count = file.by_value_date
+            parts.append(
+                f"{count} {'was' if count == 1 else 'were'} dated by {'its' if count == 1 else 'their'} "
+                "value date (ValDt)"
+            )
+        if file.by_period:
+            count = file.by_period
+            verb = "" if parts else f"{'was' if count == 1 else 'were'} dated "
+            parts.append(
+                f"{count} {verb}by the end of {'its' if count == 1 else 'their'} statement's period "
+                "(FrToDt/ToDtTm) or its creation (CreDtTm)"
+            )
+        entries = "1 entry has" if undated == 1 else f"{undated} entries have"
+        warnings.append(f"{name}: {entries} no booking date (BookgDt); {' and '.join(parts)}.")
+    if file.stand_in_currency:
+        where, _, code, whose = file.stand_in_currency[0]
+        more = len(file.stand_in_currency) - 1
+        if more:
+            where += f" (and {more} more {'entry' if more == 1 else 'entries'})"
+        written = {entry[1] for entry in file.stand_in_currency}
+        what = {
+            frozenset({NO_CURRENCY}): f"is {NO_CURRENCY} (ISO's 'no currency')",
+            frozenset({""}): "is not given",
+        }.get(frozenset(written), f"is {NO_CURRENCY} (ISO's 'no currency') or not given")
+        warnings.append(f"{where}: the amount's currency {what}; read in {code}, {whose}.")
+    if file.placeholders:
+        warnings.append(placeholder_warning(name, file.placeholders))
 
 
 def _namespace(tag: str, name: str) -> tuple[str, str]:
@@ -303,12 +482,14 @@ def _namespace(tag: str, name: str) -> tuple[str, str]:
 
 @dataclass
 class _Where:
-    """Where an entry is: the sentence prefix, its statement's account, id and currency."""
+    """Where an entry is: the sentence prefix, its statement's account, id, currency (and whose) and dates."""
 
     text: str
     account: str
     statement_id: str
-    currency: str
+    currency: str  # for an entry whose amount names none (or XXX); "" when the statement and settings name none
+    whose: str  # "the currency of the statement's account"...
+    statement: _Statement
 
 
 @dataclass
@@ -319,6 +500,7 @@ class _Basics:
     written: str
     amount: Decimal
     currency: str
+    currency_written: str  # the Ccy as written, when another currency stands in for it (XXX)
     indicator: str
     reversal: bool
     booking: str
@@ -336,6 +518,7 @@ class _Details:
     names: list[str]
     accounts: list[str]
     texts: list[str]
+    placeholders: int = 0  # placeholder names and texts left out
 
 
 def _entry(file: _File, entry, where: _Where) -> Movement | None:
@@ -344,11 +527,13 @@ def _entry(file: _File, entry, where: _Where) -> Movement | None:
     if status not in ("BOOK", "") and not file.include_pending:
         file.result.pending += 1
         return None
-    basics = _basics(x, entry, where, status)
+    basics = _basics(file, entry, where, status)
     if not check_amount(file.result, where.text, basics.amount, basics.currency, basics.written):
         return None
     details = _details(x, entry, basics)
-    entry_info = x.text(entry, "AddtlNtryInf")
+    written_info = x.text(entry, "AddtlNtryInf")
+    entry_info = meaningful(written_info)
+    file.placeholders += details.placeholders + (1 if written_info and not entry_info else 0)
     symbols = _distinct_symbols(details.symbols, entry_info)
     description = _description(details, entry_info, basics.reversal)
     accounts = unique(details.accounts)
@@ -366,7 +551,8 @@ def _entry(file: _File, entry, where: _Where) -> Movement | None:
     )
 
 
-def _basics(x: XmlPaths, entry, where: _Where, status: str) -> _Basics:
+def _basics(file: _File, entry, where: _Where, status: str) -> _Basics:
+    x = file.x
     amount_el = x.find(entry, "Amt")
     written = (amount_el.text or "").strip() if amount_el is not None else ""
     if not written:
@@ -375,14 +561,8 @@ def _basics(x: XmlPaths, entry, where: _Where, status: str) -> _Basics:
         raise StatementError(
             f"{where.text}: the amount {written!r} is not a number such as 1234.50; nothing was imported."
         )
-    currency = intern(
-        currency_code(
-            amount_el.get("Ccy", ""),
-            where.text,
-            where.currency,
-            "no Ccy on the amount nor on the account; set the account currency setting",
-        )
-    )
+    currency_written = amount_el.get("Ccy", "").strip().upper()
+    currency = intern(_currency(file, where, currency_written))
     indicator = intern(x.text(entry, "CdtDbtInd").upper())
     if indicator not in ("CRDT", "DBIT"):
         raise StatementError(
@@ -392,18 +572,64 @@ def _basics(x: XmlPaths, entry, where: _Where, status: str) -> _Basics:
     reversal = x.text(entry, "RvslInd").lower() in ("true", "1")
     booking = intern(x.text(entry, "BookgDt/Dt") or x.text(entry, "BookgDt/DtTm"))
     value_date = intern(x.text(entry, "ValDt/Dt") or x.text(entry, "ValDt/DtTm"))
-    day_text = booking or value_date
-    if not day_text:
+    day = _day(file, entry, where, booking, value_date)
+    return _Basics(
+        status,
+        written,
+        Decimal(written),
+        currency,
+        currency_written if currency_written != currency else "",
+        indicator,
+        reversal,
+        booking,
+        value_date,
+        day,
+    )
+
+
+def _currency(file: _File, where: _Where, written: str) -> str:
+    """The entry's currency: its Ccy; for none (or XXX) the account's, its balance's or the setting's."""
+    if written and written != NO_CURRENCY:
+        return currency_code(written, where.text, "", "")
+    what = f"is {NO_CURRENCY} (ISO's 'no currency')" if written else "is not given (no Ccy)"
+    if not where.currency:
         raise StatementError(
-            f"{where.text} has no booking date (BookgDt) nor value date (ValDt); nothing was imported."
+            f"{where.text}: the amount's currency {what} and the statement names no account currency; set the "
+            f"setting {ACCOUNT_CURRENCY_SETTING} to the account's currency. Nothing was imported."
         )
-    day = iso_day(day_text)
+    code = currency_code(where.currency, where.text, "", "")
+    # An entry is booked in its account's currency (ISO 20022): a missing Ccy is read in the account's Ccy or
+    # the setting silently, as always; XXX, or a currency inferred from a balance, is said.
+    if written or where.whose == BALANCE_CURRENCY:
+        file.stand_in_currency.append((where.text, written, code, where.whose))
+    return code
+
+
+def _day(file: _File, entry, where: _Where, booking: str, value_date: str) -> date:
+    """The booking date; failing that the value date, then the statement's period end (or creation), counted.
+    A date-time with an offset is the day in the account's time zone; one without is taken as written."""
+    x = file.x
+    if booking:
+        text, what, is_time = booking, "booking date", not x.text(entry, "BookgDt/Dt")
+    elif value_date:
+        file.by_value_date += 1
+        text, what, is_time = value_date, "value date", not x.text(entry, "ValDt/Dt")
+    elif where.statement.period_end or where.statement.created:
+        file.by_period += 1
+        text = where.statement.period_end or where.statement.created
+        what = "statement's period end (FrToDt/ToDtTm)" if where.statement.period_end else "statement's CreDtTm"
+        is_time = True
+    else:
+        raise StatementError(
+            f"{where.text} has no booking date (BookgDt) nor value date (ValDt), and its statement names no "
+            "period (FrToDt) nor creation time (CreDtTm) to date it by; nothing was imported."
+        )
+    day = local_day(text, file.zone) if is_time else iso_day(text)
     if day is None:
-        raise StatementError(
-            f"{where.text}: the booking date {day_text!r} is not a date (YYYY-MM-DD); nothing was imported."
-        )
+        form = "YYYY-MM-DDThh:mm:ss with an optional offset" if is_time else "YYYY-MM-DD"
+        raise StatementError(f"{where.text}: the {what} {text!r} is not a date ({form}); nothing was imported.")
     check_day(day, where.text)
-    return _Basics(status, written, Decimal(written), currency, indicator, reversal, booking, value_date, day)
+    return day
 
 
 def _details(x: XmlPaths, entry, basics: _Basics) -> _Details:
@@ -411,14 +637,19 @@ def _details(x: XmlPaths, entry, basics: _Basics) -> _Details:
     details = [tx for group in x.findall(entry, "NtryDtls") for tx in x.findall(group, "TxDtls")]
     role = "Dbtr" if (basics.indicator == "CRDT") != basics.reversal else "Cdtr"
     out = _Details(len(details), [], [], [], [], [])
+    party = "debtor" if role == "Dbtr" else "creditor"
     for tx in details:
-        record = _detail(x, tx)
+        record = _detail(x, tx)  # as written: a placeholder stays in raw_data
         if record.get("variable_symbol"):
             out.symbols.append(record["variable_symbol"])
-        out.names.append(record.get("debtor" if role == "Dbtr" else "creditor", ""))
-        out.accounts.append(record.get("debtor_account" if role == "Dbtr" else "creditor_account", ""))
         info = record.get("additional_info", "")
-        out.texts.extend(record.get("remittance", []) + ([info] if info else []))
+        shown = [record.get(party, ""), record.get(f"{party}_account", "")]
+        shown += record.get("remittance", []) + ([info] if info else [])
+        kept = [meaningful(text) for text in shown]
+        out.placeholders += sum(1 for text, k in zip(shown, kept, strict=True) if text and not k)
+        out.names.append(kept[0])
+        out.accounts.append(kept[1])
+        out.texts.extend(text for text in kept[2:] if text)
         out.transactions.append(record)
     return out
 
@@ -430,13 +661,11 @@ def _detail(x: XmlPaths, tx) -> dict:
     end_to_end = x.text(tx, "Refs/EndToEndId")
     structured = x.texts(tx, "RmtInf/Strd/CdtrRefInf/Ref")
     unstructured = x.texts(tx, "RmtInf/Ustrd")
-    vs = ""
-    if end_to_end.upper() != "NOTPROVIDED":
-        vs = find_vs(end_to_end, bare=True)
+    vs = find_vs(meaningful(end_to_end), bare=True)
     for text in structured:
-        vs = vs or find_vs(text, bare=True)
+        vs = vs or find_vs(meaningful(text), bare=True)
     for text in unstructured:
-        vs = vs or find_vs(text, bare=False)
+        vs = vs or find_vs(meaningful(text), bare=False)
     record = {
         "end_to_end_id": end_to_end,
         "acct_svcr_ref": x.text(tx, "Refs/AcctSvcrRef"),
@@ -523,12 +752,13 @@ def _raw(file: _File, entry, where: _Where, basics: _Basics, details: _Details, 
     bank_code = "/".join(
         t for t in (x.text(code, "Domn/Cd"), x.text(code, "Domn/Fmly/Cd"), x.text(code, "Domn/Fmly/SubFmlyCd")) if t
     ) or x.text(code, "Prtry/Cd")
-    raw = {
+    raw: dict = {
         "format": file.label,
         "statement_id": where.statement_id,
         "account": where.account,
         "amount": basics.written,
         "currency": basics.currency,
+        "currency_written": basics.currency_written,
         "credit_debit": basics.indicator,
         "reversal": "true" if basics.reversal else "false",
         "status": basics.status,

@@ -14,13 +14,20 @@ it is); description = message, note and comment without repeats (else
 ``Typ``); ``raw_data`` = every non-empty column by its header name; external
 id ``fio:<ID pohybu>``.
 
+A ``Měna`` of ``XXX`` (ISO's "no currency") is read in the export's account
+currency (its ``currency`` line, else the Account currency setting) with a
+warning; with neither it is refused naming that setting. A bank's
+placeholder text (``NOTPROVIDED``, ``N/A``, ``-``...: ``movement.meaningful``)
+is no counterparty or description; what was left out is counted in one
+warning per file and kept in ``raw_data``.
+
 The file is read row by row; the header must start within its first 64 KB
 (a file without it is ``NotAStatement``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.banking.formats.csv_dialect import (
     Rows,
@@ -48,11 +55,15 @@ from core.banking.formats.movement import (
     currency_code,
     direction,
     find_vs,
+    meaningful,
+    placeholder_warning,
     unique,
 )
 
 FORMAT = "fio-csv"
 LABEL = "Fio CSV export"
+NO_CURRENCY = "XXX"  # ISO 4217: "no currency is involved"
+ACCOUNT_CURRENCY_SETTING = "Account currency (account_currency)"
 
 # Fio's CSV columns (the API's transactions.csv says "ID pohybu", the internet banking export "ID operace").
 COLUMNS = {
@@ -109,6 +120,9 @@ class _Export:
     positions: dict[str, int]
     account: str
     currency: str
+    whose: str  # whose currency ``currency`` is: the export's account's or the setting's
+    stand_ins: list[str] = field(default_factory=list)  # rows whose Měna XXX was read in ``currency``
+    placeholders: int = 0  # placeholder texts left out
 
 
 def parse(
@@ -144,12 +158,23 @@ def parse(
                 positions[key] = header.index(column)
                 break
     account = preamble.get("iban") or preamble.get("IBAN") or preamble.get("accountId", "")
-    currency = (preamble.get("currency") or preamble.get("Měna") or account_currency).upper()
+    own_currency = (preamble.get("currency") or preamble.get("Měna") or "").upper()
+    currency = own_currency or account_currency.upper()
+    whose = "the currency of the export's account" if own_currency else f"the setting {ACCOUNT_CURRENCY_SETTING}"
     result = FileResult(name, LABEL, accounts=[account] if account else [])
-    export = _Export(result, Ids(), header, positions, account, currency)
+    export = _Export(result, Ids(), header, positions, account, currency, whose)
     for line, cells in rows:
         if not blank(cells):
             _row(export, f"{name}, row {line}", cells)
+    if export.stand_ins:
+        where, more = export.stand_ins[0], len(export.stand_ins) - 1
+        if more:
+            where += f" (and {more} more {'row' if more == 1 else 'rows'})"
+        result.warnings.append(
+            f"{where}: the currency (column Měna) is {NO_CURRENCY} (ISO's 'no currency'); read in {currency}, {whose}."
+        )
+    if export.placeholders:
+        result.warnings.append(placeholder_warning(name, export.placeholders))
     return result
 
 
@@ -173,9 +198,7 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
             f"{where}: the date {values['date']!r} (column Datum) is not a date like 31.12.2026; nothing was imported."
         ) from None
     check_day(day, where)
-    currency = currency_code(
-        values["currency"], where, export.currency, "the Měna column is empty; set the account currency setting"
-    )
+    currency = _currency(export, where, values["currency"])
     if not check_amount(export.result, where, abs(amount), currency, values["amount"]):
         return
     external_id, repeated = export.ids(f"fio:{movement_id}")
@@ -183,9 +206,14 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
         export.result.warnings.append(
             f"{where}: the movement {movement_id} appears more than once in this file; imported again as {external_id}."
         )
-    raw = raw_row(export.header, cells)
+    raw = raw_row(export.header, cells)  # as written: a placeholder stays here
     if export.account:
         raw["account"] = export.account
+    shown = ("account_name", "account", "message", "note", "comment", "type")
+    for key in shown:
+        kept = meaningful(values[key])
+        export.placeholders += 1 if values[key].strip() and not kept else 0
+        values[key] = kept
     export.result.movements.append(
         Movement(
             external_id=external_id,
@@ -200,6 +228,23 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
             raw_data=raw,
         )
     )
+
+
+def _currency(export: _Export, where: str, written: str) -> str:
+    """The row's Měna; empty, the export's currency; XXX, the export's currency with a warning."""
+    code = written.strip().upper()
+    if code != NO_CURRENCY:
+        return currency_code(
+            code, where, export.currency, f"the Měna column is empty; set the setting {ACCOUNT_CURRENCY_SETTING}"
+        )
+    if not export.currency:
+        raise StatementError(
+            f"{where}: the currency (column Měna) is {NO_CURRENCY} (ISO's 'no currency') and the export names no "
+            f"account currency; set the setting {ACCOUNT_CURRENCY_SETTING} to the account's currency. "
+            "Nothing was imported."
+        )
+    export.stand_ins.append(where)
+    return currency_code(export.currency, where, "", "")
 
 
 def _counter_account(account: str, bank_code: str) -> str:

@@ -37,6 +37,21 @@ Domain checks
     are ISO 4217 codes of money (``core.values.validation.check_currency``:
     not ``ABC``, ``XXX`` or gold).
 
+Dates and time zones (``time_zone``, ``local_day``)
+    A date-time with an offset or ``Z`` (``2014-01-04T23:00:00.000Z``) is
+    an instant: its day is the calendar day in the account's time zone (an
+    IANA name, ``Europe/Prague`` by default; 23:00 UTC on 4 January is 5
+    January in Prague). A date-time without offset is the bank's local time
+    and its date is taken as written; a date is a date.
+
+Placeholders (``meaningful``)
+    Banks fill required fields with placeholder text: ``NOTPROVIDED``,
+    ``NOT PROVIDED``, ``N/A``, ``NONREF``, ``NOREF``, ``UNKNOWN`` or a lone
+    ``-``. Such a value (the whole value, case aside) is no description,
+    counterparty or reference: ``meaningful`` turns it into "", the reader
+    counts what it left out in one warning per file, and ``raw_data`` keeps
+    the text as written.
+
 Not a statement (``NotAStatement``)
     A file that no reader recognises (an unrelated XML or CSV) is refused
     with this subclass of ``StatementError``, decided before any entry is
@@ -49,11 +64,12 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
+from zoneinfo import ZoneInfo
 
 from core.errors import FakturkaError
 from core.values.limits import MAX_TEXT_LENGTH, check_date_span
@@ -76,6 +92,16 @@ MB = 1024 * 1024
 SNIFF_BYTES = 64 * 1024  # what identify() and the header search look at
 # The date part of an ISO date or date-time as written ("2026-03-02", "2026-03-02T10:00:00+01:00").
 ISO_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
+# An ISO 8601 / xs:dateTime date-time, its offset optional ("Z", "+01:00", "+0100"); ASCII digits only.
+ISO_DATE_TIME = re.compile(
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,][0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+DEFAULT_TIMEZONE = "Europe/Prague"
+TIMEZONE_SETTING = "Time zone (timezone)"
+# Placeholder texts banks put in required fields (compared whole, case aside, spaces squeezed).
+PLACEHOLDERS = frozenset({"NOTPROVIDED", "NOT PROVIDED", "N/A", "NONREF", "NOREF", "UNKNOWN", "-"})
+PLACEHOLDER_NOTE = "(they are kept in each movement's raw data)"
 
 
 class StatementError(FakturkaError):
@@ -274,6 +300,67 @@ def iso_day(text: str) -> date | None:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=16)
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (e.g. Europe/Prague), or a StatementError naming the setting."""
+    zone = None
+    if 0 < len(name) <= 64:  # the longest IANA name is about 30 characters
+        try:
+            zone = ZoneInfo(name)
+        except (LookupError, ValueError, OSError):
+            zone = None
+    if zone is None:
+        raise StatementError(
+            f"The time zone {name[:64]!r} is not a time zone name such as {DEFAULT_TIMEZONE} or UTC; set the "
+            f"setting {TIMEZONE_SETTING} to the account's IANA time zone. Nothing was imported."
+        )
+    return zone
+
+
+def local_day(text: str, zone: ZoneInfo) -> date | None:
+    """The calendar day of an ISO date or date-time in ``zone``: a date-time with an offset (or Z) is
+    converted; one without, and a plain date, are taken as written. None when it is no such date."""
+    match = ISO_DATE_TIME.match(text)
+    if match is None:
+        return iso_day(text)
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups()[:6])
+    try:
+        written = datetime(year, month, day)
+        # xs:dateTime allows 24:00:00, the end of the day (the start of the next).
+        if (hour, minute, second) == (24, 0, 0):
+            written += timedelta(days=1)
+        else:
+            written = written.replace(hour=hour, minute=minute, second=second)
+        offset = match.group(7)
+        if not offset:
+            return written.date()
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "") if offset != "Z" else "0000"
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if hours > 23 or minutes > 59:
+            return None
+        instant = written.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+        return instant.astimezone(zone).date()
+    except (ValueError, OverflowError):  # no such day or time, or beyond the calendar's ends
+        return None
+
+
+def meaningful(text: str) -> str:
+    """``text`` stripped, or "" when it is a bank's placeholder (NOTPROVIDED, N/A, NONREF, "-"...)."""
+    text = (text or "").strip()
+    return "" if " ".join(text.split()).upper() in PLACEHOLDERS else text
+
+
+def placeholder_warning(name: str, count: int) -> str:
+    """The one warning per file about the placeholder texts left out."""
+    texts = "placeholder text" if count == 1 else "placeholder texts"
+    verb = "was" if count == 1 else "were"
+    return (
+        f"{name}: {count} {texts} such as NOTPROVIDED {verb} left out of descriptions and counterparties "
+        f"{PLACEHOLDER_NOTE}."
+    )
 
 
 def check_day(day: date, where: str) -> date:
