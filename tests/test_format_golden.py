@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from core.banking.formats import Movement, camt053, fio_csv, generic_csv
+from core.banking.formats.presets import PRESETS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = FIXTURES / "golden"
@@ -51,14 +52,29 @@ def read_generic(data: bytes, name: str) -> list[Movement]:
     return generic_csv.read(data, GENERIC_MAPPING, name)
 
 
+def read_preset(preset: str):
+    """A bank's export (tests/fixtures/csv-shapes/<preset>.csv) read with its preset, as the plugin reads it."""
+    chosen = PRESETS[preset]
+    return lambda data, name: generic_csv.read(data, chosen.mapping, name, account_currency=chosen.currency)
+
+
 def cases() -> list[tuple[str, str, object]]:
     """``(input path under fixtures/, reader name, read function)`` for every statement fixture."""
     found = [
         (path.relative_to(FIXTURES).as_posix(), "camt053", read_camt)
-        for path in sorted((FIXTURES / "camt053").glob("*.xml"))
+        for path in sorted((FIXTURES / "camt053").rglob("*.xml"))
         if path.relative_to(FIXTURES).as_posix() not in BROKEN
     ]
-    return found + [("fio-export.csv", "fio_csv", read_fio), ("generic-bank.csv", "generic_csv", read_generic)]
+    presets = [
+        (f"csv-shapes/{preset.name}.csv", f"generic_csv preset {preset.name}", read_preset(preset.name))
+        for preset in PRESETS.values()
+        if preset.format == "csv"
+    ]
+    return found + [
+        ("fio-export.csv", "fio_csv", read_fio),
+        ("generic-bank.csv", "generic_csv", read_generic),
+        *presets,
+    ]
 
 
 def golden_path(source: str) -> Path:

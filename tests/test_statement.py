@@ -139,14 +139,16 @@ def test_the_class_registers_with_its_name_version_and_fields():
 
     registry = build_registry([BankStatementImport])
     assert registry == {"bank-statement": BankStatementImport}
-    assert BankStatementImport.version == "1.0.0"
+    assert BankStatementImport.version == "1.1.0"
     fields = {f.key: f for f in BankStatementImport.fields}
     assert list(fields) == [
         "path",
         "format",
+        "preset",
         "csv_mapping",
         "include_pending",
         "account_currency",
+        "timezone",
         "max_file_mb",
         "max_field_length",
     ]
@@ -229,7 +231,7 @@ EXPECTED = {
 
 
 def test_the_expectations_cover_every_shared_fixture():
-    assert sorted([*EXPECTED, "camt053.v2.wrong.xml"]) == sorted(p.name for p in CAMT.iterdir())
+    assert sorted([*EXPECTED, "camt053.v2.wrong.xml"]) == sorted(p.name for p in CAMT.glob("*.xml"))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -24,7 +24,9 @@ row), so memory follows the movements kept, not the file's text.
 The format is detected from the content (``format = auto``): XML whose root is
 ``Document`` in a ``camt.053.001.NN`` namespace is a statement; a CSV with
 Fio's header (``ID pohybu`` or ``ID operace``, ``Datum``, ``Objem``) is a Fio
-export; any other CSV needs ``csv_mapping``.
+export; any other CSV needs ``csv_mapping``, or a ``preset`` naming the bank
+(core.banking.formats.presets: it fills the format, the mapping and the
+account currency; a mapping or currency set explicitly wins).
 
 This module is the plugin only: the formats are read by core.banking.formats
 (one module per format: ``camt053``, ``fio_csv``, ``generic_csv``), whose
@@ -42,6 +44,7 @@ from pathlib import Path
 
 from core.banking.formats import (
     DEFAULT_LIMITS,
+    DEFAULT_TIMEZONE,
     FORMATS,
     MAPPING_HELP,
     MB,
@@ -53,7 +56,9 @@ from core.banking.formats import (
     is_currency_code,
     parse_mapping,
     parse_statement,
+    time_zone,
 )
+from core.banking.formats.presets import PRESET_NAMES, PRESETS, preset_help
 from core.plugins.base import Bool, Choice, Number, PathField, Plugin, SyncError, Text
 
 STATEMENT_SUFFIXES = (".xml", ".csv")
@@ -64,7 +69,7 @@ NOTHING_IMPORTED = re.compile(r"[;.]?\s*nothing was imported\.$", re.IGNORECASE)
 
 class BankStatementImport(Plugin):
     name = "bank-statement"
-    version = "1.0.0"
+    version = "1.1.0"
     fields = [
         PathField(
             "path",
@@ -82,6 +87,7 @@ class BankStatementImport(Plugin):
             "column mapping). camt053: ISO 20022 bank statement, versions .02 to .08. fio-csv: Fio "
             "banka's CSV export. csv: another bank's CSV, read with the column mapping.",
         ),
+        Choice("preset", "Bank preset", PRESET_NAMES, help=preset_help()),
         Text("csv_mapping", "CSV column mapping", help=MAPPING_HELP),
         Bool(
             "include_pending",
@@ -95,6 +101,13 @@ class BankStatementImport(Plugin):
             "Account currency",
             help="ISO code such as CZK, for files that name no currency on a movement (a CSV without a "
             "currency column, a statement without Ccy).",
+        ),
+        Text(
+            "timezone",
+            "Time zone",
+            default=DEFAULT_TIMEZONE,
+            help="IANA name such as Europe/Prague, for statements that give booking times with an offset: "
+            "the day of such a time is the day in this zone.",
         ),
         Number(
             "max_file_mb",
@@ -152,12 +165,20 @@ def _options(settings) -> dict:
     fmt = settings.get("format") or "auto"
     if fmt not in FORMATS:
         raise SyncError(f"The format {fmt!r} is unknown; choose one of {', '.join(FORMATS)}.")
+    preset_name = (settings.get("preset") or "").strip()
+    preset = PRESETS.get(preset_name)
+    if preset_name and preset is None:
+        raise SyncError(f"The bank preset {preset_name!r} is unknown; choose one of {', '.join(PRESET_NAMES)}.")
+    if preset is not None and fmt == "auto":
+        fmt = preset.format
     account_currency = (settings.get("account_currency") or "").strip().upper()
+    if preset is not None and not account_currency:
+        account_currency = preset.currency
     if account_currency and not is_currency_code(account_currency):
         raise SyncError(
             f"The account currency {account_currency!r} is not a currency code (three letters such as CZK or EUR)."
         )
-    mapping_text = (settings.get("csv_mapping") or "").strip()
+    mapping_text = (settings.get("csv_mapping") or "").strip() or (preset.mapping if preset else "")
     mapping = parse_mapping(mapping_text) if mapping_text else None
     if fmt == "csv" and mapping is None:
         raise SyncError("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
@@ -171,8 +192,18 @@ def _options(settings) -> dict:
         max_file_bytes=int(_positive(settings, "max_file_mb", "Largest statement file", "megabytes") * MB),
         max_field_length=int(_positive(settings, "max_field_length", "Longest field", "characters")),
     )
+    timezone = (settings.get("timezone") or "").strip() or DEFAULT_TIMEZONE
+    try:
+        time_zone(timezone)  # a typo is named before any file is read
+    except StatementError as exc:
+        raise SyncError(str(exc)) from None
     return dict(
-        fmt=fmt, mapping=mapping, include_pending=include_pending, account_currency=account_currency, limits=limits
+        fmt=fmt,
+        mapping=mapping,
+        include_pending=include_pending,
+        account_currency=account_currency,
+        limits=limits,
+        timezone=timezone,
     )
 
 

@@ -6,7 +6,12 @@ or on the default project. Rows are keyed by a hash of their content, so
 importing the same export again changes nothing.
 
 Dates are read in the export's formats (``2025-03-03``, ``03/05/2025``,
-``03.05.2025``) in the ASCII digits 0-9; durations as ``hh:mm:ss`` or decimal
+``03.05.2025``) in the ASCII digits 0-9. A slash date is read day-first or
+month-first as the whole file proves it (``25/11/2026`` anywhere makes every
+slash date day-first; ``core.banking.formats.csv_dialect.infer_date_order``);
+a file that proves both is refused naming the ``date_format`` setting, and a
+file whose every slash date reads both ways is read month-first (Clockify's
+default) with a line in the log saying so, unless ``date_format`` is set; durations as ``hh:mm:ss`` or decimal
 hours (``1.25``), plain digits only (no ``Infinity``, ``NaN``, ``1e20``, no
 other scripts' digits). What Fakturka keeps for any work entry (at most a day
 per entry, a date within 1990-2099) is checked by the sync context; its
@@ -23,9 +28,18 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from core.banking.formats.csv_dialect import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    DateOrderError,
+    date_format_example,
+    infer_date_order,
+    two_way_parts,
+)
 from core.plugins.base import Bool, PathField, Plugin, SyncError, Text
 
-DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y")
+# A slash date (03/05/2025) is not among them: its order of day and month is the file's to tell.
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
 # Decimal hours as Clockify writes them ("1.25", "0,5"): ASCII digits, no sign, no exponent, bounded length.
 DECIMAL_HOURS = re.compile(r"^[0-9]{1,12}([.,][0-9]{1,6})?$")
 CLOCK_PART = re.compile(r"^[0-9]{1,12}$")
@@ -39,9 +53,22 @@ def _column(row: dict, *names: str) -> str:
     return ""
 
 
-def _parse_date(text: str) -> date:
+def _parse_date(text: str, date_format: str = "", order: str = MONTH_FIRST) -> date:
+    """``text`` in ``date_format``, else in the export's formats, a slash date in ``order``."""
     value = text.strip()
     if value.isascii():  # strptime reads other scripts' digits too
+        if date_format:
+            try:
+                return datetime.strptime(value, date_format).date()
+            except ValueError:
+                expected = f"expected {date_format}, the date_format setting"
+                raise ValueError(f"unknown date {_shown(text)} ({expected})") from None
+        if "/" in value and two_way_parts(value):
+            fmt = "%d/%m/%Y" if order == DAY_FIRST else "%m/%d/%Y"
+            try:
+                return datetime.strptime(value, fmt).date()
+            except ValueError:
+                pass
         for fmt in DATE_FORMATS:
             try:
                 return datetime.strptime(value, fmt).date()
@@ -72,7 +99,7 @@ def _shown(text: str) -> str:
 
 class TimeCsvImport(Plugin):
     name = "time-csv"
-    version = "1.0.0"
+    version = "1.1.0"
     fields = [
         PathField(
             "path",
@@ -86,6 +113,12 @@ class TimeCsvImport(Plugin):
             help="Client / Project for rows whose project is not found. Empty: such rows are skipped.",
         ),
         Bool("billable_only", "Only billable rows", default=False),
+        Text(
+            "date_format",
+            "Date format",
+            help="Only for an export whose dates do not show the order of day and month: %d/%m/%Y "
+            "(day-first) or %m/%d/%Y (month-first). Empty: taken from the file's dates.",
+        ),
     ]
 
     def sync(self, ctx):
@@ -95,6 +128,8 @@ class TimeCsvImport(Plugin):
         projects, names, default = _project_lookup(ctx)
         rows = _read_rows(path)
         ctx.log(f"Reading {len(rows)} rows from {path.name}")
+        date_format = (ctx.settings.get("date_format") or "").strip()
+        order = "" if date_format else _date_order(ctx, path.name, rows)
         skipped = 0
         for number, row in enumerate(rows, start=2):
             ctx.progress(number - 1, len(rows))
@@ -110,7 +145,7 @@ class TimeCsvImport(Plugin):
                 ctx.log(f"Row {number}: no project {client_name} / {project_name}; skipped", "warning")
                 continue
             try:
-                day = _parse_date(_column(row, "Start date", "Start Date"))
+                day = _parse_date(_column(row, "Start date", "Start Date"), date_format, order)
                 minutes = _minutes(row)
             except (ValueError, InvalidOperation) as exc:
                 raise SyncError(f"{path.name}, row {number}: {exc}.") from None
@@ -142,6 +177,26 @@ class TimeCsvImport(Plugin):
         ctx.metadata["file"] = path.name
         ctx.metadata["rows"] = len(rows)
         ctx.metadata["skipped_rows"] = skipped
+
+
+def _date_order(ctx, name: str, rows: list[dict]) -> str:
+    """The order of the file's slash dates (DAY_FIRST or MONTH_FIRST) as its dates prove it; month-first, said
+    in the log, when every one reads both ways; SyncError when the file proves both."""
+    dates = (_column(row, "Start date", "Start Date") for row in rows)
+    try:
+        return infer_date_order(date for date in dates if "/" in date)
+    except DateOrderError as exc:
+        if exc.conflict:
+            raise SyncError(
+                f"{name}: the dates do not tell day from month ({exc}); set the date_format setting, e.g. "
+                f"{date_format_example(exc)}."
+            ) from None
+        ctx.log(
+            f"{name}: no date shows the order of day and month (such as {exc.example!r}); read month-first "
+            "(MM/DD/YYYY, Clockify's default). If they are day-first, set date_format=%d/%m/%Y.",
+            "warning",
+        )
+        return MONTH_FIRST
 
 
 def _project_lookup(ctx) -> tuple[dict, dict[str, list], Any]:

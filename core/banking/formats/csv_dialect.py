@@ -12,6 +12,13 @@ field length limit, and no line longer than ``FIELDS_PER_LINE`` times it.
 Amounts and dates are read in the ASCII digits 0-9 only (Python's
 ``Decimal()`` and ``strptime()`` would also read Arabic-Indic or full-width
 digits).
+
+Day-first or month-first (``infer_date_order``): a date with two small numbers
+before the year (``03/11/2026``, ``03-11-2026``) is read in the order the whole
+file shows: a first number above 12 proves day-first, a second above 12 proves
+month-first. A file that proves both, or whose every such date reads both ways,
+is refused by the caller with a sentence naming its date format setting; a
+date is never read in one order while another date of the file proves the other.
 """
 
 from __future__ import annotations
@@ -23,13 +30,16 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from sys import intern
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from core.banking.formats.movement import SNIFF_BYTES, Limits, Source, StatementError
 from core.values.money import MoneyError, parse_amount
 
 CSV_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d. %m. %Y", "%d.%m.%y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d")
 PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+# Two numbers of one or two digits before a four-digit year: the order of day and month is the file's to tell.
+TWO_WAY_DATE = re.compile(r"^([0-9]{1,2})([/-])([0-9]{1,2})\2([0-9]{4})$")
+DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 CHUNK_BYTES = 64 * 1024
 # A physical line may hold this many fields of the longest length (a longer one is no statement row).
 FIELDS_PER_LINE = 64
@@ -224,20 +234,81 @@ def parse_decimal(text: str, decimal_mark: str = "") -> Decimal:
         raise ValueError(text) from None
 
 
-def parse_date(text: str, date_format: str = "") -> date:
-    """A date in ``date_format``, or in one of the usual bank formats (a time part ignored); raises ValueError."""
+def parse_date(text: str, date_format: str = "", order: str = "") -> date:
+    """A date in ``date_format``, or in one of the usual bank formats (a time part ignored); raises ValueError.
+
+    With ``order`` (DAY_FIRST or MONTH_FIRST, from ``infer_date_order``) a date such as ``03/11/2026`` or
+    ``03-11-2026`` is read in that order only; without it, the slash form is read day-first (Fio's use).
+    """
     value = (text or "").strip()
     if not value.isascii():  # strptime reads other scripts' digits too
         raise ValueError(value)
     if date_format:
         return datetime.strptime(value, date_format).date()
-    candidates = (
-        [value] + ([value.split()[0]] if " " in value else []) + ([value.split("T")[0]] if "T" in value else [])
-    )
-    for candidate in candidates:
+    for candidate in _date_part(value):
+        two_way = TWO_WAY_DATE.match(candidate)
+        if order and two_way:
+            first, second, year = int(two_way.group(1)), int(two_way.group(3)), int(two_way.group(4))
+            return date(year, second, first) if order == DAY_FIRST else date(year, first, second)
         for fmt in CSV_DATE_FORMATS:
             try:
                 return datetime.strptime(candidate, fmt).date()
             except ValueError:
                 continue
     raise ValueError(value)
+
+
+def _date_part(value: str) -> list[str]:
+    """The value, then its part before a time (``2026-03-02 10:00``, ``2026-03-02T10:00``)."""
+    return [value] + ([value.split()[0]] if " " in value else []) + ([value.split("T")[0]] if "T" in value else [])
+
+
+class DateOrderError(ValueError):
+    """The file's dates do not tell day from month: ``str()`` says why; ``example`` is a date that reads both
+    ways (or proves one order), ``separator`` its separator; ``conflict`` when both orders are proven."""
+
+    def __init__(self, reason: str, example: str, conflict: bool):
+        super().__init__(reason)
+        self.example = example
+        self.separator = "-" if "-" in example else "/"
+        self.conflict = conflict
+
+
+def two_way_parts(text: str) -> tuple[int, int] | None:
+    """The two numbers before the year of ``03/11/2026`` or ``03-11-2026`` (a time part aside), or None."""
+    value = (text or "").strip()
+    for candidate in _date_part(value) if value.isascii() else []:
+        match = TWO_WAY_DATE.match(candidate)
+        if match:
+            return int(match.group(1)), int(match.group(3))
+    return None
+
+
+def infer_date_order(texts: Iterable[str]) -> str:
+    """DAY_FIRST or MONTH_FIRST as the dates prove it; DAY_FIRST when no date depends on the order (each reads
+    the same either way); raises DateOrderError when the dates prove both orders or none while one matters."""
+    day_first = month_first = either = ""
+    for text in texts:
+        parts = two_way_parts(text)
+        if parts is None:
+            continue
+        first, second = parts
+        if first > 12 >= second:
+            day_first = day_first or text.strip()
+        elif second > 12 >= first:
+            month_first = month_first or text.strip()
+        elif first != second and first <= 12 and second <= 12:
+            either = either or text.strip()
+    if day_first and month_first:
+        raise DateOrderError(f"{day_first!r} is day-first but {month_first!r} is month-first", day_first, conflict=True)
+    if month_first:
+        return MONTH_FIRST
+    if day_first or not either:
+        return DAY_FIRST
+    raise DateOrderError(f"every date such as {either!r} reads both day-first and month-first", either, conflict=False)
+
+
+def date_format_example(error: DateOrderError) -> str:
+    """``date_format=%d/%m/%Y (day-first) or date_format=%m/%d/%Y (month-first)`` in the file's separator."""
+    sep = error.separator
+    return f"date_format=%d{sep}%m{sep}%Y (day-first) or date_format=%m{sep}%d{sep}%Y (month-first)"

@@ -10,21 +10,47 @@ text into a :class:`CsvMapping` (its syntax is ``MAPPING_HELP``).
 The header is searched for (preamble lines skipped) with the given or a
 guessed delimiter, within the file's first 64 KB; the rows are then read one
 by one. A file without that header is ``NotAStatement``. External id ``csv:<id column>``, or ``csv:sha256:<32 hex>``
-of the row's date, amount, currency, counterparty, account, VS and message.
+of the row's date, amount, currency, counterparty, account, VS and message
+(and its fee, when a fee column is mapped).
+
+What real exports need (issue 15):
+
+- Direction in a column of its own (``direction=Af Bij,debit_values=Af,
+  credit_values=Bij``): the amount's sign is then ignored; a value in neither
+  list refuses the file naming the row and both lists.
+- A state column (``state=State,import_states=COMPLETED``): rows in another
+  state are skipped and counted per value in one warning; a row without a
+  state and without a date is left to the footer rule below.
+- A fee column (``fee=Fee``, Revolut): the fee is charged, so its size is
+  subtracted from the movement (the account's balance moves by amount - fee).
+- Lines after the last movement whose date cell is empty or does not start
+  with a digit ("Closing balance;...", a totals line, a short line) are
+  skipped, counted and named in a warning. The same line with a movement after
+  it, or a last line whose date merely has the wrong form, refuses the file.
+- Without ``date_format`` the order of day and month is inferred from all the
+  file's dates (``csv_dialect.infer_date_order``); a file that cannot tell is
+  refused with a sentence naming ``date_format``.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from core.banking.formats import fio_csv
 from core.banking.formats.csv_dialect import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    DateOrderError,
     Rows,
     blank,
     cell_at,
+    date_format_example,
     head_text,
+    infer_date_order,
     looks_like_xml,
     parse_date,
     parse_decimal,
@@ -47,26 +73,49 @@ from core.banking.formats.movement import (
     currency_code,
     direction,
     find_vs,
+    meaningful,
+    placeholder_warning,
     unique,
 )
 
 FORMAT = "csv"
 LABEL = "CSV"
 DELIMITERS = (";", ",", "\t", "|")
-MAPPING_COLUMNS = ("date", "amount", "credit", "debit", "currency", "vs", "counterparty", "account", "message", "id")
+MAPPING_COLUMNS = (
+    "date",
+    "amount",
+    "credit",
+    "debit",
+    "direction",
+    "fee",
+    "state",
+    "currency",
+    "vs",
+    "counterparty",
+    "account",
+    "message",
+    "id",
+)
 MAPPING_OPTIONS = ("date_format", "decimal", "delimiter")
+MAPPING_VALUES = ("debit_values", "credit_values", "import_states")  # values of a column, several joined with +
+MULTIPLE = ("message", *MAPPING_VALUES)
 MAPPING_SPLIT = re.compile(r"[,;\n]\s*(?=[A-Za-z_]+\s*=)")  # before each "key=": "decimal=," stays whole
 
 MAPPING_HELP = (
     "For format csv (any other bank's CSV): which header column holds what, as key=Column pairs separated by "
     "commas, e.g. date=Date,amount=Amount,currency=Currency,vs=VS,counterparty=Name,account=Account,"
     "message=Message,id=ID. Required: date and amount (a signed amount; or credit=Paid in,debit=Paid out "
-    "for two unsigned columns). Optional: currency (else the account currency setting), vs, counterparty, "
-    "account, message (several columns joined with +, e.g. message=Message+Note), id (the bank's unique "
-    "id of the movement; without it rows are identified by a hash of their content). Options: "
-    "date_format=%d.%m.%Y (strptime codes; default: YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY are tried), "
-    "decimal=, or decimal=. (default: guessed per value), delimiter=; (or , | tab; default: guessed). "
-    "Column names must match the header exactly (case aside); lines before the header are skipped."
+    "for two unsigned columns). Direction in a column of its own: direction=Af Bij,debit_values=Af,"
+    "credit_values=Bij (the amount's sign is then ignored; several values joined with +, e.g. "
+    "debit_values=D+DBIT). Only some states: state=State,import_states=COMPLETED (other rows are skipped "
+    "and counted in the log). fee=Fee: a fee column, subtracted from the amount. Optional: currency (else "
+    "the account currency setting), vs, counterparty, account, message (several columns joined with +, "
+    "e.g. message=Message+Note), id (the bank's unique id of the movement; without it rows are identified "
+    "by a hash of their content). Options: date_format=%d.%m.%Y (strptime codes; default: YYYY-MM-DD, "
+    "DD.MM.YYYY, YYYYMMDD, and DD/MM/YYYY or MM/DD/YYYY as the file's dates prove), decimal=, or "
+    "decimal=. (default: guessed per value), delimiter=; (or , | tab; default: guessed). Column names "
+    "must match the header exactly (case aside); lines before the header are skipped, and so are lines "
+    "after the last movement that are no movements (a closing balance, totals). Or pick a preset."
 )
 
 
@@ -76,6 +125,9 @@ class CsvMapping:
     date_format: str = ""
     decimal: str = ""
     delimiter: str = ""
+    directions: dict[str, str] = field(default_factory=dict)  # casefolded direction value -> income/expense
+    import_states: tuple[str, ...] = ()  # casefolded states whose rows are imported (as written, in values)
+    states_written: tuple[str, ...] = ()
 
 
 def identify(data: bytes) -> bool:
@@ -114,7 +166,8 @@ def parse(
     table.account_currency = account_currency
     for line, cells in table.rows:
         if not blank(cells):
-            _row(table, f"{name}, row {line}", cells)
+            _line(table, f"{name}, row {line}", cells)
+    _finish(table, name)
     return table.result
 
 
@@ -123,7 +176,7 @@ def parse(
 
 def parse_mapping(text: str) -> CsvMapping:
     """``date=Date,amount=Amount,decimal=,,delimiter=;`` -> CsvMapping; raises StatementError with a sentence."""
-    columns, options = _mapping_items(text)
+    columns, options, values = _mapping_items(text)
     if "date" not in columns:
         raise StatementError("The column mapping names no date column (e.g. date=Date).")
     if "amount" not in columns and not ({"credit", "debit"} & set(columns)):
@@ -143,13 +196,54 @@ def parse_mapping(text: str) -> CsvMapping:
         delimiter = "\t"
     if len(delimiter) > 1:
         raise StatementError(f"The column mapping's delimiter must be one character (or tab), not {delimiter!r}.")
-    return CsvMapping(columns, options.get("date_format", ""), decimal_mark, delimiter)
+    states = values.get("import_states", [])
+    if ("state" in columns) != bool(states):
+        raise StatementError(
+            "The column mapping needs both a state column and the states to import "
+            "(e.g. state=State,import_states=COMPLETED), or neither."
+        )
+    return CsvMapping(
+        columns,
+        options.get("date_format", ""),
+        decimal_mark,
+        delimiter,
+        _directions(columns, values),
+        tuple(state.casefold() for state in states),
+        tuple(states),
+    )
 
 
-def _mapping_items(text: str) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """The mapping's ``key=Column`` items and ``option=value`` items, each checked."""
+def _directions(columns: dict[str, list[str]], values: dict[str, list[str]]) -> dict[str, str]:
+    """The direction column's values -> income/expense, checked against the rest of the mapping."""
+    debit, credit = values.get("debit_values", []), values.get("credit_values", [])
+    if "direction" not in columns:
+        if debit or credit:
+            raise StatementError(
+                "The column mapping gives debit_values or credit_values but no direction column "
+                "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+            )
+        return {}
+    if not (debit and credit):
+        raise StatementError(
+            "The column mapping names a direction column but not both of its values "
+            "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+        )
+    if "amount" not in columns:
+        raise StatementError(
+            "The column mapping names a direction column with credit/debit columns; a direction column "
+            "goes with one amount column (amount=...)."
+        )
+    both = {value.casefold() for value in debit} & {value.casefold() for value in credit}
+    if both:
+        raise StatementError(f"The column mapping gives {sorted(both)[0]!r} both as a debit value and a credit value.")
+    return {value.casefold(): "expense" for value in debit} | {value.casefold(): "income" for value in credit}
+
+
+def _mapping_items(text: str) -> tuple[dict[str, list[str]], dict[str, str], dict[str, list[str]]]:
+    """The mapping's ``key=Column`` items, ``option=value`` items and ``key=Value+Value`` lists, each checked."""
     columns: dict[str, list[str]] = {}
     options: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
     for item in MAPPING_SPLIT.split(text.strip()):
         item = item.strip()
         if not item:
@@ -162,16 +256,15 @@ def _mapping_items(text: str) -> tuple[dict[str, list[str]], dict[str, str]]:
             )
         if key in MAPPING_OPTIONS:
             options[key] = value.strip() or value
-        elif key in MAPPING_COLUMNS:
-            names = [part.strip() for part in value.split("+")] if key == "message" else [value.strip()]
+        elif key in MAPPING_COLUMNS or key in MAPPING_VALUES:
+            names = [part.strip() for part in value.split("+")] if key in MULTIPLE else [value.strip()]
             if not all(names):
                 raise StatementError(f"The column mapping gives no column name for {key!r}.")
-            columns[key] = names
+            (values if key in MAPPING_VALUES else columns)[key] = names
         else:
-            raise StatementError(
-                f"The column mapping has an unknown key {key!r}; use {', '.join(MAPPING_COLUMNS + MAPPING_OPTIONS)}."
-            )
-    return columns, options
+            keys = MAPPING_COLUMNS + MAPPING_VALUES + MAPPING_OPTIONS
+            raise StatementError(f"The column mapping has an unknown key {key!r}; use {', '.join(keys)}.")
+    return columns, options, values
 
 
 # -- the rows --------------------------------------------------------------------------------------
@@ -188,6 +281,11 @@ class _Table:
     result: FileResult = field(default_factory=lambda: FileResult("", LABEL))
     ids: Ids = field(default_factory=Ids)
     account_currency: str = ""
+    # Lines without a date since the last movement: (where, refusal, the line); a footer if nothing follows.
+    trailing: list[tuple[str, str, str]] = field(default_factory=list)
+    by_state: Counter = field(default_factory=Counter)  # skipped rows per state as written
+    dated: list[tuple[Movement, str, str]] = field(default_factory=list)  # (movement, where, date text)
+    placeholders: int = 0  # texts such as NOTPROVIDED left out of descriptions and counterparties
 
     def cell(self, cells: list[str], key: str) -> str:
         """The mapped value of ``key`` in this row (several message columns joined with " | ")."""
@@ -217,17 +315,127 @@ def _find_header(source: Source, name: str, mapping: CsvMapping, encoding: str, 
     )
 
 
+def _readable_date(mapping: CsvMapping, text: str) -> bool:
+    """``text`` is a date in the mapping's format, or (without one) in either order of day and month."""
+    orders = [""] if mapping.date_format else [DAY_FIRST, MONTH_FIRST]
+    for order in orders:
+        try:
+            parse_date(text, mapping.date_format, order)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _date_refusal(mapping: CsvMapping, where: str, text: str) -> str:
+    if mapping.date_format:
+        return f"{where}: the date {text!r} is not a date (expected {mapping.date_format}); nothing was imported."
+    return (
+        f"{where}: the date {text!r} is not a date in a form this reader knows (YYYY-MM-DD, DD.MM.YYYY, "
+        "DD/MM/YYYY, MM/DD/YYYY, YYYYMMDD); set date_format in the CSV column mapping to the file's form "
+        "(e.g. date_format=%d %b %Y); nothing was imported."
+    )
+
+
+def _line(table: _Table, where: str, cells: list[str]) -> None:
+    """One non-blank line after the header: a movement, a row skipped by its state, or a line without a date
+    (kept aside: a footer if no movement follows it, else the file is refused)."""
+    mapping = table.mapping
+    date_text = table.cell(cells, "date")
+    dated = _readable_date(mapping, date_text)
+    state = table.cell(cells, "state") if mapping.import_states else None
+    skipped = state is not None and state.casefold() not in mapping.import_states and bool(state or dated)
+    if not skipped and not dated:
+        refusal = _date_refusal(mapping, where, date_text)
+        # A footer's date cell is empty or words ("Closing balance"); a date in another form is a bad movement.
+        if date_text[:1].isdigit():
+            raise StatementError(refusal)
+        table.trailing.append((where, refusal, "; ".join(cell.strip() for cell in cells if cell.strip())))
+        return
+    if table.trailing:  # a line that is no movement, among the movements
+        raise StatementError(table.trailing[0][1])
+    if skipped:
+        table.by_state[state or "(empty)"] += 1
+        return
+    _row(table, where, cells, date_text)
+
+
+def _finish(table: _Table, name: str) -> None:
+    """The footer and state warnings, then every movement's date in the order the whole file shows."""
+    result, mapping = table.result, table.mapping
+    if table.trailing:
+        where, _, text = table.trailing[0]
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        count = len(table.trailing)
+        result.warnings.append(
+            f"{where}: {count} line{'s' if count > 1 else ''} after the last movement "
+            f"{'are' if count > 1 else 'is'} no movement (the first: {shown!r}); skipped."
+        )
+    if table.by_state:
+        total = sum(table.by_state.values())
+        counts = ", ".join(f"{state} {count}" for state, count in table.by_state.most_common())
+        result.warnings.append(
+            f"{name}: {total} row{'s' if total > 1 else ''} skipped by state: {counts} (only "
+            f"{', '.join(mapping.states_written)} is imported)."
+        )
+    if table.placeholders:
+        result.warnings.append(placeholder_warning(name, table.placeholders))
+    order = ""
+    if not mapping.date_format:
+        try:
+            order = infer_date_order(text for _, _, text in table.dated)
+        except DateOrderError as exc:
+            raise StatementError(
+                f"{name}: the dates do not tell day from month ({exc}); set date_format in the CSV column "
+                f"mapping, e.g. {date_format_example(exc)}. Nothing was imported."
+            ) from None
+    for movement, where, text in table.dated:
+        try:
+            day = parse_date(text, mapping.date_format, order)
+        except ValueError:
+            raise StatementError(_date_refusal(mapping, where, text)) from None
+        movement.transacted_on = check_day(day, where)
+    table.dated = []
+
+
 def _amount(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
-    """The row's signed amount and how it was written (``-<debit>`` for a debit column)."""
+    """The row's signed amount and how it was written (``-<debit>`` for a debit column or direction), less its fee."""
+    amount, written = _gross(table, where, cells)
+    fee_text = table.cell(cells, "fee")
+    if fee_text:
+        try:
+            fee = abs(parse_decimal(fee_text, table.mapping.decimal))
+        except ValueError:
+            raise StatementError(f"{where}: the fee {fee_text!r} is not a number; nothing was imported.") from None
+        amount -= fee
+    return amount, written
+
+
+def _gross(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
+    """The row's signed amount as written, the direction column deciding its sign when there is one."""
     decimal_mark = table.mapping.decimal
     if "amount" in table.mapping.columns:
         amount_text = table.cell(cells, "amount")
         try:
-            return parse_decimal(amount_text, decimal_mark), amount_text
+            amount = parse_decimal(amount_text, decimal_mark)
         except ValueError:
             raise StatementError(
                 f"{where}: the amount {amount_text!r} is not a number; nothing was imported."
             ) from None
+        if not table.mapping.directions:
+            return amount, amount_text
+        value = table.cell(cells, "direction")
+        kind = table.mapping.directions.get(value.casefold())
+        if kind is None:
+            debit = [v for v, k in table.mapping.directions.items() if k == "expense"]
+            credit = [v for v, k in table.mapping.directions.items() if k == "income"]
+            raise StatementError(
+                f"{where}: the direction {value!r} is none of the mapping's debit_values ({'+'.join(debit)}) "
+                f"or credit_values ({'+'.join(credit)}); add it to one of them in the CSV column mapping; "
+                "nothing was imported."
+            )
+        unsigned = amount_text.strip().lstrip("+-\u2212").strip()
+        return (abs(amount), unsigned) if kind == "income" else (-abs(amount), f"-{unsigned}")
     credit_text, debit_text = table.cell(cells, "credit"), table.cell(cells, "debit")
     try:
         credit = abs(parse_decimal(credit_text, decimal_mark)) if credit_text else Decimal(0)
@@ -239,17 +447,10 @@ def _amount(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
     return credit - debit, credit_text or f"-{debit_text}"
 
 
-def _row(table: _Table, where: str, cells: list[str]) -> None:
-    """One movement row, appended to the result (a zero amount is counted and skipped)."""
+def _row(table: _Table, where: str, cells: list[str], date_text: str) -> None:
+    """One movement row, appended to the result (a zero amount is counted and skipped); its date is read in
+    ``_finish``, once the whole file has shown the order of day and month."""
     values = {key: table.cell(cells, key) for key in MAPPING_COLUMNS}
-    try:
-        day = parse_date(values["date"], table.mapping.date_format)
-    except ValueError:
-        expected = f" (expected {table.mapping.date_format})" if table.mapping.date_format else ""
-        raise StatementError(
-            f"{where}: the date {values['date']!r} is not a date{expected}; nothing was imported."
-        ) from None
-    check_day(day, where)
     amount, amount_text = _amount(table, where, cells)
     currency = currency_code(
         values["currency"], where, table.account_currency, "map a currency column or set the account currency setting"
@@ -257,20 +458,23 @@ def _row(table: _Table, where: str, cells: list[str]) -> None:
     if not check_amount(table.result, where, abs(amount), currency, amount_text):
         return
     reference = find_vs(values["vs"], bare=True) if values["vs"] else ""
-    table.result.movements.append(
-        Movement(
-            external_id=_external_id(table, where, values, amount_text, currency),
-            transaction_type=direction(amount),
-            amount=abs(amount),
-            currency=currency,
-            transacted_on=day,
-            description=values["message"],
-            counterparty=values["counterparty"],
-            counterparty_account=values["account"],
-            reference=reference or find_vs(values["message"], bare=False),
-            raw_data=raw_row(table.header, cells),
-        )
+    # A bank's placeholder (NOTPROVIDED, N/A) is no text; raw_data keeps it, the id's hash uses the row as written.
+    shown = {key: meaningful(values[key]) for key in ("message", "counterparty", "account")}
+    table.placeholders += sum(1 for key in ("message", "counterparty") if values[key].strip() and not shown[key])
+    movement = Movement(
+        external_id=_external_id(table, where, values, amount_text, currency),
+        transaction_type=direction(amount),
+        amount=abs(amount),
+        currency=currency,
+        transacted_on=date.min,  # read in _finish
+        description=shown["message"],
+        counterparty=shown["counterparty"],
+        counterparty_account=shown["account"],
+        reference=reference or find_vs(shown["message"], bare=False),
+        raw_data=raw_row(table.header, cells),
     )
+    table.result.movements.append(movement)
+    table.dated.append((movement, where, date_text))
 
 
 def _external_id(table: _Table, where: str, values: dict[str, str], amount_text: str, currency: str) -> str:
@@ -279,6 +483,8 @@ def _external_id(table: _Table, where: str, values: dict[str, str], amount_text:
         base = f"csv:{values['id']}"
     else:
         parts = (values["counterparty"], values["account"], values["vs"], values["message"])
+        if "fee" in table.mapping.columns:  # only then: the ids of files read without a fee stay as they were
+            parts += (values["fee"],)
         base = "csv:sha256:" + content_hash(values["date"], amount_text, currency, *parts)
     external_id, repeated = table.ids(base)
     if repeated and values["id"]:
