@@ -14,7 +14,7 @@ from core.billing import payments
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.billing.totals import compute_totals, line_amount, round_half_up
-from core.store.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
+from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, WorkEntry
 
 ISSUED = date(2026, 3, 31)
 IBAN = "CZ6508000000192000145399"
@@ -83,11 +83,12 @@ def test_many_small_entries_at_an_odd_rate(acme):
     lines = check_invoice_arithmetic(invoice)
     assert len(lines) == 1
     line = lines[0]
-    # 37 x 7 min = 259 min = 4.3166... h, shown as 4.32 h; 4.32 x 1234.56 = 5333.2992 -> 5333.30
-    assert line.quantity == Decimal("4.32")
+    # Each 7 min entry is 0.12 h, as Time values it (one rounding rule, issue 16); 37 x 0.12 = 4.44 h;
+    # 4.44 x 1234.56 = 5481.4464 -> 5481.45
+    assert line.quantity == Decimal("4.44")
     assert line.unit_price == 123456
-    assert line.amount == 533330
-    assert (invoice.subtotal, invoice.vat_total, invoice.total) == (533330, 0, 533330)
+    assert line.amount == 548145
+    assert (invoice.subtotal, invoice.vat_total, invoice.total) == (548145, 0, 548145)
     assert WorkEntry.select().where(WorkEntry.invoice_line == line).count() == 37
 
 
@@ -155,18 +156,19 @@ def test_vat_payer_with_two_rates(database):
     for line in lines:
         by_rate[Decimal(line.vat_rate)] = by_rate.get(Decimal(line.vat_rate), 0) + line.amount
     assert set(by_rate) == {Decimal(21), Decimal(12)}
-    # Books: 110 min = 1.83 h x 777.77 = 1423.3191 -> 1423.32; Web: 71 min = 1.18 h x 1234.56 = 1456.7808 -> 1456.78
-    assert by_rate[Decimal(12)] == 142332 + 33333
+    # Books: 0.12+0.22+0.48+1.02 = 1.84 h x 777.77 = 1431.0968 -> 1431.10; Web: 0.18+0.28+0.72 = 1.18 h x 1234.56
+    # = 1456.7808 -> 1456.78 (each entry's hours rounded, as Time values it)
+    assert by_rate[Decimal(12)] == 143110 + 33333
     assert by_rate[Decimal(21)] == 145678 + 99999
     totals = inv_svc.invoice_totals(invoice)
     assert [(r.rate, r.base, r.vat) for r in totals.per_rate] == [
         (Decimal(21), 245677, round_half_up(Decimal(245677) * Decimal("0.21"))),
-        (Decimal(12), 175665, round_half_up(Decimal(175665) * Decimal("0.12"))),
+        (Decimal(12), 176443, round_half_up(Decimal(176443) * Decimal("0.12"))),
     ]
     stored = reload(invoice)
     assert stored.vat_payer is True and stored.reverse_charge is False
-    assert stored.vat_total == 51592 + 21080  # 2456.77 x 21 % = 515.92; 1756.65 x 12 % = 210.80
-    assert stored.total == 245677 + 175665 + 51592 + 21080
+    assert stored.vat_total == 51592 + 21173  # 2456.77 x 21 % = 515.92; 1764.43 x 12 % = 211.73
+    assert stored.total == 245677 + 176443 + 51592 + 21173
 
 
 def test_vat_is_rounded_once_per_rate_not_per_line(database):
@@ -542,3 +544,15 @@ def test_rate_is_frozen_once_invoiced(acme, web):
     released = reload(entry)
     assert released.billed_rate is None
     assert ts.entry_amount(released) == 750000
+
+
+def test_reverse_charge_is_refused_for_a_stored_invalid_vat_id(database):
+    set_up_profile(vat_payer="yes")
+    # Stored before VAT IDs were checked per country: it loads, but no reverse-charge invoice is made for it.
+    client = Client.create(name="Old GmbH", country="DE", dic="DE123", currency="EUR", language="en", hourly_rate=7500)
+    log(client_svc.add_project(client, name="API"), 60)
+    with pytest.raises(inv_svc.InvoiceError, match="Reverse charge for Old GmbH needs a valid VAT ID, but 'DE123'"):
+        inv_svc.create_invoice(client, issued_on=ISSUED)
+    assert Invoice.select().count() == 0
+    client_svc.edit_client(client, dic="DE136695976")
+    assert inv_svc.create_invoice(client, issued_on=ISSUED).reverse_charge is True

@@ -179,9 +179,10 @@ def test_rate_follows_later_changes_while_unbilled(setup):
 
 
 def test_entry_amount_rounds_half_up_to_minor_units(setup):
-    # 7 min at 1234.56/h = 144.032 CZK -> 14403; 1 min at 0.30/h = 0.005 -> 1 (half up)
+    # 7 min = 0.12 h (as the invoice bills it) at 1234.56/h = 148.1472 CZK -> 14815;
+    # 1 min = 0.02 h at 0.30/h = 0.006 -> 1 (half up)
     small = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", duration=7, hourly_rate="1234.56"))
-    assert ts.entry_amount(small) == 14403
+    assert ts.entry_amount(small) == 14815
     tiny = ts.add_entry(ts.EntryInput(project=setup["web"], date="2026-03-05", duration=1, hourly_rate="0.30"))
     assert ts.entry_amount(tiny) == 1
 

@@ -82,7 +82,46 @@ def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, A
         checker.check(name, lambda x, name=name, label=label, check=check: check(check_text(x, name, label)))
     currency = checker.cleaned.get("currency") or (current.currency if current else get_profile().default_currency)
     checker.check("hourly_rate", lambda x: _optional_rate(x, currency))
-    return checker.result()
+    cleaned = checker.result()
+    if "country" in cleaned or "dic" in cleaned:
+        # Only when they change: a client stored with an ID the rules now refuse still loads and keeps
+        # its other edits; its next invoice is refused instead (reverse_charge_refusal).
+        merged = Client(
+            name=cleaned.get("name", current.name if current else ""),
+            country=cleaned.get("country", current.country if current else "CZ"),
+            dic=cleaned.get("dic", current.dic if current else ""),
+        )
+        problem = reverse_charge_refusal(merged, bool(get_profile().vat_payer))
+        if problem:
+            raise v.ValidationError(problem, "dic")
+    return cleaned
+
+
+def reverse_charge_refusal(client: Client, vat_payer: bool) -> str | None:
+    """Why ``client`` cannot be invoiced under reverse charge, or None.
+
+    Reverse charge is decided by ``core.billing.invoicing.is_reverse_charge`` (a VAT payer invoicing a
+    client with a VAT ID in another EU country); it is only lawful with that client's valid VAT ID of an
+    EU member state other than Czechia, checked here with the country's check digits.
+    """
+    from core.billing.invoicing import is_reverse_charge  # lazily: invoicing.py calls this function too
+
+    if not is_reverse_charge(client, vat_payer):
+        return None
+    name, country = client.name or "the client", client.country
+    compact, problem = v.vat_id_problem(client.dic)
+    if problem:
+        return (
+            f"Reverse charge for {name} needs a valid VAT ID, but {compact!r} is not one: {problem}; correct "
+            "the client's VAT ID (DIČ), or clear it to invoice with Czech VAT."
+        )
+    prefix = compact[:2]
+    if prefix == "CZ" or prefix not in v.EU_VAT_FORMATS or prefix == "XI":
+        return (
+            f"Reverse charge for {name} ({v.country_name(country)}) needs a VAT ID of an EU country other than "
+            f"Czechia, not {compact}; enter the client's EU VAT ID, or clear it to invoice with Czech VAT."
+        )
+    return None
 
 
 def add_client(**values: Any) -> Client:

@@ -8,7 +8,10 @@ Rules decided here (and only here):
   instead, keeping its number. Deleting or cancelling releases its entries.
 - A line shows hours to two decimals and its amount is that quantity times
   the unit price, so every figure on the invoice can be recomputed from what
-  it shows. Totals come from core.billing.totals.
+  it shows. Its hours are the sum of its entries' hours, each rounded to two
+  decimals as the Time screen values it (core.billing.totals.hours_quantity),
+  so the invoice bills what Time calls unbilled. Totals come from
+  core.billing.totals.
 - Overdue is derived: sent, not paid, due date passed.
 """
 
@@ -22,12 +25,13 @@ from pathlib import Path
 
 from peewee import fn
 
+from core.billing.clients import reverse_charge_refusal
 from core.billing.payments import (
     amount_due_sql,
 )
 from core.billing.profile import format_number, get_profile, is_set_up, quoted, supplier_snapshot, variable_symbol
 from core.billing.timesheet import resolve_rate, unbilled_entries
-from core.billing.totals import Totals, compute_totals, line_amount
+from core.billing.totals import Totals, compute_totals, hours_quantity, line_amount
 from core.errors import FakturkaError
 from core.store import paths
 from core.store.db import db
@@ -36,7 +40,6 @@ from core.store.states import InvoiceStatus
 from core.values.limits import check_date_span
 
 EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
-HOURS_QUANTUM = Decimal("0.01")
 
 
 class InvoiceError(FakturkaError):
@@ -127,8 +130,9 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
                 )
             )
             continue
-        minutes = sum(e.minutes for e in members)
-        quantity = (Decimal(minutes) / Decimal(60)).quantize(HOURS_QUANTUM)
+        # Each entry rounded, then summed (not the minutes summed, then rounded): one rule for a
+        # line of one entry and a line of many, and the one entry_amount values each entry by.
+        quantity = sum((hours_quantity(e.minutes) for e in members), Decimal(0))
         rate = resolve_rate(first, profile)
         if key[0] == "entry":
             description = f"{first.date.isoformat()} {first.description or project.name}".strip()
@@ -185,6 +189,10 @@ def _draft_or_refuse(client: Client, until: date | None, since: date | None, per
     if not draft.lines:
         limit = f" up to {until.isoformat()}" if until else ""
         raise InvoiceError(f"{client.name} has no unbilled billable entries{limit}.")
+    if draft.reverse_charge:  # the preview still shows; no invoice is made on an invalid VAT ID
+        refusal = reverse_charge_refusal(client, draft.vat_payer)
+        if refusal:
+            raise InvoiceError(refusal)
     return draft
 
 

@@ -31,10 +31,15 @@ CLOSED_STATUSES = (InvoiceStatus.CANCELLED, InvoiceStatus.PAID)  # nothing is ow
 SETTLEABLE_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.SENT)  # payments can make these paid
 
 
+def payment_condition(model=MoneyTransaction):
+    """What counts as a payment against an invoice: income linked to one (decided here only)."""
+    return model.invoice.is_null(False) & (model.transaction_type == "income")
+
+
 def _paid_query(invoice_ref):
     Payment = MoneyTransaction.alias("payment")
     return Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(
-        (Payment.invoice == invoice_ref) & (Payment.transaction_type == "income")
+        (Payment.invoice == invoice_ref) & payment_condition(Payment)
     )
 
 

@@ -266,6 +266,13 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     currency = checker.cleaned.get("default_currency") or profile.default_currency
     checker.check("default_hourly_rate", lambda x: _non_negative_minor(x, currency, "default_hourly_rate"))
     cleaned = checker.result()
+    if {"iban", "bic", "bank_account"} & set(cleaned):
+        # Each is valid on its own; the BIC must also be the bank of the account (IBAN, else the Czech one).
+        v.check_bank_pair(
+            cleaned.get("iban", profile.iban),
+            cleaned.get("bic", profile.bic),
+            cleaned.get("bank_account", profile.bank_account),
+        )
     if currency != profile.default_currency and "default_hourly_rate" not in cleaned:
         # Keep the rate's face value (1500 stays 1500) in the new currency's minor units.
         cleaned["default_hourly_rate"] = to_minor(

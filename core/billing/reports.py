@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from peewee import fn
 
 from core.billing.invoicing import overdue_condition
-from core.billing.payments import amount_paid_sql
+from core.billing.payments import amount_paid_sql, payment_condition
 from core.billing.profile import get_profile
 from core.billing.timesheet import entry_amount_sql, finished_condition, unbilled_condition
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
@@ -33,7 +33,7 @@ class Dashboard:
     outstanding: PerCurrency
     overdue_count: int
     overdue: PerCurrency
-    received_this_year: PerCurrency
+    received_this_year: PerCurrency  # paid against invoices (linked income), not every incoming movement
     months: list[date]  # first day of each of the last 12 months, oldest first
     invoiced_by_month: dict[str, list[int]]  # currency -> 12 values
     received_by_month: dict[str, list[int]]
@@ -94,19 +94,24 @@ def _unbilled(profile_rate: tuple[int, str]) -> PerCurrency:
     }
 
 
-def _income_condition(since: date, until: date):
+def _payments_condition(since: date, until: date):
+    """Payments received in the range: what ``amount_paid`` counts for an invoice (income linked to
+    it), by the day the money came. Not every incoming movement: one that pays no invoice (ignored,
+    a duplicate, still to review or match) was not paid against an invoice."""
     return (
-        (MoneyTransaction.transaction_type == "income")
+        payment_condition()
         & (MoneyTransaction.transacted_on >= since)
         & (MoneyTransaction.transacted_on <= until)
     )
 
 
 def _received(since: date, until: date) -> PerCurrency:
+    # A payment is in its invoice's currency (a link across currencies is refused), so per
+    # currency of the movement is per currency of the invoices it paid.
     return {
         cur: amount
         for cur, amount in MoneyTransaction.select(MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-        .where(_income_condition(since, until))
+        .where(_payments_condition(since, until))
         .group_by(MoneyTransaction.currency)
         .tuples()
     }
@@ -141,7 +146,7 @@ def _received_by_month(months: list[date], today: date) -> dict[str, list[int]]:
     tx_key = fn.strftime("%Y-%m", MoneyTransaction.transacted_on)
     rows = (
         MoneyTransaction.select(tx_key, MoneyTransaction.currency, fn.SUM(MoneyTransaction.amount))
-        .where(_income_condition(months[0], today))
+        .where(_payments_condition(months[0], today))
         .group_by(tx_key, MoneyTransaction.currency)
         .tuples()
     )

@@ -10,7 +10,7 @@ from typing import Any
 from peewee import IntegrityError
 
 from core.billing.profile import _check_bool, check_text, get_profile
-from core.billing.totals import round_half_up
+from core.billing.totals import round_half_up, time_amount, time_amount_sql
 from core.errors import FakturkaError
 from core.store.models import BusinessProfile, Client, Project, WorkEntry
 from core.values import validation as v
@@ -75,13 +75,14 @@ def resolve_rate(entry: WorkEntry, profile: BusinessProfile | None = None) -> in
 
 
 def entry_amount(entry: WorkEntry, profile: BusinessProfile | None = None) -> int:
-    """What the entry is worth in minor units of its client's currency."""
+    """What the entry is worth in minor units of its client's currency: what an invoice bills for it
+    (``time_amount``: its hours to two decimals x the rate, half-up)."""
     if entry.kind == "fixed":
         return entry.fixed_amount or 0
     rate = resolve_rate(entry, profile)
     if entry.minutes is None or rate is None:
         return 0
-    return round_half_up(Decimal(entry.minutes) * Decimal(rate) / Decimal(60))
+    return time_amount(entry.minutes, rate)
 
 
 def entry_amounts(entries: list[WorkEntry]) -> list[int]:
@@ -94,8 +95,7 @@ def entry_amount_sql(profile_rate: int, profile_currency: str):
     """``entry_amount`` as an SQL expression, for sums over many rows (dashboard).
 
     Needs WorkEntry joined to Project and Client. Same rule as
-    ``entry_amount``: the first rate set, minutes x rate / 60 rounded half-up
-    (integer arithmetic: (2 x minutes x rate + 60) / 120).
+    ``entry_amount``: the first rate set, then ``time_amount_sql``.
     """
     from peewee import Case, fn
 
@@ -103,7 +103,7 @@ def entry_amount_sql(profile_rate: int, profile_currency: str):
     rate = fn.COALESCE(
         WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate, Client.hourly_rate, profile_fallback
     )
-    timed = (2 * fn.COALESCE(WorkEntry.minutes, 0) * rate + 60) / 120
+    timed = time_amount_sql(fn.COALESCE(WorkEntry.minutes, 0), rate)
     return Case(None, [(WorkEntry.kind == "fixed", fn.COALESCE(WorkEntry.fixed_amount, 0))], timed)
 
 

@@ -4,6 +4,15 @@ All amounts are integer minor units; quantities and rates are Decimals.
 Rounding is half-up, once per line (quantity x unit price) and once per VAT
 rate (the tax of each rate's base), which is how Czech VAT summaries are
 computed (tax per rate, not per line).
+
+Time is worth what the invoice bills for it (the one rounding rule, used by
+the Time screen, the dashboard, the preview and the invoice): each entry's
+minutes become hours to two decimals (``hours_quantity``), and its amount is
+those hours x the hourly rate, rounded half-up (``time_amount``). An invoice
+line's quantity is the sum of its entries' hours, so it bills exactly the
+sum of what they are worth whenever the rate is in whole units (with a rate
+such as 1,234.56/h a project line rounds once, its entries each: see
+docs/user-guide.md).
 """
 
 from __future__ import annotations
@@ -20,6 +29,27 @@ def round_half_up(value: Decimal) -> int:
 def line_amount(quantity: Decimal, unit_price_minor: int) -> int:
     """quantity x unit price, rounded half-up to a whole minor unit."""
     return round_half_up(Decimal(quantity) * Decimal(unit_price_minor))
+
+
+HOURS_QUANTUM = Decimal("0.01")
+
+
+def hours_quantity(minutes: int) -> Decimal:
+    """Minutes as the hours an invoice prints: two decimals, half-up (never a tie: 100 x m / 60 is
+    never an odd number of halves)."""
+    return (Decimal(minutes) / Decimal(60)).quantize(HOURS_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def time_amount(minutes: int, rate_minor: int) -> int:
+    """What ``minutes`` at an hourly rate are worth: ``line_amount`` of ``hours_quantity``."""
+    return line_amount(hours_quantity(minutes), rate_minor)
+
+
+def time_amount_sql(minutes, rate):
+    """``time_amount`` over SQL integer expressions (SQLite's integer division truncates, and both
+    are never negative): hundredths of an hour (100 x m + 30) / 60, then (hundredths x rate + 50) / 100.
+    """
+    return (((minutes * 100 + 30) / 60) * rate + 50) / 100
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Checks for what a person types: IBAN, BIC, Czech account, IČO, DIČ, currency, e-mail.
+"""Checks for what a person types: IBAN, BIC, Czech account, IČO, VAT ID (DIČ), currency, e-mail.
 
 Each ``check_*`` returns the normalised value or raises :class:`ValidationError`
 with a sentence that says what is wrong. The checksums come from
@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 
+from babel import Locale
 from babel.numbers import get_currency_name
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
+from stdnum.ch import uid as stdnum_ch_uid
+from stdnum.ch import vat as stdnum_ch_vat
 from stdnum.cz import bankaccount as cz_bankaccount
 from stdnum.cz import dic as cz_dic
+from stdnum.eu import vat as stdnum_eu_vat
 from stdnum.exceptions import (
     InvalidChecksum,
     InvalidComponent,
@@ -23,6 +27,8 @@ from stdnum.exceptions import (
 from stdnum.exceptions import (
     ValidationError as _StdnumError,
 )
+from stdnum.gb import vat as stdnum_gb_vat
+from stdnum.no import mva as stdnum_no_mva
 
 from core.errors import FakturkaError
 
@@ -116,23 +122,160 @@ def check_ico(value: str, field: str = "ico") -> str:
     return value
 
 
+# VAT ID prefixes of the EU member states (Greece is EL; XI is Northern Ireland, EU VAT for goods only)
+# with each one's shape, told when an ID is refused. Checked with stdnum.eu.vat (per-country check digits).
+EU_VAT_FORMATS = {
+    "AT": "ATU and 8 digits",
+    "BE": "BE and 10 digits",
+    "BG": "BG and 9 or 10 digits",
+    "CY": "CY, 8 digits and a letter",
+    "DE": "DE and 9 digits",
+    "DK": "DK and 8 digits",
+    "EE": "EE and 9 digits",
+    "EL": "EL and 9 digits",
+    "ES": "ES and 9 letters or digits",
+    "FI": "FI and 8 digits",
+    "FR": "FR, 2 letters or digits and 9 digits",
+    "HR": "HR and 11 digits",
+    "HU": "HU and 8 digits",
+    "IE": "IE and 8 or 9 letters or digits",
+    "IT": "IT and 11 digits",
+    "LT": "LT and 9 or 12 digits",
+    "LU": "LU and 8 digits",
+    "LV": "LV and 11 digits",
+    "MT": "MT and 8 digits",
+    "NL": "NL, 9 digits, B and 2 digits",
+    "PL": "PL and 10 digits",
+    "PT": "PT and 9 digits",
+    "RO": "RO and 2 to 10 digits",
+    "SE": "SE and 12 digits",
+    "SI": "SI and 8 digits",
+    "SK": "SK and 10 digits",
+    "XI": "XI and 9 or 12 digits",
+}
+# Non-EU VAT IDs stdnum checks with their check digits (the prefix is kept in what is stored).
+OTHER_VAT_FORMATS = {
+    "GB": "GB and 9 or 12 digits",
+    "CH": "CHE, 9 digits and MWST, TVA, IVA or TPV (or the bare UID CHE and 9 digits)",
+    "NO": "NO, 9 digits and MVA",
+}
+# Any other two-letter prefix: only this shape is checked (no library knows the country's rule).
+OTHER_VAT_ID = re.compile(r"[A-Z]{2}[0-9A-Z+*.]{2,13}")
+VAT_ID_CHARACTERS = re.compile(r"[\s.\-/]")  # separators people type between the groups
+
+
+def country_name(code: str) -> str:
+    """``DE`` -> ``Germany`` (EL is Greece, XI Northern Ireland); the code itself when Babel does not know it."""
+    if code == "XI":
+        return "Northern Ireland"
+    return Locale("en").territories.get("GR" if code == "EL" else code, code)
+
+
+def _validate_other_vat(prefix: str, value: str) -> str:
+    """A GB, CH or NO VAT ID through stdnum, returned compact with its country prefix."""
+    if prefix == "GB":
+        return "GB" + stdnum_gb_vat.validate(value)
+    if prefix == "CH":
+        if re.fullmatch(r"CHE[0-9]{9}", value):
+            return stdnum_ch_uid.validate(value)
+        return stdnum_ch_vat.validate(value)
+    # Norway: the VAT ID is the organisation number followed by MVA; added when left out.
+    return "NO" + stdnum_no_mva.validate(value if value.endswith("MVA") else value + "MVA")
+
+
+def vat_id_problem(value: str) -> tuple[str, str]:
+    """``(compact VAT ID, "")`` when ``value`` is valid, else ``(value, why it is not)`` as a clause."""
+    value = VAT_ID_CHARACTERS.sub("", value or "").upper()
+    prefix = value[:2]
+    if prefix == "GR":  # the ISO code; the VAT prefix of Greece is EL
+        value, prefix = "EL" + value[2:], "EL"
+    if prefix == "CZ":
+        try:
+            return "CZ" + cz_dic.validate(value), ""
+        except _StdnumError as exc:
+            return value, _reason(exc)
+    formats = EU_VAT_FORMATS if prefix in EU_VAT_FORMATS else OTHER_VAT_FORMATS
+    if prefix in formats:
+        try:
+            if formats is EU_VAT_FORMATS:
+                return stdnum_eu_vat.validate(value), ""
+            return _validate_other_vat(prefix, value), ""
+        except _StdnumError as exc:
+            return value, f"{_reason(exc)}; a VAT ID of {country_name(prefix)} is {formats[prefix]}"
+    if not OTHER_VAT_ID.fullmatch(value):
+        return value, "it must start with a two-letter country code, e.g. CZ12345678 or DE123456789"
+    return value, ""
+
+
 def check_dic(value: str, field: str = "dic") -> str:
-    """A VAT ID. Czech ones (CZ + 8-10 digits) are checksum-validated; other EU ones are format-checked."""
-    value = (value or "").strip().replace(" ", "").upper()
+    """A VAT ID. Czech ones (DIČ) and EU ones are validated with their country's check digits (GB, CH and
+    NO ones too); any other country's only by shape: two letters, then 2 to 13 letters or digits."""
+    value = (value or "").strip()
     if not value:
         return ""
-    if value.startswith("CZ"):
-        try:
-            return "CZ" + cz_dic.validate(value)
-        except _StdnumError as exc:
-            raise ValidationError(f"DIČ {value!r} is not valid: {_reason(exc)}.", field) from None
-    if not re.fullmatch(r"[A-Z]{2}[0-9A-Z+*.]{2,13}", value):
-        raise ValidationError(
-            f"VAT ID {value!r} is not valid: it must start with a two-letter country code, "
-            "e.g. CZ12345678 or DE123456789.",
-            field,
+    compact, problem = vat_id_problem(value)
+    if problem:
+        what = "DIČ" if compact.startswith("CZ") else "VAT ID"
+        raise ValidationError(f"{what} {compact!r} is not valid: {problem}.", field)
+    return compact
+
+
+def _country_and_bank(iban: str) -> tuple[str, str]:
+    return iban[:2], iban[4:8]
+
+
+# IBAN country -> other BIC countries a bank holding such accounts may use: territories that share the
+# country's IBAN (the EPC rule as XMLdation documents it: "IBAN & BIC relation"); see docs/architecture.md.
+BIC_COUNTRIES_OF_IBAN = {
+    "FR": frozenset("GF GP MQ YT RE BL MF PM NC PF TF WF".split()),
+    "MC": frozenset({"FR"}),
+    "GB": frozenset("GG JE IM VG".split()),
+    "IE": frozenset({"GB"}),
+    "DK": frozenset({"FO", "GL"}),
+}
+
+
+def czech_bank(code: str) -> dict[str, str]:
+    """The Czech National Bank's entry for a bank code (``bank`` and, where it has one, ``bic``); stdnum
+    ships the list (kody_bank_CR.csv) and is updated with it."""
+    return cz_bankaccount._info(code) if re.fullmatch(r"[0-9]{4}", code or "") else {}
+
+
+def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> str | None:
+    """Why ``bic`` cannot be the bank of ``iban`` (or, without an IBAN, of the Czech ``bank_account``);
+    None when they agree or one is missing. All values already checked one by one."""
+    bic = (bic or "").upper()
+    if not bic:
+        return None
+    if iban:
+        iban = stdnum_iban.compact(iban)
+        account, named = iban, f"IBAN {iban}"
+    elif bank_account and re.fullmatch(r"(?:[0-9]{1,6}-)?[0-9]{1,10}/[0-9]{4}", bank_account):
+        account, named = cz_account_to_iban(bank_account), f"account number {bank_account}"
+    else:
+        return None
+    country, bank_code = _country_and_bank(account)
+    bic_country = bic[4:6]
+    if bic_country != country and bic_country not in BIC_COUNTRIES_OF_IBAN.get(country, ()):
+        return (
+            f"The BIC {bic} is of a bank in {country_name(bic_country)} ({bic_country}) but the {named} is an "
+            f"account in {country_name(country)} ({country}); enter the BIC of the bank that holds the account."
         )
-    return value
+    if country == "CZ":
+        bank = czech_bank(bank_code)
+        expected = bank.get("bic")
+        if expected and bic[:8] != expected:
+            return (
+                f"The BIC {bic} does not belong to the bank of the {named}: its bank code {bank_code} is "
+                f"{bank['bank']}, whose BIC is {expected}."
+            )
+    return None
+
+
+def check_bank_pair(iban: str, bic: str, bank_account: str = "", field: str = "bic") -> None:
+    problem = bank_pair_problem(iban, bic, bank_account)
+    if problem:
+        raise ValidationError(problem, field)
 
 
 # ISO 4217 codes that name no money an invoice or an account is kept in (Babel knows them all).
