@@ -45,6 +45,7 @@ from tui.screens.history import HistoryScreen, RunDetailScreen
 from tui.screens.plugins import PluginsScreen
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.unsaved import UnsavedChanges
 
 SIZE = (140, 44)
 NBSP = "\u00a0"
@@ -330,7 +331,10 @@ async def test_configure_through_the_form_stores_the_secret_encrypted_and_never_
         await pilot.pause()
         await paste_into(pilot, "#field-account", "0000000000/0100")
         await paste_into(pilot, "#field-token", "thrown-away-token")
-        await pilot.press("escape")
+        await pilot.press("escape")  # edits: it asks first (issue 16); d discards them
+        await pilot.pause()
+        assert isinstance(app.screen, UnsavedChanges)
+        await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, PluginsScreen)
         assert get_credentials("acme-bank") == {"token": NEW_TOKEN}

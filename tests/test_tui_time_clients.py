@@ -23,6 +23,7 @@ from tui.screens.time import TimeScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.unsaved import UnsavedChanges
 
 SIZE = (140, 44)
 NBSP = "\u00a0"  # money and dates use no-break spaces; the screen text is compared with plain ones
@@ -130,7 +131,10 @@ async def test_escape_cancels_the_client_form_without_saving(database):
         await pilot.press("c", "n")
         await pilot.pause()
         await type_into(pilot, "#field-name", "Nemo")
-        await pilot.press("escape")
+        await pilot.press("escape")  # something was typed: it asks first (issue 16)
+        await pilot.pause()
+        assert isinstance(app.screen, UnsavedChanges)
+        await pilot.press("d")  # discard
         await pilot.pause()
         assert isinstance(app.screen, ClientsScreen)
         assert Client.select().count() == 0

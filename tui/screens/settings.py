@@ -108,15 +108,37 @@ class SettingsScreen(SectionScreen):
             await self.run_action("save")  # through the app's error handler (a locked database is a sentence)
 
     def action_save(self) -> None:
+        self.save_changes()
+
+    # -- the unsaved-changes protocol the app asks before leaving a section --------------------------
+
+    def save_changes(self) -> bool:
+        """Save what the form holds; False (the fields marked) when the service refuses it."""
         form = self.query_one("#profile-form", FormView)
         try:
             svc.update_profile(form.values())
         except FakturkaError as exc:  # shown in place; a database error goes to the app's handler
             form.show_exception(exc)
             self.notify(_("The profile was not saved: fix the marked fields."), severity="error")
-            return
+            return False
         form.clear_errors()
+        form.mark_saved()
         self.notify(_("Profile saved."))
+        return True
+
+    async def apply_language(self) -> None:
+        # Switching the language re-composes the screen: what was typed (and not saved) stays typed.
+        typed, saved = self.query_one("#profile-form", FormView).edits()
+        await super().apply_language()
+        self.query_one("#profile-form", FormView).keep_edits(typed, saved)
+
+    def has_unsaved_changes(self) -> bool:
+        return self.query_one("#profile-form", FormView).changed()
+
+    def discard_changes(self) -> None:
+        form = self.query_one("#profile-form", FormView)
+        form.restore_saved()
+        form.clear_errors()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "theme" and event.value != self.app.theme:

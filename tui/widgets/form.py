@@ -1,8 +1,9 @@
 """The form pattern every editing screen uses.
 
 Labels above inputs, a message under each field when the service refuses
-it, ``ctrl+s`` saves, ``escape`` cancels, and nothing typed is lost on an
-error: the form stays open with every value as it was. A form knows no
+it, ``ctrl+s`` saves, ``escape`` cancels (asking first when something was
+typed: save, discard or stay), and nothing typed is lost on an error: the
+form stays open with every value as it was. A form knows no
 business rules: ``on_submit(values)`` calls a core service, which raises
 ``FormErrors`` / ``ValidationError`` with sentences the form places under
 the right fields.
@@ -27,6 +28,7 @@ from core.values.validation import ValidationError
 from tui.i18n import _
 from tui.widgets.inputs import DateInput, MoneyInput
 from tui.widgets.shown import label, plain, plain_lines
+from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
 
 
 @dataclass
@@ -68,6 +70,45 @@ class FormView(Vertical):
     def __init__(self, fields: list[FormField], **kwargs):
         super().__init__(**kwargs)
         self.fields = fields
+        self._saved_values: dict[str, Any] | None = None
+
+    def on_mount(self) -> None:
+        # What the widgets hold once shown (an Input may normalise a value) is "nothing changed".
+        self.call_after_refresh(self._first_snapshot)
+
+    def _first_snapshot(self) -> None:
+        if self._saved_values is None:
+            self._saved_values = self.values()
+
+    def mark_saved(self) -> None:
+        """The values now shown are the saved ones (after each save)."""
+        self._saved_values = self.values()
+
+    def changed(self) -> bool:
+        """Whether the person edited anything since the form was shown or last saved."""
+        return self._saved_values is not None and self.values() != self._saved_values
+
+    def edits(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """What is typed and what is saved: for a form composed again (a language switch) to keep both."""
+        return self.values(), self._saved_values
+
+    def keep_edits(self, typed: dict[str, Any], saved: dict[str, Any] | None) -> None:
+        self._saved_values = saved
+        self._show(typed)
+
+    def restore_saved(self) -> None:
+        """Put the saved values back in the widgets (the person chose to discard their edits)."""
+        self._show(self._saved_values or {})
+
+    def _show(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            widget = self.query_one(f"#field-{key}")
+            if isinstance(widget, TextArea):
+                widget.text = value
+            elif isinstance(widget, Select):
+                widget.value = Select.NULL if value is None else value
+            else:
+                widget.value = value
 
     def compose(self) -> ComposeResult:
         yield Static("", id="form-error", classes="error hidden")
@@ -173,4 +214,14 @@ class FormScreen(ModalScreen[Any]):
         self.dismiss(result)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.query_one(FormView).changed():
+            self.dismiss(None)
+            return
+
+        def answered(choice: str | None) -> None:
+            if choice == SAVE:
+                self.action_save()  # a refusal keeps the form open, with the field marked
+            elif choice == DISCARD:
+                self.dismiss(None)
+
+        self.app.push_screen(UnsavedChanges(), answered)
