@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
@@ -14,6 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from core.billing.clients import find_project, list_projects, project_label
@@ -41,10 +43,16 @@ from tui.screens.welcome import WelcomeScreen
 from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.shown import CELL, shown
+from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
 
 # What the app shows as a notification instead of closing: a refusal meant for the person, or SQLite's
 # complaint (locked, read-only, damaged), which describe_database_error turns into a sentence.
 SHOWN_ERRORS = (FakturkaError, DatabaseError, sqlite3.DatabaseError)
+
+# How often a shown list looks for changes made by another process (one PRAGMA, microseconds).
+CHANGE_CHECK_SECONDS = 2.0
+# When the sections start being built ahead after start-up.
+PREBUILD_DELAY_SECONDS = 0.5
 
 # Where Textual's catch-all is called without stopping a message loop (see _handle_exception).
 _RECOVERABLE_CALLERS = frozenset({"_flush_next_callbacks", "_tick", "_run"})
@@ -172,6 +180,40 @@ class FakturkaApp(App):
         fd = None if self.is_headless else terminal.terminal_fd()
         if fd is not None:
             self.set_interval(1, lambda: self._leave_if_hung_up(fd))
+        self.set_interval(CHANGE_CHECK_SECONDS, self._reread_if_changed)
+        # Once the dashboard has painted and settled, build the other sections one by one so a first
+        # visit is instant (started later, it stays out of the start-up to the dashboard's figures).
+        self.set_timer(PREBUILD_DELAY_SECONDS, self._prebuild_sections)
+
+    # -- sections built ahead, in idle time ----------------------------------------------------
+
+    def _prebuild_sections(self) -> None:
+        self._prebuild_worker()
+
+    @work(exclusive=True, exit_on_error=False, group="prebuild")
+    async def _prebuild_worker(self) -> None:
+        """Compose and mount each section's screen off-screen, one per idle slot.
+
+        Each build runs in the app's event loop (Textual needs that) but as its own task, so the app's
+        message queue keeps taking keys between builds; a key for a section not built yet builds it at
+        once, as before. Uses Textual 8.2.8's mode internals (pinned in pyproject): MODES only knows
+        screen classes, built on the first switch.
+        """
+        for name in SECTIONS:
+            await asyncio.sleep(0.02)  # leave the loop to keys and paints between builds
+            if not self._still_running():
+                return
+            stack = self._screen_stacks.get(name)
+            if stack:
+                screen = stack[0]
+                if isinstance(screen, SectionScreen) and screen is not self.screen and screen.is_mounted:
+                    await screen.apply_language()  # built before a language switch
+                continue
+            screen = self.MODES[name]()
+            widgets = self._register(self, screen)
+            self._load_screen_css(screen)
+            self._screen_stacks[name] = [screen]  # from now on switch_mode shows this one
+            await AwaitMount(screen, widgets)
 
     def _leave_if_hung_up(self, fd: int) -> None:
         if terminal.hung_up(fd):
@@ -194,11 +236,39 @@ class FakturkaApp(App):
         if isinstance(screen, SectionScreen):
             screen.refresh_data()
 
+    def _still_running(self) -> bool:
+        """False once the app is leaving (its screens are being taken down, self.screen would raise)."""
+        return self.is_running and not self._exit and bool(self._screen_stack)
+
+    def _reread_if_changed(self) -> None:
+        """A shown list re-reads when another process (or a worker's connection) changed the database."""
+        if not self._still_running():
+            return
+        screen = self.screen
+        if isinstance(screen, SectionScreen) and screen.is_mounted and screen.watches_changes():
+            screen.reread_if_changed()
+
     # -- sections, help ---------------------------------------------------------
 
     def action_section(self, name: str) -> None:
-        if self.current_mode != name:
+        if self.current_mode == name:
+            return
+        screen = self.screen
+        unsaved = getattr(screen, "has_unsaved_changes", None)
+        if unsaved is None or not unsaved():
             self.switch_mode(name)
+            return
+
+        # A form with edits (Settings): save, discard or stay, before the section key takes the person away.
+        def answered(choice: str | None) -> None:
+            if choice == SAVE and not screen.save_changes():
+                return  # refused: the fields are marked, the person stays
+            if choice == DISCARD:
+                screen.discard_changes()
+            if choice in (SAVE, DISCARD):
+                self.switch_mode(name)
+
+        self.push_screen(UnsavedChanges(), answered)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -365,9 +435,10 @@ class FakturkaApp(App):
         translate_bindings(self)
         screen = self.screen
         if isinstance(screen, SectionScreen):
-            self.call_later(screen.on_screen_resume)  # re-composes, then refreshes the footer
+            self.call_later(screen.apply_language)  # re-composes, keeps the focus, refreshes the footer
         else:
             self.refresh_bindings()
+        self.call_after_refresh(self._prebuild_sections)  # the hidden sections follow in idle time
 
     def action_toggle_language(self) -> None:
         self.set_language("en" if self.config.language == "cs" else "cs")
@@ -387,6 +458,7 @@ class FakturkaApp(App):
         yield SystemCommand(_("Switch light/dark theme"), "f2", lambda: self.run_action("toggle_theme"))
         yield SystemCommand(_("Switch language (Čeština/English)"), "f3", lambda: self.run_action("toggle_language"))
         yield SystemCommand(_("Help: keys of this screen"), "?", lambda: self.run_action("help"))
+        current = screen.SECTION if isinstance(screen, SectionScreen) else None
         if isinstance(screen, SectionScreen):
             for active in screen.active_bindings.values():
                 binding = active.binding
@@ -396,3 +468,36 @@ class FakturkaApp(App):
                         f"{_('Key')}: {self.get_key_display(binding)}",
                         lambda action=binding.action: screen.run_action(action),
                     )
+        # Every other section's actions too ("New client" from Invoices): read from the screen classes,
+        # so no screen is built for the palette; choosing one goes to that section and runs it there.
+        for name, (key, title, screen_class) in SECTIONS.items():
+            if name == current:
+                continue
+            for binding in section_bindings(screen_class):
+                yield SystemCommand(
+                    f"{_(title)}: {_(binding.description)}",
+                    f"{_('Key')}: {key}, {self.get_key_display(binding)}",
+                    lambda name=name, action=binding.action: self.run_in_section(name, action),
+                )
+
+    async def run_in_section(self, name: str, action: str) -> None:
+        """Go to a section and run one of its actions there (a palette entry of another section)."""
+        if self.current_mode != name:
+            await self.switch_mode(name)
+        screen = self.screen
+        if isinstance(screen, SectionScreen) and screen.SECTION == name:
+            await screen.run_action(action)  # through the app's run_action: a refusal is shown
+
+
+def section_bindings(screen_class: type[Screen]) -> list[Binding]:
+    """The bindings with a description that a section screen class declares itself (not the shared
+    escape), without building the screen."""
+    seen, found = set(), []
+    for cls in screen_class.__mro__:
+        if cls is SectionScreen or not issubclass(cls, SectionScreen):
+            continue
+        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
+            if binding.description and binding.action not in seen:
+                seen.add(binding.action)
+                found.append(binding)
+    return found

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TextArea
 
+from core.store.db import change_token
 from tui.i18n import _, language
 
 
@@ -41,6 +42,7 @@ class SectionScreen(Screen):
         super().__init__(**kwargs)
         self._composed_language = language()
         self._stale = False  # set when another screen covers this one
+        self._seen: tuple[int, int] | None = None  # the database's change token when last read
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -58,6 +60,7 @@ class SectionScreen(Screen):
     def on_mount(self) -> None:
         translate_bindings(self)
         self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
+        self._seen = change_token()  # subclasses read their data while mounting
 
     def on_screen_suspend(self) -> None:
         self._stale = True
@@ -65,15 +68,53 @@ class SectionScreen(Screen):
     async def on_screen_resume(self) -> None:
         self.app.update_timer_indicator()  # it may have started or stopped elsewhere
         if self._composed_language != language():
-            self._composed_language = language()
-            translate_bindings(self)
-            self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
-            await self.recompose()
-            self.app.refresh_bindings()  # the new footer needs the translated bindings
-            self.focus_main()
-        if self._stale:  # data may have changed while it was hidden
+            await self.apply_language()
+        if self._stale or self._seen != change_token():  # changed while hidden, here or in another process
             self._stale = False
-            self.refresh_data()
+            self.reread()
+
+    async def apply_language(self) -> None:
+        """Re-compose in the current language, keeping the focus where it was (F3 must not hand it to a
+        text field: the next section key would be typed into it), then show the data again."""
+        focused = self.focused
+        focused_id = focused.id if focused is not None else None
+        self._composed_language = language()
+        translate_bindings(self)
+        self.title = f"Fakturka · {_(self.TITLE_MSGID)}"
+        await self.recompose()
+        if self.is_current:
+            self.app.refresh_bindings()  # the new footer needs the translated bindings
+        self.reread()  # new widgets start empty (the dashboard's cards were blank until r)
+        if focused is None:
+            self.set_focus(None)  # nothing was focused (escape left a field): keep it so
+            return
+        again = self.query(f"#{focused_id}") if focused_id else None
+        if again and again.first().focusable:
+            self._focus_quietly(again.first())
+        else:
+            self.focus_main()
+
+    def _focus_quietly(self, widget) -> None:
+        """Focus without selecting an input's text (a typed letter would replace it all)."""
+        if isinstance(widget, Input):
+            select_on_focus, widget.select_on_focus = widget.select_on_focus, False
+            self.set_focus(widget)  # posts Focus to the input now; restore runs after it
+            widget.call_later(setattr, widget, "select_on_focus", select_on_focus)
+        else:
+            self.set_focus(widget)
+
+    def reread(self) -> None:
+        """refresh_data, remembering what the database looked like (see watch_changes)."""
+        self._seen = change_token()
+        self.refresh_data()
+
+    def watches_changes(self) -> bool:
+        """Whether the app re-reads this screen while it is shown when the database changes: lists do."""
+        return bool(self.query("PagedTable"))
+
+    def reread_if_changed(self) -> None:
+        if self._seen is not None and self._seen != change_token():
+            self.reread()
 
     def _in_text_field(self) -> bool:
         return isinstance(self.focused, (Input, TextArea))
