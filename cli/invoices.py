@@ -52,6 +52,11 @@ def register(commands) -> None:
             p.add_argument("--date", type=date_arg, help="when (default today)")
         if action == "cancel":
             p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+            p.add_argument(
+                "--unlink-payments",
+                action="store_true",
+                help="also unlink the bank movements paid against it (back to 'review'); --yes implies it",
+            )
         p.set_defaults(handler=invoice_status)
 
     delete = sub.add_parser("delete", help="delete the newest draft (its number is reused)")
@@ -239,11 +244,33 @@ def invoice_status(args) -> int:
         svc.mark_paid(inv, args.date)
         say(f"Invoice {inv.number} marked paid on {inv.paid_on.isoformat()}.")
     else:
-        if not confirm(f"Cancel invoice {inv.number} for {inv.client.name}?", args.yes):
-            say("Nothing changed.")
-            return 1
-        svc.cancel_invoice(inv)
-        say(f"Invoice {inv.number} cancelled; its entries are unbilled again.")
+        return invoice_cancel(inv, args)
+    return 0
+
+
+def invoice_cancel(inv: Invoice, args) -> int:
+    """Cancel after a confirmation that names the payments it unlinks, when there are any."""
+    movements = svc.linked_movements(inv)
+    question = f"Cancel invoice {inv.number} for {inv.client.name}?"
+    if movements:
+        paid = sum(m.amount for m in movements if m.transaction_type == "income")
+        count = len(movements)
+        question = (
+            f"Invoice {inv.number} for {inv.client.name} has {_money(paid, inv.currency)} paid in "
+            f"{count} bank movement{'s' if count != 1 else ''}; cancelling it unlinks "
+            f"{'them' if count != 1 else 'it'} (back to 'review', to link elsewhere). Cancel it?"
+        )
+    if not confirm(question, args.yes or args.unlink_payments):
+        say("Nothing changed.")
+        return 1
+    svc.cancel_invoice(inv, unlink_payments=True)
+    say(f"Invoice {inv.number} cancelled; its entries are unbilled again.")
+    if movements:
+        ids = ", ".join(str(m.id) for m in movements)
+        say(
+            f"Unlinked bank movement{'s' if len(movements) != 1 else ''} {ids}: "
+            "see 'fakturka transactions --status review'."
+        )
     return 0
 
 

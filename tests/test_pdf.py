@@ -88,6 +88,7 @@ def make_invoice(
         supplier=sup,
         customer=cus,
         note=note,
+        status="sent",  # a final document; drafts are marked and carry no QR (tests/test_drafts.py)
         subtotal=totals.subtotal,
         vat_total=totals.vat_total,
         total=totals.total,

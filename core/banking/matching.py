@@ -292,14 +292,14 @@ def _settle(index: _OpenInvoices, settled: dict[int, date]) -> list[str]:
 
 
 def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice, int, list[str]]]:
-    """Open invoices this transaction could pay, best first, with a score and the evidence."""
+    """Open (sent) invoices this transaction could pay, best first, with a score and the evidence."""
     key = vs_key(tx.reference)
     words = {t.casefold() for t in _TOKEN.findall(tx.description or "")}
     scored = []
     query = (
         Invoice.select(Invoice, Client, amount_due_sql().alias("still_due"))
         .join(Client)
-        .where(Invoice.status.in_(OPEN_STATUSES + (InvoiceStatus.DRAFT,)))
+        .where(Invoice.status.in_(OPEN_STATUSES))  # not drafts: ``link`` refuses them
     )
     for inv in query:
         evidence, score = [], 0
@@ -329,6 +329,12 @@ def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
         raise MatchError(f"Transaction {tx.id} already pays invoice {tx.invoice.number}; unlink it first.")
     if invoice.status in (InvoiceStatus.CANCELLED,):
         raise MatchError(f"Invoice {invoice.number} is cancelled.")
+    if invoice.status == InvoiceStatus.DRAFT:
+        # A draft is not a document anyone was asked to pay; linking would turn it paid unsent.
+        raise MatchError(
+            f"Invoice {invoice.number} is a draft; send it first ('fakturka invoice send {invoice.number}'), "
+            "then link the payment."
+        )
     if invoice.currency != tx.currency:
         raise MatchError(f"Transaction {tx.id} is in {tx.currency}, invoice {invoice.number} in {invoice.currency}.")
     with db.atomic():

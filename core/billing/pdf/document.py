@@ -4,6 +4,10 @@ Layout (see docs/invoice-pdf.md): title and key dates; supplier and customer
 side by side; the items table; payment details with the payment QR code next
 to the totals; legal notes (non-payer, reverse charge) and the note; a footer
 with the invoice number and page.
+
+A draft is not a document yet: it says so in its title and subtitle, carries a
+large diagonal DRAFT mark on every page, and has no payment QR code (nobody
+should pay a draft). Sent, paid and cancelled invoices are drawn as before.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from core.billing import qr
 from core.billing.pdf.fonts import FAMILY, fonts_for, latin_fonts, skip_bbox_recalc
 from core.billing.pdf.qr_draw import draw_qr
 from core.billing.totals import compute_totals
+from core.store.states import InvoiceStatus
 from core.values import i18n
 
 # -- page geometry (mm) and colours -------------------------------------------
@@ -37,6 +42,7 @@ RULE = (209, 213, 219)
 ACCENT = (30, 58, 95)
 ACCENT_SOFT = (237, 242, 248)
 WHITE = (255, 255, 255)
+DRAFT_MARK = (226, 232, 240)  # light enough that the invoice stays readable through it
 
 ROW_H = 4.6  # one table row (single-line description)
 LINE_H = 3.6  # one extra line of a wrapped description
@@ -49,6 +55,17 @@ TOTALS_W = 68.0  # the totals box at the right of the payment block
 
 class _InvoicePDF(FPDF):
     footer_text = ""
+    watermark = ""  # drawn first on every page, so everything else is on top of it
+
+    def header(self) -> None:
+        if not self.watermark:
+            return
+        self.set_font(FAMILY, "B", 110)
+        self.set_text_color(*DRAFT_MARK)
+        width = self.get_string_width(self.watermark)
+        cx, cy = PAGE_W / 2, PAGE_H / 2
+        with self.rotation(55, cx, cy):
+            self.text(cx - width / 2, cy + 0.35 * self.font_size, self.watermark)
 
     def footer(self) -> None:
         self.set_y(-11)
@@ -74,6 +91,7 @@ class InvoiceRenderer:
         self.currency = (invoice.currency or "").upper()
         self.lines = self._load_lines()
         self.show_vat = bool(invoice.vat_payer) and not bool(invoice.reverse_charge)
+        self.draft = invoice.status == InvoiceStatus.DRAFT
         self.totals = compute_totals(
             [(line.amount, Decimal(str(line.vat_rate))) for line in self.lines],
             vat_payer=bool(invoice.vat_payer),
@@ -86,7 +104,8 @@ class InvoiceRenderer:
                 f"Invoice {invoice.number}: stored totals {stored} do not match its lines {computed}; "
                 "recompute the totals before rendering."
             )
-        self.qr = qr.payment_qr(invoice)
+        code = qr.payment_qr(invoice)  # also for a draft: a wrong IBAN is refused before anyone sends it
+        self.qr = None if self.draft else code
 
     # helpers ------------------------------------------------------------------
 
@@ -114,6 +133,12 @@ class InvoiceRenderer:
         texts += [line.description or "" for line in self.lines]
         texts += [line.unit or "" for line in self.lines]
         texts += [self.inv.note or "", str(self.inv.number)]
+        if self.draft:
+            texts += [
+                self.t("DRAFT"),
+                self.t("Draft invoice {number}"),
+                self.t("Draft: not a tax document, do not pay"),
+            ]
         return texts
 
     def font(self, size: float, style: str = "", color=INK) -> None:
@@ -167,7 +192,10 @@ class InvoiceRenderer:
         pdf.add_font(FAMILY, "B", fonts.bold)
         if fonts is latin_fonts():
             skip_bbox_recalc(pdf)
-        title = self.t("Invoice {number}").format(number=self.inv.number)
+        title = (self.t("Draft invoice {number}") if self.draft else self.t("Invoice {number}")).format(
+            number=self.inv.number
+        )
+        pdf.watermark = self.t("DRAFT") if self.draft else ""
         pdf.set_title(title)
         pdf.set_author(self.sup.get("name") or "")
         pdf.set_creator("Fakturka")
@@ -185,7 +213,10 @@ class InvoiceRenderer:
         inv = self.inv
         self.font(19, "B", ACCENT)
         self.text(MARGIN_L, MARGIN_T - 1, HALF_W + 20, 9, title)
-        if inv.vat_payer:
+        if self.draft:  # never "Tax document" before it is one
+            self.font(9, "B", MUTED)
+            self.text(MARGIN_L, MARGIN_T + 8, HALF_W, 5, self.t("Draft: not a tax document, do not pay"))
+        elif inv.vat_payer:
             self.font(9, "", MUTED)
             self.text(MARGIN_L, MARGIN_T + 8, HALF_W, 5, self.t("Tax document"))
         rows = [(self.t("Issue date"), self.date(inv.issued_on)), (self.t("Due date"), self.date(inv.due_on))]
