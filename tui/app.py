@@ -13,6 +13,7 @@ from peewee import DatabaseError
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import AwaitMount
@@ -445,8 +446,21 @@ class FakturkaApp(App):
 
     # -- command palette -------------------------------------------------------------
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its search prompt in the current language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" entry: the theme list, prompted in the current language."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(CommandPalette(providers=[ThemeProvider], placeholder=_("Search for themes…")))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Textual's own entries (Theme, Quit, Keys, Maximize, Screenshot) are English: from the catalog.
+        for command in super().get_system_commands(screen):
+            yield command._replace(title=_(command.title), help=_(command.help))
         # Through run_action, as the keys go, so a refusal from a palette entry is shown the same way.
         for name, (key, title, _screen) in SECTIONS.items():
             yield SystemCommand(

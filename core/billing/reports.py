@@ -98,11 +98,7 @@ def _payments_condition(since: date, until: date):
     """Payments received in the range: what ``amount_paid`` counts for an invoice (income linked to
     it), by the day the money came. Not every incoming movement: one that pays no invoice (ignored,
     a duplicate, still to review or match) was not paid against an invoice."""
-    return (
-        payment_condition()
-        & (MoneyTransaction.transacted_on >= since)
-        & (MoneyTransaction.transacted_on <= until)
-    )
+    return payment_condition() & (MoneyTransaction.transacted_on >= since) & (MoneyTransaction.transacted_on <= until)
 
 
 def _received(since: date, until: date) -> PerCurrency:

@@ -136,3 +136,23 @@ def country_name(code: str, lang: str) -> str:
     if not code:
         return ""
     return Locale.parse(babel_locale(lang)).territories.get(code.upper(), code.upper())
+
+
+def format_amount_input(value: Decimal | int | str, lang: str) -> str:
+    """An amount as a form shows it for editing: ``"1234.5"`` -> ``"1 234,50"`` (cs) / ``"1,234.50"`` (en).
+
+    At least two decimals (a grouped ``1,000`` would be ambiguous to parse_amount) and every digit the
+    value has; plain spaces, so the text is what the person could type. Reads back with parse_amount.
+    """
+    amount = Decimal(str(value))
+    digits = max(2, -amount.as_tuple().exponent) if isinstance(amount.as_tuple().exponent, int) else 2
+    text = format_decimal(amount, format="#,##0." + "0" * digits, locale=babel_locale(lang), decimal_quantization=False)
+    return text.replace(NBSP, " ").replace("\u202f", " ")
+
+
+def format_date_input(d: date, lang: str) -> str:
+    """A date as a form shows it for editing: ``21. 11. 2026`` (cs), ``2026-11-21`` (en).
+
+    English keeps ISO: Babel's ``Nov 21, 2026`` is not something parse_date reads back.
+    """
+    return format_date(d, lang) if normalize_language(lang) == "cs" else d.isoformat()

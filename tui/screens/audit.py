@@ -16,13 +16,27 @@ from core.platform.history import (
     format_changes_many,
     get_audit_record,
 )
-from tui.i18n import _
+from tui.i18n import _, pgettext
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.shown import LINE, label, plain
 from tui.widgets.tables import PlainDataTable
+
+
+# Audit values are stored in English ("manual", "invoices", "update"): shown from the catalog, where a
+# plugin's name (a source) is not, so it stays as it is.
+def source_shown(source: str) -> str:
+    return pgettext("audit source", source)
+
+
+def table_shown(table: str) -> str:
+    return pgettext("audit table", table)
+
+
+def action_shown(action: str) -> str:
+    return pgettext("audit action", action)
 
 
 class AuditDetailScreen(DetailScreen):
@@ -34,11 +48,12 @@ class AuditDetailScreen(DetailScreen):
         r = self.record
         with Vertical(classes="dialog detail-dialog"):
             yield Static(
-                plain(f"{_('Audit record')} {r.id} · {r.action} {r.table_name} #{r.row_id}"), classes="dialog-title"
+                plain(f"{_('Audit record')} {r.id} · {action_shown(r.action)} {table_shown(r.table_name)} #{r.row_id}"),
+                classes="dialog-title",
             )
             yield Static(
                 plain(
-                    f"{_('Source')}: {r.source}   {_('Sync run')}: {r.sync_run or '—'}   "
+                    f"{_('Source')}: {source_shown(r.source)}   {_('Sync run')}: {r.sync_run or '—'}   "
                     f"{_('Time')}: {r.created_at:%Y-%m-%d %H:%M:%S} UTC"
                 )
             )
@@ -61,13 +76,13 @@ class AuditScreen(SectionScreen):
         with Vertical(id="audit"):
             with Horizontal(classes="filters"):
                 yield Select(
-                    [(_("All sources"), "")] + [(label(s), s) for s in audit_sources()],
+                    [(_("All sources"), "")] + [(label(source_shown(s)), s) for s in audit_sources()],
                     value="",
                     allow_blank=False,
                     id="filter-source",
                 )
                 yield Select(
-                    [(_("All tables"), "")] + [(label(t), t) for t in audit_tables()],
+                    [(_("All tables"), "")] + [(label(table_shown(t)), t) for t in audit_tables()],
                     value="",
                     allow_blank=False,
                     id="filter-table",
@@ -116,7 +131,17 @@ class AuditScreen(SectionScreen):
         query = audit_query(source=source or None, table=table or None, row_id=record, since=since, until=until)
         records = list(query.limit(limit).offset(offset))
         return [
-            (r.id, [f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.source, r.table_name, str(r.row_id), r.action, changes])
+            (
+                r.id,
+                [
+                    f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+                    source_shown(r.source),
+                    table_shown(r.table_name),
+                    str(r.row_id),
+                    action_shown(r.action),
+                    changes,
+                ],
+            )
             for r, changes in zip(records, format_changes_many(records, limit=3), strict=True)
         ]
 
@@ -131,8 +156,8 @@ class AuditScreen(SectionScreen):
 
     def refresh_data(self) -> None:
         # New sources and tables appear as plugins run: refresh the filter choices too.
-        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), audit_sources())
-        refresh_choices(self.query_one("#filter-table", Select), _("All tables"), audit_tables())
+        refresh_choices(self.query_one("#filter-source", Select), _("All sources"), audit_sources(), source_shown)
+        refresh_choices(self.query_one("#filter-table", Select), _("All tables"), audit_tables(), table_shown)
         self.query_one(PagedTable).reload()
 
     def action_refresh(self) -> None:

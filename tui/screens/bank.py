@@ -14,12 +14,12 @@ from core.banking import matching
 from core.billing.invoicing import get_invoice
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
 from core.store.states import MatchStatus
-from tui.i18n import _, day, money
+from tui.i18n import TranslatedBindings, _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import label, plain, plain_lines, shown
 from tui.widgets.tables import PlainDataTable, styled
 
@@ -61,7 +61,7 @@ class TransactionDetailScreen(DetailScreen):
                 yield Static(plain_lines(json.dumps(t.raw_data, ensure_ascii=False, indent=2) if t.raw_data else "—"))
 
 
-class InvoicePickerScreen(ModalScreen):
+class InvoicePickerScreen(TranslatedBindings, ModalScreen):
     """Candidates for a transaction, best first, with the evidence."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -111,6 +111,8 @@ class BankScreen(SectionScreen):
     SECTION = "bank"
     TITLE_MSGID = "Bank transactions"
     BINDINGS = [
+        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
+        Binding("question_mark", "app.help", "Help"),
         Binding("l", "link", "Link to invoice"),
         Binding("u", "unlink", "Unlink"),
         Binding("g", "ignore", "Ignore/restore"),
@@ -141,14 +143,14 @@ class BankScreen(SectionScreen):
             yield PagedTable(
                 self.fetch,
                 [
-                    (_("Date"), "date"),
-                    (_("Source"), "source"),
-                    (_("Amount"), "amount"),
-                    (_("VS"), "vs"),
-                    (_("Counterparty"), "counterparty"),
-                    (_("Message"), "message"),
-                    (_("Status"), "status"),
-                    (_("Invoice"), "invoice"),
+                    Col(_("Date"), "date"),
+                    Col(_("Source"), "source", give=3),
+                    Col(_("Amount"), "amount"),
+                    Col(_("VS"), "vs", give=2),
+                    Col(_("Counterparty"), "counterparty", give=1, cut_to=10),
+                    Col(_("Message"), "message", give=4, cut_to=12, fill=True),
+                    Col(_("Status"), "status"),
+                    Col(_("Invoice"), "invoice"),
                 ],
                 signature=("", "", "all"),
                 id="tx-list",

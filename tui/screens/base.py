@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TextArea
 
 from core.store.db import change_token
-from tui.i18n import _, language
+from tui.i18n import TranslatedBindings, _, language
 
 
 def translate_bindings(node) -> None:
@@ -29,7 +29,7 @@ def translate_bindings(node) -> None:
         node._bindings.key_to_bindings[key] = translated
 
 
-class SectionScreen(Screen):
+class SectionScreen(TranslatedBindings, Screen):
     """A top-level section (a Textual mode). Subclasses compose ``body()``."""
 
     SECTION = ""  # mode name

@@ -14,7 +14,7 @@ from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormField, FormScreen
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 
 LANGUAGES = [("Čeština", "cs"), ("English", "en")]
 
@@ -76,6 +76,8 @@ class ClientsScreen(SectionScreen):
     SECTION = "clients"
     TITLE_MSGID = "Clients & Projects"
     BINDINGS = [
+        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
+        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_client", "New client"),
         Binding("N", "new_project", "New project"),
         Binding("e", "edit", "Edit"),
@@ -83,6 +85,9 @@ class ClientsScreen(SectionScreen):
         Binding("v", "toggle_archived", "Show archived"),
         Binding("tab", "switch_list", "Clients ⇄ projects", show=False),
     ]
+
+    # Below 100 columns the two lists are stacked (app.tcss): side by side, neither showed its columns.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     show_archived = False
 
@@ -93,11 +98,11 @@ class ClientsScreen(SectionScreen):
                 yield PagedTable(
                     self.fetch_clients,
                     [
-                        (_("Name"), "name"),
-                        (_("Currency"), "currency"),
-                        (_("Language"), "language"),
-                        (_("Rate"), "rate"),
-                        (_("Terms"), "terms"),
+                        Col(_("Name"), "name", cut_to=12),
+                        Col(_("Currency"), "currency"),
+                        Col(_("Language"), "language", give=1),
+                        Col(_("Rate"), "rate"),
+                        Col(_("Terms"), "terms"),
                     ],
                     id="clients",
                 )
@@ -105,7 +110,7 @@ class ClientsScreen(SectionScreen):
                 yield Static(_("Projects"), classes="pane-title", id="projects-title")
                 yield PagedTable(
                     self.fetch_projects,
-                    [(_("Project"), "name"), (_("Rate"), "rate"), (_("State"), "state")],
+                    [Col(_("Project"), "name", cut_to=12), Col(_("Rate"), "rate"), Col(_("State"), "state")],
                     id="projects",
                 )
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 
 from core.billing.clients import project_label
@@ -15,7 +16,9 @@ from tui.i18n import _, money
 from tui.screens.base import SectionScreen
 from tui.widgets.shown import CELL, markup, shown
 
-BAR_WIDTH = 24
+MIN_BAR = 4
+# The chart card's frame and the dashboard's: padding 1 each side, the card's border and padding, a scrollbar.
+CHART_FRAME = 9
 MONTH_MSGIDS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -29,30 +32,53 @@ def chart_currencies(data: Dashboard) -> list[str]:
     return sorted(set(data.invoiced_by_month) | set(data.received_by_month))
 
 
-def chart(data: Dashboard, currency: str) -> str:
-    """Invoiced vs received per month for one currency: one line per month, two bars."""
+def chart(data: Dashboard, currency: str, width: int = 80, two_lines: bool = False) -> str:
+    """Invoiced vs received per month for one currency, ``width`` cells wide.
+
+    One line per month with the two bars side by side, or (``two_lines``, when the screen is tall
+    enough) the invoiced bar above the received one, each as long as the width allows."""
     invoiced = data.invoiced_by_month.get(currency, [0] * 12)
     received = data.received_by_month.get(currency, [0] * 12)
     peak = max(invoiced + received) or 1
     lines = [f"[$accent]█[/] {_('invoiced')}   [$success]█[/] {_('received')}"]
+    if two_lines:
+        amount_width = max(len(money(a, currency)) for a in invoiced + received)
+        bar = max(MIN_BAR, width - 6 - 2 - amount_width)
+    else:
+        pairs = zip(invoiced, received, strict=False)
+        amount_width = max(len(f"{money(i, currency)} / {money(r, currency)}") for i, r in pairs)
+        bar = max(MIN_BAR, (width - 6 - 3 - amount_width) // 2)
     for month, inv, rec in zip(data.months, invoiced, received, strict=False):
         label = f"{_(MONTH_MSGIDS[month.month - 1])} {month.year % 100:02d}"
-        inv_bar = "█" * round(BAR_WIDTH * inv / peak)
-        rec_bar = "█" * round(BAR_WIDTH * rec / peak)
+        inv_bar = "█" * round(bar * inv / peak)
+        rec_bar = "█" * round(bar * rec / peak)
+        if two_lines:
+            lines.append(f"{label:>6} [$accent]{inv_bar:<{bar}}[/] {money(inv, currency) if inv else ''}")
+            lines.append(f"{'':>6} [$success]{rec_bar:<{bar}}[/] {money(rec, currency) if rec else ''}")
+            continue
         amounts = f"{money(inv, currency)} / {money(rec, currency)}" if inv or rec else ""
-        lines.append(f"{label:>6} [$accent]{inv_bar:<{BAR_WIDTH}}[/] [$success]{rec_bar:<{BAR_WIDTH}}[/] {amounts}")
+        lines.append(f"{label:>6} [$accent]{inv_bar:<{bar}}[/] [$success]{rec_bar:<{bar}}[/] {amounts}")
     return "\n".join(lines)
 
 
 class DashboardScreen(SectionScreen):
     SECTION = "dashboard"
     TITLE_MSGID = "Dashboard"
-    BINDINGS = [Binding("g", "next_currency", "Chart currency"), Binding("r", "refresh", "Refresh")]
+    BINDINGS = [
+        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
+        Binding("question_mark", "app.help", "Help"),
+        Binding("g", "next_currency", "Chart currency"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+    # Classes for app.tcss: six cards in one row on a wide terminal, three per row otherwise.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
 
     chart_index = 0
+    _chart_size: tuple[int, int] = (0, 0)
 
     def body(self) -> ComposeResult:
-        with Vertical(id="dashboard"):
+        # Scrolls (arrows, page keys, the wheel): at 80x24 the chart is below the cards.
+        with VerticalScroll(id="dashboard"):
             with Grid(id="cards"):
                 for card in ("week", "month", "unbilled", "outstanding", "overdue", "received"):
                     yield Static(id=f"card-{card}", classes="card")
@@ -66,6 +92,18 @@ class DashboardScreen(SectionScreen):
     def action_next_currency(self) -> None:
         self.chart_index += 1
         self.refresh_data()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._chart_size != tuple(event.size):
+            self.refresh_data()
+
+    def _chart_layout(self) -> tuple[int, bool]:
+        """The chart's width, and whether a month gets two lines (the screen is tall enough)."""
+        width, height = self.size
+        self._chart_size = (width, height)
+        cards = 7 if self.has_class("-wide") else 15  # one row of cards or two, with the gutter
+        room = height - 2 - cards - 3 - 4  # header and footer, the cards, the timer, the chart's frame
+        return max(40, width - CHART_FRAME), room >= 2 * 12
 
     def action_refresh(self) -> None:
         self.refresh_data()
@@ -104,4 +142,7 @@ class DashboardScreen(SectionScreen):
             return
         currency = currencies[self.chart_index % len(currencies)]
         hint = f"  ({_('g: next currency')})" if len(currencies) > 1 else ""
-        self.query_one("#chart", Static).update(f"[b]{title}: {currency}[/b]{hint}\n{chart(data, currency)}")
+        width, two_lines = self._chart_layout()
+        self.query_one("#chart", Static).update(
+            f"[b]{title}: {currency}[/b]{hint}\n{chart(data, currency, width, two_lines)}"
+        )

@@ -8,11 +8,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from tui.i18n import _
+from tui.i18n import TranslatedBindings, _
 from tui.widgets.tables import PlainDataTable
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
     def __init__(self, rows: list[tuple[str, str]], screen_title: str):

@@ -18,13 +18,13 @@ from core.billing.clients import get_client, list_clients
 from core.store.states import InvoiceStatus
 from core.values.dates import parse_date
 from core.values.validation import ValidationError
-from tui.i18n import _, day, money
+from tui.i18n import TranslatedBindings, _, day, money
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen
 from tui.widgets.inputs import DateInput
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import label, markup, plain, plain_lines
 from tui.widgets.tables import PlainDataTable, styled
 
@@ -38,7 +38,7 @@ STATUS_FILTERS = [
 ]
 
 
-class NewInvoiceScreen(ModalScreen):
+class NewInvoiceScreen(TranslatedBindings, ModalScreen):
     """Pick a client and an end date, see the lines and total, then create the draft."""
 
     BINDINGS = [Binding("ctrl+s", "create", "Create draft", priority=True), Binding("escape", "cancel", "Cancel")]
@@ -206,14 +206,17 @@ class InvoiceDetailScreen(DetailScreen):
 class InvoicesScreen(SectionScreen):
     SECTION = "invoices"
     TITLE_MSGID = "Invoices"
+    # The footer shows the most used first; the rarer ones are on the help screen (?) and in the palette.
     BINDINGS = [
+        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
+        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_invoice", "New invoice"),
         Binding("S", "send", "Mark sent"),
         Binding("P", "pay", "Mark paid"),
-        Binding("X", "cancel_invoice", "Cancel invoice"),
-        Binding("D", "delete_draft", "Delete draft"),
         Binding("e", "export", "Export PDF"),
-        Binding("E", "export_all", "Export all listed"),
+        Binding("X", "cancel_invoice", "Cancel invoice", show=False),
+        Binding("D", "delete_draft", "Delete draft", show=False),
+        Binding("E", "export_all", "Export all listed", show=False),
     ]
 
     def body(self) -> ComposeResult:
@@ -228,13 +231,13 @@ class InvoicesScreen(SectionScreen):
             yield PagedTable(
                 self.fetch,
                 [
-                    (_("Number"), "number"),
-                    (_("Client"), "client"),
-                    (_("Status"), "status"),
-                    (_("Issued"), "issued"),
-                    (_("Due"), "due"),
-                    (_("Total"), "total"),
-                    (_("Still due"), "due_amount"),
+                    Col(_("Number"), "number"),
+                    Col(_("Client"), "client", cut_to=12),
+                    Col(_("Status"), "status"),
+                    Col(_("Issued"), "issued", give=2),
+                    Col(_("Due"), "due", give=1),
+                    Col(_("Total"), "total"),
+                    Col(_("Still due"), "due_amount"),
                 ],
                 signature="all",
                 id="invoice-list",

@@ -40,7 +40,8 @@ def plugin_form_fields(name: str) -> list[FormField]:
     fields = []
     for f in plugin.fields:
         value = view.get(f.key)
-        help_text = f.help
+        # Plugins declare labels and help in English: shown from the catalog when it has them.
+        help_text = _(f.help) if f.help else ""
         if f.secret:
             # A stored secret is never shown or sent back: empty means "keep it".
             help_text = (help_text + " " if help_text else "") + (
@@ -50,7 +51,7 @@ def plugin_form_fields(name: str) -> list[FormField]:
         fields.append(
             FormField(
                 f.key,
-                f.label,
+                _(f.label),
                 KIND_TO_FORM[f.kind],
                 "" if value is None else value,
                 options=[(c, c) for c in f.choices],

@@ -17,7 +17,7 @@ from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.filters import chosen
 from tui.widgets.form import FormField, FormScreen
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import label
 
 
@@ -93,6 +93,8 @@ class TimeScreen(SectionScreen):
     SECTION = "time"
     TITLE_MSGID = "Time"
     BINDINGS = [
+        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
+        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_entry", "New entry"),
         Binding("e", "edit_entry", "Edit"),
         Binding("delete", "delete_entry", "Delete"),
@@ -118,12 +120,12 @@ class TimeScreen(SectionScreen):
             yield PagedTable(
                 self.fetch,
                 [
-                    (_("Date"), "date"),
-                    (_("Project"), "project"),
-                    (_("Time"), "time"),
-                    (_("Amount"), "amount"),
-                    (_("State"), "state"),
-                    (_("Description"), "description"),
+                    Col(_("Date"), "date"),
+                    Col(_("Project"), "project", cut_to=14),
+                    Col(_("Time"), "time"),
+                    Col(_("Amount"), "amount"),
+                    Col(_("State"), "state"),
+                    Col(_("Description"), "description", give=1, cut_to=10, fill=True),
                 ],
                 signature=(None, None, None, False),
                 id="entries",

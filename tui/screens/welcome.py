@@ -8,10 +8,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.i18n import _
+from tui.i18n import TranslatedBindings, _
 
 
-class WelcomeScreen(ModalScreen[str]):
+class WelcomeScreen(TranslatedBindings, ModalScreen[str]):
     """Dismisses with "profile", "demo" or "skip"."""
 
     BINDINGS = [

@@ -8,11 +8,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.i18n import _
+from tui.i18n import TranslatedBindings, _
 from tui.widgets.shown import plain_lines
 
 
-class Confirm(ModalScreen[bool]):
+class Confirm(TranslatedBindings, ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", show=False),
         Binding("n", "answer(False)", "No", show=False),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
+from tui.i18n import TranslatedBindings
 
-class DetailScreen(ModalScreen[None]):
+
+class DetailScreen(TranslatedBindings, ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
 
     def action_close(self) -> None:

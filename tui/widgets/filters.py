@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from textual.widgets import Select
 
@@ -15,10 +15,13 @@ def chosen(select: Select, default: Any = "") -> Any:
     return default if value is Select.NULL else value
 
 
-def refresh_choices(select: Select, all_label: str, values: Iterable[str]) -> None:
-    """Replace the options ("all" first, then ``values``) keeping the selection if it still exists."""
+def refresh_choices(
+    select: Select, all_label: str, values: Iterable[str], shown_as: Callable[[str], str] = str
+) -> None:
+    """Replace the options ("all" first, then ``values`` as ``shown_as`` names them) keeping the selection
+    if it still exists."""
     values = list(values)
     current = chosen(select)
     with select.prevent(Select.Changed):
-        select.set_options([(all_label, "")] + [(label(v), v) for v in values])  # stored names: not markup
+        select.set_options([(all_label, "")] + [(label(shown_as(v)), v) for v in values])  # stored names: not markup
         select.value = current if current in values else ""

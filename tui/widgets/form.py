@@ -25,7 +25,7 @@ from core.errors import FakturkaError
 from core.values.forms import FormErrors
 from core.values.text import for_terminal, lines_for_terminal
 from core.values.validation import ValidationError
-from tui.i18n import _
+from tui.i18n import TranslatedBindings, _, amount_input, date_input
 from tui.widgets.inputs import DateInput, MoneyInput
 from tui.widgets.shown import label, plain, plain_lines
 from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
@@ -55,10 +55,12 @@ def _widget_for(f: FormField) -> Widget:
         return Select(options, value=value, allow_blank=f.allow_blank or value is Select.NULL, id=wid)
     if f.kind == "textarea":
         return TextArea(lines_for_terminal(str(f.value or "")), id=wid, classes="textarea")
+    # Amounts and dates come as machine text ("1234.50", "2026-11-21"): shown as the language writes
+    # them ("1 234,50", "21. 11. 2026"); parse_amount and parse_date read both styles back.
     if f.kind == "money":
-        return MoneyInput(str(f.value or ""), id=wid)
+        return MoneyInput(amount_input(f.value), id=wid)
     if f.kind == "date":
-        return DateInput(str(f.value or ""), id=wid)
+        return DateInput(date_input(f.value), id=wid)
     if f.kind == "number":
         return Input(str(f.value if f.value is not None else ""), type="number", id=wid)
     return Input(for_terminal(f.value), password=f.kind == "secret", id=wid)
@@ -168,7 +170,7 @@ class FormView(Vertical):
             self.show_error(None, str(exc))
 
 
-class FormScreen(ModalScreen[Any]):
+class FormScreen(TranslatedBindings, ModalScreen[Any]):
     """A modal form: ``push_screen(FormScreen(title, fields, on_submit), callback)``.
 
     Dismisses with whatever ``on_submit`` returned; with ``None`` on escape.

@@ -8,7 +8,7 @@ from textual.widgets import Input
 from core.values.dates import parse_date
 from core.values.money import MoneyError, parse_amount
 from core.values.validation import ValidationError
-from tui.i18n import _
+from tui.i18n import _, amount_input
 
 
 def _is_amount(text: str) -> bool:
@@ -37,7 +37,7 @@ class MoneyInput(Input):
     def __init__(self, value: str = "", **kwargs):
         super().__init__(
             value=value,
-            placeholder=kwargs.pop("placeholder", "0.00"),
+            placeholder=kwargs.pop("placeholder", amount_input("0.00")),
             restrict=r"[0-9 ,.\-]*",
             validators=[Function(_is_amount, _("Type an amount such as 1234.50."))],
             **kwargs,
@@ -50,7 +50,7 @@ class DateInput(Input):
     def __init__(self, value: str = "", **kwargs):
         super().__init__(
             value=value,
-            placeholder=kwargs.pop("placeholder", "YYYY-MM-DD"),
+            placeholder=kwargs.pop("placeholder", _("YYYY-MM-DD")),
             validators=[Function(_is_date, _("Type a date as YYYY-MM-DD."))],
             **kwargs,
         )

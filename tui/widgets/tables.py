@@ -5,6 +5,8 @@ client name containing ``[/ref 42]`` would crash the app or lose its
 brackets. Here ``str`` cells become ``Text``; a screen that wants styling
 passes ``Text`` (e.g. ``styled("overdue", "bold red")``) explicitly.
 
+A cell narrower than its text (a column cut to fit the terminal) ends in "…".
+
 Every cell is also the choke point for stored text (tui/widgets/shown.py): control characters cannot
 reach the terminal and a long value is cut at the table's ``cell_limit``.
 """
@@ -18,7 +20,7 @@ from tui.widgets.shown import CELL, shown
 
 
 def styled(text: str, style: str) -> Text:
-    return Text(shown(text, CELL), style=style)
+    return Text(shown(text, CELL), style=style, overflow="ellipsis", no_wrap=True)
 
 
 def plain_cells(cells, limit: int = CELL) -> list:
@@ -27,9 +29,10 @@ def plain_cells(cells, limit: int = CELL) -> list:
 
 def _safe_cell(cell, limit: int):
     if isinstance(cell, str):
-        return Text(shown(cell, limit))
+        return Text(shown(cell, limit), overflow="ellipsis", no_wrap=True)
     if isinstance(cell, Text) and (len(cell.plain) > limit or not cell.plain.isprintable()):
-        return Text(shown(cell.plain, limit), style=cell.style)  # its spans go: they were placed on the old text
+        # its spans go: they were placed on the old text
+        return Text(shown(cell.plain, limit), style=cell.style, overflow="ellipsis", no_wrap=True)
     return cell
 
 

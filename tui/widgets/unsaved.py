@@ -8,12 +8,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.i18n import _
+from tui.i18n import TranslatedBindings, _
 
 SAVE, DISCARD, STAY = "save", "discard", "stay"
 
 
-class UnsavedChanges(ModalScreen[str]):
+class UnsavedChanges(TranslatedBindings, ModalScreen[str]):
     """Dismisses with SAVE, DISCARD or STAY."""
 
     BINDINGS = [
