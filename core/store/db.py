@@ -124,14 +124,3 @@ def describe_database_error(exc: BaseException) -> str:
             f"writable, then try again; 'fakturka info' shows where it is."
         )
     return f"the database refused the change: {text}"
-
-
-def change_token() -> tuple[int, int]:
-    """A value that changes whenever the database may have changed, read in microseconds.
-
-    ``PRAGMA data_version`` changes when another connection (another process, or a worker thread's
-    connection) commits; ``total_changes`` counts the rows this thread's connection wrote. Both are
-    per connection, so compare tokens read on the same thread.
-    """
-    conn = db.connection()
-    return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes

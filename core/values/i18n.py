@@ -145,7 +145,8 @@ def format_amount_input(value: Decimal | int | str, lang: str) -> str:
     value has; plain spaces, so the text is what the person could type. Reads back with parse_amount.
     """
     amount = Decimal(str(value))
-    digits = max(2, -amount.as_tuple().exponent) if isinstance(amount.as_tuple().exponent, int) else 2
+    exponent = amount.as_tuple().exponent  # "n"/"N"/"F" for NaN and infinity: two decimals then
+    digits = max(2, -exponent) if isinstance(exponent, int) else 2
     text = format_decimal(amount, format="#,##0." + "0" * digits, locale=babel_locale(lang), decimal_quantization=False)
     return text.replace(NBSP, " ").replace("\u202f", " ")
 

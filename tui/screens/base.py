@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TextArea
 
-from core.store.db import change_token
+from core.store.changes import change_token
 from tui.i18n import TranslatedBindings, _, language
 
 
