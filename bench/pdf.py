@@ -118,7 +118,7 @@ def floor_document(fonts, table: list[list[str]], payload: str, path: Path, *, s
     import segno
     from fpdf import FPDF
 
-    from core.billing.pdf import draw_qr
+    from core.billing.pdf.qr_draw import draw_qr
 
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from cli.base import CommandError, confirm, date_arg, file_mode, output_path, print_json, print_table, say
+from core.billing import invoice_status as status_svc
 from core.billing import invoicing as svc
 from core.billing import payments
 from core.billing.clients import find_client
@@ -238,10 +239,10 @@ def invoice_show(args) -> int:
 def invoice_status(args) -> int:
     inv = svc.find_invoice(args.number)
     if args.action == "send":
-        svc.mark_sent(inv, args.date)
+        status_svc.mark_sent(inv, args.date)
         say(f"Invoice {inv.number} marked sent; due {inv.due_on.isoformat()}.")
     elif args.action == "pay":
-        svc.mark_paid(inv, args.date)
+        status_svc.mark_paid(inv, args.date)
         say(f"Invoice {inv.number} marked paid on {inv.paid_on.isoformat()}.")
     else:
         return invoice_cancel(inv, args)
@@ -250,7 +251,7 @@ def invoice_status(args) -> int:
 
 def invoice_cancel(inv: Invoice, args) -> int:
     """Cancel after a confirmation that names the payments it unlinks, when there are any."""
-    movements = svc.linked_movements(inv)
+    movements = status_svc.linked_movements(inv)
     question = f"Cancel invoice {inv.number} for {inv.client.name}?"
     if movements:
         paid = sum(m.amount for m in movements if m.transaction_type == "income")
@@ -263,7 +264,7 @@ def invoice_cancel(inv: Invoice, args) -> int:
     if not confirm(question, args.yes or args.unlink_payments):
         say("Nothing changed.")
         return 1
-    svc.cancel_invoice(inv, unlink_payments=True)
+    status_svc.cancel_invoice(inv, unlink_payments=True)
     say(f"Invoice {inv.number} cancelled; its entries are unbilled again.")
     if movements:
         ids = ", ".join(str(m.id) for m in movements)
@@ -279,7 +280,7 @@ def invoice_delete(args) -> int:
     if not confirm(f"Delete draft {inv.number} for {inv.client.name}?", args.yes):
         say("Nothing changed.")
         return 1
-    svc.delete_draft(inv)
+    status_svc.delete_draft(inv)
     say(f"Draft {args.number} deleted; its entries are unbilled again.")
     return 0
 

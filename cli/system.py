@@ -40,7 +40,7 @@ def info(args) -> int:
 
 
 def keys_rotate(args) -> int:
-    from core.platform.credentials import rotate_key
+    from core.platform.key_rotation import rotate_key
 
     count = rotate_key()
     print(f"Re-encrypted {count} credential set(s) under a new key ({paths.key_path()}).")
@@ -59,7 +59,8 @@ def _re_enter_command(name: str) -> str:
 
 
 def keys_reset(args) -> int:
-    from core.platform.credentials import plugins_with_stored_secrets, reset_key
+    from core.platform.credentials import plugins_with_stored_secrets
+    from core.platform.key_rotation import reset_key
 
     names = plugins_with_stored_secrets()
     if names:

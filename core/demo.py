@@ -8,7 +8,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from core.billing import clients as client_svc
-from core.billing import invoicing
+from core.billing import invoice_status, invoicing
 from core.billing import profile as profile_svc
 from core.billing.timesheet import EntryInput, add_entry
 from core.errors import FakturkaError
@@ -182,13 +182,13 @@ def _demo_invoices(clients: tuple[Client, Client, Client], today: date) -> None:
                 continue
             created.append(inv)
             if back >= 2 or client is not berlin:
-                invoicing.mark_sent(inv, issue)
+                invoice_status.mark_sent(inv, issue)
             if back >= 3:
                 _demo_payment(inv, client)
     # One cancelled invoice, as happens when a client disputes a bill.
     for inv in created:
         if inv.status == InvoiceStatus.SENT and inv.client == studio:
-            invoicing.cancel_invoice(inv)
+            invoice_status.cancel_invoice(inv)
             break
 
 
@@ -207,7 +207,7 @@ def _demo_payment(inv: Invoice, client: Client) -> None:
         invoice=inv,
         match_status=MatchStatus.MATCHED,
     )
-    invoicing.mark_paid(inv, inv.due_on - timedelta(days=2))
+    invoice_status.mark_paid(inv, inv.due_on - timedelta(days=2))
 
 
 def demo_statement_path() -> Path:

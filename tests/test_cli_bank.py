@@ -16,7 +16,7 @@ import pytest
 from helpers import last_audit_id, reload
 
 from core.billing import clients as client_svc
-from core.billing import invoicing
+from core.billing import invoice_status, invoicing
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import AuditRecord
@@ -46,7 +46,7 @@ def sent_invoice(client: Client, amount: str) -> Invoice:
     project = Project.get(Project.client == client)
     ts.add_entry(ts.EntryInput(project=project, date=ISSUED - timedelta(days=3), fixed=amount, description="Delivery"))
     invoice = invoicing.create_invoice(client, until=ISSUED, issued_on=ISSUED)
-    invoicing.mark_sent(invoice, ISSUED)
+    invoice_status.mark_sent(invoice, ISSUED)
     return reload(invoice)
 
 
@@ -292,7 +292,7 @@ def test_wrong_input_is_refused_with_one_line_and_changes_nothing(books, ok, ref
     ok("match")  # exact is linked now, review is in review
     eur_income = tx(150_000, currency="EUR", counterparty="Nordlicht GmbH")
     cancelled = sent_invoice(books.acme, "100")
-    invoicing.cancel_invoice(cancelled)
+    invoice_status.cancel_invoice(cancelled)
 
     line = refused("match", "link", "999", books.open_czk.number)
     assert "no transaction" in line and "999" in line

@@ -16,17 +16,14 @@ from helpers import mode
 
 from core.platform import credentials
 from core.platform.credentials import (
-    CredentialError,
-    Key,
     decrypt,
     encrypt,
     get_credentials,
     load_keyring,
-    read_key_file,
-    rotate_key,
     set_credentials,
-    write_key_file,
 )
+from core.platform.key_file import CredentialError, Key, read_key_file, write_key_file
+from core.platform.key_rotation import rotate_key
 from core.store import paths
 from core.store.audit import AuditRecord
 from core.store.db import db

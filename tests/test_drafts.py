@@ -14,11 +14,12 @@ from pypdf import PdfReader
 
 from core.banking import matching
 from core.billing import clients as client_svc
+from core.billing import drafts, invoice_status, payments, pdf
 from core.billing import invoicing as inv_svc
-from core.billing import payments, pdf
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.billing.pdf import document
+from core.billing.pdf.page import DRAFT_MARK
 from core.billing.totals import compute_totals, line_amount
 from core.store.audit_records import AuditRecord as AuditLog
 from core.store.models import Invoice, MoneyTransaction, WorkEntry
@@ -111,7 +112,7 @@ def test_czech_draft_pdf_is_marked_and_has_no_payment_qr(draft, tmp_path):
 
 
 def test_sent_invoice_pdf_is_unchanged_final_with_its_qr(draft, tmp_path):
-    sent = inv_svc.mark_sent(draft, ISSUED)
+    sent = invoice_status.mark_sent(draft, ISSUED)
     path = pdf.render_invoice(sent, tmp_path / "sent.pdf")
     text = pdf_text(path)
     assert f"Faktura {sent.number}" in text and "Daňový doklad" in text and "QR Platba" in text
@@ -130,14 +131,14 @@ def test_english_draft_says_draft_and_no_qr_is_drawn(acme, web, tmp_path, monkey
     assert "DRAFT" in text and f"Draft invoice {invoice.number}" in text
     assert "Tax document" not in text
     assert drawn == []
-    inv_svc.mark_sent(invoice, ISSUED)
+    invoice_status.mark_sent(invoice, ISSUED)
     final = pdf_text(pdf.render_invoice(reload(invoice), tmp_path / "en-sent.pdf"))
     assert drawn and "DRAFT" not in final and "Tax document" in final
 
 
 def test_draft_mark_on_every_page_of_a_long_draft(draft, tmp_path):
-    rows = [inv_svc.LineEdit(f"Item {i}", Decimal(1), "pcs", 1000, Decimal(21)) for i in range(80)]
-    long = inv_svc.update_draft(draft, lines=rows)
+    rows = [drafts.LineEdit(f"Item {i}", Decimal(1), "pcs", 1000, Decimal(21)) for i in range(80)]
+    long = drafts.update_draft(draft, lines=rows)
     reader = PdfReader(pdf.render_invoice(long, tmp_path / "long.pdf"))
     assert len(reader.pages) > 1
     assert all("NÁVRH" in page.extract_text() for page in reader.pages)
@@ -146,7 +147,7 @@ def test_draft_mark_on_every_page_of_a_long_draft(draft, tmp_path):
 def test_draft_pdf_renders_to_an_image_with_the_mark_visible(draft, tmp_path):
     """The mark is drawn, not only written: the page centre (where it crosses) has its grey."""
     path = pdf.render_invoice(draft, tmp_path / "draft.pdf")
-    sent_path = pdf.render_invoice(inv_svc.mark_sent(draft, ISSUED), tmp_path / "sent.pdf")
+    sent_path = pdf.render_invoice(invoice_status.mark_sent(draft, ISSUED), tmp_path / "sent.pdf")
 
     def grey_pixels(pdf_path) -> int:
         doc = pypdfium2.PdfDocument(str(pdf_path))
@@ -155,7 +156,7 @@ def test_draft_pdf_renders_to_an_image_with_the_mark_visible(draft, tmp_path):
         finally:
             doc.close()
         image.save(pdf_path.with_suffix(".png"))
-        return dict((color, count) for count, color in image.getcolors(maxcolors=1 << 24)).get(document.DRAFT_MARK, 0)
+        return dict((color, count) for count, color in image.getcolors(maxcolors=1 << 24)).get(DRAFT_MARK, 0)
 
     assert grey_pixels(path) > 1000
     assert grey_pixels(sent_path) < 100  # only where anti-aliasing happens to hit that grey
@@ -168,10 +169,10 @@ def test_draft_pdf_renders_to_an_image_with_the_mark_visible(draft, tmp_path):
 def test_a_draft_cannot_be_marked_paid(draft):
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError, match="is a draft; send it first"):
-        inv_svc.mark_paid(draft)
+        invoice_status.mark_paid(draft)
     assert db_state() == before
-    sent = inv_svc.mark_sent(draft, ISSUED)
-    assert inv_svc.mark_paid(sent, date(2026, 4, 2)).status == "paid"
+    sent = invoice_status.mark_sent(draft, ISSUED)
+    assert invoice_status.mark_paid(sent, date(2026, 4, 2)).status == "paid"
 
 
 def test_a_payment_cannot_be_linked_to_a_draft_by_hand_or_automatically(draft):
@@ -185,7 +186,7 @@ def test_a_payment_cannot_be_linked_to_a_draft_by_hand_or_automatically(draft):
     assert matching.match_transactions([payment.id]).matched == []
     assert reload(payment).invoice_id is None and reload(draft).status == "draft"
     assert draft.id not in [inv.id for inv, _, _ in matching.candidates_for(payment)]
-    inv_svc.mark_sent(draft, ISSUED)
+    invoice_status.mark_sent(draft, ISSUED)
     assert draft.id in [inv.id for inv, _, _ in matching.candidates_for(reload(payment))]
 
 
@@ -200,7 +201,7 @@ def test_cli_refuses_to_link_or_pay_a_draft(draft, refused):
 
 @pytest.fixture
 def part_paid(draft):
-    sent = inv_svc.mark_sent(draft, ISSUED)
+    sent = invoice_status.mark_sent(draft, ISSUED)
     first, second = income(100000), income(50000, day=date(2026, 4, 9))
     matching.link(first, sent)
     matching.link(second, reload(sent))
@@ -210,8 +211,8 @@ def part_paid(draft):
 def test_cancel_with_payments_asks_and_changes_nothing(part_paid):
     invoice, movements = part_paid
     before = db_state()
-    with pytest.raises(inv_svc.InvoiceHasPayments) as refused_:
-        inv_svc.cancel_invoice(invoice)
+    with pytest.raises(invoice_status.InvoiceHasPayments) as refused_:
+        invoice_status.cancel_invoice(invoice)
     assert refused_.value.paid == 150000
     assert [m.id for m in refused_.value.movements] == [m.id for m in movements]
     assert "1500.00 CZK paid in 2 bank movements" in str(refused_.value)
@@ -223,7 +224,7 @@ def test_cancel_with_unlink_payments_unlinks_them_for_review_audited(part_paid):
     invoice, movements = part_paid
     entries = list(WorkEntry.select().where(WorkEntry.invoice_line.is_null(False)))
     assert entries
-    inv_svc.cancel_invoice(invoice, unlink_payments=True)
+    invoice_status.cancel_invoice(invoice, unlink_payments=True)
     stored = reload(invoice)
     assert stored.status == "cancelled" and payments.amount_paid(stored) == 0
     for movement in movements:
@@ -240,7 +241,7 @@ def test_cancel_with_unlink_payments_unlinks_them_for_review_audited(part_paid):
 
 
 def test_cancel_without_payments_needs_no_extra_confirmation(draft):
-    assert inv_svc.cancel_invoice(draft).status == "cancelled"
+    assert invoice_status.cancel_invoice(draft).status == "cancelled"
 
 
 def test_cli_cancel_names_the_payments_and_proceeds_with_a_flag(part_paid, ok, refused):
@@ -264,7 +265,7 @@ def test_cli_cancel_with_yes_also_unlinks(part_paid, ok):
 
 def test_update_draft_dates_note_and_customer(draft):
     due = date(2026, 4, 30)
-    edited = inv_svc.update_draft(
+    edited = drafts.update_draft(
         draft,
         issued_on=date(2026, 3, 30),
         due_on=due,
@@ -277,7 +278,7 @@ def test_update_draft_dates_note_and_customer(draft):
     assert stored.note == "Thank you."
     assert stored.customer["name"] == "Acme Holding s.r.o." and stored.customer["ico"] == "27082440"
     # Sending keeps the details as edited (it otherwise copies the client as it is that day).
-    sent = inv_svc.mark_sent(stored, date(2026, 3, 31))
+    sent = invoice_status.mark_sent(stored, date(2026, 3, 31))
     assert reload(sent).customer["address"] == "Jiná 5\nBrno"
     assert reload(sent).client.name == "Acme s.r.o."  # the client itself is not changed
 
@@ -286,9 +287,9 @@ def test_update_draft_lines_recomputes_totals_and_releases_removed_work(draft):
     lines = inv_svc.invoice_lines(draft)
     assert len(lines) == 1  # both entries on one project line
     entries = list(WorkEntry.select().where(WorkEntry.invoice_line == lines[0]))
-    kept = inv_svc.LineEdit("Web development", Decimal("2.5"), "h", 120000, Decimal(21), id=lines[0].id)
-    extra = inv_svc.LineEdit("Domain", Decimal(1), "pcs", 35000, Decimal(12))
-    edited = inv_svc.update_draft(draft, lines=[extra, kept])
+    kept = drafts.LineEdit("Web development", Decimal("2.5"), "h", 120000, Decimal(21), id=lines[0].id)
+    extra = drafts.LineEdit("Domain", Decimal(1), "pcs", 35000, Decimal(12))
+    edited = drafts.update_draft(draft, lines=[extra, kept])
     rows = inv_svc.invoice_lines(edited)
     assert [(r.position, r.description) for r in rows] == [(1, "Domain"), (2, "Web development")]
     assert rows[1].id == lines[0].id and rows[1].amount == line_amount(Decimal("2.5"), 120000)
@@ -297,7 +298,7 @@ def test_update_draft_lines_recomputes_totals_and_releases_removed_work(draft):
     assert (stored.subtotal, stored.vat_total, stored.total) == (expected.subtotal, expected.vat_total, expected.total)
     assert all(reload(e).invoice_line_id == lines[0].id for e in entries)  # still billed on the kept line
     # Removing the line unbills its work.
-    inv_svc.update_draft(stored, lines=[extra])
+    drafts.update_draft(stored, lines=[extra])
     assert all(reload(e).invoice_line_id is None and reload(e).billed_rate is None for e in entries)
     assert [r.description for r in inv_svc.invoice_lines(stored)] == ["Domain"]
     assert reload(stored).total == 39200
@@ -305,7 +306,7 @@ def test_update_draft_lines_recomputes_totals_and_releases_removed_work(draft):
 
 def test_update_draft_is_audited(draft):
     before = AuditLog.select().count()
-    inv_svc.update_draft(draft, note="Audited")
+    drafts.update_draft(draft, note="Audited")
     assert AuditLog.select().count() > before
     last = AuditLog.select().order_by(AuditLog.id.desc()).first()
     assert last.table_name == "invoices" and last.row_id == draft.id
@@ -319,15 +320,15 @@ def test_update_draft_is_audited(draft):
         ({"customer": {"name": " "}}, "needs a name"),
         ({"customer": {"country": "DE"}}, "Cannot change the customer's country"),
         ({"lines": []}, "at least one line"),
-        ({"lines": [inv_svc.LineEdit("x", Decimal(0), "h", 100)]}, "quantity must be above zero"),
-        ({"lines": [inv_svc.LineEdit(" ", Decimal(1), "h", 100)]}, "needs a description"),
-        ({"lines": [inv_svc.LineEdit("x", Decimal(1), "h", 100, id=999999)]}, "is not a line of invoice"),
+        ({"lines": [drafts.LineEdit("x", Decimal(0), "h", 100)]}, "quantity must be above zero"),
+        ({"lines": [drafts.LineEdit(" ", Decimal(1), "h", 100)]}, "needs a description"),
+        ({"lines": [drafts.LineEdit("x", Decimal(1), "h", 100, id=999999)]}, "is not a line of invoice"),
     ],
 )
 def test_update_draft_refuses_bad_edits_and_changes_nothing(draft, changes, message):
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError, match=message):
-        inv_svc.update_draft(draft, **changes)
+        drafts.update_draft(draft, **changes)
     assert db_state() == before
 
 
@@ -337,19 +338,19 @@ def test_update_draft_refuses_vat_on_an_invoice_without_vat(database):
     log(client_svc.add_project(client, name="Ops", hourly_rate="1000"), 60)
     invoice = inv_svc.create_invoice(client, issued_on=ISSUED)
     with pytest.raises(inv_svc.InvoiceError, match="charges no VAT"):
-        inv_svc.update_draft(invoice, lines=[inv_svc.LineEdit("x", Decimal(1), "h", 100, Decimal(21))])
+        drafts.update_draft(invoice, lines=[drafts.LineEdit("x", Decimal(1), "h", 100, Decimal(21))])
 
 
 @pytest.mark.parametrize("state", ["sent", "paid", "cancelled"])
 def test_only_a_draft_can_be_edited(draft, state):
-    invoice = inv_svc.mark_sent(draft, ISSUED)
+    invoice = invoice_status.mark_sent(draft, ISSUED)
     if state == "paid":
-        invoice = inv_svc.mark_paid(invoice, date(2026, 4, 2))
+        invoice = invoice_status.mark_paid(invoice, date(2026, 4, 2))
     elif state == "cancelled":
-        invoice = inv_svc.cancel_invoice(invoice)
+        invoice = invoice_status.cancel_invoice(invoice)
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError, match="only a draft can be edited"):
-        inv_svc.update_draft(invoice, note="late")
+        drafts.update_draft(invoice, note="late")
     assert db_state() == before
 
 
@@ -357,4 +358,4 @@ def test_update_draft_rereads_the_status(draft):
     """A draft sent from another window meanwhile is not edited through a stale object."""
     Invoice.update(status="sent", sent_on=ISSUED).where(Invoice.id == draft.id).execute()
     with pytest.raises(inv_svc.InvoiceError, match="only a draft can be edited"):
-        inv_svc.update_draft(draft, note="stale")
+        drafts.update_draft(draft, note="stale")

@@ -9,8 +9,8 @@ import pytest
 from helpers import db_state
 
 from core.billing import clients as client_svc
+from core.billing import invoice_status, payments
 from core.billing import invoicing as inv_svc
-from core.billing import payments
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.billing.totals import compute_totals, line_amount, round_half_up
@@ -398,7 +398,7 @@ def test_deleting_the_newest_draft_releases_its_entries(acme, web):
         assert reload(entry).billed_rate is not None
     assert reload(own_rate).billed_rate == 200000 and reload(plain).billed_rate == 120000
     number = first.number
-    inv_svc.delete_draft(reload(first))
+    invoice_status.delete_draft(reload(first))
     assert Invoice.select().count() == 0 and InvoiceLine.select().count() == 0
     for entry in (own_rate, plain, fixed):
         stored = reload(entry)
@@ -421,24 +421,24 @@ def test_deleting_an_older_draft_is_refused(acme, web):
     inv_svc.create_invoice(acme, issued_on=ISSUED)
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError) as caught:
-        inv_svc.delete_draft(reload(older))
+        invoice_status.delete_draft(reload(older))
     assert older.number in str(caught.value) and "Cancel it instead" in str(caught.value)
     assert db_state() == before
 
 
 def test_only_drafts_can_be_deleted(acme, web):
     log(web, 60)
-    invoice = inv_svc.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
+    invoice = invoice_status.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError, match="only drafts can be deleted"):
-        inv_svc.delete_draft(reload(invoice))
+        invoice_status.delete_draft(reload(invoice))
     assert db_state() == before
 
 
 def test_cancel_releases_entries_but_keeps_the_number(acme, web):
     entry = log(web, 60)
-    invoice = inv_svc.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
-    inv_svc.cancel_invoice(reload(invoice))
+    invoice = invoice_status.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
+    invoice_status.cancel_invoice(reload(invoice))
     stored = reload(invoice)
     assert stored.status == "cancelled"
     assert stored.number == invoice.number and stored.total == 120000  # the document stays as issued
@@ -447,21 +447,21 @@ def test_cancel_releases_entries_but_keeps_the_number(acme, web):
     again = inv_svc.create_invoice(acme, issued_on=ISSUED)
     assert again.seq == invoice.seq + 1 and again.number != invoice.number
     with pytest.raises(inv_svc.InvoiceError, match="already cancelled"):
-        inv_svc.cancel_invoice(stored)
+        invoice_status.cancel_invoice(stored)
     with pytest.raises(inv_svc.InvoiceError):
-        inv_svc.mark_sent(stored)
+        invoice_status.mark_sent(stored)
     with pytest.raises(inv_svc.InvoiceError):
-        inv_svc.mark_paid(stored)
+        invoice_status.mark_paid(stored)
 
 
 def test_paid_invoice_cannot_be_cancelled(acme, web):
     entry = log(web, 60)
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
-    inv_svc.mark_sent(invoice, ISSUED)
-    inv_svc.mark_paid(invoice, ISSUED + timedelta(days=3))
+    invoice_status.mark_sent(invoice, ISSUED)
+    invoice_status.mark_paid(invoice, ISSUED + timedelta(days=3))
     before = db_state()
     with pytest.raises(inv_svc.InvoiceError, match="paid invoice cannot be cancelled"):
-        inv_svc.cancel_invoice(reload(invoice))
+        invoice_status.cancel_invoice(reload(invoice))
     assert db_state() == before
     assert ts.entry_billing_state(reload(entry)) == "billed"
 
@@ -474,7 +474,7 @@ def test_status_flow_and_derived_overdue(acme, web):
     invoice = inv_svc.create_invoice(acme, issued_on=ISSUED)
     due = ISSUED + timedelta(days=14)
     assert inv_svc.display_status(invoice, today=due + timedelta(days=30)) == "draft"  # drafts are never overdue
-    inv_svc.mark_sent(invoice, ISSUED)
+    invoice_status.mark_sent(invoice, ISSUED)
     stored = reload(invoice)
     assert (stored.status, stored.sent_on) == ("sent", ISSUED)
     assert inv_svc.display_status(stored, today=due) == "sent"
@@ -484,13 +484,13 @@ def test_status_flow_and_derived_overdue(acme, web):
     assert list(inv_svc.invoices_query("overdue", today=due)) == []
     assert [i.number for i in inv_svc.invoices_query("open")] == [invoice.number]
     with pytest.raises(inv_svc.InvoiceError, match="only a draft can be sent"):
-        inv_svc.mark_sent(stored)
-    inv_svc.mark_paid(stored, due + timedelta(days=5))
+        invoice_status.mark_sent(stored)
+    invoice_status.mark_paid(stored, due + timedelta(days=5))
     paid = reload(invoice)
     assert (paid.status, paid.paid_on) == ("paid", due + timedelta(days=5))
     assert inv_svc.display_status(paid, today=due + timedelta(days=60)) == "paid"
     with pytest.raises(inv_svc.InvoiceError, match="cannot be marked paid"):
-        inv_svc.mark_paid(paid)
+        invoice_status.mark_paid(paid)
     assert [i.number for i in inv_svc.invoices_query("paid")] == [invoice.number]
     with pytest.raises(inv_svc.InvoiceError, match="Unknown status"):
         inv_svc.invoices_query("lost")
@@ -498,7 +498,7 @@ def test_status_flow_and_derived_overdue(acme, web):
 
 def test_amount_paid_and_due(acme, web):
     log(web, 60)
-    invoice = inv_svc.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
+    invoice = invoice_status.mark_sent(inv_svc.create_invoice(acme, issued_on=ISSUED), ISSUED)
     assert (payments.amount_paid(invoice), payments.amount_due(invoice)) == (0, 120000)
     MoneyTransaction.create(
         source="bank", transaction_type="income", amount=20000, currency="CZK", transacted_on=ISSUED, invoice=invoice
@@ -540,7 +540,7 @@ def test_rate_is_frozen_once_invoiced(acme, web):
     assert stored.total == 180000
     assert inv_svc.invoice_totals(stored).total == 180000
     # Released by cancelling, the entry takes today's rate again for the next invoice.
-    inv_svc.cancel_invoice(stored)
+    invoice_status.cancel_invoice(stored)
     released = reload(entry)
     assert released.billed_rate is None
     assert ts.entry_amount(released) == 750000

@@ -23,6 +23,7 @@ from fio_server import TOKEN, FioServer
 from helpers import mode, notifications
 
 from core.platform import credentials as creds
+from core.platform.key_file import CredentialError, Key, read_key_file, write_key_file
 from core.plugins import use_plugins
 from core.plugins.fio import FioPlugin
 from core.store import paths
@@ -174,11 +175,11 @@ def test_a_rename_that_fails_after_the_commit_is_finished_at_the_next_use(cli, m
         f"{key_file()} (Input/output error); it is kept in {pending_file()} and put in place at the next start"
     )
     assert leftovers() == ["credentials.key.new"]
-    new_key = creds.read_key_file(pending_file())
+    new_key = read_key_file(pending_file())
 
     assert_all_readable()
 
-    assert creds.read_key_file(key_file()) == new_key and leftovers() == []
+    assert read_key_file(key_file()) == new_key and leftovers() == []
     assert "An interrupted key rotation had already re-encrypted the credentials; it was completed" in caplog.text
 
 
@@ -186,7 +187,7 @@ def test_a_rename_that_fails_after_the_commit_is_finished_at_the_next_use(cli, m
 
 KILLED_ROTATION = """
 import os, signal, sys
-from core.platform import credentials
+from core.platform import key_rotation
 from core.store.db import db, open_database
 from core.store.models import PluginConfiguration
 
@@ -207,7 +208,7 @@ for name in ("write", "fsync", "replace"):
     setattr(os, name, step("os." + name, getattr(os, name)))
 PluginConfiguration.save = step("save row", PluginConfiguration.save)
 db.commit = step("commit", db.commit)
-credentials.rotate_key()
+key_rotation.rotate_key()
 print(",".join(seen))
 """
 
@@ -374,8 +375,8 @@ def test_a_damaged_key_file_names_keys_reset_and_a_reset_brings_fio_back(cli, se
 def test_a_key_file_that_does_not_match_is_named_in_the_status(cli):
     store_secrets()
     key_file().unlink()
-    creds.write_key_file(key_file(), creds.Key.generate())
-    with pytest.raises(creds.CredentialError, match="different key") as info:
+    write_key_file(key_file(), Key.generate())
+    with pytest.raises(CredentialError, match="different key") as info:
         creds.get_credentials("fio")
     assert RESET in str(info.value)
     from core.platform.plugin_config import plugin_status
@@ -393,7 +394,7 @@ def test_a_directory_in_place_of_the_key_file_is_named_as_one(cli):
     key_file().unlink()
     key_file().mkdir()
 
-    with pytest.raises(creds.CredentialError) as info:
+    with pytest.raises(CredentialError) as info:
         creds.get_credentials("fio")
     message = str(info.value)
     assert f"the key file {key_file()} is a directory, not a file" in message
@@ -419,7 +420,7 @@ def test_a_named_pipe_in_place_of_the_key_file_is_refused_without_waiting(cli):
     store_secrets()
     key_file().unlink()
     os.mkfifo(key_file(), 0o600)
-    with pytest.raises(creds.CredentialError) as info:
+    with pytest.raises(CredentialError) as info:
         creds.get_credentials("fio")
     assert "is not a regular file (it is a named pipe)" in str(info.value) and RESET in str(info.value)
     code, out, err = cli("keys", "reset", "--yes")
@@ -432,7 +433,7 @@ def test_a_missing_key_file_names_keys_reset(cli):
     key_file().unlink()
     code, out, err = cli("keys", "rotate")
     assert code == 1 and "is missing" in one_line(err) and RESET in err
-    with pytest.raises(creds.CredentialError, match="keys reset"):
+    with pytest.raises(CredentialError, match="keys reset"):
         creds.get_credentials("airbank")
     assert not key_file().exists()  # reading never invents a key
 
@@ -441,7 +442,7 @@ def test_a_reset_with_nothing_stored_just_makes_a_key(cli):
     code, out, err = cli("keys", "reset", "--yes")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == "No plugin had stored secrets."
-    assert len(creds.read_key_file(key_file()).material) == 32
+    assert len(read_key_file(key_file()).material) == 32
 
 
 def test_a_full_disk_during_a_reset_changes_nothing(cli, monkeypatch):
@@ -467,8 +468,8 @@ def test_a_reader_never_discards_the_new_key_of_a_rotation_still_running():
     running = paths.SiblingLock(key_file(), busy="test")
     assert running.try_acquire()
     try:
-        new_key = creds.Key.generate()
-        creds.write_key_file(pending_file(), new_key)
+        new_key = Key.generate()
+        write_key_file(pending_file(), new_key)
         for name, secrets in SECRETS.items():  # the rotation's transaction has committed, the rename not yet
             PluginConfiguration.update(credentials=creds.encrypt(name, secrets, new_key)).where(
                 PluginConfiguration.plugin_name == name
@@ -479,7 +480,7 @@ def test_a_reader_never_discards_the_new_key_of_a_rotation_still_running():
     finally:
         running.release()
     assert creds.recover_interrupted_rotation().startswith("An interrupted key rotation had already re-encrypted")
-    assert creds.read_key_file(key_file()) == new_key and leftovers() == []
+    assert read_key_file(key_file()) == new_key and leftovers() == []
 
 
 def test_any_command_settles_a_leftover_first_and_says_so_once(cli):

@@ -22,7 +22,7 @@ from helpers import db_state, reload
 from core.banking import matching
 from core.banking.matching import MatchError
 from core.billing import clients as client_svc
-from core.billing import invoicing, payments
+from core.billing import invoice_status, invoicing, payments
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import AuditRecord, audit_context
@@ -73,7 +73,7 @@ def sent_invoice(client: Client, amount: str = "10000", issued_on: date = ISSUED
         ts.EntryInput(project=project, date=issued_on - timedelta(days=3), fixed=amount, description="Delivery")
     )
     invoice = invoicing.create_invoice(client, until=issued_on, issued_on=issued_on)
-    invoicing.mark_sent(invoice, issued_on)
+    invoice_status.mark_sent(invoice, issued_on)
     return reload(invoice)
 
 
@@ -338,9 +338,9 @@ def test_an_expense_is_never_matched(books):
 
 def test_draft_paid_and_cancelled_invoices_are_not_candidates_for_automatic_matching(books):
     paid = sent_invoice(books.acme, "10000")
-    invoicing.mark_paid(paid, PAID_DAY)
+    invoice_status.mark_paid(paid, PAID_DAY)
     cancelled = sent_invoice(books.beta, "2000")
-    invoicing.cancel_invoice(cancelled)
+    invoice_status.cancel_invoice(cancelled)
     project = Project.get(Project.client == books.nord)
     ts.add_entry(ts.EntryInput(project=project, date=ISSUED, fixed="100", description="Draft work"))
     draft = invoicing.create_invoice(books.nord, until=ISSUED, issued_on=ISSUED)
@@ -461,7 +461,7 @@ def test_unlinking_an_extra_payment_keeps_an_invoice_that_is_still_covered_paid(
 def test_unlinking_a_payment_from_an_invoice_marked_paid_by_hand_keeps_it_paid(books):
     """Marked paid by hand (the money was seen in the bank's app), then the bank movement is linked to
     it, then unlinked again (the wrong movement): the invoice is back where it was, paid, not owed."""
-    invoice = invoicing.mark_paid(sent_invoice(books.acme, "1000"), PAID_DAY)
+    invoice = invoice_status.mark_paid(sent_invoice(books.acme, "1000"), PAID_DAY)
     payment = tx(100_000)
     matching.link(payment, reload(invoice))
     assert reload(invoice).status == "paid"
@@ -475,7 +475,7 @@ def test_manual_mistakes_are_refused_and_change_nothing(books):
     czk = sent_invoice(books.acme, "10000")
     eur = sent_invoice(books.nord, "1500")
     cancelled = sent_invoice(books.beta, "2000")
-    invoicing.cancel_invoice(cancelled)
+    invoice_status.cancel_invoice(cancelled)
     expense = tx(1_000_000, kind="expense")
     linked = tx(1_000_000, vs=czk.variable_symbol)
     matching.match_transactions()
@@ -538,7 +538,7 @@ def test_linking_a_small_payment_to_an_invoice_marked_paid_by_hand_keeps_it_paid
     """An invoice the person marked paid (e.g. paid in cash) must not become unpaid because a
     transaction is linked to it: linking only ever adds a payment. Refused, or it stays paid."""
     invoice = sent_invoice(books.acme, "10000")
-    invoicing.mark_paid(invoice, PAID_DAY)
+    invoice_status.mark_paid(invoice, PAID_DAY)
     small = tx(10_000)
     try:
         matching.link(small, reload(invoice))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from peewee import SQL, IntegrityError, fn
 
-from core.platform.credentials import encrypt, get_credentials, load_or_create_key
+from core.platform.credentials import encrypt, get_credentials
+from core.platform.key_file import load_or_create_key
 from core.store import migrations
 from core.store.audit import AuditRecord
 from core.store.db import DatabaseOpenError, close_database, db, open_database

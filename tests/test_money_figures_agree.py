@@ -15,9 +15,9 @@ import pytest
 
 from core.banking import matching
 from core.billing import clients as client_svc
+from core.billing import invoice_status, reports
 from core.billing import invoicing as inv_svc
 from core.billing import profile as profile_svc
-from core.billing import reports
 from core.billing import timesheet as ts
 from core.billing.totals import hours_quantity, round_half_up, time_amount
 from core.store.models import Client, MoneyTransaction, Project, WorkEntry
@@ -166,7 +166,7 @@ def income(amount: int, day: date, currency: str = "CZK", **kw) -> MoneyTransact
 
 def test_received_counts_only_payments_linked_to_invoices(acme):
     invoice = inv_svc.create_invoice(acme, issued_on=date(2026, 2, 27))
-    inv_svc.mark_sent(invoice, on=date(2026, 2, 27))
+    invoice_status.mark_sent(invoice, on=date(2026, 2, 27))
     first = income(1_000_000, date(2026, 3, 5), reference=invoice.variable_symbol)
     matching.link(first, invoice)
     second = income(1_942_000, date(2026, 4, 2))
@@ -196,7 +196,7 @@ def test_received_by_month_reaches_back_twelve_months_and_keeps_currencies_apart
     paid_czk = inv_svc.create_invoice(czk, issued_on=date(2025, 11, 30))
     paid_eur = inv_svc.create_invoice(eur, issued_on=date(2026, 1, 31))
     for invoice in (paid_czk, paid_eur):
-        inv_svc.mark_sent(invoice, on=invoice.issued_on)
+        invoice_status.mark_sent(invoice, on=invoice.issued_on)
     matching.link(income(100_000, date(2025, 12, 10)), paid_czk)
     matching.link(income(12_000, date(2026, 2, 3), currency="EUR"), paid_eur)
     income(777, date(2026, 2, 4), currency="EUR")  # unmatched

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from core.billing import clients as client_svc
+from core.billing import invoice_status
 from core.billing import invoicing as inv_svc
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
@@ -101,10 +102,10 @@ def test_long_pattern_keeps_ten_digit_symbols(database):
 def test_deleted_draft_number_is_reused_cancelled_number_is_not(web):
     first = invoice_once(web, date(2026, 5, 1))
     second = invoice_once(web, date(2026, 5, 2))
-    inv_svc.delete_draft(Invoice.get_by_id(second.id))
+    invoice_status.delete_draft(Invoice.get_by_id(second.id))
     again = inv_svc.create_invoice(web.client, issued_on=date(2026, 5, 2))
     assert again.number == second.number == "20260002"
-    inv_svc.cancel_invoice(Invoice.get_by_id(again.id))
+    invoice_status.cancel_invoice(Invoice.get_by_id(again.id))
     third = inv_svc.create_invoice(web.client, issued_on=date(2026, 5, 3))
     assert third.number == "20260003"
     assert sorted(i.seq for i in Invoice.select()) == [1, 2, 3]

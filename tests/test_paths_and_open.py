@@ -16,7 +16,8 @@ import pytest
 from helpers import mode
 
 from cli import app_version
-from core.platform.credentials import get_credentials, read_key_file, set_credentials
+from core.platform.credentials import get_credentials, set_credentials
+from core.platform.key_file import read_key_file
 from core.store import paths
 from core.store.db import SQLITE_HEADER, DatabaseOpenError, close_database, db, open_database
 from core.store.migrations import LATEST

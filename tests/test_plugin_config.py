@@ -11,6 +11,7 @@ import pytest
 
 from core.platform import credentials as creds
 from core.platform import plugin_config
+from core.platform.key_file import CredentialError
 from core.plugins import UnknownPlugin, use_plugins
 from core.plugins.base import Bool, Choice, Date, Money, Number, PathField, Plugin, Secret, Text
 from core.store.audit import AuditRecord
@@ -289,7 +290,7 @@ def test_lost_key_is_a_problem_and_re_entering_the_secrets_recovers(fakturka_hom
     status = plugin_config.plugin_status("bank")
     assert not status.configured and "cannot be decrypted" in status.problem
     assert plugin_config.masked_view("bank")["token"] == ""
-    with pytest.raises(creds.CredentialError, match="re-enter"):
+    with pytest.raises(CredentialError, match="re-enter"):
         creds.get_credentials("bank")
     old_blob = bytes(row().credentials)
     # Settings can still be changed, and the unreadable blob is kept.

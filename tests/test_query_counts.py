@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import pytest
 
 from core.billing import clients as client_svc
-from core.billing import invoicing, payments
+from core.billing import invoice_status, invoicing, payments
 from core.billing import profile as profile_svc
 from core.billing import timesheet as ts
 from core.store.audit import audit_context
@@ -112,7 +112,7 @@ def fill_invoices(n: int) -> None:
     for i in range(n):
         ts.add_entry(ts.EntryInput(project=project, date=TODAY, duration="1h", description=f"Work {i}"))
         invoice = invoicing.create_invoice(client)
-        invoicing.mark_sent(invoice)
+        invoice_status.mark_sent(invoice)
         MoneyTransaction.create(
             source="manual",
             transaction_type="income",
@@ -246,8 +246,8 @@ def test_the_page_query_computes_what_is_due_as_amount_due_does(database):
         invoice=overpaid,
         match_status="matched",
     )
-    invoicing.mark_paid(paid)
-    invoicing.cancel_invoice(cancelled, unlink_payments=True)
+    invoice_status.mark_paid(paid)
+    invoice_status.cancel_invoice(cancelled, unlink_payments=True)
     draft_invoice = invoicing.get_invoice(draft.id)
     draft_invoice.status = "draft"
     draft_invoice.save()

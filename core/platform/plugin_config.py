@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from core.billing.profile import _check_bool
 from core.platform import credentials as creds
+from core.platform.key_file import CredentialError
 from core.plugins import broken, get_plugin, registry
 from core.plugins.base import Field, Plugin
 from core.store.db import db
@@ -145,7 +146,7 @@ def configure(
         if retyped or clear_secrets:
             try:
                 current = creds.get_credentials(name) if row.credentials else {}
-            except creds.CredentialError:
+            except CredentialError:
                 current = {}  # unreadable (lost or changed key): the secrets typed now replace them
             for key in clear_secrets:
                 current.pop(key, None)
@@ -183,7 +184,7 @@ def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
     return result
 
 
-def unreadable_problem(exc: creds.CredentialError) -> str:
+def unreadable_problem(exc: CredentialError) -> str:
     """A status line for secrets that are stored but cannot be decrypted: why, and what to do."""
     return f"secrets stored but unreadable (cannot be decrypted: {exc.reason}); {exc.remedy or 're-enter them'}"
 
@@ -194,7 +195,7 @@ def plugin_status(name: str) -> PluginStatus:
     problem = None
     try:
         present = stored_secret_keys(name) if row and row.credentials else set()
-    except creds.CredentialError as exc:
+    except CredentialError as exc:
         # Stored, only unreadable: not "missing", which would send the person to re-type a secret
         # that a key reset (or the right key file) is what brings back.
         present, problem = {f.key for f in plugin.fields if f.secret}, unreadable_problem(exc)
@@ -231,7 +232,7 @@ def masked_view(name: str) -> dict[str, Any]:
     settings = effective_settings(plugin, row.settings if row else {})
     try:
         present = stored_secret_keys(name) if row and row.credentials else set()
-    except creds.CredentialError:
+    except CredentialError:
         present = set()
     view = {}
     for field in plugin.fields:

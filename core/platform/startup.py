@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.platform.credentials import CredentialError, recover_interrupted_rotation
+from core.platform.credentials import recover_interrupted_rotation
+from core.platform.key_file import CredentialError
 from core.platform.sync import recover_interrupted_runs
 
 

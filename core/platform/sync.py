@@ -49,6 +49,7 @@ from typing import Callable
 from core.errors import FakturkaError
 from core.platform import credentials as creds
 from core.platform import plugin_config
+from core.platform.key_file import CredentialError
 from core.platform.sync_context import (  # noqa: F401 - the public names, importable from core.platform.sync
     Counts,
     LogCallback,
@@ -138,7 +139,7 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
         )
     try:
         secrets = creds.get_credentials(name)
-    except creds.CredentialError as exc:
+    except CredentialError as exc:
         raise SyncRefused(f"{exc}.") from None
     missing = plugin_config.missing_fields(plugin, row.settings, {k for k, v in secrets.items() if v})
     if missing:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
+from core.billing import invoice_status as status_svc
 from core.billing import invoicing as svc
 from core.billing import payments
 from core.billing.clients import get_client, list_clients
@@ -208,8 +209,6 @@ class InvoicesScreen(SectionScreen):
     TITLE_MSGID = "Invoices"
     # The footer shows the most used first; the rarer ones are on the help screen (?) and in the palette.
     BINDINGS = [
-        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
-        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_invoice", "New invoice"),
         Binding("S", "send", "Mark sent"),
         Binding("P", "pay", "Mark paid"),
@@ -327,7 +326,7 @@ class InvoicesScreen(SectionScreen):
             Confirm(
                 question.format(number=invoice.number, client=invoice.client.name),
                 label,
-                danger=action in (svc.cancel_invoice, svc.delete_draft),
+                danger=action in (status_svc.cancel_invoice, status_svc.delete_draft),
             ),
             answered,
         )
@@ -336,7 +335,7 @@ class InvoicesScreen(SectionScreen):
         self._confirm_then(
             _("Mark invoice {number} for {client} as sent?"),
             _("Mark sent"),
-            svc.mark_sent,
+            status_svc.mark_sent,
             _("Invoice {number} marked sent."),
         )
 
@@ -344,7 +343,7 @@ class InvoicesScreen(SectionScreen):
         self._confirm_then(
             _("Mark invoice {number} for {client} as paid today?"),
             _("Mark paid"),
-            svc.mark_paid,
+            status_svc.mark_paid,
             _("Invoice {number} marked paid."),
         )
 
@@ -352,7 +351,7 @@ class InvoicesScreen(SectionScreen):
         self._confirm_then(
             _("Cancel invoice {number} for {client}? Its entries become unbilled again."),
             _("Cancel invoice"),
-            svc.cancel_invoice,
+            status_svc.cancel_invoice,
             _("Invoice {number} cancelled."),
         )
 
@@ -360,7 +359,7 @@ class InvoicesScreen(SectionScreen):
         self._confirm_then(
             _("Delete draft {number} for {client}? Its entries become unbilled again."),
             _("Delete"),
-            svc.delete_draft,
+            status_svc.delete_draft,
             _("Draft {number} deleted."),
         )
 

@@ -1,7 +1,8 @@
 """Invoice PDFs (fpdf2): one A4 page for a typical invoice, in the invoice's language.
 
-``document`` lays the page out, ``fonts`` prepares Open Sans once per process,
-``qr_draw`` draws the payment QR code; this module writes files.
+``document`` lays the page out with the geometry and drawing primitives of
+``page``, ``fonts`` prepares Open Sans once per process, ``qr_draw`` draws the
+payment QR code; this module writes files.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The invoice document: page geometry, drawing primitives, and each part of the page in order.
+"""The invoice document: each part of the page in order, from the invoice's data.
 
 Layout (see docs/invoice-pdf.md): title and key dates; supplier and customer
 side by side; the items table; payment details with the payment QR code next
@@ -14,64 +14,37 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from stdnum import iban as stdnum_iban
 
 from core.billing import qr
 from core.billing.pdf.fonts import FAMILY, fonts_for, latin_fonts, skip_bbox_recalc
+from core.billing.pdf.page import (
+    ACCENT,
+    ACCENT_SOFT,
+    COL_GAP,
+    CONTENT_W,
+    HALF_W,
+    INK,
+    MARGIN_B,
+    MARGIN_L,
+    MARGIN_R,
+    MARGIN_T,
+    MUTED,
+    PAGE_H,
+    RIGHT,
+    WHITE,
+    InvoicePDF,
+    PagePrimitives,
+)
 from core.billing.pdf.qr_draw import draw_qr
 from core.billing.totals import compute_totals
 from core.store.states import InvoiceStatus
 from core.values import i18n
 
-# -- page geometry (mm) and colours -------------------------------------------
-
-PAGE_W, PAGE_H = 210.0, 297.0
-MARGIN_L = MARGIN_R = 16.0
-MARGIN_T = 12.0
-MARGIN_B = 14.0
-CONTENT_W = PAGE_W - MARGIN_L - MARGIN_R
-RIGHT = PAGE_W - MARGIN_R
-COL_GAP = 8.0
-HALF_W = (CONTENT_W - COL_GAP) / 2
-
-INK = (31, 41, 55)
-MUTED = (107, 114, 128)
-RULE = (209, 213, 219)
-ACCENT = (30, 58, 95)
-ACCENT_SOFT = (237, 242, 248)
-WHITE = (255, 255, 255)
-DRAFT_MARK = (226, 232, 240)  # light enough that the invoice stays readable through it
-
 ROW_H = 4.6  # one table row (single-line description)
 LINE_H = 3.6  # one extra line of a wrapped description
 QR_SIZE = 31.0
 TOTALS_W = 68.0  # the totals box at the right of the payment block
-
-
-# -- the document --------------------------------------------------------------
-
-
-class _InvoicePDF(FPDF):
-    footer_text = ""
-    watermark = ""  # drawn first on every page, so everything else is on top of it
-
-    def header(self) -> None:
-        if not self.watermark:
-            return
-        self.set_font(FAMILY, "B", 110)
-        self.set_text_color(*DRAFT_MARK)
-        width = self.get_string_width(self.watermark)
-        cx, cy = PAGE_W / 2, PAGE_H / 2
-        with self.rotation(55, cx, cy):
-            self.text(cx - width / 2, cy + 0.35 * self.font_size, self.watermark)
-
-    def footer(self) -> None:
-        self.set_y(-11)
-        self.set_font(FAMILY, "", 7)
-        self.set_text_color(*MUTED)
-        self.cell(0, 4, self.footer_text.replace("{page}", str(self.page_no())), align="C")
 
 
 def _fmt_iban(value: str) -> str:
@@ -82,7 +55,7 @@ def _lines_of(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class InvoiceRenderer:
+class InvoiceRenderer(PagePrimitives):
     def __init__(self, invoice):
         self.inv = invoice
         self.lang = i18n.normalize_language(invoice.language)
@@ -141,50 +114,11 @@ class InvoiceRenderer:
             ]
         return texts
 
-    def font(self, size: float, style: str = "", color=INK) -> None:
-        self.pdf.set_font(FAMILY, style, size)
-        self.pdf.set_text_color(*color)
-
-    def text(self, x: float, y: float, w: float, h: float, s: str, *, align: str = "L") -> None:
-        """One line of text in the box ``(x, y, w, h)``, vertically centred like ``cell()``.
-
-        ``FPDF.text()`` at a computed baseline is about three times cheaper than
-        ``cell()``, and an invoice has a few hundred of these.
-        """
-        pdf = self.pdf
-        if align == "L":
-            tx = x + pdf.c_margin
-        else:
-            width = pdf.get_string_width(s)
-            tx = x + w - pdf.c_margin - width if align == "R" else x + (w - width) / 2
-        pdf.text(tx, y + h / 2 + 0.3 * pdf.font_size, s)
-
-    def rule(self, y: float, x1: float = MARGIN_L, x2: float = RIGHT, color=RULE, width: float = 0.2) -> None:
-        self.pdf.set_draw_color(*color)
-        self.pdf.set_line_width(width)
-        self.pdf.line(x1, y, x2, y)
-
-    def block(self, x: float, y: float, w: float, line_h: float, s: str) -> float:
-        """Text that wraps within ``w``; returns the y below it. One line goes the cheap way."""
-        pdf = self.pdf
-        if "\n" not in s and pdf.get_string_width(s) <= w - 2 * pdf.c_margin:
-            self.text(x, y, w, line_h, s)
-            return y + line_h
-        pdf.set_xy(x, y)
-        pdf.multi_cell(w, line_h, s, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
-        return pdf.get_y()
-
-    def label(self, x: float, y: float, w: float, s: str, *, align: str = "L") -> None:
-        self.font(6.8, "B", MUTED)
-        self.pdf.set_char_spacing(0.4)
-        self.text(x, y, w, 3.5, s.upper(), align=align)
-        self.pdf.set_char_spacing(0)
-
     # the page -----------------------------------------------------------------
 
     def render(self) -> bytes:
         fonts = fonts_for(self.all_texts())
-        pdf = self.pdf = _InvoicePDF(orientation="P", unit="mm", format="A4")
+        pdf = self.pdf = InvoicePDF(orientation="P", unit="mm", format="A4")
         pdf.set_margins(MARGIN_L, MARGIN_T, MARGIN_R)
         pdf.set_auto_page_break(False)
         pdf.c_margin = 1.2
@@ -382,14 +316,6 @@ class InvoiceRenderer:
             sums.append((self.t("Total excl. VAT"), self.money(self.totals.subtotal)))
             sums.append((self.t("Total VAT"), self.money(self.totals.vat_total)))
         return summary, sums
-
-    def fit(self, text: str, width: float, size: float, style: str = "", color=INK, smallest: float = 6.5) -> None:
-        """Set the font at ``size``, or smaller down to ``smallest`` until ``text`` fits ``width``."""
-        self.font(size, style, color)
-        room = width - 2 * self.pdf.c_margin
-        while size > smallest and self.pdf.get_string_width(text) > room:
-            size -= 0.25
-            self.font(size, style, color)
 
     def notes_lines(self) -> tuple[list[str], str]:
         legal = []

@@ -1,0 +1,153 @@
+"""The credential key file: one 256-bit key in a 0600 file, and the errors that name it.
+
+Every key file is written whole or not at all: into a temporary file in the
+same folder, fsynced, then renamed. Reading takes at most a few kilobytes of
+a regular file and refuses one that other users can read. Every problem with
+the key file is a :class:`CredentialError` whose sentence says what to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from core.errors import FakturkaError
+from core.store import paths
+
+KEY_ID_LEN = 8
+KEY_FILE_VERSION = 1
+MAX_KEY_FILE_BYTES = 4096  # a key file is ~60 bytes; read no more of whatever sits in its place
+RESET_COMMAND = "fakturka keys reset"
+
+
+class CredentialError(FakturkaError):
+    """Credentials cannot be read or written; the message is meant for a person.
+
+    ``reason`` (what is wrong, a few words) and ``remedy`` (what to do) let a
+    status line say the same thing shorter than the message.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None, remedy: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
+        self.remedy = remedy
+
+
+class KeyFileError(CredentialError):
+    pass
+
+
+class KeyFileMissing(KeyFileError):
+    pass
+
+
+def _reset_remedy(what: str = "the plugins' secrets") -> str:
+    return f"run '{RESET_COMMAND}' and re-enter {what}"
+
+
+def _key_trouble(path: Path, problem: str, reason: str, *, restorable=True, cls=KeyFileError) -> KeyFileError:
+    """A key file problem: the sentence names ``fakturka keys reset``; ``reason`` is the short form."""
+    restore = "restore it from a backup, or " if restorable else ""
+    return cls(
+        f"the key file {path} {problem}; {restore}{_reset_remedy()}",
+        reason=f"the key file {reason}",
+        remedy=restore + _reset_remedy("them"),
+    )
+
+
+@dataclass(frozen=True)
+class Key:
+    material: bytes = field(repr=False)  # never in a log line or a traceback
+
+    @property
+    def key_id(self) -> bytes:
+        return hashlib.sha256(b"fakturka-key-id" + self.material).digest()[:KEY_ID_LEN]
+
+    @classmethod
+    def generate(cls) -> "Key":
+        return cls(AESGCM.generate_key(bit_length=256))
+
+
+def _pending_path(path: Path) -> Path:
+    return path.with_name(path.name + ".new")
+
+
+# -- key files: written whole or not at all ---------------------------------------------------
+
+
+def _key_payload(key: Key) -> bytes:
+    text = json.dumps({"version": KEY_FILE_VERSION, "key": base64.b64encode(key.material).decode("ascii")})
+    return text.encode("ascii") + b"\n"
+
+
+def write_key_file(path: Path, key: Key) -> None:
+    """Create ``path`` with mode 0600 holding ``key``, whole or not at all; refuses to overwrite."""
+    paths.create_private_file_whole(path, _key_payload(key))
+
+
+def _check_regular(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise _key_trouble(path, "is a directory, not a file", "is a directory", restorable=False)
+    if not stat.S_ISREG(mode):
+        problem = f"is not a regular file (it is {paths.file_kind(mode)})"
+        raise _key_trouble(path, problem, "is not a regular file", restorable=False)
+
+
+def _read_bytes(path: Path) -> tuple[bytes, int]:
+    """At most MAX_KEY_FILE_BYTES of a regular file, and its permission bits; never waits on a pipe."""
+    try:
+        _check_regular(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: no hang if a pipe took its place meanwhile
+        try:
+            mode = os.fstat(fd).st_mode
+            _check_regular(path, mode)
+            return os.read(fd, MAX_KEY_FILE_BYTES), stat.S_IMODE(mode)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise _key_trouble(path, "is missing", "is missing", cls=KeyFileMissing) from None
+    except OSError as exc:
+        why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        raise _key_trouble(path, f"cannot be read ({why})", f"cannot be read ({why})") from None
+
+
+def _parse_key(path: Path, data: bytes) -> Key:
+    try:
+        document = json.loads(data.decode("ascii"))
+        material = base64.b64decode(document["key"], validate=True)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise _key_trouble(path, "is damaged (it does not hold a Fakturka key)", "is damaged") from None
+    if len(material) != 32:
+        raise _key_trouble(path, "is damaged (the key is not 256 bits)", "is damaged")
+    return Key(material)
+
+
+def read_key_file(path: Path) -> Key:
+    data, mode = _read_bytes(path)
+    if mode & 0o077:
+        raise KeyFileError(
+            f"the key file {path} can be read by other users (mode {mode:o}); run 'chmod 600 {path}' and try again",
+            reason="the key file can be read by other users",
+            remedy=f"run 'chmod 600 {path}'",
+        )
+    return _parse_key(path, data)
+
+
+def load_or_create_key(path: Path | None = None) -> Key:
+    """The current key, creating the key file on first use."""
+    path = path or paths.key_path()
+    if not os.path.lexists(path):
+        key = Key.generate()
+        try:
+            write_key_file(path, key)
+        except FileExistsError:  # another process won the race: use its key
+            return read_key_file(path)
+        return key
+    return read_key_file(path)
