@@ -476,7 +476,7 @@ class FakturkaApp(App):
         if isinstance(screen, SectionScreen):
             for active in screen.active_bindings.values():
                 binding = active.binding
-                if active.node is screen and binding.description:
+                if active.node is screen and binding.description and binding.action != "app.help":
                     yield SystemCommand(
                         binding.description,
                         f"{_('Key')}: {self.get_key_display(binding)}",
@@ -496,6 +496,10 @@ class FakturkaApp(App):
 
     async def run_in_section(self, name: str, action: str) -> None:
         """Go to a section and run one of its actions there (a palette entry of another section)."""
+        unsaved = getattr(self.screen, "has_unsaved_changes", None)
+        if self.current_mode != name and unsaved is not None and unsaved():
+            self.action_section(name)  # asks first; the person runs the action again once there
+            return
         if self.current_mode != name:
             await self.switch_mode(name)
         screen = self.screen

@@ -4,8 +4,9 @@ Run from the repository root:  .venv/bin/python docs/img/make_screenshots.py
 
 It starts the app headless on a throw-away FAKTURKA_HOME with the demo data,
 visits each screen with the keys a person would press, and saves an SVG per
-screen next to this script (``App.save_screenshot``). When ``rsvg-convert``
-is installed, a PNG of each is written too. Nothing here is a test; the
+screen next to this script (``App.save_screenshot``), then the Dashboard,
+Invoices and Bank at 80x24 and 200x60 (``<screen>-80x24.svg``). When
+``rsvg-convert`` is installed, a PNG of each is written too. Nothing here is a test; the
 real data directory is never touched.
 """
 
@@ -22,6 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SIZE = (140, 44)
+SIZES = [(80, 24), (200, 60)]  # the smallest terminal the app supports, and a large one
+SIZED_SCREENS = [("dashboard", "d"), ("invoices", "i"), ("bank", "b")]
 
 
 async def take(app, pilot, name: str) -> Path:
@@ -91,6 +94,12 @@ async def shoot() -> list[Path]:
             await pilot.press("a")
             shots.append(await take(app, pilot, "audit"))
             await pilot.press("ctrl+q")
+        for width, height in SIZES:  # the demo data is loaded by now
+            sized = FakturkaApp(db_path=db_path, first_start_prompt=False)
+            async with sized.run_test(size=(width, height)) as pilot:
+                for name, key in SIZED_SCREENS:
+                    await pilot.press(key)
+                    shots.append(await take(sized, pilot, f"{name}-{width}x{height}"))
     finally:
         close_database()
     return shots

@@ -111,8 +111,6 @@ class BankScreen(SectionScreen):
     SECTION = "bank"
     TITLE_MSGID = "Bank transactions"
     BINDINGS = [
-        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
-        Binding("question_mark", "app.help", "Help"),
         Binding("l", "link", "Link to invoice"),
         Binding("u", "unlink", "Unlink"),
         Binding("g", "ignore", "Ignore/restore"),

@@ -36,7 +36,8 @@ class SectionScreen(TranslatedBindings, Screen):
     TITLE_MSGID = ""
     # In a text field letters are typed, so the section keys cannot be reached from there; escape
     # leaves the field (Settings is nothing but fields: without this only ctrl+p led away from it).
-    BINDINGS = [Binding("escape", "leave_field", "Leave field")]
+    # Help first: the app's own keys come after a screen's in the footer, and an 80-column footer must show it.
+    BINDINGS = [Binding("question_mark", "app.help", "Help"), Binding("escape", "leave_field", "Leave field")]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

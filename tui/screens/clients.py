@@ -76,8 +76,6 @@ class ClientsScreen(SectionScreen):
     SECTION = "clients"
     TITLE_MSGID = "Clients & Projects"
     BINDINGS = [
-        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
-        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_client", "New client"),
         Binding("N", "new_project", "New project"),
         Binding("e", "edit", "Edit"),

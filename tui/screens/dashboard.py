@@ -65,8 +65,6 @@ class DashboardScreen(SectionScreen):
     SECTION = "dashboard"
     TITLE_MSGID = "Dashboard"
     BINDINGS = [
-        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
-        Binding("question_mark", "app.help", "Help"),
         Binding("g", "next_currency", "Chart currency"),
         Binding("r", "refresh", "Refresh"),
     ]

@@ -93,8 +93,6 @@ class TimeScreen(SectionScreen):
     SECTION = "time"
     TITLE_MSGID = "Time"
     BINDINGS = [
-        # First, so that "? Help" shows in an 80-column footer (the app's own keys come after the screen's).
-        Binding("question_mark", "app.help", "Help"),
         Binding("n", "new_entry", "New entry"),
         Binding("e", "edit_entry", "Edit"),
         Binding("delete", "delete_entry", "Delete"),
