@@ -18,6 +18,7 @@ from core.store.audit import audit_context
 from core.store.db import db
 from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
 from core.store.states import InvoiceStatus, MatchStatus
+from core.values.messages import Message
 from core.values.money import from_minor
 
 
@@ -51,7 +52,10 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
     """Fill an empty database: profile, 3 clients, projects, 6 months of work, invoices in every state."""
     if not database_is_empty():
         raise DemoRefused(
-            "The database already has data; demo data only goes into an empty one (use --db with a new file to try it)."
+            Message(
+                "The database already has data; demo data only goes into an empty one "
+                "(use --db with a new file to try it)."
+            )
         )
     today = today or date.today()
     with audit_context("demo"), db.atomic():
@@ -63,8 +67,11 @@ def load_demo(today: date | None = None, seed: int = 7) -> str:
         statement = write_demo_statement(today)
         plugin_config.configure("bank-statement", {"path": str(statement)})
         plugin_config.set_enabled("bank-statement", True)
-    return (
-        f"{Client.select().count()} clients, {WorkEntry.select().count()} entries, {Invoice.select().count()} invoices"
+    return Message(
+        "{clients} clients, {entries} entries, {invoices} invoices",
+        clients=Client.select().count(),
+        entries=WorkEntry.select().count(),
+        invoices=Invoice.select().count(),
     )
 
 

@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         refuse(exc)
         return 2
     from core.platform.startup import recover_at_start
+    from core.store.config import load_config
 
-    notices = recover_at_start()
+    notices = recover_at_start(language=load_config().language)  # said in the app's language
     from tui.app import FakturkaApp  # Textual loads only when the app is wanted
 
     FakturkaApp(db_path=db_path, notices=notices).run()

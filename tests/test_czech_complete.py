@@ -42,15 +42,18 @@ IDENTICAL_IN_CZECH = {
 }
 
 GETTEXT_CALLS = {"_": (None, 0), "gettext": (None, 0), "ngettext": (None, 0), "pgettext": (0, 1)}
+# core says things to people as Message("English {name}", name=...) (core/values/messages.py).
+MESSAGE_CALLS = {"Message": (None, 0)}
 
 
 def _constant(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def code_msgids(paths: list[Path]) -> set[tuple[str | None, str]]:
+def code_msgids(paths: list[Path], calls: dict | None = None) -> set[tuple[str | None, str]]:
     """(context, msgid) of every literal passed to _, ngettext (both forms), pgettext, and of every
     binding description (Binding(...) and the (key, action, description) tuples of BINDINGS)."""
+    calls = GETTEXT_CALLS if calls is None else calls
     found: set[tuple[str | None, str]] = set()
     for path in paths:
         tree = ast.parse(path.read_text("utf-8"), filename=str(path))
@@ -58,8 +61,8 @@ def code_msgids(paths: list[Path]) -> set[tuple[str | None, str]]:
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-                if name in GETTEXT_CALLS and node.args:
-                    context_at, message_at = GETTEXT_CALLS[name]
+                if name in calls and node.args:
+                    context_at, message_at = calls[name]
                     context = _constant(node.args[context_at]) if context_at is not None else None
                     if len(node.args) > message_at and (message := _constant(node.args[message_at])):
                         found.add((context, message))
@@ -88,6 +91,11 @@ def code_msgids(paths: list[Path]) -> set[tuple[str | None, str]]:
 
 def ui_paths() -> list[Path]:
     return sorted((ROOT / "tui").rglob("*.py"))
+
+
+def core_msgids() -> set[tuple[str | None, str]]:
+    """Every Message core can say: refusals, validation errors, the bundled plugins' log lines."""
+    return code_msgids(sorted((ROOT / "core").rglob("*.py")), MESSAGE_CALLS)
 
 
 def textual_msgids() -> set[tuple[str | None, str]]:
@@ -192,7 +200,7 @@ def by_text(key: tuple[str | None, str]) -> tuple[str, str]:
 
 
 def all_msgids() -> set[tuple[str | None, str]]:
-    return code_msgids(ui_paths()) | textual_msgids() | plugin_msgids() | value_msgids()
+    return code_msgids(ui_paths()) | textual_msgids() | plugin_msgids() | value_msgids() | core_msgids()
 
 
 def test_extraction_finds_the_kinds_of_strings_the_ui_shows():
@@ -350,5 +358,80 @@ async def test_every_section_in_czech_shows_no_english(database, section):
             text = screen_text(app)
             found = english_on_screen(text)
             assert found == [], f"English in the Czech help of {section}: {found}\n{text}"
+    finally:
+        set_language("en")
+
+
+def _placeholders(text: str) -> set[str]:
+    import string
+
+    return {name.split(".")[0].split("[")[0] for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+def test_every_czech_translation_names_the_placeholders_of_its_english_text():
+    """A translation that drops or renames a {placeholder} would show a raw brace or lose a name or amount."""
+    wrong = []
+    for (_context, msgid), strings in czech_catalog().items():
+        for text in strings if isinstance(strings, (tuple, list)) else [strings]:
+            if not text:
+                continue
+            try:
+                if _placeholders(text) != _placeholders(msgid):
+                    wrong.append((msgid, text))
+            except ValueError:  # a lone brace: not a format string (it is shown as it is)
+                continue
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        lambda: __import__("core.values.money", fromlist=["x"]).parse_amount("twelve"),
+        lambda: __import__("core.values.dates", fromlist=["x"]).parse_date("31. 2. 2026"),
+        lambda: __import__("core.values.validation", fromlist=["x"]).check_iban("CZ00 1234"),
+    ],
+    ids=["amount", "date", "iban"],
+)
+def test_what_core_refuses_is_said_in_czech(refusal):
+    """A refusal raised in core reaches a Czech face in Czech, with what the person typed kept in it."""
+    from core.values.messages import Message, in_language
+
+    with pytest.raises(Exception) as caught:
+        refusal()
+    said = caught.value.args[0]
+    assert isinstance(said, Message), f"{caught.value!r} is not raised with a Message"
+    czech = in_language(caught.value, "cs")
+    assert czech and czech != str(caught.value)
+    assert in_language(caught.value, "en") == str(caught.value)
+
+
+def test_a_message_is_english_text_that_keeps_its_msgid():
+    import pickle
+
+    from core.values.messages import Message, in_language
+
+    said = Message("Invoice {number} is already paid.", number="2026-0001")
+    assert said == "Invoice 2026-0001 is already paid."
+    assert (said.msgid, said.params) == ("Invoice {number} is already paid.", {"number": "2026-0001"})
+    assert pickle.loads(pickle.dumps(said)).params == said.params
+    assert in_language(ValueError(said), "en") == said
+    assert in_language("plain text from a plugin", "cs") == "plain text from a plugin"
+
+
+async def test_the_palette_says_no_matches_in_czech(database):
+    from core.store.config import UiConfig, save_config
+    from tui.app import FakturkaApp
+    from tui.i18n import set_language
+
+    save_config(UiConfig(theme="textual-dark", language="cs"))
+    app = FakturkaApp(database, first_start_prompt=False)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"qqqxzz")
+            await pilot.pause(1.5)  # Textual waits a moment before saying there is nothing
+            text = screen_text(app)
+            assert "Nic nenalezeno" in text and "No matches" not in text
     finally:
         set_language("en")

@@ -11,6 +11,7 @@ from dataclasses import replace
 from textual.binding import ActiveBinding
 
 from core.values import i18n
+from core.values.messages import in_language
 
 _language = "en"
 
@@ -34,6 +35,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def money(minor: int, currency: str) -> str:
     return i18n.format_money(minor, currency, _language)
+
+
+def quantity(value) -> str:
+    """A quantity as the language writes it (``7.5`` / ``7,5``), with as many decimals as it has."""
+    return i18n.format_quantity(value, _language)
 
 
 def day(d) -> str:
@@ -103,3 +109,8 @@ class TranslatedBindings:
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         return translated_active_bindings(super().active_bindings)
+
+
+def said(thing) -> str:
+    """What core said (a Message, an exception raised with one, or plain text) in the UI's language."""
+    return in_language(thing, _language)

@@ -33,6 +33,7 @@ from core.store.db import db
 from core.store.gcpause import gc_paused
 from core.store.models import Client, Invoice, MoneyTransaction
 from core.store.states import InvoiceStatus, MatchStatus
+from core.values.messages import Message
 from core.values.money import from_minor
 
 OPEN_STATUSES = (InvoiceStatus.SENT,)
@@ -81,19 +82,47 @@ class MatchReport:
     review: list[Review] = field(default_factory=list)
     paid_invoices: list[str] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
+    def lines(self) -> list[Message]:
         out = []
         for m in self.matched:
-            what = {"paid": "paid in full", "partial": "partly paid", "overpaid": "paid, overpaid"}[m.kind]
-            out.append(
-                f"Transaction {m.transaction_id} -> invoice {m.invoice_number}: {what}"
-                + (f" (still owed {from_minor(m.owed_after, m.currency)} {m.currency})" if m.kind == "partial" else "")
-            )
+            if m.kind == "partial":
+                out.append(
+                    Message(
+                        "Transaction {id} -> invoice {number}: partly paid (still owed {amount} {currency})",
+                        id=m.transaction_id,
+                        number=m.invoice_number,
+                        amount=from_minor(m.owed_after, m.currency),
+                        currency=m.currency,
+                    )
+                )
+            elif m.kind == "overpaid":
+                out.append(
+                    Message(
+                        "Transaction {id} -> invoice {number}: paid, overpaid",
+                        id=m.transaction_id,
+                        number=m.invoice_number,
+                    )
+                )
+            else:
+                out.append(
+                    Message(
+                        "Transaction {id} -> invoice {number}: paid in full",
+                        id=m.transaction_id,
+                        number=m.invoice_number,
+                    )
+                )
         for r in self.review:
-            out.append(
-                f"Transaction {r.transaction_id} needs review: {r.reason}"
-                + (f" (candidates: {', '.join(r.candidates)})" if r.candidates else "")
-            )
+            if r.candidates:
+                out.append(
+                    Message(
+                        "Transaction {id} needs review: {reason} (candidates: {candidates})",
+                        id=r.transaction_id,
+                        reason=r.reason,
+                        candidates=", ".join(r.candidates),
+                    )
+                )
+            else:
+                out.append(Message("Transaction {id} needs review: {reason}", id=r.transaction_id, reason=r.reason))
         return out
 
 
@@ -248,11 +277,7 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
                 continue
             same_currency = [i for i in candidates if i.currency == tx.currency]
             if len(same_currency) != 1:
-                reason = (
-                    f"the {how} points to an invoice in another currency"
-                    if not same_currency
-                    else f"{len(same_currency)} invoices match by {how}"
-                )
+                reason = _review_reason(how, len(same_currency))
                 note = {"reason": reason, "candidates": [_evidence(tx, i, how) for i in candidates]}
                 reviewed[tx.id] = {"match_status": MatchStatus.REVIEW, "match_note": note}
                 report.review.append(Review(tx.id, reason, [i.number for i in candidates]))
@@ -277,6 +302,18 @@ def match_transactions(transaction_ids: list[int] | None = None) -> MatchReport:
         audited_bulk_update(MoneyTransaction, reviewed)
         report.paid_invoices.extend(_settle(index, settled))
     return report
+
+
+def _review_reason(how: str, same_currency: int) -> Message:
+    """Why a movement is left for review: ``same_currency`` candidates in its currency (0 or several), found
+    by ``how`` ("variable symbol" or "invoice number in the message")."""
+    if how == "variable symbol":
+        if not same_currency:
+            return Message("the variable symbol points to an invoice in another currency")
+        return Message("{count} invoices match by variable symbol", count=same_currency)
+    if not same_currency:
+        return Message("the invoice number in the message points to an invoice in another currency")
+    return Message("{count} invoices match by invoice number in the message", count=same_currency)
 
 
 def _settle(index: _OpenInvoices, settled: dict[int, date]) -> list[str]:
@@ -307,16 +344,16 @@ def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice,
             evidence.append(f"VS {inv.variable_symbol}")
             score += 4
         if inv.number.casefold() in words:
-            evidence.append(f"number {inv.number} in the message")
+            evidence.append(Message("number {number} in the message", number=inv.number))
             score += 3
         owed = inv.still_due
         if inv.currency == tx.currency:
             score += 1
             if tx.amount == owed:
-                evidence.append("amount equals what is owed")
+                evidence.append(Message("amount equals what is owed"))
                 score += 2
         else:
-            evidence.append(f"other currency ({inv.currency})")
+            evidence.append(Message("other currency ({currency})", currency=inv.currency))
         scored.append((inv, score, evidence))
     scored.sort(key=lambda item: (-item[1], item[0].due_on))
     return scored[:limit]
@@ -324,19 +361,33 @@ def candidates_for(tx: MoneyTransaction, limit: int = 20) -> list[tuple[Invoice,
 
 def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
     if tx.transaction_type != "income":
-        raise MatchError(f"Transaction {tx.id} is an expense; only incoming payments pay invoices.")
+        raise MatchError(Message("Transaction {id} is an expense; only incoming payments pay invoices.", id=tx.id))
     if tx.invoice_id is not None:
-        raise MatchError(f"Transaction {tx.id} already pays invoice {tx.invoice.number}; unlink it first.")
+        raise MatchError(
+            Message(
+                "Transaction {id} already pays invoice {number}; unlink it first.", id=tx.id, number=tx.invoice.number
+            )
+        )
     if invoice.status in (InvoiceStatus.CANCELLED,):
-        raise MatchError(f"Invoice {invoice.number} is cancelled.")
+        raise MatchError(Message("Invoice {number} is cancelled.", number=invoice.number))
     if invoice.status == InvoiceStatus.DRAFT:
         # A draft is not a document anyone was asked to pay; linking would turn it paid unsent.
         raise MatchError(
-            f"Invoice {invoice.number} is a draft; send it first ('fakturka invoice send {invoice.number}'), "
-            "then link the payment."
+            Message(
+                "Invoice {number} is a draft; send it first ('fakturka invoice send {number}'), then link the payment.",
+                number=invoice.number,
+            )
         )
     if invoice.currency != tx.currency:
-        raise MatchError(f"Transaction {tx.id} is in {tx.currency}, invoice {invoice.number} in {invoice.currency}.")
+        raise MatchError(
+            Message(
+                "Transaction {id} is in {currency}, invoice {number} in {invoice_currency}.",
+                id=tx.id,
+                currency=tx.currency,
+                number=invoice.number,
+                invoice_currency=invoice.currency,
+            )
+        )
     with db.atomic():
         tx.invoice = invoice
         tx.match_status = MatchStatus.MATCHED
@@ -351,7 +402,7 @@ def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
 
 def unlink(tx: MoneyTransaction) -> MoneyTransaction:
     if tx.invoice_id is None:
-        raise MatchError(f"Transaction {tx.id} is not linked to an invoice.")
+        raise MatchError(Message("Transaction {id} is not linked to an invoice.", id=tx.id))
     with db.atomic():
         invoice = Invoice.get_by_id(tx.invoice_id)
         was_paid_before = bool((tx.match_note or {}).get("invoice_was_paid"))
@@ -367,7 +418,9 @@ def unlink(tx: MoneyTransaction) -> MoneyTransaction:
 def ignore(tx: MoneyTransaction, ignored: bool = True) -> MoneyTransaction:
     """Mark a transaction 'not an invoice payment' (or take that back)."""
     if tx.invoice_id is not None:
-        raise MatchError(f"Transaction {tx.id} pays invoice {tx.invoice.number}; unlink it first.")
+        raise MatchError(
+            Message("Transaction {id} pays invoice {number}; unlink it first.", id=tx.id, number=tx.invoice.number)
+        )
     tx.match_status = MatchStatus.IGNORED if ignored else MatchStatus.UNMATCHED
     tx.match_note = {"by": "hand", "reason": "not an invoice payment"} if ignored else {}
     tx.save()
@@ -377,7 +430,7 @@ def ignore(tx: MoneyTransaction, ignored: bool = True) -> MoneyTransaction:
 def find_transaction(ref: str | int) -> MoneyTransaction:
     tx = get_transaction(int(ref)) if str(ref).isdigit() else None
     if tx is None:
-        raise MatchError(f"There is no transaction {ref!r}; see 'fakturka transactions'.")
+        raise MatchError(Message("There is no transaction {ref!r}; see 'fakturka transactions'.", ref=ref))
     return tx
 
 

@@ -11,7 +11,8 @@ from core.errors import FakturkaError
 from core.store.models import Client, Invoice, Project, WorkEntry
 from core.values import validation as v
 from core.values.forms import Checker
-from core.values.limits import MAX_SQLITE_INTEGER, check_record_id, is_ascii_number
+from core.values.limits import MAX_SQLITE_INTEGER, check_record_id, is_ascii_number, not_a_record_id
+from core.values.messages import Message
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
 
 CLIENT_FIELDS = (
@@ -35,9 +36,14 @@ class NotFound(FakturkaError, LookupError):
 
 
 def _check_name(value: Any, what: str) -> str:
-    name = check_text(value, "name", f"{what} name")
+    """The name of a client or a project (``what``), required."""
+    if what == "client":
+        label, refusal = Message("client name"), Message("The client needs a name.")
+    else:
+        label, refusal = Message("project name"), Message("The project needs a name.")
+    name = check_text(value, "name", label)
     if not name:
-        raise v.ValidationError(f"The {what} needs a name.", "name")
+        raise v.ValidationError(refusal, "name")
     return name
 
 
@@ -46,7 +52,7 @@ def _optional_rate(value: Any, currency: str) -> int | None:
         return None
     amount = parse_amount(str(value))
     if amount < 0:
-        raise v.ValidationError(f"An hourly rate cannot be negative ({value}).", "hourly_rate")
+        raise v.ValidationError(Message("An hourly rate cannot be negative ({value}).", value=value), "hourly_rate")
     return exact_minor(amount, currency)
 
 
@@ -57,15 +63,17 @@ def _optional_days(value: Any) -> int | None:
 
 
 # Client fields with a format of their own: first one line of text, then the format's check.
+# The labels name the field in a refusal ("The country must be one line of text"); IČO and DIČ are the same
+# in every language.
 _TYPED_CHECKS = (
-    ("email", "e-mail", v.check_email),
-    ("country", "country", v.check_country),
+    ("email", Message("e-mail"), v.check_email),
+    ("country", Message("country"), v.check_country),
     ("ico", "IČO", v.check_ico),
     ("dic", "DIČ", v.check_dic),
-    ("currency", "currency", v.check_currency),
-    ("language", "language", v.check_language),
-    ("payment_terms_days", "payment terms", _optional_days),
-    ("archived", "archived flag", _check_bool),
+    ("currency", Message("currency"), v.check_currency),
+    ("language", Message("language"), v.check_language),
+    ("payment_terms_days", Message("payment terms"), _optional_days),
+    ("archived", Message("archived flag"), _check_bool),
 )
 
 
@@ -73,11 +81,15 @@ def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, A
     unknown = set(values) - set(CLIENT_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown client field {quoted(sorted(unknown)[0])}; known fields: {', '.join(CLIENT_FIELDS)}."
+            Message(
+                "Unknown client field {field}; known fields: {fields}.",
+                field=quoted(sorted(unknown)[0]),
+                fields=", ".join(CLIENT_FIELDS),
+            )
         )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "client"))
-    checker.check("address", lambda x: check_text(x, "address", "address", multiline=True))
+    checker.check("address", lambda x: check_text(x, "address", Message("address"), multiline=True))
     for name, label, check in _TYPED_CHECKS:
         checker.check(name, lambda x, name=name, label=label, check=check: check(check_text(x, name, label)))
     currency = checker.cleaned.get("currency") or (current.currency if current else get_profile().default_currency)
@@ -97,7 +109,7 @@ def _clean_client(values: dict[str, Any], current: Client | None) -> dict[str, A
     return cleaned
 
 
-def reverse_charge_refusal(client: Client, vat_payer: bool) -> str | None:
+def reverse_charge_refusal(client: Client, vat_payer: bool) -> Message | None:
     """Why ``client`` cannot be invoiced under reverse charge, or None.
 
     Reverse charge is decided by ``core.billing.invoicing.is_reverse_charge`` (a VAT payer invoicing a
@@ -108,18 +120,24 @@ def reverse_charge_refusal(client: Client, vat_payer: bool) -> str | None:
 
     if not is_reverse_charge(client, vat_payer):
         return None
-    name, country = client.name or "the client", client.country
+    name, country = client.name or Message("the client"), client.country
     compact, problem = v.vat_id_problem(client.dic)
     if problem:
-        return (
-            f"Reverse charge for {name} needs a valid VAT ID, but {compact!r} is not one: {problem}; correct "
-            "the client's VAT ID (DIČ), or clear it to invoice with Czech VAT."
+        return Message(
+            "Reverse charge for {name} needs a valid VAT ID, but {vat_id!r} is not one: {problem}; correct "
+            "the client's VAT ID (DIČ), or clear it to invoice with Czech VAT.",
+            name=name,
+            vat_id=compact,
+            problem=problem,
         )
     prefix = compact[:2]
     if prefix == "CZ" or prefix not in v.EU_VAT_FORMATS or prefix == "XI":
-        return (
-            f"Reverse charge for {name} ({v.country_name(country)}) needs a VAT ID of an EU country other than "
-            f"Czechia, not {compact}; enter the client's EU VAT ID, or clear it to invoice with Czech VAT."
+        return Message(
+            "Reverse charge for {name} ({country}) needs a VAT ID of an EU country other than Czechia, not "
+            "{vat_id}; enter the client's EU VAT ID, or clear it to invoice with Czech VAT.",
+            name=name,
+            country=v.CountryName(country),
+            vat_id=compact,
         )
     return None
 
@@ -130,7 +148,7 @@ def add_client(**values: Any) -> Client:
     values.setdefault("language", profile.locale)
     cleaned = _clean_client(values, None)
     if "name" not in cleaned:
-        raise v.ValidationError("The client needs a name.", "name")
+        raise v.ValidationError(Message("The client needs a name."), "name")
     _check_unique_name(cleaned["name"], None)
     return Client.create(**cleaned)
 
@@ -142,8 +160,14 @@ def _check_unique_name(name: str, client_id: int | None) -> None:
         query = query.where(Client.id != client_id)
     other = query.first()
     if other is not None:
-        archived = " (archived: restore it instead)" if other.archived else ""
-        raise v.ValidationError(f"There is already a client called {quoted(other.name)}{archived}.", "name")
+        if other.archived:
+            raise v.ValidationError(
+                Message(
+                    "There is already a client called {name} (archived: restore it instead).", name=quoted(other.name)
+                ),
+                "name",
+            )
+        raise v.ValidationError(Message("There is already a client called {name}.", name=quoted(other.name)), "name")
 
 
 def _check_currency_change(client: Client, currency: str) -> None:
@@ -155,8 +179,13 @@ def _check_currency_change(client: Client, currency: str) -> None:
     )
     if has_work:
         raise v.ValidationError(
-            f"{client.name} already has work or invoices in {client.currency}; its currency cannot change. "
-            f"For work in {currency}, add another client.",
+            Message(
+                "{client} already has work or invoices in {currency}; its currency cannot change. "
+                "For work in {new_currency}, add another client.",
+                client=client.name,
+                currency=client.currency,
+                new_currency=currency,
+            ),
             "currency",
         )
 
@@ -210,7 +239,7 @@ def record_id_in(text: str, what: str) -> int | None:
     digits = text.lstrip("0")
     if len(digits) > len(str(MAX_SQLITE_INTEGER)):
         shown = digits if len(digits) <= 30 else digits[:29] + "…"
-        raise v.ValidationError(f"{shown} is not a valid {what}: use a whole number from 1 to {MAX_SQLITE_INTEGER}.")
+        raise not_a_record_id(shown, what)
     value = int(digits or "0")
     return check_record_id(value, what) if value else None
 
@@ -221,7 +250,7 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
     query = Client.select()
     if not include_archived:
         query = query.where(Client.archived == False)  # noqa: E712
-    client_id = record_id_in(text, "client id")
+    client_id = record_id_in(text, Message("client id"))
     if client_id is not None:
         found = query.where(Client.id == client_id).first()
         if found:
@@ -235,7 +264,13 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
     if prefix:
         # With ids: two clients of the same name (from before names had to differ) are told apart by id.
         names = ", ".join(f"{c.name} (id {c.id})" for c in prefix)
-        raise NotFound(f"Client {quoted(text)} is ambiguous: it matches {names}; use the id or more of the name.")
+        raise NotFound(
+            Message(
+                "Client {client} is ambiguous: it matches {names}; use the id or more of the name.",
+                client=quoted(text),
+                names=names,
+            )
+        )
     if not include_archived:
         archived = (
             Client.select()
@@ -247,10 +282,14 @@ def find_client(ref: str | int, include_archived: bool = True) -> Client:
         )
         if archived is not None:
             raise NotFound(
-                f"{archived.name} is archived; restore it first "
-                f"('fakturka client archive {archived.id} --undo', or v then a on the Clients screen)."
+                Message(
+                    "{name} is archived; restore it first "
+                    "('fakturka client archive {id} --undo', or v then a on the Clients screen).",
+                    name=archived.name,
+                    id=archived.id,
+                )
             )
-    raise NotFound(f"There is no client called {quoted(text)}; see 'fakturka client list'.")
+    raise NotFound(Message("There is no client called {name}; see 'fakturka client list'.", name=quoted(text)))
 
 
 # -- projects ------------------------------------------------------------------
@@ -260,7 +299,11 @@ def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
     unknown = set(values) - set(PROJECT_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown project field {quoted(sorted(unknown)[0])}; known fields: {', '.join(PROJECT_FIELDS)}."
+            Message(
+                "Unknown project field {field}; known fields: {fields}.",
+                field=quoted(sorted(unknown)[0]),
+                fields=", ".join(PROJECT_FIELDS),
+            )
         )
     checker = Checker(values)
     checker.check("name", lambda x: _check_name(x, "project"))
@@ -273,13 +316,16 @@ def _clean_project(values: dict[str, Any], currency: str) -> dict[str, Any]:
 def add_project(client: Client, **values: Any) -> Project:
     cleaned = _clean_project(values, client.currency)
     if "name" not in cleaned:
-        raise v.ValidationError("The project needs a name.", "name")
+        raise v.ValidationError(Message("The project needs a name."), "name")
     if (
         Project.select()
         .where((Project.client == client) & (fn.casefold(Project.name) == cleaned["name"].casefold()))
         .exists()
     ):
-        raise v.ValidationError(f"{client.name} already has a project called {quoted(cleaned['name'])}.", "name")
+        raise v.ValidationError(
+            Message("{client} already has a project called {name}.", client=client.name, name=quoted(cleaned["name"])),
+            "name",
+        )
     return Project.create(client=client, **cleaned)
 
 
@@ -329,7 +375,7 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
     query = Project.select(Project, Client).join(Client)
     if not include_archived:
         query = query.where((Project.archived == False) & (Client.archived == False))  # noqa: E712
-    project_id = record_id_in(text, "project id")
+    project_id = record_id_in(text, Message("project id"))
     if project_id is not None:
         found = query.where(Project.id == project_id).first()
         if found:
@@ -342,16 +388,22 @@ def find_project(ref: str | int, include_archived: bool = True) -> Project:
         if found:
             return found
         _refuse_if_archived(_any_project(named))
-        raise NotFound(f"{client.name} has no project called {quoted(project_part)}.")
+        raise NotFound(Message("{client} has no project called {name}.", client=client.name, name=quoted(project_part)))
     matches = list(query.where(fn.casefold(Project.name) == text.casefold()).limit(5))
     if len(matches) == 1:
         return matches[0]
     if matches:
         options = ", ".join(f"{project_label(p)} (id {p.id})" for p in matches)
-        raise NotFound(f"Project {quoted(text)} is ambiguous: {options}. Write it as Client/Project, or use the id.")
+        raise NotFound(
+            Message(
+                "Project {project} is ambiguous: {options}. Write it as Client/Project, or use the id.",
+                project=quoted(text),
+                options=options,
+            )
+        )
     if not include_archived:
         _refuse_if_archived(_any_project(fn.casefold(Project.name) == text.casefold()))
-    raise NotFound(f"There is no project called {quoted(text)}; see 'fakturka project list'.")
+    raise NotFound(Message("There is no project called {name}; see 'fakturka project list'.", name=quoted(text)))
 
 
 def _any_project(condition) -> Project | None:
@@ -365,10 +417,18 @@ def _refuse_if_archived(project: Project | None) -> None:
         return
     if project.client.archived:
         raise NotFound(
-            f"{project_label(project)}: the client {project.client.name} is archived; restore it first "
-            f"('fakturka client archive {project.client.id} --undo')."
+            Message(
+                "{project}: the client {client} is archived; restore it first ('fakturka client archive {id} --undo').",
+                project=project_label(project),
+                client=project.client.name,
+                id=project.client.id,
+            )
         )
     if project.archived:
         raise NotFound(
-            f"{project_label(project)} is archived; restore it first ('fakturka project archive {project.id} --undo')."
+            Message(
+                "{project} is archived; restore it first ('fakturka project archive {id} --undo').",
+                project=project_label(project),
+                id=project.id,
+            )
         )

@@ -16,6 +16,7 @@ from core.store.db import db
 from core.store.models import Invoice, InvoiceLine, WorkEntry
 from core.store.states import InvoiceStatus
 from core.values.limits import check_date_span
+from core.values.messages import Message
 
 # The customer's details a draft may change by hand. Not the country: it decides VAT and reverse
 # charge (change the client and make the draft again for that).
@@ -41,8 +42,11 @@ class LineEdit:
 def _require_draft(invoice: Invoice) -> None:
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(
-            f"Invoice {invoice.number} is {invoice.status}; only a draft can be edited (cancel it and "
-            "invoice again instead)."
+            Message(
+                "Invoice {number} is {status}; only a draft can be edited (cancel it and invoice again instead).",
+                number=invoice.number,
+                status=Message(invoice.status),
+            )
         )
 
 
@@ -51,8 +55,13 @@ def _edit_dates(invoice: Invoice, issued_on, due_on, taxable_supply_on) -> None:
         check_date_span(issued_on, "issued_on")
         if issued_on.year != invoice.year:
             raise InvoiceError(
-                f"Invoice {invoice.number} is numbered in {invoice.year}; an issue date in {issued_on.year} "
-                "needs a number of that year: delete the draft and create it again with that date."
+                Message(
+                    "Invoice {number} is numbered in {year}; an issue date in {issue_year} needs a number of that "
+                    "year: delete the draft and create it again with that date.",
+                    number=invoice.number,
+                    year=invoice.year,
+                    issue_year=issued_on.year,
+                )
             )
         invoice.issued_on = issued_on
     if due_on is not None:
@@ -61,8 +70,13 @@ def _edit_dates(invoice: Invoice, issued_on, due_on, taxable_supply_on) -> None:
         invoice.taxable_supply_on = check_date_span(taxable_supply_on, "taxable_supply_on")
     if invoice.due_on < invoice.issued_on:
         raise InvoiceError(
-            f"The due date {invoice.due_on.isoformat()} is before the issue date {invoice.issued_on.isoformat()} "
-            f"of invoice {invoice.number}; give a due date on or after it."
+            Message(
+                "The due date {due} is before the issue date {issued} of invoice {number}; give a due date on or "
+                "after it.",
+                due=invoice.due_on.isoformat(),
+                issued=invoice.issued_on.isoformat(),
+                number=invoice.number,
+            )
         )
 
 
@@ -70,16 +84,23 @@ def _edit_customer(invoice: Invoice, changes: dict) -> None:
     unknown = sorted(set(changes) - set(EDITABLE_CUSTOMER_FIELDS))
     if unknown:
         raise InvoiceError(
-            f"Cannot change the customer's {', '.join(unknown)} on invoice {invoice.number}; "
-            f"a draft's customer can change: {', '.join(EDITABLE_CUSTOMER_FIELDS)}."
+            Message(
+                "Cannot change the customer's {fields} on invoice {number}; a draft's customer can change: {editable}.",
+                fields=", ".join(unknown),
+                number=invoice.number,
+                editable=", ".join(EDITABLE_CUSTOMER_FIELDS),
+            )
         )
     customer = dict(invoice.customer or {})
     customer.update({key: (value or "").strip() for key, value in changes.items()})
     if not customer.get("name"):
-        raise InvoiceError(f"The customer of invoice {invoice.number} needs a name.")
+        raise InvoiceError(Message("The customer of invoice {number} needs a name.", number=invoice.number))
     if invoice.reverse_charge and not customer.get("dic"):
         raise InvoiceError(
-            f"Invoice {invoice.number} is a reverse-charge invoice; the customer's VAT ID cannot be left empty."
+            Message(
+                "Invoice {number} is a reverse-charge invoice; the customer's VAT ID cannot be left empty.",
+                number=invoice.number,
+            )
         )
     customer[CUSTOMER_EDITED] = True
     invoice.customer = customer
@@ -87,29 +108,64 @@ def _edit_customer(invoice: Invoice, changes: dict) -> None:
 
 def _edit_lines(invoice: Invoice, lines: list[LineEdit]) -> None:
     if not lines:
-        raise InvoiceError(f"Invoice {invoice.number} needs at least one line; delete the draft instead.")
+        raise InvoiceError(
+            Message("Invoice {number} needs at least one line; delete the draft instead.", number=invoice.number)
+        )
     charges_vat = bool(invoice.vat_payer) and not bool(invoice.reverse_charge)
     existing = {line.id: line for line in invoice_lines(invoice)}
     kept = {edit.id for edit in lines if edit.id is not None}
     strangers = sorted(kept - set(existing))
     if strangers:
-        raise InvoiceError(f"Line {strangers[0]} is not a line of invoice {invoice.number}; reload it and edit again.")
+        raise InvoiceError(
+            Message(
+                "Line {line} is not a line of invoice {number}; reload it and edit again.",
+                line=strangers[0],
+                number=invoice.number,
+            )
+        )
     for position, edit in enumerate(lines, start=1):
         description = (edit.description or "").strip()
         if not description:
-            raise InvoiceError(f"Line {position} of invoice {invoice.number} needs a description.")
+            raise InvoiceError(
+                Message(
+                    "Line {position} of invoice {number} needs a description.", position=position, number=invoice.number
+                )
+            )
         quantity, rate = Decimal(edit.quantity), Decimal(edit.vat_rate)
         if quantity <= 0:
-            raise InvoiceError(f"Line {position} of invoice {invoice.number}: the quantity must be above zero.")
+            raise InvoiceError(
+                Message(
+                    "Line {position} of invoice {number}: the quantity must be above zero.",
+                    position=position,
+                    number=invoice.number,
+                )
+            )
         if edit.unit_price < 0:
-            raise InvoiceError(f"Line {position} of invoice {invoice.number}: the unit price cannot be negative.")
+            raise InvoiceError(
+                Message(
+                    "Line {position} of invoice {number}: the unit price cannot be negative.",
+                    position=position,
+                    number=invoice.number,
+                )
+            )
         if rate and not charges_vat:
             raise InvoiceError(
-                f"Line {position} of invoice {invoice.number} has VAT {rate} %, but this invoice charges no VAT "
-                "(not a VAT payer, or reverse charge); set the rate to 0."
+                Message(
+                    "Line {position} of invoice {number} has VAT {rate} %, but this invoice charges no VAT "
+                    "(not a VAT payer, or reverse charge); set the rate to 0.",
+                    position=position,
+                    number=invoice.number,
+                    rate=rate,
+                )
             )
         if rate < 0 or rate >= 100:
-            raise InvoiceError(f"Line {position} of invoice {invoice.number}: a VAT rate is between 0 and 100 %.")
+            raise InvoiceError(
+                Message(
+                    "Line {position} of invoice {number}: a VAT rate is between 0 and 100 %.",
+                    position=position,
+                    number=invoice.number,
+                )
+            )
     for line_id, row in existing.items():  # removed lines: their work is unbilled again
         if line_id not in kept:
             WorkEntry.update(invoice_line=None, billed_rate=None).where(WorkEntry.invoice_line == row).execute()

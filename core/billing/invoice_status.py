@@ -24,6 +24,7 @@ from core.store.db import db
 from core.store.models import Invoice, InvoiceLine, MoneyTransaction, WorkEntry
 from core.store.states import InvoiceStatus, MatchStatus
 from core.values.limits import check_date_span
+from core.values.messages import Message
 from core.values.money import from_minor
 
 
@@ -35,12 +36,25 @@ class InvoiceHasPayments(InvoiceError):
         self.invoice = invoice
         self.paid = paid  # income linked to it, in minor units of invoice.currency
         self.movements = movements
-        count = len(movements)
-        super().__init__(
-            f"Invoice {invoice.number} has {from_minor(paid, invoice.currency)} {invoice.currency} paid in "
-            f"{count} bank movement{'s' if count != 1 else ''}; cancelling it unlinks "
-            f"{'them' if count != 1 else 'it'} (back to 'review', to link elsewhere): confirm to go on."
-        )
+        said = {
+            "number": invoice.number,
+            "amount": from_minor(paid, invoice.currency),
+            "currency": invoice.currency,
+            "count": len(movements),
+        }
+        if len(movements) == 1:
+            message = Message(
+                "Invoice {number} has {amount} {currency} paid in {count} bank movement; cancelling it unlinks it "
+                "(back to 'review', to link elsewhere): confirm to go on.",
+                **said,
+            )
+        else:
+            message = Message(
+                "Invoice {number} has {amount} {currency} paid in {count} bank movements; cancelling it unlinks "
+                "them (back to 'review', to link elsewhere): confirm to go on.",
+                **said,
+            )
+        super().__init__(message)
 
 
 def _release_entries(invoice: Invoice) -> None:
@@ -51,13 +65,23 @@ def _release_entries(invoice: Invoice) -> None:
 
 def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status != InvoiceStatus.DRAFT:
-        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; only a draft can be sent.")
+        raise InvoiceError(
+            Message(
+                "Invoice {number} is {status}; only a draft can be sent.",
+                number=invoice.number,
+                status=Message(invoice.status),
+            )
+        )
     if on is not None:
         check_date_span(on, "sent_on")
     if on is not None and on < invoice.issued_on:
         raise InvoiceError(
-            f"Invoice {invoice.number} is issued on {invoice.issued_on.isoformat()}; "
-            f"it cannot be sent before that ({on.isoformat()})."
+            Message(
+                "Invoice {number} is issued on {issued}; it cannot be sent before that ({day}).",
+                number=invoice.number,
+                issued=invoice.issued_on.isoformat(),
+                day=on.isoformat(),
+            )
         )
     with db.atomic():
         invoice.status = InvoiceStatus.SENT
@@ -74,16 +98,28 @@ def mark_sent(invoice: Invoice, on: date | None = None) -> Invoice:
 def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status == InvoiceStatus.DRAFT:
         raise InvoiceError(
-            f"Invoice {invoice.number} is a draft; send it first ('fakturka invoice send {invoice.number}'), "
-            "then mark it paid."
+            Message(
+                "Invoice {number} is a draft; send it first ('fakturka invoice send {number}'), then mark it paid.",
+                number=invoice.number,
+            )
         )
     if invoice.status != InvoiceStatus.SENT:
-        raise InvoiceError(f"Invoice {invoice.number} is {invoice.status}; it cannot be marked paid.")
+        raise InvoiceError(
+            Message(
+                "Invoice {number} is {status}; it cannot be marked paid.",
+                number=invoice.number,
+                status=Message(invoice.status),
+            )
+        )
     if on is not None:
         check_date_span(on, "paid_on")
     if on is not None and on > date.today():
         raise InvoiceError(
-            f"{on.isoformat()} is in the future; mark invoice {invoice.number} paid on the day the money arrived."
+            Message(
+                "{day} is in the future; mark invoice {number} paid on the day the money arrived.",
+                day=on.isoformat(),
+                number=invoice.number,
+            )
         )
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = on or date.today()
@@ -109,9 +145,11 @@ def cancel_invoice(invoice: Invoice, *, unlink_payments: bool = False) -> Invoic
     with linked movements raises ``InvoiceHasPayments`` and nothing changes.
     """
     if invoice.status == InvoiceStatus.CANCELLED:
-        raise InvoiceError(f"Invoice {invoice.number} is already cancelled.")
+        raise InvoiceError(Message("Invoice {number} is already cancelled.", number=invoice.number))
     if invoice.status == InvoiceStatus.PAID:
-        raise InvoiceError(f"Invoice {invoice.number} is paid; a paid invoice cannot be cancelled.")
+        raise InvoiceError(
+            Message("Invoice {number} is paid; a paid invoice cannot be cancelled.", number=invoice.number)
+        )
     with db.atomic():
         movements = linked_movements(invoice)
         if movements and not unlink_payments:
@@ -132,14 +170,22 @@ def delete_draft(invoice: Invoice) -> None:
     """Delete the newest draft of its year, releasing its entries; its number is reused."""
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(
-            f"Invoice {invoice.number} is {invoice.status}; only drafts can be deleted (cancel it instead)."
+            Message(
+                "Invoice {number} is {status}; only drafts can be deleted (cancel it instead).",
+                number=invoice.number,
+                status=Message(invoice.status),
+            )
         )
     with db.atomic():
         newest = Invoice.select(fn.MAX(Invoice.seq)).where(Invoice.year == invoice.year).scalar()
         if invoice.seq != newest:
             raise InvoiceError(
-                f"Invoice {invoice.number} is not the newest of {invoice.year}; deleting it would leave a gap "
-                "in the number series. Cancel it instead."
+                Message(
+                    "Invoice {number} is not the newest of {year}; deleting it would leave a gap in the number "
+                    "series. Cancel it instead.",
+                    number=invoice.number,
+                    year=invoice.year,
+                )
             )
         _release_entries(invoice)
         InvoiceLine.delete().where(InvoiceLine.invoice == invoice).execute()

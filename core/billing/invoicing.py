@@ -36,6 +36,7 @@ from core.store.db import db
 from core.store.models import Client, Invoice, InvoiceLine, MoneyTransaction, Project, WorkEntry
 from core.store.states import InvoiceStatus
 from core.values.limits import check_date_span
+from core.values.messages import Message
 
 EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 
@@ -106,9 +107,14 @@ def build_lines(entries: list[WorkEntry], *, per_entry: bool = False, language: 
         if entry.kind == "time" and resolve_rate(entry, profile) is None:
             client = entry.project.client
             raise InvoiceError(
-                f"There is no hourly rate for {client.name} / {entry.project.name}: set one on the client or "
-                f"the project (the profile's rate is in {profile.default_currency}, the client pays in "
-                f"{client.currency})."
+                Message(
+                    "There is no hourly rate for {client} / {project}: set one on the client or the project (the "
+                    "profile's rate is in {profile_currency}, the client pays in {client_currency}).",
+                    client=client.name,
+                    project=entry.project.name,
+                    profile_currency=profile.default_currency,
+                    client_currency=client.currency,
+                )
             )
         if entry.kind == "fixed" or per_entry:
             key = ("entry", entry.id)
@@ -177,16 +183,25 @@ def next_number(year: int) -> tuple[int, str]:
 def _require_profile() -> None:
     if not is_set_up():
         raise InvoiceError(
-            "Set up your business profile first (name, address, bank account): "
-            "'fakturka profile edit' or Settings in the app."
+            Message(
+                "Set up your business profile first (name, address, bank account): "
+                "'fakturka profile edit' or Settings in the app."
+            )
         )
 
 
 def _draft_or_refuse(client: Client, until: date | None, since: date | None, per_entry: bool) -> InvoiceDraft:
     draft = preview_invoice(client, until=until, since=since, per_entry=per_entry)
     if not draft.lines:
-        limit = f" up to {until.isoformat()}" if until else ""
-        raise InvoiceError(f"{client.name} has no unbilled billable entries{limit}.")
+        if until:
+            raise InvoiceError(
+                Message(
+                    "{client} has no unbilled billable entries up to {until}.",
+                    client=client.name,
+                    until=until.isoformat(),
+                )
+            )
+        raise InvoiceError(Message("{client} has no unbilled billable entries.", client=client.name))
     if draft.reverse_charge:  # the preview still shows; no invoice is made on an invalid VAT ID
         refusal = reverse_charge_refusal(client, draft.vat_payer)
         if refusal:
@@ -197,7 +212,11 @@ def _draft_or_refuse(client: Client, until: date | None, since: date | None, per
 def _free_number(year: int) -> tuple[int, str]:
     seq, number = next_number(year)
     if Invoice.select().where(Invoice.number == number).exists():
-        raise InvoiceError(f"Invoice number {number} is already used; change the number pattern in your profile.")
+        raise InvoiceError(
+            Message(
+                "Invoice number {number} is already used; change the number pattern in your profile.", number=number
+            )
+        )
     return seq, number
 
 
@@ -297,7 +316,7 @@ def display_status(invoice: Invoice, today: date | None = None) -> str:
 def find_invoice(number: str) -> Invoice:
     invoice = Invoice.get_or_none(Invoice.number == str(number).strip())
     if invoice is None:
-        raise InvoiceError(f"There is no invoice {quoted(number)}; see 'fakturka invoice list'.")
+        raise InvoiceError(Message("There is no invoice {number}; see 'fakturka invoice list'.", number=quoted(number)))
     return invoice
 
 
@@ -357,7 +376,10 @@ def invoices_query(status: str | None = None, today: date | None = None):
     elif status:
         if status not in Invoice.STATUSES:
             raise InvoiceError(
-                f"Unknown status {quoted(status)}; use one of draft, sent, paid, cancelled, overdue, open."
+                Message(
+                    "Unknown status {status}; use one of draft, sent, paid, cancelled, overdue, open.",
+                    status=quoted(status),
+                )
             )
         query = query.where(Invoice.status == status)
     return query

@@ -11,6 +11,7 @@ from core.store.models import BusinessProfile
 from core.values import validation as v
 from core.values.forms import Checker
 from core.values.limits import MAX_TEXT_LENGTH
+from core.values.messages import Message
 from core.values.money import exact_minor, from_minor, parse_amount, to_minor
 from core.values.text import has_control_characters
 
@@ -49,7 +50,7 @@ def is_set_up() -> bool:
 
 
 # What an invoice number pattern may hold besides plain text (docs/user-guide.md, Settings).
-PATTERN_HELP = "use {year} or {yy}, and {seq} or {seq:0N} with N from 1 to 10 (e.g. {year}{seq:04})"
+PATTERN_HELP = Message("use {year} or {yy}, and {seq} or {seq:0N} with N from 1 to 10 (e.g. {year}{seq:04})")
 MAX_PATTERN_LENGTH = 40
 MAX_SEQ_WIDTH = 10
 # Invoices of one year whose variable symbols are compared when a pattern is set: far more than a
@@ -58,9 +59,14 @@ _CHECKED_SEQS = range(1, 10_000)
 _ZERO_PADDED = re.compile(r"0([1-9][0-9]?)")
 
 
-def _pattern_problem(pattern: str, problem: str) -> v.ValidationError:
+def _pattern_problem(pattern: str, problem: Message) -> v.ValidationError:
     return v.ValidationError(
-        f"The invoice number pattern {quoted(pattern)} is not valid: {problem}; {PATTERN_HELP}.",
+        Message(
+            "The invoice number pattern {pattern} is not valid: {problem}; {help}.",
+            pattern=quoted(pattern),
+            problem=problem,
+            help=PATTERN_HELP,
+        ),
         "invoice_number_pattern",
     )
 
@@ -82,7 +88,7 @@ def pattern_parts(pattern: str) -> list[tuple[str, int]]:
     try:
         parsed = list(string.Formatter().parse(pattern))
     except ValueError:
-        raise _pattern_problem(pattern, "a brace is not closed (write {{ or }} for a literal brace)") from None
+        raise _pattern_problem(pattern, Message("a brace is not closed (write {{ or }} for a literal brace)")) from None
     parts: list[tuple[str, int]] = []
     for literal, name, spec, conversion in parsed:
         if literal:
@@ -90,41 +96,52 @@ def pattern_parts(pattern: str) -> list[tuple[str, int]]:
         if name is None:
             continue
         if name not in ("year", "yy", "seq") or conversion is not None:
-            raise _pattern_problem(pattern, f"{{{name}}} is not a placeholder")
+            raise _pattern_problem(pattern, Message("{{{name}}} is not a placeholder", name=name))
         if name != "seq" or not spec:
             if spec:
-                raise _pattern_problem(pattern, f"{{{name}}} takes no format")
+                raise _pattern_problem(pattern, Message("{{{name}}} takes no format", name=name))
             parts.append((name, 0))
             continue
         width = _ZERO_PADDED.fullmatch(spec or "")
         if width is None or int(width.group(1)) > MAX_SEQ_WIDTH:
-            raise _pattern_problem(pattern, f"{{seq:{spec}}} is not a zero-padded width from 1 to {MAX_SEQ_WIDTH}")
+            raise _pattern_problem(
+                pattern,
+                Message(
+                    "{{seq:{spec}}} is not a zero-padded width from 1 to {largest}", spec=spec, largest=MAX_SEQ_WIDTH
+                ),
+            )
         parts.append((name, int(width.group(1))))
     return parts
 
 
 def check_number_pattern(pattern: str) -> str:
-    pattern = check_text(pattern, "invoice_number_pattern", "invoice number pattern")
+    pattern = check_text(pattern, "invoice_number_pattern", Message("invoice number pattern"))
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise v.ValidationError(
-            f"The invoice number pattern is longer than {MAX_PATTERN_LENGTH} characters.", "invoice_number_pattern"
+            Message("The invoice number pattern is longer than {limit} characters.", limit=MAX_PATTERN_LENGTH),
+            "invoice_number_pattern",
         )
     names = {name for name, width in pattern_parts(pattern) if width >= 0}
     if "seq" not in names:
+        # No parameters: the braces are shown as they are.
         raise v.ValidationError(
-            "The invoice number pattern needs {seq}, e.g. {year}{seq:04}.", "invoice_number_pattern"
+            Message("The invoice number pattern needs {seq}, e.g. {year}{seq:04}."), "invoice_number_pattern"
         )
     if not names & {"year", "yy"}:
         # The sequence restarts every year; without the year numbers would repeat.
         raise v.ValidationError(
-            "The invoice number pattern needs {year} or {yy}: the sequence starts again "
-            "each year, e.g. {year}{seq:04}.",
+            Message(
+                "The invoice number pattern needs {year} or {yy}: the sequence starts again each year, "
+                "e.g. {year}{seq:04}."
+            ),
             "invoice_number_pattern",
         )
     longest = format_number(pattern, 2026, _CHECKED_SEQS[-1])
     if len(_ascii_digits(longest)) > 10:
         raise v.ValidationError(
-            "The invoice number pattern makes numbers with more than 10 digits; the variable symbol allows 10.",
+            Message(
+                "The invoice number pattern makes numbers with more than 10 digits; the variable symbol allows 10."
+            ),
             "invoice_number_pattern",
         )
     _check_symbols_differ(pattern)
@@ -139,8 +156,14 @@ def _check_symbols_differ(pattern: str) -> None:
         symbol = variable_symbol(_render(parts, 2026, seq))
         if symbol in seen:
             raise v.ValidationError(
-                f"The invoice number pattern gives invoices {seen[symbol]} and {seq} of a year the same "
-                f"variable symbol ({symbol}), so payments could not tell them apart; {PATTERN_HELP}.",
+                Message(
+                    "The invoice number pattern gives invoices {first} and {second} of a year the same variable "
+                    "symbol ({symbol}), so payments could not tell them apart; {help}.",
+                    first=seen[symbol],
+                    second=seq,
+                    symbol=symbol,
+                    help=PATTERN_HELP,
+                ),
                 "invoice_number_pattern",
             )
         seen[symbol] = seq
@@ -177,22 +200,32 @@ def _ascii_digits(text: str) -> str:
 
 def check_text(value: Any, field: str, label: str, *, multiline: bool = False) -> str:
     """Text a person typed for a name, an address or a description, stripped; refused (not cleaned) when it
-    holds control characters, so what is stored is what they see. One-line fields refuse line breaks too."""
+    holds control characters, so what is stored is what they see. One-line fields refuse line breaks too.
+
+    ``label`` names the field in the refusal: a Message (``Message("address")``) so a face can say it in
+    its language."""
     text = "" if value is None else str(value)
     if multiline:
         text = text.replace("\r\n", "\n")
     text = text.strip()
     if any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise v.ValidationError(f"The {label} is not valid text: it holds bytes that are not UTF-8.", field)
-    if has_control_characters(text, multiline=multiline):
         raise v.ValidationError(
-            f"The {label} cannot hold control characters such as ESC; line breaks are fine."
-            if multiline
-            else f"The {label} must be one line of text, without line breaks, tabs or control characters.",
-            field,
+            Message("The {label} is not valid text: it holds bytes that are not UTF-8.", label=label), field
         )
+    if has_control_characters(text, multiline=multiline):
+        if multiline:
+            message = Message(
+                "The {label} cannot hold control characters such as ESC; line breaks are fine.", label=label
+            )
+        else:
+            message = Message(
+                "The {label} must be one line of text, without line breaks, tabs or control characters.", label=label
+            )
+        raise v.ValidationError(message, field)
     if len(text) > MAX_TEXT_LENGTH:
-        raise v.ValidationError(f"The {label} is longer than {MAX_TEXT_LENGTH} characters.", field)
+        raise v.ValidationError(
+            Message("The {label} is longer than {limit} characters.", label=label, limit=MAX_TEXT_LENGTH), field
+        )
     return text
 
 
@@ -204,45 +237,50 @@ def _check_bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "n", "ne", "off", ""):
         return False
-    raise v.ValidationError(f"{quoted(value)} is not yes or no.")
+    raise v.ValidationError(Message("{value} is not yes or no.", value=quoted(value)))
 
 
 def check_days(value: Any, field: str = "payment_terms_days") -> int:
     text = str(value).strip()
     if not re.fullmatch(r"-?[0-9]{1,9}", text):  # ASCII digits only, and nothing int() would choke on
-        raise v.ValidationError(f"Payment terms {quoted(str(value))} must be a whole number of days.", field)
+        raise v.ValidationError(
+            Message("Payment terms {value} must be a whole number of days.", value=quoted(str(value))), field
+        )
     days = int(text)
     if not 0 <= days <= 365:
-        raise v.ValidationError(f"Payment terms must be between 0 and 365 days, not {days}.", field)
+        raise v.ValidationError(Message("Payment terms must be between 0 and 365 days, not {days}.", days=days), field)
     return days
 
 
 def check_rate_percent(value: Any, field: str = "vat_rate") -> Decimal:
     rate = parse_amount(str(value))
     if not Decimal(0) <= rate < Decimal(100):
-        raise v.ValidationError(f"A VAT rate must be between 0 and 100 percent, not {value}.", field)
+        raise v.ValidationError(
+            Message("A VAT rate must be between 0 and 100 percent, not {value}.", value=value), field
+        )
     return rate.normalize()
 
 
 def _required_name(value: Any) -> str:
-    name = check_text(value, "name", "name")
+    name = check_text(value, "name", Message("name"))
     if not name:  # it heads every invoice: "profile edit --set name=" must not blank it
-        raise v.ValidationError("The name is required: it heads every invoice.", "name")
+        raise v.ValidationError(Message("The name is required: it heads every invoice."), "name")
     return name
 
 
 # Fields with a format of their own: first one line of text, then the format's check.
+# The labels name the field in a refusal; IČO, DIČ, IBAN and BIC are the same in every language.
 TYPED_CHECKS = (
-    ("email", "e-mail", v.check_email),
+    ("email", Message("e-mail"), v.check_email),
     ("ico", "IČO", v.check_ico),
     ("dic", "DIČ", v.check_dic),
     ("iban", "IBAN", v.check_iban),
     ("bic", "BIC", v.check_bic),
-    ("bank_account", "account number", v.check_cz_account),
-    ("vat_payer", "VAT payer flag", _check_bool),
-    ("default_currency", "currency", v.check_currency),
-    ("payment_terms_days", "payment terms", check_days),
-    ("locale", "language", v.check_language),
+    ("bank_account", Message("account number"), v.check_cz_account),
+    ("vat_payer", Message("VAT payer flag"), _check_bool),
+    ("default_currency", Message("currency"), v.check_currency),
+    ("payment_terms_days", Message("payment terms"), check_days),
+    ("locale", Message("language"), v.check_language),
 )
 
 
@@ -251,14 +289,18 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise v.ValidationError(
-            f"Unknown profile field {quoted(sorted(unknown)[0])}; known fields: {', '.join(EDITABLE_FIELDS)}."
+            Message(
+                "Unknown profile field {field}; known fields: {fields}.",
+                field=quoted(sorted(unknown)[0]),
+                fields=", ".join(EDITABLE_FIELDS),
+            )
         )
     profile = get_profile()
     checker = Checker(values)
     checker.check("name", _required_name)
-    checker.check("address", lambda x: check_text(x, "address", "address", multiline=True))
-    checker.check("phone", lambda x: check_text(x, "phone", "phone number"))
-    checker.check("registry_line", lambda x: check_text(x, "registry_line", "registry line"))
+    checker.check("address", lambda x: check_text(x, "address", Message("address"), multiline=True))
+    checker.check("phone", lambda x: check_text(x, "phone", Message("phone number")))
+    checker.check("registry_line", lambda x: check_text(x, "registry_line", Message("registry line")))
     for name, label, check in TYPED_CHECKS:
         checker.check(name, lambda x, name=name, label=label, check=check: check(check_text(x, name, label)))
     checker.check("invoice_number_pattern", check_number_pattern)
@@ -291,7 +333,7 @@ def update_profile(values: dict[str, Any]) -> BusinessProfile:
 def _non_negative_minor(value: Any, currency: str, field: str) -> int:
     amount = parse_amount(str(value))
     if amount < 0:
-        raise v.ValidationError(f"The hourly rate cannot be negative ({value}).", field)
+        raise v.ValidationError(Message("The hourly rate cannot be negative ({value}).", value=value), field)
     return exact_minor(amount, currency)
 
 

@@ -37,6 +37,7 @@ from stdnum.exceptions import ValidationError
 
 from core.errors import FakturkaError
 from core.values import i18n
+from core.values.messages import Message
 from core.values.money import from_minor
 
 SPAYD = "spayd"
@@ -62,7 +63,13 @@ def validated_iban(value: str | None) -> str:
     try:
         return stdnum_iban.validate(raw)
     except ValidationError as exc:
-        raise QrError(f"The supplier IBAN {raw!r} is not valid ({exc}); fix it in the business profile.") from None
+        raise QrError(
+            Message(
+                "The supplier IBAN {iban!r} is not valid ({reason}); fix it in the business profile.",
+                iban=raw,
+                reason=str(exc),
+            )
+        ) from None
 
 
 def validated_bic(value: str | None) -> str:
@@ -72,7 +79,13 @@ def validated_bic(value: str | None) -> str:
     try:
         return stdnum_bic.validate(raw)
     except ValidationError as exc:
-        raise QrError(f"The supplier BIC {raw!r} is not valid ({exc}); fix it in the business profile.") from None
+        raise QrError(
+            Message(
+                "The supplier BIC {bic!r} is not valid ({reason}); fix it in the business profile.",
+                bic=raw,
+                reason=str(exc),
+            )
+        ) from None
 
 
 def strip_diacritics(text: str) -> str:
@@ -104,7 +117,11 @@ def spayd_text(text: str, limit: int) -> str:
 def _variable_symbol(invoice) -> str:
     vs = (invoice.variable_symbol or "").strip()
     if vs and (not vs.isdigit() or len(vs) > 10):
-        raise QrError(f"Variable symbol {vs!r} of invoice {invoice.number} must be at most 10 digits.")
+        raise QrError(
+            Message(
+                "Variable symbol {vs!r} of invoice {number} must be at most 10 digits.", vs=vs, number=invoice.number
+            )
+        )
     return vs
 
 
@@ -125,7 +142,9 @@ def spayd_payload(invoice) -> str:
     iban = validated_iban(supplier.get("iban"))
     amount = f"{_amount(invoice):.2f}"
     if Decimal(amount) <= 0:
-        raise QrError(f"Invoice {invoice.number} has nothing to pay; SPAYD needs a positive amount.")
+        raise QrError(
+            Message("Invoice {number} has nothing to pay; SPAYD needs a positive amount.", number=invoice.number)
+        )
     currency = (invoice.currency or "").upper()
     vs = _variable_symbol(invoice)
     message = spayd_text(
@@ -141,9 +160,11 @@ def spayd_payload(invoice) -> str:
     for key, value in fields:
         limit = SPAYD_LIMITS.get(key)
         if limit is not None and len(value) > limit:
-            raise QrError(f"SPAYD {key} {value!r} is longer than {limit} characters.")
+            raise QrError(
+                Message("SPAYD {key} {value!r} is longer than {limit} characters.", key=key, value=value, limit=limit)
+            )
         if "*" in value:  # cannot happen for the sanitised fields; a guard for the rest
-            raise QrError(f"SPAYD {key} must not contain '*'.")
+            raise QrError(Message("SPAYD {key} must not contain '*'.", key=key))
     return "*".join(["SPD", "1.0"] + [f"{key}:{value}" for key, value in fields])
 
 
@@ -158,13 +179,19 @@ def epc_text(invoice) -> str:
 def epc_payload(invoice) -> str:
     """The EPC069-12 (v002) payload, lines joined with LF, UTF-8 (charset 1). EUR only."""
     if (invoice.currency or "").upper() != "EUR":
-        raise QrError(f"EPC QR codes are for EUR only, invoice {invoice.number} is in {invoice.currency}.")
+        raise QrError(
+            Message(
+                "EPC QR codes are for EUR only, invoice {number} is in {currency}.",
+                number=invoice.number,
+                currency=invoice.currency,
+            )
+        )
     supplier = invoice.supplier or {}
     iban = validated_iban(supplier.get("iban"))
     bic = validated_bic(supplier.get("bic"))
     name = " ".join((supplier.get("name") or "").split())[:EPC_NAME_MAX].strip()
     if not name:
-        raise QrError("The supplier has no name; the EPC QR code needs the beneficiary's name.")
+        raise QrError(Message("The supplier has no name; the EPC QR code needs the beneficiary's name."))
     data = segno_helpers._make_epc_qr_data(  # the builder behind segno.helpers.make_epc_qr
         name,
         iban,
@@ -203,5 +230,5 @@ def qr_code(kind: str, payload: str) -> segno.QRCode:
     data = payload.encode("utf-8") if kind == EPC else payload
     qr = segno.make_qr(data, error=ERROR_LEVEL, boost_error=False)
     if kind == EPC and qr.version > 13:
-        raise QrError("The EPC payload needs a QR code larger than version 13.")
+        raise QrError(Message("The EPC payload needs a QR code larger than version 13."))
     return qr

@@ -16,6 +16,7 @@ from core.store.models import BusinessProfile, Client, Project, WorkEntry
 from core.values import validation as v
 from core.values.dates import parse_date, parse_duration
 from core.values.limits import check_date_span, check_entry_minutes
+from core.values.messages import Message, message_of
 from core.values.money import exact_minor, parse_amount
 from core.values.timeutil import utcnow
 
@@ -124,12 +125,29 @@ class EntryInput:
 
 
 def _check_locked(entry: WorkEntry, action: str) -> None:
-    if entry.invoice_line_id is not None:
-        number = billed_on(entry)
-        raise EntryLocked(
-            f"Cannot {action} this entry: it is billed on invoice {number}. "
-            "Delete or cancel that invoice first to release it."
+    """Refuse to ``action`` ("edit", "delete" or "stop the timer of") a billed entry."""
+    if entry.invoice_line_id is None:
+        return
+    number = billed_on(entry)
+    if action == "edit":
+        message = Message(
+            "Cannot edit this entry: it is billed on invoice {number}. "
+            "Delete or cancel that invoice first to release it.",
+            number=number,
         )
+    elif action == "delete":
+        message = Message(
+            "Cannot delete this entry: it is billed on invoice {number}. "
+            "Delete or cancel that invoice first to release it.",
+            number=number,
+        )
+    else:
+        message = Message(
+            "Cannot stop the timer of this entry: it is billed on invoice {number}. "
+            "Delete or cancel that invoice first to release it.",
+            number=number,
+        )
+    raise EntryLocked(message)
 
 
 def _apply(entry: WorkEntry, data: EntryInput) -> None:
@@ -141,45 +159,47 @@ def _apply(entry: WorkEntry, data: EntryInput) -> None:
             check_date_span(data.date) if isinstance(data.date, date) else parse_date(str(data.date or "today"))
         )
     except v.ValidationError as exc:
-        errors["date"] = str(exc)
+        errors["date"] = message_of(exc)
     try:
-        entry.description = check_text(data.description, "description", "description")
+        entry.description = check_text(data.description, "description", Message("description"))
     except v.ValidationError as exc:
-        errors["description"] = str(exc)
+        errors["description"] = message_of(exc)
     try:
         entry.billable = _check_bool(data.billable)
     except v.ValidationError as exc:
-        errors["billable"] = str(exc)
+        errors["billable"] = message_of(exc)
     if data.fixed not in (None, ""):
         entry.kind = "fixed"
         entry.minutes = None
         try:
             amount = parse_amount(str(data.fixed))
             if amount <= 0:
-                raise v.ValidationError(f"A fixed amount must be more than zero, not {data.fixed}.", "fixed")
+                raise v.ValidationError(
+                    Message("A fixed amount must be more than zero, not {amount}.", amount=data.fixed), "fixed"
+                )
             entry.fixed_amount = exact_minor(amount, currency)
         except ValueError as exc:
-            errors["fixed"] = str(exc)
+            errors["fixed"] = message_of(exc)
         if data.duration not in (None, ""):
             try:
                 entry.minutes = _minutes(data.duration)
             except v.ValidationError as exc:
-                errors["duration"] = str(exc)
+                errors["duration"] = message_of(exc)
     else:
         entry.kind = "time"
         entry.fixed_amount = None
         try:
             entry.minutes = _minutes(data.duration)
         except v.ValidationError as exc:
-            errors["duration"] = str(exc)
+            errors["duration"] = message_of(exc)
     if data.hourly_rate not in (None, ""):
         try:
             rate = parse_amount(str(data.hourly_rate))
             if rate < 0:
-                raise v.ValidationError("An hourly rate cannot be negative.", "hourly_rate")
+                raise v.ValidationError(Message("An hourly rate cannot be negative."), "hourly_rate")
             entry.hourly_rate = exact_minor(rate, currency)
         except ValueError as exc:
-            errors["hourly_rate"] = str(exc)
+            errors["hourly_rate"] = message_of(exc)
     else:
         entry.hourly_rate = None
     if errors:
@@ -205,7 +225,7 @@ def add_entry(data: EntryInput) -> WorkEntry:
 def edit_entry(entry: WorkEntry, data: EntryInput) -> WorkEntry:
     _check_locked(entry, "edit")
     if entry.started_at is not None and entry.ended_at is None:
-        raise TimerError("This entry is the running timer; stop it first, then edit it.")
+        raise TimerError(Message("This entry is the running timer; stop it first, then edit it."))
     _apply(entry, data)
     entry.save()
     return entry
@@ -258,12 +278,22 @@ def start_timer(project: Project, description: str = "", *, now: datetime | None
     current = running_timer()
     if current is not None:
         raise TimerError(
-            f"A timer is already running on {current.project.client.name} / {current.project.name} "
-            f"since {current.started_at:%H:%M} UTC; stop it first."
+            Message(
+                "A timer is already running on {client} / {project} since {started} UTC; stop it first.",
+                client=current.project.client.name,
+                project=current.project.name,
+                started=f"{current.started_at:%H:%M}",
+            )
         )
     if project.archived or project.client.archived:
-        raise TimerError(f"{project.client.name} / {project.name} is archived; unarchive it to track time on it.")
-    description = check_text(description, "description", "description")
+        raise TimerError(
+            Message(
+                "{client} / {project} is archived; unarchive it to track time on it.",
+                client=project.client.name,
+                project=project.name,
+            )
+        )
+    description = check_text(description, "description", Message("description"))
     now = now or utcnow()
     try:
         return WorkEntry.create(
@@ -276,13 +306,13 @@ def start_timer(project: Project, description: str = "", *, now: datetime | None
         )
     except IntegrityError:
         # Another process started one between our check and our insert.
-        raise TimerError("Another timer was started at the same moment; stop it first.") from None
+        raise TimerError(Message("Another timer was started at the same moment; stop it first.")) from None
 
 
 def stop_timer(*, now: datetime | None = None) -> WorkEntry:
     entry = running_timer()
     if entry is None:
-        raise TimerError("No timer is running.")
+        raise TimerError(Message("No timer is running."))
     _check_locked(entry, "stop the timer of")
     now = now or utcnow()
     seconds = max(0.0, (now - entry.started_at).total_seconds())

@@ -47,6 +47,7 @@ from core.platform.key_file import (
     read_key_file,
 )
 from core.store import paths
+from core.values.messages import Message, message_of
 
 BLOB_VERSION = 1
 NONCE_LEN = 12
@@ -77,21 +78,27 @@ def blob_key_id(blob: bytes) -> bytes | None:
 def decrypt(plugin_name: str, blob: bytes, keys: list[Key]) -> dict[str, str]:
     """Decrypt ``blob`` for ``plugin_name`` with whichever of ``keys`` it names."""
     blob = bytes(blob)
-    prefix = f"credentials for {plugin_name} cannot be decrypted"
     key_id = blob_key_id(blob)
     if key_id is None:
         raise CredentialError(
-            f"{prefix}: the stored value is damaged; re-enter them",
-            reason="the stored value is damaged",
-            remedy="re-enter them",
+            Message(
+                "credentials for {plugin} cannot be decrypted: the stored value is damaged; re-enter them",
+                plugin=plugin_name,
+            ),
+            reason=Message("the stored value is damaged"),
+            remedy=Message("re-enter them"),
         )
     key = next((k for k in keys if k.key_id == key_id), None)
     if key is None:
         raise CredentialError(
-            f"{prefix}: they were saved under a different key than the one in the key file; "
-            f"restore that key file, or {_reset_remedy('them')}",
-            reason="the key file does not match",
-            remedy=f"restore the key file they were saved under, or {_reset_remedy('them')}",
+            Message(
+                "credentials for {plugin} cannot be decrypted: they were saved under a different key than the one "
+                "in the key file; restore that key file, or {remedy}",
+                plugin=plugin_name,
+                remedy=_reset_remedy(them=True),
+            ),
+            reason=Message("the key file does not match"),
+            remedy=Message("restore the key file they were saved under, or {remedy}", remedy=_reset_remedy(them=True)),
         )
     nonce = blob[1 + KEY_ID_LEN : 1 + KEY_ID_LEN + NONCE_LEN]
     ciphertext = blob[1 + KEY_ID_LEN + NONCE_LEN :]
@@ -99,9 +106,13 @@ def decrypt(plugin_name: str, blob: bytes, keys: list[Key]) -> dict[str, str]:
         plaintext = AESGCM(key.material).decrypt(nonce, ciphertext, _associated_data(plugin_name, key_id))
     except InvalidTag:
         raise CredentialError(
-            f"{prefix}: the stored value was altered or belongs to another plugin; re-enter them",
-            reason="the stored value was altered",
-            remedy="re-enter them",
+            Message(
+                "credentials for {plugin} cannot be decrypted: the stored value was altered or belongs to another "
+                "plugin; re-enter them",
+                plugin=plugin_name,
+            ),
+            reason=Message("the stored value was altered"),
+            remedy=Message("re-enter them"),
         ) from None
     return json.loads(plaintext.decode("utf-8"))
 
@@ -110,7 +121,9 @@ def decrypt(plugin_name: str, blob: bytes, keys: list[Key]) -> dict[str, str]:
 
 
 def _key_lock(path: Path) -> paths.SiblingLock:
-    return paths.SiblingLock(path, busy=f"another Fakturka is changing the credential key ({path.name} is locked)")
+    return paths.SiblingLock(
+        path, busy=Message("another Fakturka is changing the credential key ({name} is locked)", name=path.name)
+    )
 
 
 # -- leftovers of an interrupted rotation -----------------------------------------------------
@@ -137,9 +150,13 @@ def _remove_entry(path: Path) -> None:
             path.unlink(missing_ok=True)
     except OSError as exc:
         raise KeyFileError(
-            f"{path} is in the way and cannot be removed ({exc.strerror}); move it out of the way and try again",
-            reason=f"{path.name} is in the way",
-            remedy="move it out of the way",
+            Message(
+                "{path} is in the way and cannot be removed ({error}); move it out of the way and try again",
+                path=path,
+                error=exc.strerror,
+            ),
+            reason=Message("{name} is in the way", name=path.name),
+            remedy=Message("move it out of the way"),
         ) from None
 
 
@@ -150,8 +167,8 @@ def _settle_leftovers(path: Path) -> str | None:
     except OSError as exc:
         raise _key_trouble(
             path,
-            f"cannot take the key left by an interrupted rotation ({exc.strerror or exc})",
-            "cannot be replaced",
+            Message("cannot take the key left by an interrupted rotation ({error})", error=exc.strerror or str(exc)),
+            Message("cannot be replaced"),
             restorable=False,
         ) from None
 
@@ -162,7 +179,7 @@ def _settle(path: Path) -> str | None:
         _remove_entry(temp)
     pending = _pending_path(path)
     if not os.path.lexists(pending):
-        return "An interrupted key rotation left a half-written key file; it was removed." if temps else None
+        return Message("An interrupted key rotation left a half-written key file; it was removed.") if temps else None
     try:
         new_key = _parse_key(pending, _read_bytes(pending)[0])
     except KeyFileError:
@@ -170,13 +187,23 @@ def _settle(path: Path) -> str | None:
     if new_key is not None and new_key.key_id in _blob_key_ids():
         os.replace(pending, path)
         paths.fsync_dir(path.parent)
-        return (
-            f"An interrupted key rotation had already re-encrypted the credentials; "
-            f"it was completed and {path} now holds the new key."
+        return Message(
+            "An interrupted key rotation had already re-encrypted the credentials; "
+            "it was completed and {path} now holds the new key.",
+            path=path,
         )
     _remove_entry(pending)
-    state = "an unused" if new_key is not None else "an unfinished"
-    return f"An interrupted key rotation left {state} new key file ({pending.name}); it was removed and {path} is kept."
+    if new_key is not None:
+        return Message(
+            "An interrupted key rotation left an unused new key file ({name}); it was removed and {path} is kept.",
+            name=pending.name,
+            path=path,
+        )
+    return Message(
+        "An interrupted key rotation left an unfinished new key file ({name}); it was removed and {path} is kept.",
+        name=pending.name,
+        path=path,
+    )
 
 
 def _announce(notice: str | None) -> None:
@@ -238,15 +265,18 @@ def get_credentials(plugin_name: str, key_path: Path | None = None) -> dict[str,
     row = model.get_or_none(model.plugin_name == plugin_name)
     if row is None or not row.credentials:
         return {}
-    prefix = f"credentials for {plugin_name} cannot be decrypted"
     try:
         keys = load_keyring(key_path)
     except KeyFileError as exc:
-        raise CredentialError(f"{prefix}: {exc}", reason=exc.reason, remedy=exc.remedy) from None
+        raise CredentialError(_undecryptable(plugin_name, exc), reason=exc.reason, remedy=exc.remedy) from None
     if not keys:
-        missing = _key_trouble(key_path or paths.key_path(), "is missing", "is missing")
-        raise CredentialError(f"{prefix}: {missing}", reason=missing.reason, remedy=missing.remedy)
+        missing = _key_trouble(key_path or paths.key_path(), Message("is missing"), Message("is missing"))
+        raise CredentialError(_undecryptable(plugin_name, missing), reason=missing.reason, remedy=missing.remedy)
     return decrypt(plugin_name, row.credentials, keys)
+
+
+def _undecryptable(plugin_name: str, exc: KeyFileError) -> Message:
+    return Message("credentials for {plugin} cannot be decrypted: {error}", plugin=plugin_name, error=message_of(exc))
 
 
 def set_credentials(plugin_name: str, secrets: dict[str, str], key_path: Path | None = None):
@@ -263,7 +293,9 @@ def set_credentials(plugin_name: str, secrets: dict[str, str], key_path: Path | 
             key = load_or_create_key(path)
         except KeyFileError as exc:
             raise CredentialError(
-                f"credentials for {plugin_name} cannot be saved: {exc}", reason=exc.reason, remedy=exc.remedy
+                Message("credentials for {plugin} cannot be saved: {error}", plugin=plugin_name, error=message_of(exc)),
+                reason=exc.reason,
+                remedy=exc.remedy,
             ) from None
         finally:
             lock.release()  # the key cannot change now: a rotation needs the write lock this transaction holds

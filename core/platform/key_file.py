@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.errors import FakturkaError
 from core.store import paths
+from core.values.messages import Message
 
 KEY_ID_LEN = 8
 KEY_FILE_VERSION = 1
@@ -48,18 +49,29 @@ class KeyFileMissing(KeyFileError):
     pass
 
 
-def _reset_remedy(what: str = "the plugins' secrets") -> str:
-    return f"run '{RESET_COMMAND}' and re-enter {what}"
+def _reset_remedy(them: bool = False) -> Message:
+    """What to do when the key is lost: reset it and re-enter the secrets (``them``: the ones just named)."""
+    if them:
+        return Message("run '{command}' and re-enter them", command=RESET_COMMAND)
+    return Message("run '{command}' and re-enter the plugins' secrets", command=RESET_COMMAND)
 
 
 def _key_trouble(path: Path, problem: str, reason: str, *, restorable=True, cls=KeyFileError) -> KeyFileError:
-    """A key file problem: the sentence names ``fakturka keys reset``; ``reason`` is the short form."""
-    restore = "restore it from a backup, or " if restorable else ""
-    return cls(
-        f"the key file {path} {problem}; {restore}{_reset_remedy()}",
-        reason=f"the key file {reason}",
-        remedy=restore + _reset_remedy("them"),
-    )
+    """A key file problem: the sentence names ``fakturka keys reset``; ``reason`` is the short form.
+
+    ``problem`` and ``reason`` follow "the key file <path>" (Messages such as "is missing")."""
+    if restorable:
+        message = Message(
+            "the key file {path} {problem}; restore it from a backup, or {remedy}",
+            path=path,
+            problem=problem,
+            remedy=_reset_remedy(),
+        )
+        remedy = Message("restore it from a backup, or {remedy}", remedy=_reset_remedy(them=True))
+    else:
+        message = Message("the key file {path} {problem}; {remedy}", path=path, problem=problem, remedy=_reset_remedy())
+        remedy = _reset_remedy(them=True)
+    return cls(message, reason=Message("the key file {reason}", reason=reason), remedy=remedy)
 
 
 @dataclass(frozen=True)
@@ -94,10 +106,10 @@ def write_key_file(path: Path, key: Key) -> None:
 
 def _check_regular(path: Path, mode: int) -> None:
     if stat.S_ISDIR(mode):
-        raise _key_trouble(path, "is a directory, not a file", "is a directory", restorable=False)
+        raise _key_trouble(path, Message("is a directory, not a file"), Message("is a directory"), restorable=False)
     if not stat.S_ISREG(mode):
-        problem = f"is not a regular file (it is {paths.file_kind(mode)})"
-        raise _key_trouble(path, problem, "is not a regular file", restorable=False)
+        problem = Message("is not a regular file (it is {kind})", kind=paths.file_kind(mode))
+        raise _key_trouble(path, problem, Message("is not a regular file"), restorable=False)
 
 
 def _read_bytes(path: Path) -> tuple[bytes, int]:
@@ -112,10 +124,12 @@ def _read_bytes(path: Path) -> tuple[bytes, int]:
         finally:
             os.close(fd)
     except FileNotFoundError:
-        raise _key_trouble(path, "is missing", "is missing", cls=KeyFileMissing) from None
+        missing = Message("is missing")
+        raise _key_trouble(path, missing, missing, cls=KeyFileMissing) from None
     except OSError as exc:
-        why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
-        raise _key_trouble(path, f"cannot be read ({why})", f"cannot be read ({why})") from None
+        why = Message("permission denied") if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        unreadable = Message("cannot be read ({why})", why=why)
+        raise _key_trouble(path, unreadable, unreadable) from None
 
 
 def _parse_key(path: Path, data: bytes) -> Key:
@@ -123,9 +137,11 @@ def _parse_key(path: Path, data: bytes) -> Key:
         document = json.loads(data.decode("ascii"))
         material = base64.b64decode(document["key"], validate=True)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise _key_trouble(path, "is damaged (it does not hold a Fakturka key)", "is damaged") from None
+        raise _key_trouble(
+            path, Message("is damaged (it does not hold a Fakturka key)"), Message("is damaged")
+        ) from None
     if len(material) != 32:
-        raise _key_trouble(path, "is damaged (the key is not 256 bits)", "is damaged")
+        raise _key_trouble(path, Message("is damaged (the key is not 256 bits)"), Message("is damaged"))
     return Key(material)
 
 
@@ -133,9 +149,13 @@ def read_key_file(path: Path) -> Key:
     data, mode = _read_bytes(path)
     if mode & 0o077:
         raise KeyFileError(
-            f"the key file {path} can be read by other users (mode {mode:o}); run 'chmod 600 {path}' and try again",
-            reason="the key file can be read by other users",
-            remedy=f"run 'chmod 600 {path}'",
+            Message(
+                "the key file {path} can be read by other users (mode {mode:o}); run 'chmod 600 {path}' and try again",
+                path=path,
+                mode=mode,
+            ),
+            reason=Message("the key file can be read by other users"),
+            remedy=Message("run 'chmod 600 {path}'", path=path),
         )
     return _parse_key(path, data)
 

@@ -33,6 +33,7 @@ from core.platform.key_file import (
     _pending_path,
 )
 from core.store import paths
+from core.values.messages import Message
 
 RESET_SOURCE = "keys reset"  # audit source of a reset (a space: no plugin can have this name)
 
@@ -55,12 +56,21 @@ def _rotation_failed(path: Path, exc: OSError, committed: bool) -> CredentialErr
     reason = exc.strerror or str(exc)
     if committed:  # the blobs name the new key, which is still waiting in its file
         return CredentialError(
-            f"the credentials were re-encrypted under a new key, but it could not be moved to {path} ({reason}); "
-            f"it is kept in {_pending_path(path)} and put in place at the next start"
+            Message(
+                "the credentials were re-encrypted under a new key, but it could not be moved to {path} ({reason}); "
+                "it is kept in {pending} and put in place at the next start",
+                path=path,
+                reason=reason,
+                pending=_pending_path(path),
+            )
         )
     return CredentialError(
-        f"cannot rotate the credential key: writing a key file failed ({reason}); "
-        f"nothing was changed and {path} still holds the key"
+        Message(
+            "cannot rotate the credential key: writing a key file failed ({reason}); "
+            "nothing was changed and {path} still holds the key",
+            reason=reason,
+            path=path,
+        )
     )
 
 
@@ -86,7 +96,7 @@ def rotate_key(key_path: Path | None = None) -> int:
             keys = _current_keys(path)
             rows = list(model.select().where(model.credentials.is_null(False)).order_by(model.plugin_name))
             if rows and not keys:
-                raise _key_trouble(path, "is missing, so nothing can be re-encrypted", "is missing")
+                raise _key_trouble(path, Message("is missing, so nothing can be re-encrypted"), Message("is missing"))
             plain = {row.plugin_name: creds.decrypt(row.plugin_name, row.credentials, keys) for row in rows}
             new_key = Key.generate()
             paths.replace_private_file(pending, _key_payload(new_key))
@@ -116,8 +126,12 @@ def _clear_key_path(path: Path) -> None:
             path.rmdir()
         except OSError:
             raise KeyFileError(
-                f"the key file {path} is a directory with files in it; move it out of the way and run "
-                f"'{RESET_COMMAND}' again"
+                Message(
+                    "the key file {path} is a directory with files in it; move it out of the way and run "
+                    "'{command}' again",
+                    path=path,
+                    command=RESET_COMMAND,
+                )
             ) from None
 
 
@@ -150,7 +164,11 @@ def reset_key(key_path: Path | None = None) -> list[str]:
             paths.replace_private_file(path, _key_payload(Key.generate()))
     except OSError as exc:
         raise CredentialError(
-            f"cannot reset the credential key: writing {path} failed ({exc.strerror or exc}); nothing was changed"
+            Message(
+                "cannot reset the credential key: writing {path} failed ({error}); nothing was changed",
+                path=path,
+                error=exc.strerror or str(exc),
+            )
         ) from None
     finally:
         lock.release()

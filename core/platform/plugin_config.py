@@ -23,6 +23,7 @@ from core.store.db import db
 from core.store.models import PluginConfiguration, SyncHistory
 from core.values.dates import parse_date
 from core.values.forms import FormErrors
+from core.values.messages import Message, message_of
 from core.values.money import MoneyError, parse_amount
 from core.values.validation import ValidationError
 
@@ -36,42 +37,53 @@ def parse_field(field: Field, value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     text = str(value).strip()
-    problem = f"{field.label}: "
+    label = Message(field.label)  # a bundled plugin's label is in the catalog: said in the face's language
     if field.kind in ("text", "secret"):
         return text if field.kind == "text" else str(value)  # secrets are kept exactly as typed
     if field.kind == "number":
         try:
             number = Decimal(text.replace(",", "."))
         except ArithmeticError:
-            raise ValidationError(problem + f"{text!r} is not a number.", field.key) from None
+            raise ValidationError(_not_a_number(label, text), field.key) from None
         if not number.is_finite():  # "inf", "nan": Decimal accepts them, a setting must not
-            raise ValidationError(problem + f"{text!r} is not a number.", field.key)
+            raise ValidationError(_not_a_number(label, text), field.key)
         return int(number) if number == number.to_integral_value() else str(number)
     if field.kind == "money":
         try:
             return str(parse_amount(text))
         except MoneyError as exc:
-            raise ValidationError(problem + str(exc), field.key) from None
+            raise ValidationError(_field_problem(label, exc), field.key) from None
     if field.kind == "date":
         if isinstance(value, date):
             return value.isoformat()
         try:
             return parse_date(text).isoformat()
         except ValidationError as exc:
-            raise ValidationError(problem + str(exc), field.key) from None
+            raise ValidationError(_field_problem(label, exc), field.key) from None
     if field.kind == "choice":
         if text not in field.choices:
-            raise ValidationError(problem + f"choose one of {', '.join(field.choices)}.", field.key)
+            raise ValidationError(
+                Message("{label}: choose one of {choices}.", label=label, choices=", ".join(field.choices)), field.key
+            )
         return text
     if field.kind == "bool":
         try:
             return _check_bool(value)
         except ValidationError as exc:
-            raise ValidationError(problem + str(exc), field.key) from None
+            raise ValidationError(_field_problem(label, exc), field.key) from None
     if field.kind == "path":
         # Absolute: a sync may run from another working directory than the one it was typed in.
         return os.path.abspath(Path(text).expanduser())
-    raise ValidationError(problem + f"unknown field kind {field.kind!r}.", field.key)
+    raise ValidationError(Message("{label}: unknown field kind {kind}.", label=label, kind=repr(field.kind)), field.key)
+
+
+def _not_a_number(label: Message, text: str) -> Message:
+    return Message("{label}: {text} is not a number.", label=label, text=repr(text))
+
+
+def _field_problem(label: Message, exc: Exception) -> Message:
+    """The field's own refusal (an amount, a date, yes/no), after its label."""
+    return Message("{label}: {problem}", label=label, problem=message_of(exc))
 
 
 def missing_fields(plugin: type[Plugin], settings: dict, secrets_present: set[str]) -> list[Field]:
@@ -108,7 +120,14 @@ def configure(
     clear_secrets = list(clear_secrets)
     unknown = [key for key in list(values) + list(secrets) + clear_secrets if key not in by_key]
     if unknown:
-        raise ValidationError(f"{name} has no setting {unknown[0]!r}; its settings are: {', '.join(by_key) or 'none'}.")
+        raise ValidationError(
+            Message(
+                "{name} has no setting {key}; its settings are: {keys}.",
+                name=name,
+                key=repr(unknown[0]),
+                keys=", ".join(by_key) or Message("none"),
+            )
+        )
     errors: dict[str, str] = {}
     settings: dict[str, Any] = {}
     for key, raw in values.items():
@@ -120,16 +139,18 @@ def configure(
         try:
             settings[key] = parse_field(field, raw)
         except ValidationError as exc:
-            errors[key] = str(exc)
+            errors[key] = message_of(exc)
             continue
         if settings[key] is None and field.required and field.default in (None, ""):
-            errors[key] = f"{field.label} is required."
+            errors[key] = Message("{label} is required.", label=Message(field.label))
     for key in secrets:
         if not by_key[key].secret:
-            errors[key] = f"{by_key[key].label} is not a secret; give it with --set."
+            errors[key] = Message("{label} is not a secret; give it with --set.", label=Message(by_key[key].label))
     for key in clear_secrets:
         if not by_key[key].secret:
-            errors[key] = f"{by_key[key].label} is not a secret; clear it with --set {key}=."
+            errors[key] = Message(
+                "{label} is not a secret; clear it with --set {key}=.", label=Message(by_key[key].label), key=key
+            )
     if errors:
         raise FormErrors(errors)
     with db.atomic():
@@ -186,7 +207,11 @@ def effective_settings(plugin: type[Plugin], stored: dict) -> dict[str, Any]:
 
 def unreadable_problem(exc: CredentialError) -> str:
     """A status line for secrets that are stored but cannot be decrypted: why, and what to do."""
-    return f"secrets stored but unreadable (cannot be decrypted: {exc.reason}); {exc.remedy or 're-enter them'}"
+    return Message(
+        "secrets stored but unreadable (cannot be decrypted: {reason}); {remedy}",
+        reason=exc.reason,
+        remedy=exc.remedy or Message("re-enter them"),
+    )
 
 
 def plugin_status(name: str) -> PluginStatus:

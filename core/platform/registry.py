@@ -8,6 +8,7 @@ from typing import Iterable
 
 from core.errors import FakturkaError
 from core.plugins.base import FIELD_KINDS, Field, Plugin
+from core.values.messages import Message, message_of
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 # Semantic Versioning 2.0: no leading zeros; an optional "-pre.release" and then an optional "+build".
@@ -27,47 +28,75 @@ def _where(cls) -> str:
             break
         except TypeError:
             continue
-    what = getattr(cls, "__qualname__", None) or f"{type(cls).__qualname__} instance"
-    return f"plugin class {what} ({path})"
+    what = getattr(cls, "__qualname__", None) or Message("{name} instance", name=type(cls).__qualname__)
+    return Message("plugin class {what} ({path})", what=what, path=path)
 
 
 def check_plugin_class(cls) -> None:
     where = _where(cls)
     if not (inspect.isclass(cls) and issubclass(cls, Plugin)):
-        raise PluginRegistrationError(f"{where} does not derive from core.plugins.base.Plugin")
+        raise PluginRegistrationError(Message("{where} does not derive from core.plugins.base.Plugin", where=where))
     name = getattr(cls, "name", "")
     if not isinstance(name, str) or not name:
-        raise PluginRegistrationError(f'{where} has no name: set name = "my-plugin"')
+        raise PluginRegistrationError(Message('{where} has no name: set name = "my-plugin"', where=where))
     if not NAME_RE.match(name):
         raise PluginRegistrationError(
-            f"{where} has the name {name!r}: use 2-40 lower-case letters, digits and dashes, starting with a letter"
+            Message(
+                "{where} has the name {name}: use 2-40 lower-case letters, digits and dashes, starting with a letter",
+                where=where,
+                name=repr(name),
+            )
         )
     version = getattr(cls, "version", "")
     if not isinstance(version, str) or not VERSION_RE.match(version):
-        raise PluginRegistrationError(f'{where} has the version {version!r}: use MAJOR.MINOR.PATCH, e.g. "1.0.0"')
+        raise PluginRegistrationError(
+            Message(
+                '{where} has the version {version}: use MAJOR.MINOR.PATCH, e.g. "1.0.0"',
+                where=where,
+                version=repr(version),
+            )
+        )
     sync = getattr(cls, "sync", None)
     if sync is None or sync is Plugin.sync or not callable(sync):
-        raise PluginRegistrationError(f"{where} has no sync(self, ctx) method")
+        raise PluginRegistrationError(Message("{where} has no sync(self, ctx) method", where=where))
     params = list(inspect.signature(sync).parameters)
     if len(params) != 2:
-        raise PluginRegistrationError(f"{where}: sync must take exactly (self, ctx), not ({', '.join(params)})")
+        raise PluginRegistrationError(
+            Message(
+                "{where}: sync must take exactly (self, ctx), not ({params})", where=where, params=", ".join(params)
+            )
+        )
     fields = getattr(cls, "fields", None)
     if fields is None:
         fields = []
     if not isinstance(fields, (list, tuple)):
-        raise PluginRegistrationError(f"{where}: fields must be a list of Field objects, got {fields!r}")
+        raise PluginRegistrationError(
+            Message("{where}: fields must be a list of Field objects, got {fields}", where=where, fields=repr(fields))
+        )
     keys = set()
     for field in fields:
         if not isinstance(field, Field):
-            raise PluginRegistrationError(f"{where}: fields must be Field objects, got {field!r}")
+            raise PluginRegistrationError(
+                Message("{where}: fields must be Field objects, got {field}", where=where, field=repr(field))
+            )
         if field.kind not in FIELD_KINDS:
             raise PluginRegistrationError(
-                f"{where}: field {field.key!r} has the kind {field.kind!r}; use one of {', '.join(FIELD_KINDS)}"
+                Message(
+                    "{where}: field {key} has the kind {kind}; use one of {kinds}",
+                    where=where,
+                    key=repr(field.key),
+                    kind=repr(field.kind),
+                    kinds=", ".join(FIELD_KINDS),
+                )
             )
         if field.key in keys:
-            raise PluginRegistrationError(f"{where}: the field key {field.key!r} is used twice")
+            raise PluginRegistrationError(
+                Message("{where}: the field key {key} is used twice", where=where, key=repr(field.key))
+            )
         if field.kind == "choice" and not field.choices:
-            raise PluginRegistrationError(f"{where}: choice field {field.key!r} lists no choices")
+            raise PluginRegistrationError(
+                Message("{where}: choice field {key} lists no choices", where=where, key=repr(field.key))
+            )
         _check_default(where, field)
         keys.add(field.key)
 
@@ -84,7 +113,13 @@ def _check_default(where: str, field: Field) -> None:
         parse_field(field, field.default)
     except ValidationError as exc:
         raise PluginRegistrationError(
-            f"{where}: field {field.key!r} has the default {field.default!r}, which its own form refuses ({exc})"
+            Message(
+                "{where}: field {key} has the default {default}, which its own form refuses ({error})",
+                where=where,
+                key=repr(field.key),
+                default=repr(field.default),
+                error=message_of(exc),
+            )
         ) from None
 
 
@@ -111,7 +146,7 @@ def check_registry(
         try:
             check_plugin_class(cls)
         except PluginRegistrationError as exc:
-            broken[_label(cls)] = str(exc)
+            broken[_label(cls)] = message_of(exc)
             continue
         taken = good.get(cls.name)
         if taken is None:
@@ -119,8 +154,17 @@ def check_registry(
             continue
         newcomer, keeper = (taken, cls) if taken not in shipped and cls in shipped else (cls, taken)
         good[cls.name] = keeper
-        broken[cls.name] = f"{_where(newcomer)} uses the name {cls.name!r}, already taken by {_where(keeper)}"
+        broken[cls.name] = _name_taken(newcomer, keeper)
     return good, broken
+
+
+def _name_taken(newcomer, keeper) -> Message:
+    return Message(
+        "{newcomer} uses the name {name}, already taken by {keeper}",
+        newcomer=_where(newcomer),
+        name=repr(newcomer.name),
+        keeper=_where(keeper),
+    )
 
 
 def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
@@ -129,8 +173,6 @@ def build_registry(classes: Iterable[type]) -> dict[str, type[Plugin]]:
     for cls in classes:
         check_plugin_class(cls)
         if cls.name in registry:
-            raise PluginRegistrationError(
-                f"{_where(cls)} uses the name {cls.name!r}, already taken by {_where(registry[cls.name])}"
-            )
+            raise PluginRegistrationError(_name_taken(cls, registry[cls.name]))
         registry[cls.name] = cls
     return registry

@@ -71,10 +71,11 @@ from core.store.models import PluginConfiguration, SyncHistory
 from core.store.states import RunStatus
 from core.store.write_lock import WriteLockTimeout, is_lock_error, write_transaction
 from core.values.limits import MAX_TEXT_LENGTH
+from core.values.messages import Message, in_language, message_of
 from core.values.text import clean_text
 from core.values.timeutil import utcnow
 
-TRIGGER_LABELS = {"tui": "the TUI", "cli": "the command line", "schedule": "the scheduler"}
+TRIGGER_LABELS = {"tui": Message("the TUI"), "cli": Message("the command line"), "schedule": Message("the scheduler")}
 
 
 class SyncRefused(FakturkaError):
@@ -104,11 +105,11 @@ def _local_time(ts: datetime | None) -> str:
     return ts.replace(tzinfo=timezone.utc).astimezone().strftime("%H:%M:%S")
 
 
-def recover_interrupted_runs() -> int:
+def recover_interrupted_runs(language: str = "en") -> int:
     """Mark runs left pending/running by a process that died as failed ("interrupted").
 
     The run ends at its last heartbeat (``updated_at``), not now, and keeps the log lines the
-    heartbeat wrote.
+    heartbeat wrote. Its error message is written in ``language``.
     """
     count = 0
     for run in SyncHistory.select().where(SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))):
@@ -119,8 +120,14 @@ def recover_interrupted_runs() -> int:
             status=RunStatus.FAILED,
             completed_at=last_seen,
             updated_at=utcnow(),
-            error_message=f"Interrupted: the process running this sync stopped (last seen at {_local_time(last_seen)}) "
-            "before it finished; nothing of it was saved. Run it again.",
+            error_message=in_language(
+                Message(
+                    "Interrupted: the process running this sync stopped (last seen at {time}) "
+                    "before it finished; nothing of it was saved. Run it again.",
+                    time=_local_time(last_seen),
+                ),
+                language,
+            ),
         ).where((SyncHistory.id == run.id) & SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))).execute()
         count += 1
     return count
@@ -131,24 +138,48 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
     try:
         plugin = get_plugin(name)
     except UnknownPlugin as exc:
-        raise SyncRefused(str(exc)) from None
+        raise SyncRefused(message_of(exc)) from None
     row = plugin_config.get_config(name)
     if row is None or not row.enabled:
         raise SyncRefused(
-            f"{name} is disabled; enable it first ('fakturka plugins enable {name}', or space on the Plugins screen)."
+            Message(
+                "{name} is disabled; enable it first ('fakturka plugins enable {name}', "
+                "or space on the Plugins screen).",
+                name=name,
+            )
         )
     try:
         secrets = creds.get_credentials(name)
     except CredentialError as exc:
-        raise SyncRefused(f"{exc}.") from None
+        raise SyncRefused(Message("{error}.", error=message_of(exc))) from None
     missing = plugin_config.missing_fields(plugin, row.settings, {k for k, v in secrets.items() if v})
     if missing:
-        names = ", ".join(f"{f.label} ({f.key})" for f in missing)
+        names = _Listed(Message("{label} ({key})", label=Message(f.label), key=f.key) for f in missing)
         raise SyncRefused(
-            f"{name} is not fully configured: missing {names}. "
-            f"Configure it with 'fakturka plugins configure {name}' or on the Plugins screen."
+            Message(
+                "{name} is not fully configured: missing {names}. "
+                "Configure it with 'fakturka plugins configure {name}' or on the Plugins screen.",
+                name=name,
+                names=names,
+            )
         )
     return plugin, row, secrets
+
+
+class _Listed(Message):
+    """Messages in a row, separated by commas: a list inside a sentence, each item said in the face's language."""
+
+    def __new__(cls, items) -> _Listed:
+        items = tuple(items)
+        self = str.__new__(cls, ", ".join(items))
+        self.msgid, self.params, self.items = str.__str__(self), {}, items
+        return self
+
+    def translated(self, lang: str) -> str:
+        return ", ".join(in_language(item, lang) for item in self.items)
+
+    def __reduce__(self):
+        return (_Listed, (self.items,))
 
 
 def run_sync(
@@ -159,9 +190,12 @@ def run_sync(
     on_progress: ProgressCallback | None = None,
     cancel_event: threading.Event | None = None,
     on_started: Callable[[int], None] | None = None,
+    language: str = "en",
 ) -> SyncOutcome:
-    """Run plugin ``name`` once. Raises SyncRefused before starting; otherwise returns the outcome."""
-    recover_interrupted_runs()
+    """Run plugin ``name`` once. Raises SyncRefused before starting; otherwise returns the outcome.
+
+    ``language`` is the one the run's log is written in (core's Messages are translated)."""
+    recover_interrupted_runs(language)
     plugin_cls, config, secrets = check_runnable(name)
     lock = FileLock(_lock_name(name))
     try:
@@ -176,60 +210,76 @@ def run_sync(
         if running is not None:
             by = TRIGGER_LABELS.get(running.trigger, running.trigger)
             raise SyncRefused(
-                f"{name} is already syncing (started {_local_time(running.started_at)} by {by})."
+                Message(
+                    "{name} is already syncing (started {time} by {by}).",
+                    name=name,
+                    time=_local_time(running.started_at),
+                    by=by,
+                )
             ) from None
-        raise SyncRefused(f"{name} is already syncing in another process.") from None
+        raise SyncRefused(Message("{name} is already syncing in another process.", name=name)) from None
     try:
         with gc_paused():  # a large import builds many objects that live until the run ends
-            return _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started)
+            return _run_locked(
+                plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language
+            )
     finally:
         lock.release()
 
 
-def _run_locked(plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started) -> SyncOutcome:
+def _run_locked(
+    plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language
+) -> SyncOutcome:
     name = plugin_cls.name
     masker = Masker(v for v in secrets.values() if isinstance(v, str))
-    run_id, waits = _start_row(name, trigger, on_log)
+    run_id, waits = _start_row(name, trigger, on_log, language)
     if on_started:
         on_started(run_id)
     settings = plugin_config.effective_settings(plugin_cls, config.settings)
-    ctx = SyncContext(name, run_id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event)
+    ctx = SyncContext(
+        name, run_id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event, language=language
+    )
     ctx.lines.extend(waits)  # already shown live; kept in the run's log
-    ctx._emit(f"{name} {plugin_cls.version}: sync started")
+    ctx._emit(Message("{name} {version}: sync started", name=name, version=plugin_cls.version))
     try:
         with Heartbeat(run_id, lambda: "\n".join(ctx.lines)):
             _run_plugin_code(plugin_cls, ctx)
         ctx.check_cancelled()
         commit(ctx, run_id, config.id, on_wait=lambda waited: _waiting(ctx, waited))
     except SyncCancelled:
-        ctx._emit("Cancelled by the user; nothing was saved.", "warning")
-        return _fail(ctx, run_id, "Cancelled by the user; nothing was saved.", None)
+        message = Message("Cancelled by the user; nothing was saved.")
+        ctx._emit(message, "warning")
+        return _fail(ctx, run_id, message, None)
     except KeyboardInterrupt:
         # ctrl+c at `fakturka sync`: close the run now, with its log, rather than leave it "running"
         # for the next start to call interrupted.
-        ctx._emit("Interrupted (ctrl+c); nothing was saved.", "warning")
-        _fail(ctx, run_id, "Interrupted (ctrl+c); nothing was saved.", None)
+        message = Message("Interrupted (ctrl+c); nothing was saved.")
+        ctx._emit(message, "warning")
+        _fail(ctx, run_id, message, None)
         raise
     except (SyncError, WriteLockTimeout) as exc:  # a refusal with its sentence (bad input, a busy database)
-        ctx._emit(str(exc), "error")
-        return _fail(ctx, run_id, str(exc), None)
+        message = message_of(exc)
+        ctx._emit(message, "error")
+        return _fail(ctx, run_id, message, None)
     except Exception as exc:  # noqa: BLE001 - a plugin bug must become a failed run, not a crash
         if is_lock_error(exc):  # SQLite's "database is locked" outside the commit's wait: not a bug
-            message = f"{name} could not finish: {describe_database_error(exc)}"
+            message = Message("{name} could not finish: {error}", name=name, error=describe_database_error(exc))
             ctx._emit(message, "error")
             return _fail(ctx, run_id, message, None)
-        message = f"{name} failed: {type(exc).__name__}: {exc}"
+        message = Message(
+            "{name} failed: {error_type}: {error}", name=name, error_type=type(exc).__name__, error=message_of(exc)
+        )
         ctx._emit(message, "error")
         return _fail(ctx, run_id, message, traceback.format_exc())
     return SyncOutcome(run_id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
 
 
-def _start_row(name: str, trigger: str, on_log: LogCallback | None) -> tuple[int, list[str]]:
+def _start_row(name: str, trigger: str, on_log: LogCallback | None, language: str = "en") -> tuple[int, list[str]]:
     """The run's history row, running from now, and the log lines of any wait for the write lock."""
     waits: list[str] = []
 
     def waiting(waited: float) -> None:
-        line = f"{datetime.now():%H:%M:%S} {'INFO':<7} " + _WAITING.format(waited=waited)
+        line = f"{datetime.now():%H:%M:%S} {'INFO':<7} " + in_language(_waiting_message(waited), language)
         waits.append(line)
         if on_log:
             on_log(line)
@@ -242,12 +292,16 @@ def _start_row(name: str, trigger: str, on_log: LogCallback | None) -> tuple[int
     return history.id, waits
 
 
-_WAITING = "Waiting for the database: another sync or program is writing ({waited:.0f} s so far)"
+def _waiting_message(waited: float) -> Message:
+    """The log line of a run waiting for the write lock (at its start and at its commit)."""
+    return Message(
+        "Waiting for the database: another sync or program is writing ({waited:.0f} s so far)", waited=waited
+    )
 
 
 def _waiting(ctx: SyncContext, waited: float) -> None:
     """Said in the run's log while its commit waits for another writer; a cancel stops the wait."""
-    ctx._emit(_WAITING.format(waited=waited))
+    ctx._emit(_waiting_message(waited))
     ctx.check_cancelled()
 
 
@@ -315,7 +369,7 @@ def _fail(ctx: SyncContext, run_id: int, message: str, backtrace: str | None) ->
     """Record the failed run with its message and log, waiting for the write lock like the commit."""
     masker = ctx._masker
     # A plugin's message can quote its input: stored and shown as one plain line of bounded length.
-    message = clean_text(message)[:MAX_TEXT_LENGTH]
+    message = clean_text(in_language(message, ctx.language))[:MAX_TEXT_LENGTH]
     backtrace = clean_text(backtrace, multiline=True) if backtrace else None
     try:
         with write_transaction():

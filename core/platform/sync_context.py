@@ -21,6 +21,7 @@ from core.values.limits import (
     check_date_span,
     check_entry_minutes,
 )
+from core.values.messages import Message, in_language, message_of
 from core.values.money import MoneyError, from_minor, to_minor
 from core.values.text import ELLIPSIS, clean_text
 from core.values.validation import ValidationError, check_currency
@@ -78,8 +79,11 @@ class SyncContext:
         on_log: LogCallback | None = None,
         on_progress: ProgressCallback | None = None,
         cancel_event: threading.Event | None = None,
+        language: str = "en",
     ):
         self.plugin_name = plugin_name
+        # The log is written in the language of whoever started the run (a Message is translated).
+        self.language = language
         self.run_id = run_id
         self.credentials = dict(credentials)
         self.settings = dict(settings)
@@ -119,7 +123,7 @@ class SyncContext:
 
     def _emit(self, message: str, level: str = "info") -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
-        text = message if type(message) is str else str(message)
+        text = message if type(message) is str else in_language(message, self.language)
         if not text.isprintable():  # a control character (or a mark that only looks like one): one clean line
             text = clean_text(text)
         # Masked before it is cut: a cut through a secret would leave its first half in the clear.
@@ -180,11 +184,11 @@ class SyncContext:
         if not plain:
             where = _movement_label(external_id)
             if external_id is not None:
-                external_id = _one_line(external_id, "id", where)
-            description = _one_line(_text(description), "description", where)
-            counterparty = _one_line(_text(counterparty), "counterparty", where)
-            counterparty_account = _one_line(_text(counterparty_account), "counterparty account", where)
-            reference = _one_line(_text(reference), "reference", where)
+                external_id = _one_line(external_id, Message("id"), where)
+            description = _one_line(_text(description), Message("description"), where)
+            counterparty = _one_line(_text(counterparty), Message("counterparty"), where)
+            counterparty_account = _one_line(_text(counterparty_account), Message("counterparty account"), where)
+            reference = _one_line(_text(reference), Message("reference"), where)
         if not raw_data:
             raw_data = {}
         # raw_data is cleaned (or refused) when the row is written, by stored_raw_data(): a re-run's
@@ -248,14 +252,18 @@ class SyncContext:
             check_entry_minutes(minutes)
             check_date_span(date)
         except ValidationError as exc:
-            raise RefusedValue(f"{where}: {exc}") from None
+            if external_id is None:
+                raise RefusedValue(Message("work entry: {error}", error=message_of(exc))) from None
+            raise RefusedValue(
+                Message("work entry {id}: {error}", id=_id_text(external_id), error=message_of(exc))
+            ) from None
         if external_id is not None:
-            external_id = _one_line(str(external_id), "id", where)
+            external_id = _one_line(str(external_id), Message("id"), where)
         values = {
             "project": project.id if isinstance(project, Project) else project,
             "date": date,
             "minutes": minutes,
-            "description": self._masker.text(_one_line(_text(description), "description", where)),
+            "description": self._masker.text(_one_line(_text(description), Message("description"), where)),
             "billable": bool(billable),
             "source": self.plugin_name,
             "external_id": external_id,
@@ -301,7 +309,9 @@ def _checked_movement(external_id, transaction_type: str, amount, currency, tran
             check_date_span(transacted_on, "transacted_on")  # the sentence
     except (ValidationError, MoneyError) as exc:
         # The source's data is wrong (a year 9999, currency XXX, 1e30 CZK): a sentence, not a plugin bug.
-        raise RefusedValue(f"{_movement_label(external_id)}: {exc}") from None
+        raise RefusedValue(
+            Message("transaction {id}: {error}", id=_id_text(external_id), error=message_of(exc))
+        ) from None
     except ValueError as exc:
         # Which of thousands of movements it was: the error reaches the person and the run's history.
         raise type(exc)(f"{_movement_label(external_id)}: {exc}") from None
@@ -328,29 +338,37 @@ def collision_id(external_id: str, values: dict) -> str:
     return f"{external_id}#{hashlib.sha256(facts.encode()).hexdigest()[:10]}"
 
 
-def booking_text(values: dict) -> str:
+def booking_text(values: dict) -> Message:
     sign = "-" if values["transaction_type"] == "expense" else ""
     amount = from_minor(values["amount"], values["currency"])
-    return f"{sign}{amount} {values['currency']} on {values['transacted_on']}"
-
-
-def collision_note(kept: dict, other: dict) -> str:
-    """The log line for a reused bank reference: both movements, and the id the second one is kept under."""
-    return (
-        f"{_movement_label(kept['external_id'])} is {booking_text(kept)}, but another movement with the same "
-        f"id is {booking_text(other)}: a booked movement never changes, so both are kept, the other one as "
-        f"{_id_text(other['external_id'])}."
+    return Message(
+        "{amount} {currency} on {day}",
+        amount=f"{sign}{amount}",
+        currency=values["currency"],
+        day=values["transacted_on"],
     )
 
 
-def _movement_label(external_id: Any) -> str:
+def collision_note(kept: dict, other: dict) -> Message:
+    """The log line for a reused bank reference: both movements, and the id the second one is kept under."""
+    return Message(
+        "transaction {id} is {booking}, but another movement with the same id is {other}: a booked movement never "
+        "changes, so both are kept, the other one as {other_id}.",
+        id=_id_text(kept["external_id"]),
+        booking=booking_text(kept),
+        other=booking_text(other),
+        other_id=_id_text(other["external_id"]),
+    )
+
+
+def _movement_label(external_id: Any) -> Message:
     """How an error names a bank movement a plugin sent (repr: an id with control characters shows them escaped)."""
-    return f"transaction {_id_text(external_id)}"
+    return Message("transaction {id}", id=_id_text(external_id))
 
 
-def _entry_label(external_id: str | None) -> str:
+def _entry_label(external_id: str | None) -> Message:
     """How an error names a work entry a plugin sent: by its id in the source, when it has one."""
-    return "work entry" if external_id is None else f"work entry {_id_text(external_id)}"
+    return Message("work entry") if external_id is None else Message("work entry {id}", id=_id_text(external_id))
 
 
 def _id_text(external_id: Any) -> str:
@@ -391,7 +409,13 @@ def _text(value: Any) -> str:
 
 def _too_long(length: int, name: str, where: str) -> RefusedValue:
     return RefusedValue(
-        f"{where}: its {name} is {length:,} characters long; Fakturka keeps at most {MAX_TEXT_LENGTH:,} in one field."
+        Message(
+            "{where}: its {name} is {length:,} characters long; Fakturka keeps at most {most:,} in one field.",
+            where=where,
+            name=name,
+            length=length,
+            most=MAX_TEXT_LENGTH,
+        )
     )
 
 
@@ -453,7 +477,9 @@ def _clean_document(value: Any, where: str, path: str = "raw_data", depth: int =
     Line breaks and tabs stay: the document is kept as the source wrote it (and JSON escapes them).
     """
     if depth > _MAX_DEPTH:
-        raise RefusedValue(f"{where}: its raw_data is nested more than {_MAX_DEPTH} levels deep.")
+        raise RefusedValue(
+            Message("{where}: its raw_data is nested more than {most} levels deep.", where=where, most=_MAX_DEPTH)
+        )
     if isinstance(value, str):
         value = clean_text(value, multiline=True)
         if len(value) > MAX_TEXT_LENGTH:

@@ -23,6 +23,7 @@ from typing import Iterator
 
 from core.plugins.base import SyncError
 from core.store.db import db
+from core.values.messages import Message
 
 _WRITES = frozenset(
     getattr(sqlite3, name)
@@ -48,8 +49,11 @@ class DirectWriteRefused(SyncError):
 
 def refusal(plugin_name: str) -> DirectWriteRefused:
     return DirectWriteRefused(
-        f"plugin {plugin_name!r} tried to write to the database directly; plugins write only through ctx "
-        "(ctx.upsert_transaction, ctx.add_work_entry, or ctx.apply for anything else). Nothing was saved."
+        Message(
+            "plugin {name} tried to write to the database directly; plugins write only through ctx "
+            "(ctx.upsert_transaction, ctx.add_work_entry, or ctx.apply for anything else). Nothing was saved.",
+            name=repr(plugin_name),
+        )
     )
 
 

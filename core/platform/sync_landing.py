@@ -23,6 +23,7 @@ from core.store.db import db
 from core.store.models import MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
 from core.store.states import RunStatus
 from core.store.write_lock import write_transaction
+from core.values.messages import Message
 from core.values.timeutil import utcnow
 
 TX_INSERTED = (
@@ -64,7 +65,7 @@ def match_new_payments(ctx: SyncContext, result: ApplyResult) -> None:
     for line in report.lines():
         ctx._emit(line)
     if report.paid_invoices:
-        ctx._emit(f"Invoices now paid: {', '.join(report.paid_invoices)}")
+        ctx._emit(Message("Invoices now paid: {numbers}", numbers=", ".join(report.paid_invoices)))
     if report.matched or report.review:
         ctx.metadata["matched"] = len(report.matched)
         ctx.metadata["needs_review"] = len(report.review)
@@ -237,8 +238,13 @@ def _not_imported_elsewhere(ctx: SyncContext, fresh: list[dict]) -> list[dict]:
     for source in sorted(set(known.values())):
         same = sorted(external_id for external_id, by in known.items() if by == source)
         ctx._emit(
-            f"{len(same)} movement(s) were already imported by {source} (the same bank movement, e.g. "
-            f"{same[0]}); they were not imported again.",
+            Message(
+                "{count} movement(s) were already imported by {source} (the same bank movement, e.g. "
+                "{example}); they were not imported again.",
+                count=len(same),
+                source=source,
+                example=same[0],
+            ),
             "warning",
         )
     return [values for values in fresh if values["external_id"] not in known]
@@ -287,7 +293,11 @@ def _apply_entries(ctx: SyncContext) -> None:
     for values in entries:
         if values["project"] not in known:  # named here, not as SQLite's bare "FOREIGN KEY constraint failed"
             raise ValueError(
-                f"{_entry_label(values['external_id'])}: there is no project with the id {values['project']}"
+                Message(
+                    "{entry}: there is no project with the id {id}",
+                    entry=_entry_label(values["external_id"]),
+                    id=values["project"],
+                )
             )
     keyed = {values["external_id"]: values for values in entries if values["external_id"] is not None}
     stored = _stored_entries(ctx.plugin_name, list(keyed))
@@ -318,8 +328,13 @@ def commit(ctx: SyncContext, run_id: int, config_id: int, on_wait: Callable[[flo
             hook(ctx, result)
         counts = ctx.counts
         ctx._emit(
-            f"Done: {counts.processed} processed, {counts.created} created, {counts.updated} updated, "
-            f"{counts.skipped} unchanged."
+            Message(
+                "Done: {processed} processed, {created} created, {updated} updated, {skipped} unchanged.",
+                processed=counts.processed,
+                created=counts.created,
+                updated=counts.updated,
+                skipped=counts.skipped,
+            )
         )
         config = PluginConfiguration.get_by_id(config_id)
         # Compare what would be stored: a date in the state is kept as its ISO text.

@@ -14,6 +14,7 @@ import importlib
 from core.errors import FakturkaError
 from core.platform.registry import PluginRegistrationError, build_registry, check_registry
 from core.plugins.base import Plugin
+from core.values.messages import Message, message_of
 
 PLUGINS: list[str] = [
     "core.plugins.statement:BankStatementImport",
@@ -42,7 +43,14 @@ def _load(entry) -> type:
     try:
         return getattr(importlib.import_module(module), attr)
     except Exception as exc:  # noqa: BLE001 - a plugin file that does not import is a broken plugin
-        raise PluginRegistrationError(f"plugin {entry} cannot be loaded: {type(exc).__name__}: {exc}") from None
+        raise PluginRegistrationError(
+            Message(
+                "plugin {entry} cannot be loaded: {error_type}: {error}",
+                entry=entry,
+                error_type=type(exc).__name__,
+                error=message_of(exc),
+            )
+        ) from None
 
 
 def _entry(cls) -> str:
@@ -56,7 +64,7 @@ def _bundled() -> tuple[dict[str, type[Plugin]], dict[str, str]]:
         try:
             classes.append(_load(entry))
         except PluginRegistrationError as exc:
-            broken[str(entry).rpartition(":")[2]] = str(exc)
+            broken[str(entry).rpartition(":")[2]] = message_of(exc)
     good, bad = check_registry(classes, [cls for cls in classes if _entry(cls) in SHIPPED])
     return good, {**broken, **bad}
 
@@ -101,9 +109,15 @@ def get_plugin(name: str) -> type[Plugin]:
     plugins = registry()
     if name not in plugins:
         if name in _broken:
-            raise BrokenPlugin(f"The plugin {name!r} is broken and cannot be used: {_broken[name]}")
-        known = ", ".join(sorted(plugins)) or "none"
-        raise UnknownPlugin(f"There is no plugin called {name!r}; known plugins: {known}.")
+            raise BrokenPlugin(
+                Message(
+                    "The plugin {name} is broken and cannot be used: {reason}", name=repr(name), reason=_broken[name]
+                )
+            )
+        known = ", ".join(sorted(plugins)) or Message("none")
+        raise UnknownPlugin(
+            Message("There is no plugin called {name}; known plugins: {known}.", name=repr(name), known=known)
+        )
     return plugins[name]
 
 

@@ -23,6 +23,7 @@ from dataclasses import field as dc_field
 from typing import Any, ClassVar
 
 from core.errors import FakturkaError
+from core.values.messages import Message, message_of  # noqa: F401 (part of the contract: see docs/plugins.md)
 
 FIELD_KINDS = ("text", "secret", "number", "money", "date", "choice", "bool", "path")
 

@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from core.plugins.base import Date, Number, Plugin, Secret, SyncError, Text
+from core.plugins.base import Date, Message, Number, Plugin, Secret, SyncError, Text, message_of
 
 DEFAULT_BASE_URL = "https://fioapi.fio.cz/v1/rest/"
 HISTORY_DAYS = 89  # Fio refuses older data without strong authorisation (90 days)
@@ -116,16 +116,26 @@ class FioPlugin(Plugin):
         try:
             host = urlsplit(base).netloc or base
         except ValueError:  # e.g. "http://[::1/": a mistyped API address setting
-            raise SyncError(
-                f"The API address {base} is not a valid URL; check the API address setting "
-                "(or leave it empty for the real Fio API)."
-            ) from None
-        ctx.log(f"Downloading movements from {since.isoformat()} to {today.isoformat()} ({host})")
+            raise SyncError(_invalid_address(base)) from None
+        ctx.log(
+            Message(
+                "Downloading movements from {start} to {end} ({host})",
+                start=since.isoformat(),
+                end=today.isoformat(),
+                host=host,
+            )
+        )
         timeout = _number_setting(ctx.settings, "timeout", "Timeout (seconds)", 0, MAX_TIMEOUT_SECONDS, 30, whole=False)
         with _hidden_from_http_logs(token):
             body = self._get(ctx, url, host, float(timeout) or 30.0, auth)
         info, movements = _contents(_statement(body))
-        ctx.log(f"Fio sent {len(movements)} movement(s) for account {info.get('iban') or info.get('accountId') or '?'}")
+        ctx.log(
+            Message(
+                "Fio sent {count} movement(s) for account {account}",
+                count=len(movements),
+                account=info.get("iban") or info.get("accountId") or "?",
+            )
+        )
         for number, movement in enumerate(movements, start=1):
             ctx.progress(number, len(movements))
             self._import(ctx, movement, info)
@@ -147,36 +157,48 @@ class FioPlugin(Plugin):
                     response = client.get(url)
             except httpx.TimeoutException:
                 raise SyncError(
-                    f"Fio did not answer within {timeout:g} s. The bank may be busy, or the token "
-                    "may be invalid (Fio sometimes just hangs then). Try again later."
+                    Message(
+                        "Fio did not answer within {timeout:g} s. The bank may be busy, or the token "
+                        "may be invalid (Fio sometimes just hangs then). Try again later.",
+                        timeout=timeout,
+                    )
                 ) from None
             except httpx.HTTPError as exc:
                 raise SyncError(
-                    f"Could not reach Fio at {host} ({type(exc).__name__}). Check your connection."
+                    Message(
+                        "Could not reach Fio at {host} ({error_type}). Check your connection.",
+                        host=host,
+                        error_type=type(exc).__name__,
+                    )
                 ) from None
             except httpx.InvalidURL:  # not an HTTPError: a mistyped API address setting
-                raise SyncError(
-                    f"The API address {host} is not a valid URL; check the API address setting "
-                    "(or leave it empty for the real Fio API)."
-                ) from None
+                raise SyncError(_invalid_address(host)) from None
             status = response.status_code
             if status == 200:
                 return response.content
             if status == 409:
                 if attempt == attempts:
                     raise SyncError(
-                        "Fio allows one request every 30 seconds and still refused after "
-                        f"{attempts} tries; wait a minute and sync again."
+                        Message(
+                            "Fio allows one request every 30 seconds and still refused after "
+                            "{attempts} tries; wait a minute and sync again.",
+                            attempts=attempts,
+                        )
                     )
                 self._countdown(ctx, self.RATE_LIMIT_SECONDS)
                 continue
             raise SyncError(_status_message(status))
-        raise SyncError("Fio did not answer.")  # not reached
+        raise SyncError(Message("Fio did not answer."))  # not reached
 
     def _countdown(self, ctx, seconds: int) -> None:
         for remaining in range(seconds, 0, -1):
             if remaining == seconds or remaining % 10 == 0 or remaining <= 3:
-                ctx.log(f"Fio allows one request every 30 seconds; trying again in {remaining} s", "warning")
+                ctx.log(
+                    Message(
+                        "Fio allows one request every 30 seconds; trying again in {remaining} s", remaining=remaining
+                    ),
+                    "warning",
+                )
             ctx.check_cancelled()  # a cancel lands within a second, not after the wait
             self.sleep(1)
 
@@ -187,13 +209,18 @@ class FioPlugin(Plugin):
 
         movement_id = col(22)
         if movement_id is None:
-            raise SyncError("Fio sent a movement without an id (column 22); nothing was imported.")
+            raise SyncError(Message("Fio sent a movement without an id (column 22); nothing was imported."))
         raw_amount = col(1)
         amount, day = _amount(raw_amount), _day(col(0))
         if amount is None or day is None:
             raise SyncError(
-                f"Fio movement {str(movement_id)[:40]} has an amount or date that cannot be read "
-                f"({str(raw_amount)[:40]!r}, {str(col(0))[:40]!r}); nothing was imported."
+                Message(
+                    "Fio movement {id} has an amount or date that cannot be read ({amount}, {date}); "
+                    "nothing was imported.",
+                    id=str(movement_id)[:40],
+                    amount=repr(str(raw_amount)[:40]),
+                    date=repr(str(col(0))[:40]),
+                )
             )
         if amount == 0:
             return  # nothing moved (Fio lists some zero fee lines)
@@ -221,7 +248,11 @@ class FioPlugin(Plugin):
         try:
             ctx.upsert_transaction(**values)
         except ValueError as exc:  # the engine's check of what Fio sent (a year 9999, 1e30 CZK, ...)
-            raise SyncError(f"Fio sent a movement Fakturka cannot keep: {exc} Nothing was imported.") from None
+            raise SyncError(
+                Message(
+                    "Fio sent a movement Fakturka cannot keep: {error} Nothing was imported.", error=message_of(exc)
+                )
+            ) from None
 
 
 class _MaskToken(logging.Filter):
@@ -302,8 +333,14 @@ def _number_setting(settings, key: str, label: str, low: int, high: int, default
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite() or (whole and number != number.to_integral_value()) or not low <= number <= high:
-        kind = "a whole number" if whole else "a number"
-        raise SyncError(f"The setting {label} ({key}) must be {kind} from {low} to {high}, not {value!r}.")
+        said = {"label": Message(label), "key": key, "low": low, "high": high, "value": repr(value)}
+        if whole:
+            raise SyncError(
+                Message("The setting {label} ({key}) must be a whole number from {low} to {high}, not {value}.", **said)
+            )
+        raise SyncError(
+            Message("The setting {label} ({key}) must be a number from {low} to {high}, not {value}.", **said)
+        )
     return number
 
 
@@ -327,11 +364,13 @@ def _statement(body: bytes) -> dict:
         data = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         raise SyncError(
-            "Fio sent an answer that is not valid JSON (it may have been cut off); nothing was imported. Try again."
+            Message(
+                "Fio sent an answer that is not valid JSON (it may have been cut off); nothing was imported. Try again."
+            )
         ) from None
     statement = data.get("accountStatement") if isinstance(data, dict) else None
     if not isinstance(statement, dict):
-        raise SyncError("Fio's answer has no account statement; nothing was imported.")
+        raise SyncError(Message("Fio's answer has no account statement; nothing was imported."))
     return statement
 
 
@@ -343,25 +382,45 @@ def _contents(statement: dict) -> tuple[dict, list[dict]]:
     """The statement's account ``info`` and its movements, each checked to be what Fio documents."""
     info = statement.get("info") or {}
     if not isinstance(info, dict):
-        raise SyncError("Fio's answer has an account description (info) that is not an object; nothing was imported.")
+        raise SyncError(
+            Message("Fio's answer has an account description (info) that is not an object; nothing was imported.")
+        )
     listing = statement.get("transactionList") or {}
     movements = (listing.get("transaction") if isinstance(listing, dict) else listing) or []
     if not isinstance(movements, list):
-        raise SyncError("Fio's answer has a transaction list that is not a list; nothing was imported.")
+        raise SyncError(Message("Fio's answer has a transaction list that is not a list; nothing was imported."))
     for number, movement in enumerate(movements, start=1):
         if not isinstance(movement, dict):
             raise SyncError(
-                f"Fio's answer has a movement (number {number}) that is not an object; nothing was imported."
+                Message(
+                    "Fio's answer has a movement (number {number}) that is not an object; nothing was imported.",
+                    number=number,
+                )
             )
     return info, movements
 
 
-def _status_message(status: int) -> str:
-    return {
-        500: "Fio refused the token: it is invalid, inactive or expired (tokens last at most 180 days). "
-        "Create a new one in Fio internet banking and enter it again.",
-        404: "Fio did not recognise the request (HTTP 404); check the API address setting.",
-        413: "Fio would send more than 50,000 movements at once (HTTP 413); set a later first day.",
-        422: "Fio needs strong authorisation for data older than 90 days (HTTP 422): confirm it in Fio "
-        "internet banking, or set a first day within the last 90 days.",
-    }.get(status, f"Fio answered with HTTP {status}; nothing was imported. Try again later.")
+def _invalid_address(address: str) -> Message:
+    return Message(
+        "The API address {address} is not a valid URL; check the API address setting "
+        "(or leave it empty for the real Fio API).",
+        address=address,
+    )
+
+
+def _status_message(status: int) -> Message:
+    if status == 500:
+        return Message(
+            "Fio refused the token: it is invalid, inactive or expired (tokens last at most 180 days). "
+            "Create a new one in Fio internet banking and enter it again."
+        )
+    if status == 404:
+        return Message("Fio did not recognise the request (HTTP 404); check the API address setting.")
+    if status == 413:
+        return Message("Fio would send more than 50,000 movements at once (HTTP 413); set a later first day.")
+    if status == 422:
+        return Message(
+            "Fio needs strong authorisation for data older than 90 days (HTTP 422): confirm it in Fio "
+            "internet banking, or set a first day within the last 90 days."
+        )
+    return Message("Fio answered with HTTP {status}; nothing was imported. Try again later.", status=status)

@@ -58,13 +58,15 @@ from core.banking.formats import (
     parse_statement,
     time_zone,
 )
+from core.banking.formats.movement import Trimmed
 from core.banking.formats.presets import PRESET_NAMES, PRESETS, preset_help
-from core.plugins.base import Bool, Choice, Number, PathField, Plugin, SyncError, Text
+from core.plugins.base import Bool, Choice, Message, Number, PathField, Plugin, SyncError, Text, message_of
 
 STATEMENT_SUFFIXES = (".xml", ".csv")
 HASH_CHUNK = 1024 * 1024
-# "...; nothing was imported." ends a reader's refusal; a skipped file in a folder does not stop the others.
-NOTHING_IMPORTED = re.compile(r"[;.]?\s*nothing was imported\.$", re.IGNORECASE)
+# "...; nothing was imported." ends a reader's refusal (in English or Czech); a skipped file in a folder does not
+# stop the others.
+NOTHING_IMPORTED = re.compile(r"[;.]?\s*(?:nothing was imported|nic nebylo importováno)\.$", re.IGNORECASE)
 
 
 class BankStatementImport(Plugin):
@@ -133,15 +135,10 @@ class BankStatementImport(Plugin):
             folder = target.is_dir()
             to_read, unchanged = _changed(candidates, known, folder)
             if folder:
-                ctx.log(
-                    f"Folder {target}: {len(candidates)} statement file(s), {len(to_read)} new or changed, "
-                    f"{len(unchanged)} already imported"
-                    + (f"; {others} other file(s) ignored (only .xml and .csv are read)" if others else "")
-                    + "."
-                )
+                ctx.log(_folder_line(target, len(candidates), len(to_read), len(unchanged), others))
             results, skipped_files = _read_files(ctx, to_read, known, unchanged, folder, options)
         except StatementError as exc:
-            raise SyncError(str(exc)) from None
+            raise SyncError(message_of(exc)) from None
         total = sum(result.stored for result in results)
         if folder:  # forget files that left the folder
             folder_key = str(target.resolve())
@@ -160,15 +157,46 @@ class BankStatementImport(Plugin):
             ctx.metadata["skipped_files"] = skipped_files
 
 
+def _folder_line(target: Path, statements: int, new: int, unchanged: int, others: int) -> Message:
+    """The log line of a folder: its statement files, how many are new or changed, the other files ignored."""
+    if others:
+        return Message(
+            "Folder {folder}: {statements} statement file(s), {new} new or changed, {unchanged} already imported; "
+            "{others} other file(s) ignored (only .xml and .csv are read).",
+            folder=str(target),
+            statements=statements,
+            new=new,
+            unchanged=unchanged,
+            others=others,
+        )
+    return Message(
+        "Folder {folder}: {statements} statement file(s), {new} new or changed, {unchanged} already imported.",
+        folder=str(target),
+        statements=statements,
+        new=new,
+        unchanged=unchanged,
+    )
+
+
 def _options(settings) -> dict:
     """The settings ``parse_statement`` is called with, checked before any file is read."""
     fmt = settings.get("format") or "auto"
     if fmt not in FORMATS:
-        raise SyncError(f"The format {fmt!r} is unknown; choose one of {', '.join(FORMATS)}.")
+        raise SyncError(
+            Message(
+                "The format {format} is unknown; choose one of {formats}.", format=repr(fmt), formats=", ".join(FORMATS)
+            )
+        )
     preset_name = (settings.get("preset") or "").strip()
     preset = PRESETS.get(preset_name)
     if preset_name and preset is None:
-        raise SyncError(f"The bank preset {preset_name!r} is unknown; choose one of {', '.join(PRESET_NAMES)}.")
+        raise SyncError(
+            Message(
+                "The bank preset {preset} is unknown; choose one of {presets}.",
+                preset=repr(preset_name),
+                presets=", ".join(PRESET_NAMES),
+            )
+        )
     if preset is not None and fmt == "auto":
         fmt = preset.format
     account_currency = (settings.get("account_currency") or "").strip().upper()
@@ -176,27 +204,32 @@ def _options(settings) -> dict:
         account_currency = preset.currency
     if account_currency and not is_currency_code(account_currency):
         raise SyncError(
-            f"The account currency {account_currency!r} is not a currency code (three letters such as CZK or EUR)."
+            Message(
+                "The account currency {currency} is not a currency code (three letters such as CZK or EUR).",
+                currency=repr(account_currency),
+            )
         )
     mapping_text = (settings.get("csv_mapping") or "").strip() or (preset.mapping if preset else "")
     mapping = parse_mapping(mapping_text) if mapping_text else None
     if fmt == "csv" and mapping is None:
-        raise SyncError("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
+        raise SyncError(Message("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount)."))
     if mapping is not None and "currency" not in mapping.columns and not account_currency and fmt == "csv":
         raise SyncError(
-            "The CSV column mapping names no currency column and the account currency setting is "
-            "empty: set one of them."
+            Message(
+                "The CSV column mapping names no currency column and the account currency setting is "
+                "empty: set one of them."
+            )
         )
     include_pending = bool(settings.get("include_pending"))
     limits = Limits(
-        max_file_bytes=int(_positive(settings, "max_file_mb", "Largest statement file", "megabytes") * MB),
-        max_field_length=int(_positive(settings, "max_field_length", "Longest field", "characters")),
+        max_file_bytes=int(_positive(settings, "max_file_mb") * MB),
+        max_field_length=int(_positive(settings, "max_field_length")),
     )
     timezone = (settings.get("timezone") or "").strip() or DEFAULT_TIMEZONE
     try:
         time_zone(timezone)  # a typo is named before any file is read
     except StatementError as exc:
-        raise SyncError(str(exc)) from None
+        raise SyncError(message_of(exc)) from None
     return dict(
         fmt=fmt,
         mapping=mapping,
@@ -207,7 +240,7 @@ def _options(settings) -> dict:
     )
 
 
-def _positive(settings, key: str, label: str, unit: str) -> Decimal:
+def _positive(settings, key: str) -> Decimal:
     """A limit setting as a number above zero (its default when unset), or SyncError naming the setting."""
     value = settings.get(key)
     if value is None or value == "":
@@ -217,23 +250,43 @@ def _positive(settings, key: str, label: str, unit: str) -> Decimal:
     except InvalidOperation:
         number = Decimal(0)
     # Above a billion neither limit means anything; a length is at least one character.
-    if not number.is_finite() or number <= 0 or number > 10**9 or (unit == "characters" and number < 1):
-        raise SyncError(f"The setting {label} ({key}) must be a number of {unit} above 0, not {value!r}.")
+    if not number.is_finite() or number <= 0 or number > 10**9 or (key == "max_field_length" and number < 1):
+        if key == "max_file_mb":
+            raise SyncError(
+                Message(
+                    "The setting Largest statement file (max_file_mb) must be a number of megabytes above 0, "
+                    "not {value}.",
+                    value=repr(value),
+                )
+            )
+        raise SyncError(
+            Message(
+                "The setting Longest field (max_field_length) must be a number of characters above 0, not {value}.",
+                value=repr(value),
+            )
+        )
     return number
 
 
 def _candidates(target: Path) -> tuple[list[Path], int]:
     """The statement files at ``target`` (one file, or a folder's .xml and .csv files) and how many were ignored."""
     if not target.exists():
-        raise SyncError(f"The statement path {target} does not exist (check the Statement file or folder setting).")
+        raise SyncError(
+            Message(
+                "The statement path {path} does not exist (check the Statement file or folder setting).",
+                path=str(target),
+            )
+        )
     if not target.is_dir():
         if target.is_file():
             return [target], 0
-        raise SyncError(f"The statement path {target} is neither a file nor a folder.")
+        raise SyncError(Message("The statement path {path} is neither a file nor a folder.", path=str(target)))
     try:
         entries = sorted(target.iterdir(), key=lambda p: p.name)
     except OSError as exc:
-        raise SyncError(f"The folder {target} cannot be read ({exc.strerror or exc}).") from None
+        raise SyncError(
+            Message("The folder {folder} cannot be read ({error}).", folder=str(target), error=str(exc.strerror or exc))
+        ) from None
     candidates = [
         p
         for p in entries
@@ -249,7 +302,7 @@ def _changed(candidates: list[Path], known: dict, folder: bool) -> tuple[list, l
         try:
             stat = path.stat()
         except OSError as exc:
-            raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
+            raise _unreadable(path, exc) from None
         key = str(path.resolve())
         seen = known.get(key)
         if folder and seen and seen.get("size") == stat.st_size and seen.get("mtime_ns") == stat.st_mtime_ns:
@@ -274,7 +327,7 @@ def _read_files(
         if folder and digest and (known.get(key) or {}).get("sha256") == digest:
             known[key] = record
             unchanged.append(path.name)
-            ctx.log(f"{path.name}: content unchanged since it was imported; not read again.")
+            ctx.log(Message("{file}: content unchanged since it was imported; not read again.", file=path.name))
             ctx.progress(done, len(to_read))
             continue
         try:
@@ -283,8 +336,11 @@ def _read_files(
             if not folder:
                 raise
             skipped.append(path.name)
-            reason = NOTHING_IMPORTED.sub(".", str(exc))
-            ctx.log(f"Skipped, not a statement: {reason} The folder's other files are read.", "warning")
+            reason = Trimmed(message_of(exc), NOTHING_IMPORTED, ".")
+            ctx.log(
+                Message("Skipped, not a statement: {reason} The folder's other files are read.", reason=reason),
+                "warning",
+            )
             ctx.progress(done, len(to_read))
             continue
         _log_file(ctx, result)
@@ -303,21 +359,57 @@ def _sha256(path: Path) -> str:
             while chunk := stream.read(HASH_CHUNK):
                 digest.update(chunk)
     except OSError as exc:
-        raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
+        raise _unreadable(path, exc) from None
     return digest.hexdigest()
+
+
+def _unreadable(path: Path, exc: OSError) -> SyncError:
+    return SyncError(
+        Message(
+            "{name} cannot be read ({error}); nothing was imported.", name=path.name, error=str(exc.strerror or exc)
+        )
+    )
 
 
 def _log_file(ctx, result: FileResult) -> None:
     for warning in result.warnings:
         ctx.log(warning, "warning")
-    account = f", account {', '.join(result.accounts)}" if result.accounts else ""
-    count = len(result.movements)
-    line = f"{result.name} ({result.label}{account}): {count} {'entry' if count == 1 else 'entries'}"
-    if result.pending:
-        line += f", {result.pending} pending skipped"
-    if result.ignored:
-        line += f", {result.ignored} zero amounts skipped"
-    ctx.log(line + ".")
+    ctx.log(_file_line(result))
+
+
+def _file_line(result: FileResult) -> Message:
+    """``name (label, account ...): N entries, N pending skipped, N zero amounts skipped.``"""
+    count, pending, ignored = len(result.movements), result.pending, result.ignored
+    skipped: str = ""
+    if pending and ignored:
+        skipped = Message(
+            ", {pending} pending skipped, {ignored} zero amounts skipped", pending=pending, ignored=ignored
+        )
+    elif pending:
+        skipped = Message(", {pending} pending skipped", pending=pending)
+    elif ignored:
+        skipped = Message(", {ignored} zero amounts skipped", ignored=ignored)
+    name, label, accounts = result.name, result.label, ", ".join(result.accounts)
+    if result.accounts and count == 1:
+        return Message(
+            "{name} ({label}, account {accounts}): 1 entry{skipped}.",
+            name=name,
+            label=label,
+            accounts=accounts,
+            skipped=skipped,
+        )
+    if result.accounts:
+        return Message(
+            "{name} ({label}, account {accounts}): {count} entries{skipped}.",
+            name=name,
+            label=label,
+            accounts=accounts,
+            count=count,
+            skipped=skipped,
+        )
+    if count == 1:
+        return Message("{name} ({label}): 1 entry{skipped}.", name=name, label=label, skipped=skipped)
+    return Message("{name} ({label}): {count} entries{skipped}.", name=name, label=label, count=count, skipped=skipped)
 
 
 def _store(ctx, result: FileResult) -> None:

@@ -36,7 +36,8 @@ from core.banking.formats.csv_dialect import (
     infer_date_order,
     two_way_parts,
 )
-from core.plugins.base import Bool, PathField, Plugin, SyncError, Text
+from core.banking.formats.movement import Trimmed
+from core.plugins.base import Bool, Message, PathField, Plugin, SyncError, Text, message_of
 
 # A slash date (03/05/2025) is not among them: its order of day and month is the file's to tell.
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
@@ -61,8 +62,13 @@ def _parse_date(text: str, date_format: str = "", order: str = MONTH_FIRST) -> d
             try:
                 return datetime.strptime(value, date_format).date()
             except ValueError:
-                expected = f"expected {date_format}, the date_format setting"
-                raise ValueError(f"unknown date {_shown(text)} ({expected})") from None
+                raise ValueError(
+                    Message(
+                        "unknown date {date} (expected {date_format}, the date_format setting)",
+                        date=_shown(text),
+                        date_format=date_format,
+                    )
+                ) from None
         if "/" in value and two_way_parts(value):
             fmt = "%d/%m/%Y" if order == DAY_FIRST else "%m/%d/%Y"
             try:
@@ -74,21 +80,23 @@ def _parse_date(text: str, date_format: str = "", order: str = MONTH_FIRST) -> d
                 return datetime.strptime(value, fmt).date()
             except ValueError:
                 continue
-    raise ValueError(f"unknown date {_shown(text)}")
+    raise ValueError(Message("unknown date {date}", date=_shown(text)))
 
 
 def _minutes(row: dict) -> int:
     decimal_hours = _column(row, "Duration (decimal)")
     if decimal_hours:
         if not DECIMAL_HOURS.match(decimal_hours):
-            raise ValueError(f"unknown duration {_shown(decimal_hours)} (decimal hours such as 1.25)")
+            raise ValueError(
+                Message("unknown duration {duration} (decimal hours such as 1.25)", duration=_shown(decimal_hours))
+            )
         return round(Decimal(decimal_hours.replace(",", ".")) * 60)
     text = _column(row, "Duration", "Duration (h)")
     parts = text.split(":")
     if len(parts) == 3 and all(CLOCK_PART.match(part) for part in parts):
         hours, minutes, seconds = (int(p) for p in parts)
         return round((hours * 3600 + minutes * 60 + seconds) / 60)
-    raise ValueError(f"unknown duration {_shown(text)}")
+    raise ValueError(Message("unknown duration {duration}", duration=_shown(text)))
 
 
 def _shown(text: str) -> str:
@@ -124,10 +132,12 @@ class TimeCsvImport(Plugin):
     def sync(self, ctx):
         path = Path(ctx.settings["path"]).expanduser()
         if not path.is_file():
-            raise SyncError(f"The file {path} does not exist (check the CSV export file setting).")
+            raise SyncError(
+                Message("The file {path} does not exist (check the CSV export file setting).", path=str(path))
+            )
         projects, names, default = _project_lookup(ctx)
         rows = _read_rows(path)
-        ctx.log(f"Reading {len(rows)} rows from {path.name}")
+        ctx.log(Message("Reading {count} rows from {file}", count=len(rows), file=path.name))
         date_format = (ctx.settings.get("date_format") or "").strip()
         order = "" if date_format else _date_order(ctx, path.name, rows)
         skipped = 0
@@ -142,13 +152,23 @@ class TimeCsvImport(Plugin):
             project = project or default
             if project is None:
                 skipped += 1
-                ctx.log(f"Row {number}: no project {client_name} / {project_name}; skipped", "warning")
+                ctx.log(
+                    Message(
+                        "Row {row}: no project {client} / {project}; skipped",
+                        row=number,
+                        client=client_name,
+                        project=project_name,
+                    ),
+                    "warning",
+                )
                 continue
             try:
                 day = _parse_date(_column(row, "Start date", "Start Date"), date_format, order)
                 minutes = _minutes(row)
             except (ValueError, InvalidOperation) as exc:
-                raise SyncError(f"{path.name}, row {number}: {exc}.") from None
+                raise SyncError(
+                    Message("{file}, row {row}: {problem}.", file=path.name, row=number, problem=message_of(exc))
+                ) from None
             if minutes <= 0:
                 continue
             key = "|".join(
@@ -172,11 +192,16 @@ class TimeCsvImport(Plugin):
                     external_id=external_id,
                 )
             except SyncError as exc:  # what Fakturka keeps for any entry (a day at most, 1990-2099): where it is
-                reason = str(exc).removeprefix(f"work entry {external_id!r}: ")
-                raise SyncError(f"{path.name}, row {number}: {reason}") from None
+                prefix = re.compile("^" + re.escape(f"work entry {external_id!r}: "))
+                raise SyncError(_at_row(path.name, number, Trimmed(message_of(exc), prefix))) from None
         ctx.metadata["file"] = path.name
         ctx.metadata["rows"] = len(rows)
         ctx.metadata["skipped_rows"] = skipped
+
+
+def _at_row(name: str, number: int, reason: str) -> Message:
+    """``reason`` (a sentence of its own, a Message) said of the file's row."""
+    return Message("{file}, row {row}: {reason}", file=name, row=number, reason=reason)
 
 
 def _date_order(ctx, name: str, rows: list[dict]) -> str:
@@ -188,12 +213,21 @@ def _date_order(ctx, name: str, rows: list[dict]) -> str:
     except DateOrderError as exc:
         if exc.conflict:
             raise SyncError(
-                f"{name}: the dates do not tell day from month ({exc}); set the date_format setting, e.g. "
-                f"{date_format_example(exc)}."
+                Message(
+                    "{name}: the dates do not tell day from month ({reason}); set the date_format setting, e.g. "
+                    "{example}.",
+                    name=name,
+                    reason=message_of(exc),
+                    example=date_format_example(exc),
+                )
             ) from None
         ctx.log(
-            f"{name}: no date shows the order of day and month (such as {exc.example!r}); read month-first "
-            "(MM/DD/YYYY, Clockify's default). If they are day-first, set date_format=%d/%m/%Y.",
+            Message(
+                "{name}: no date shows the order of day and month (such as {example}); read month-first "
+                "(MM/DD/YYYY, Clockify's default). If they are day-first, set date_format=%d/%m/%Y.",
+                name=name,
+                example=repr(exc.example),
+            ),
             "warning",
         )
         return MONTH_FIRST
@@ -211,7 +245,10 @@ def _project_lookup(ctx) -> tuple[dict, dict[str, list], Any]:
         default = projects.get(ctx.settings["default_project"].replace("/", " / ").replace("  ", " ").casefold())
         if default is None:
             raise SyncError(
-                f"The default project {ctx.settings['default_project']!r} does not exist; write it as Client / Project."
+                Message(
+                    "The default project {project} does not exist; write it as Client / Project.",
+                    project=repr(ctx.settings["default_project"]),
+                )
             )
     return projects, names, default
 
@@ -224,10 +261,18 @@ def _read_rows(path: Path) -> list[dict]:
             rows = list(reader)
             header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise SyncError(f"{path.name} is not a readable CSV file ({exc}).") from None
+        raise SyncError(
+            Message("{file} is not a readable CSV file ({error}).", file=path.name, error=str(exc))
+        ) from None
     except OSError as exc:
-        raise SyncError(f"{path.name} cannot be read ({exc.strerror or exc}).") from None
+        raise SyncError(
+            Message("{file} cannot be read ({error}).", file=path.name, error=str(exc.strerror or exc))
+        ) from None
     # The header decides, so an empty file or one that is only some other header is refused too.
     if not any(name and name.strip().lower() == "start date" for name in header):
-        raise SyncError(f"{path.name} does not look like a Toggl or Clockify export: it has no 'Start date' column.")
+        raise SyncError(
+            Message(
+                "{file} does not look like a Toggl or Clockify export: it has no 'Start date' column.", file=path.name
+            )
+        )
     return rows

@@ -39,6 +39,7 @@ from playhouse.signals import Signal, post_delete, post_save
 
 from core.errors import FakturkaError
 from core.store.base import BaseModel, JSONField, json_text
+from core.values.messages import Message
 from core.values.timeutil import utcnow
 
 audit_source: ContextVar[str] = ContextVar("audit_source", default="manual")
@@ -67,8 +68,11 @@ class AuditRewriteError(FakturkaError):
 
 def _refuse_rewrite(what: str):
     raise AuditRewriteError(
-        f"Audit records are append-only: {what} is refused, because it could change or remove a recorded "
-        "change; a correction is a new change of the row, which gets a record of its own."
+        Message(
+            "Audit records are append-only: {what} is refused, because it could change or remove a recorded "
+            "change; a correction is a new change of the row, which gets a record of its own.",
+            what=what,
+        )
     )
 
 
@@ -76,7 +80,7 @@ class AppendOnlyInsert(ModelInsert):
     """An insert into the audit table that cannot turn into an overwrite (no REPLACE, no ON CONFLICT)."""
 
     def on_conflict(self, *args, **kwargs):
-        _refuse_rewrite("an insert with ON CONFLICT")
+        _refuse_rewrite(Message("an insert with ON CONFLICT"))
 
     def on_conflict_replace(self, replace=True):
         _refuse_rewrite("INSERT OR REPLACE")
@@ -86,7 +90,7 @@ class AppendOnlyInsert(ModelInsert):
 
     def _execute(self, database):
         if self._on_conflict is not None:  # set without the methods above (a copied query, a subclass)
-            _refuse_rewrite("an insert with a conflict clause")
+            _refuse_rewrite(Message("an insert with a conflict clause"))
         return super()._execute(database)
 
 
@@ -140,11 +144,11 @@ class AuditRecord(BaseModel):
 
     def save(self, force_insert: bool = False, only=None):
         if self._pk is not None and not force_insert:
-            _refuse_rewrite(f"saving audit record {self._pk} again")
+            _refuse_rewrite(Message("saving audit record {id} again", id=self._pk))
         return super().save(force_insert=force_insert, only=only)
 
     def delete_instance(self, recursive: bool = False, delete_nullable: bool = False):
-        _refuse_rewrite(f"deleting audit record {self._pk}")
+        _refuse_rewrite(Message("deleting audit record {id}", id=self._pk))
 
 
 # -- what a change looks like -------------------------------------------------------------

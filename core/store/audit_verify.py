@@ -34,6 +34,7 @@ from core.store.audit_sql import created_changes_sql
 from core.store.base import JSONField
 from core.store.migrations import expected_triggers
 from core.store.models import AUDITED_MODELS
+from core.values.messages import Message
 from core.values.text import for_terminal
 
 # A report keeps this many findings (and counts all): a file rewritten wholesale must not exhaust memory.
@@ -122,12 +123,15 @@ def _check_triggers(database, report: AuditReport) -> None:
     }
     for name, sql in expected.items():
         if name not in present:
-            report.add(Finding("trigger", table=_AUDIT, detail=f"the append-only trigger {name} is missing"))
+            detail = Message("the append-only trigger {name} is missing", name=name)
+            report.add(Finding("trigger", table=_AUDIT, detail=detail))
         elif present[name][1] != sql:
-            report.add(Finding("trigger", table=_AUDIT, detail=f"the append-only trigger {name} has been changed"))
+            detail = Message("the append-only trigger {name} has been changed", name=name)
+            report.add(Finding("trigger", table=_AUDIT, detail=detail))
     for name, (table, _sql) in present.items():
         if name not in expected:
-            report.add(Finding("trigger", table=table, detail=f"the trigger {name} was not made by Fakturka"))
+            detail = Message("the trigger {name} was not made by Fakturka", name=name)
+            report.add(Finding("trigger", table=table, detail=detail))
 
 
 def _check_gaps(database, report: AuditReport) -> None:
@@ -137,8 +141,16 @@ def _check_gaps(database, report: AuditReport) -> None:
         "WHERE id > prev + 1"
     )
     for first, last in holes:
-        missing = f"record {first} is" if first == last else f"the {last - first + 1} records {first} to {last} are"
-        report.add(Finding("gap", table=_AUDIT, record_id=first, detail=f"{missing} missing (deleted)"))
+        if first == last:
+            detail = Message("record {first} is missing (deleted)", first=first)
+        else:
+            detail = Message(
+                "the {count} records {first} to {last} are missing (deleted)",
+                count=last - first + 1,
+                first=first,
+                last=last,
+            )
+        report.add(Finding("gap", table=_AUDIT, record_id=first, detail=detail))
 
 
 def _check_unknown_records(database, report: AuditReport) -> None:
@@ -149,12 +161,16 @@ def _check_unknown_records(database, report: AuditReport) -> None:
         audited,
     )
     for table, count, first in unknown:
-        report.add(Finding("unknown_table", table=str(table), record_id=first, detail=f"{count} record(s)"))
+        report.add(
+            Finding(
+                "unknown_table", table=str(table), record_id=first, detail=Message("{count} record(s)", count=count)
+            )
+        )
     malformed = database.execute_sql(
         f"SELECT id, table_name, row_id FROM \"{_AUDIT}\" WHERE typeof(row_id) <> 'integer' ORDER BY id"
     )
     for record_id, table, row_id in malformed:
-        detail = "its row id is not a whole number"
+        detail = Message("its row id is not a whole number")
         report.add(Finding("chain", table=str(table), record_id=record_id, current=str(row_id), detail=detail))
 
 
@@ -269,23 +285,28 @@ class _Replay:
     def apply(self, record_id: int, action: str, text) -> None:
         changes = _decoded(text)
         if changes is None:
-            self.chain_finding(record_id, "its changes are not a JSON object of [before, after] pairs")
+            self.chain_finding(record_id, Message("its changes are not a JSON object of [before, after] pairs"))
         elif action == "create":
             if self.values is not None:
-                self.chain_finding(record_id, "it creates the row again while the replay has it")
+                self.chain_finding(record_id, Message("it creates the row again while the replay has it"))
             self.values, self.known, self.deleted_by = _recorded_values(changes), None, None
         elif action in ("update", "delete"):
             self._change(record_id, action, changes)
         else:
-            self.chain_finding(record_id, "its action is not create, update or delete", recorded=action)
+            self.chain_finding(record_id, Message("its action is not create, update or delete"), recorded=action)
 
     def _change(self, record_id: int, action: str, changes: dict) -> None:
         if self.values is None:
-            what = "an update" if action == "update" else "a delete"
             if self.deleted_by is not None:
-                self.chain_finding(record_id, f"it is {what} after the row's deletion (record {self.deleted_by})")
+                if action == "update":
+                    detail = Message("it is an update after the row's deletion (record {id})", id=self.deleted_by)
+                else:
+                    detail = Message("it is a delete after the row's deletion (record {id})", id=self.deleted_by)
+            elif action == "update":
+                detail = Message("it is the row's first record, and it is an update, not a create")
             else:
-                self.chain_finding(record_id, f"it is the row's first record, and it is {what}, not a create")
+                detail = Message("it is the row's first record, and it is a delete, not a create")
+            self.chain_finding(record_id, detail)
             self.values, self.known = {}, set()
         values = self.values
         before = {name: pair[0] for name, pair in changes.items()}
@@ -295,7 +316,10 @@ class _Replay:
             if self.known is not None and name not in self.known:
                 continue  # nothing known about this column before this record
             if values.get(name) != before.get(name):
-                detail = f"its value before the {action} is not the replayed one"
+                if action == "update":
+                    detail = Message("its value before the update is not the replayed one")
+                else:
+                    detail = Message("its value before the delete is not the replayed one")
                 self.chain_finding(record_id, detail, name, values.get(name), before.get(name))
         if action == "delete":
             self.values, self.known, self.deleted_by = None, None, record_id
@@ -345,7 +369,7 @@ def _compare(table: str, row_id: int, replay: _Replay, current: dict, report: Au
 def shown_value(value) -> str:
     """A stored value as one short terminal-safe token: text quoted, ``nothing`` for null."""
     if value is None:
-        return "nothing"
+        return Message("nothing")
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return for_terminal(text, SHOWN_VALUE_LIMIT)
 
@@ -355,25 +379,51 @@ def describe(finding: Finding) -> str:
     where = for_terminal(f"{finding.table} {finding.row_id}" if finding.row_id is not None else finding.table, 80)
     column = for_terminal(finding.column, 80)
     detail = for_terminal(finding.detail, 160)  # may name a trigger or a table from the file
-    record = f"audit record {finding.record_id}"
+    if detail == finding.detail:  # nothing to clean: the Message itself, which a face can translate
+        detail = finding.detail
+    record = Message("audit record {id}", id=finding.record_id)
     kind = finding.kind
     if kind == "changed":
-        return (
-            f"{where}: {column} is {shown_value(finding.current)}, "
-            f"but the audit replay gives {shown_value(finding.replayed)} (changed behind the audit)"
+        return Message(
+            "{where}: {column} is {current}, but the audit replay gives {replayed} (changed behind the audit)",
+            where=where,
+            column=column,
+            current=shown_value(finding.current),
+            replayed=shown_value(finding.replayed),
         )
     if kind == "unaudited":
-        return f"{where}: stored, but no audit record creates it"
+        return Message("{where}: stored, but no audit record creates it", where=where)
     if kind == "revived":
-        return f"{where}: stored, but its audit trail ends with its deletion ({record})"
+        return Message(
+            "{where}: stored, but its audit trail ends with its deletion ({record})", where=where, record=record
+        )
     if kind == "missing":
-        return f"{where}: the audit trail says it exists, but it is not stored (deleted behind the audit)"
+        return Message(
+            "{where}: the audit trail says it exists, but it is not stored (deleted behind the audit)", where=where
+        )
     if kind == "chain":
-        text = f"{where}: {record} does not follow from the ones before it: {detail}"
-        if finding.column is not None:
-            text += f" ({column}: record says {shown_value(finding.current)}, "
-            text += f"replay gives {shown_value(finding.replayed)})"
-        return text
+        if finding.column is None:
+            return Message(
+                "{where}: {record} does not follow from the ones before it: {detail}",
+                where=where,
+                record=record,
+                detail=detail,
+            )
+        return Message(
+            "{where}: {record} does not follow from the ones before it: {detail} "
+            "({column}: record says {current}, replay gives {replayed})",
+            where=where,
+            record=record,
+            detail=detail,
+            column=column,
+            current=shown_value(finding.current),
+            replayed=shown_value(finding.replayed),
+        )
     if kind == "unknown_table":
-        return f"{detail} name the table {where}, which is not audited (the first is {record})"
-    return f"{where}: {detail}"  # gap, trigger
+        return Message(
+            "{detail} name the table {where}, which is not audited (the first is {record})",
+            detail=detail,
+            where=where,
+            record=record,
+        )
+    return Message("{where}: {detail}", where=where, detail=detail)  # gap, trigger (said "tabulka ..." in Czech)

@@ -17,6 +17,7 @@ from peewee import SqliteDatabase
 
 from core.errors import FakturkaError
 from core.store import paths
+from core.values.messages import Message, message_of
 
 db = SqliteDatabase(None, lock_type="IMMEDIATE")
 
@@ -50,20 +51,26 @@ def check_database_file(path: Path) -> None:
     if not path.exists():
         return
     if path.is_dir():
-        raise DatabaseOpenError(f"{path} is a directory, not a database file.")
+        raise DatabaseOpenError(Message("{path} is a directory, not a database file.", path=path))
     if not path.is_file():  # a pipe would block the header read; a device would be misread
-        raise DatabaseOpenError(f"{path} is a pipe, device or socket, not a database file.")
+        raise DatabaseOpenError(Message("{path} is a pipe, device or socket, not a database file.", path=path))
     try:
         with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
     except PermissionError:
-        raise DatabaseOpenError(f"Cannot read the database file {path}: permission denied.") from None
+        raise DatabaseOpenError(
+            Message("Cannot read the database file {path}: permission denied.", path=path)
+        ) from None
     except OSError as exc:
-        raise DatabaseOpenError(f"Cannot read the database file {path}: {exc.strerror}.") from None
+        raise DatabaseOpenError(
+            Message("Cannot read the database file {path}: {error}.", path=path, error=exc.strerror)
+        ) from None
     if header and header != SQLITE_HEADER:
-        raise DatabaseOpenError(f"{path} is not a Fakturka database (it is not an SQLite file); it was left untouched.")
+        raise DatabaseOpenError(
+            Message("{path} is not a Fakturka database (it is not an SQLite file); it was left untouched.", path=path)
+        )
     if not os.access(path, os.W_OK):
-        raise DatabaseOpenError(f"Cannot write to the database file {path}: permission denied.")
+        raise DatabaseOpenError(Message("Cannot write to the database file {path}: permission denied.", path=path))
 
 
 def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Path:
@@ -79,8 +86,12 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
         paths.create_private_file(path)
     except OSError as exc:  # e.g. a parent that is a file, a directory we may not write
         if exc.filename and path and Path(exc.filename) != path:  # the folder is the problem, not the file
-            raise DatabaseOpenError(f"Cannot use the data folder {exc.filename}: {exc.strerror}.") from None
-        raise DatabaseOpenError(f"Cannot create the database file {path or exc.filename}: {exc.strerror}.") from None
+            raise DatabaseOpenError(
+                Message("Cannot use the data folder {folder}: {error}.", folder=exc.filename, error=exc.strerror)
+            ) from None
+        raise DatabaseOpenError(
+            Message("Cannot create the database file {path}: {error}.", path=path or exc.filename, error=exc.strerror)
+        ) from None
     if not db.is_closed():
         db.close()
     db.init(str(path), pragmas=PRAGMAS, timeout=5)
@@ -92,11 +103,15 @@ def open_database(path: Path | str | None = None, *, migrate: bool = True) -> Pa
     except (sqlite3.DatabaseError, peewee.DatabaseError) as exc:  # peewee wraps sqlite3's errors
         db.close()
         raise DatabaseOpenError(
-            f"{path} cannot be opened as a Fakturka database ({exc}); it was left untouched."
+            Message(
+                "{path} cannot be opened as a Fakturka database ({error}); it was left untouched.",
+                path=path,
+                error=str(exc),
+            )
         ) from None
     except migrations.SchemaTooNewError as exc:
         db.close()
-        raise DatabaseOpenError(str(exc)) from None
+        raise DatabaseOpenError(message_of(exc)) from None
     return path
 
 
@@ -112,15 +127,17 @@ def describe_database_error(exc: BaseException) -> str:
     """
     text = str(exc)
     if "malformed" in text or "not a database" in text:
-        return (
-            f"the database file is damaged ({text}). Nothing was changed. Restore it from a backup; "
-            f"'fakturka info' shows where it is."
+        return Message(
+            "the database file is damaged ({error}). Nothing was changed. Restore it from a backup; "
+            "'fakturka info' shows where it is.",
+            error=text,
         )
     if "locked" in text or "busy" in text:
-        return "the database is busy (another Fakturka is writing to it); try again in a moment."
+        return Message("the database is busy (another Fakturka is writing to it); try again in a moment.")
     if "readonly" in text or "read-only" in text:
-        return (
-            f"the database cannot be written ({text}). Nothing was changed. Make the database file and its folder "
-            f"writable, then try again; 'fakturka info' shows where it is."
+        return Message(
+            "the database cannot be written ({error}). Nothing was changed. Make the database file and its folder "
+            "writable, then try again; 'fakturka info' shows where it is.",
+            error=text,
         )
-    return f"the database refused the change: {text}"
+    return Message("the database refused the change: {error}", error=text)

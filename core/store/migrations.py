@@ -14,6 +14,7 @@ from typing import Callable
 from peewee import Database, DatabaseError, OperationalError
 
 from core.errors import FakturkaError
+from core.values.messages import Message
 
 
 class SchemaTooNewError(FakturkaError):
@@ -349,8 +350,13 @@ def migrate(database: Database, target: int = LATEST) -> int:
     current = schema_version(database)
     if current > LATEST:
         raise SchemaTooNewError(
-            f"{database.database} was written by a newer Fakturka (schema version {current}; "
-            f"this version knows up to {LATEST}). Upgrade Fakturka to open it."
+            Message(
+                "{path} was written by a newer Fakturka (schema version {version}; "
+                "this version knows up to {latest}). Upgrade Fakturka to open it.",
+                path=database.database,
+                version=current,
+                latest=LATEST,
+            )
         )
     for version in range(current + 1, target + 1):
         with database.atomic():

@@ -23,6 +23,7 @@ from pathlib import Path
 import platformdirs
 
 from core.errors import FakturkaError
+from core.values.messages import Message
 
 APP_NAME = "fakturka"
 DB_FILENAME = "fakturka.db"
@@ -160,13 +161,13 @@ def _create_exclusive(path: Path, data: bytes) -> None:
 def file_kind(mode: int) -> str:
     """What a non-regular file is, for a sentence: "a directory", "a named pipe"..."""
     kinds = (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
+        (stat.S_ISDIR, Message("a directory")),
+        (stat.S_ISFIFO, Message("a named pipe")),
+        (stat.S_ISSOCK, Message("a socket")),
+        (stat.S_ISCHR, Message("a device")),
+        (stat.S_ISBLK, Message("a device")),
     )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
+    return next((name for test, name in kinds if test(mode)), Message("not a regular file"))
 
 
 class LockWaitError(FakturkaError):
@@ -185,7 +186,7 @@ class SiblingLock:
 
     def __init__(self, path: Path, busy: str):
         self.path = path.with_name(path.name + ".lock")
-        self.busy = busy  # the sentence when the wait runs out
+        self.busy = busy  # the sentence (a Message) when the wait runs out
         self._fd: int | None = None
 
     def _take(self) -> bool:
@@ -211,10 +212,14 @@ class SiblingLock:
         try:
             while not self._take():
                 if time.monotonic() > deadline:
-                    raise LockWaitError(f"{self.busy}; try again in a moment")
+                    raise LockWaitError(Message("{busy}; try again in a moment", busy=self.busy))
                 time.sleep(0.05)
         except OSError as exc:
-            raise LockWaitError(f"cannot lock {self.path} ({exc.strerror or exc}); nothing was changed") from None
+            raise LockWaitError(
+                Message(
+                    "cannot lock {path} ({error}); nothing was changed", path=self.path, error=exc.strerror or str(exc)
+                )
+            ) from None
 
     @property
     def held(self) -> bool:

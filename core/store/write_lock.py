@@ -18,6 +18,7 @@ import peewee
 
 from core.errors import FakturkaError
 from core.store.db import db
+from core.values.messages import Message
 
 # How long a sync waits for another writer before giving up with a sentence.
 WRITE_WAIT_SECONDS = 300
@@ -46,8 +47,11 @@ def _begin(on_wait: Callable[[float], None] | None, timeout: float):
             waited = time.monotonic() - started
             if waited >= timeout:
                 raise WriteLockTimeout(
-                    f"the database stayed busy for {waited:.0f} s (another program kept writing to it); "
-                    "nothing was saved. Try again when it has finished."
+                    Message(
+                        "the database stayed busy for {waited:.0f} s (another program kept writing to it); "
+                        "nothing was saved. Try again when it has finished.",
+                        waited=waited,
+                    )
                 ) from None
             if on_wait is not None:
                 on_wait(waited)  # may raise (a cancel): nothing has begun

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from core.values.limits import MAX_ENTRY_MINUTES, check_date_span
+from core.values.messages import Message
 from core.values.validation import ValidationError
 
 # Longer than any date or duration a person writes; past this the text is refused before parsing.
@@ -34,7 +35,10 @@ def parse_date(text: str, field: str = "date", *, today: date | None = None) -> 
             except ValueError:
                 continue
             return check_date_span(day, field)
-    raise ValidationError(f"{_shown(text)} is not a date; use YYYY-MM-DD, e.g. {today.isoformat()}.", field)
+    raise ValidationError(
+        Message("{text} is not a date; use YYYY-MM-DD, e.g. {example}.", text=_shown(text), example=today.isoformat()),
+        field,
+    )
 
 
 _DIGITS = r"[0-9]+"
@@ -47,11 +51,14 @@ def parse_duration(text: str, field: str = "duration") -> int:
     ``90``, ``90m``, ``1h30m``, ``1h 30m``, ``1:30``, ``1.5h``, ``1,5h``.
     """
     value = (text or "").strip().lower().replace(" ", "")
-    problem = f"{_shown(text)} is not a duration; use minutes (90), hours and minutes (1h30m or 1:30) or hours (1.5h)."
+    problem = Message(
+        "{text} is not a duration; use minutes (90), hours and minutes (1h30m or 1:30) or hours (1.5h).",
+        text=_shown(text),
+    )
     if not value:
         raise ValidationError(problem, field)
     if value.startswith("-"):
-        raise ValidationError(f"A duration cannot be negative ({_shown(text)}).", field)
+        raise ValidationError(Message("A duration cannot be negative ({text}).", text=_shown(text)), field)
     if len(value) > _MAX_INPUT:
         raise ValidationError(problem, field)
     minutes = _duration_minutes(value)
@@ -62,9 +69,11 @@ def parse_duration(text: str, field: str = "duration") -> int:
     if minutes < whole:
         whole = int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # half up, like the timer
     if whole > MAX_ENTRY_MINUTES:
-        raise ValidationError(f"{_shown(text)} is longer than a day; log each day separately.", field)
+        raise ValidationError(
+            Message("{text} is longer than a day; log each day separately.", text=_shown(text)), field
+        )
     if whole <= 0:
-        raise ValidationError(f"A duration must be at least one minute ({_shown(text)}).", field)
+        raise ValidationError(Message("A duration must be at least one minute ({text}).", text=_shown(text)), field)
     return whole
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from core.values.messages import message_of
 from core.values.validation import ValidationError
 
 
@@ -28,10 +29,10 @@ class Checker:
             return
         try:
             self.cleaned[name] = check(self.values[name])
-        except ValidationError as exc:
-            self.errors[name] = str(exc)
+        except ValidationError as exc:  # its Message, so a face can say it in its language
+            self.errors[name] = message_of(exc)
         except ValueError as exc:  # MoneyError and friends are ValueErrors with sentences
-            self.errors[name] = str(exc)
+            self.errors[name] = message_of(exc)
 
     def result(self) -> dict[str, Any]:
         if self.errors:

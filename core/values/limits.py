@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from core.values.messages import Message
 from core.values.validation import ValidationError
 
 # SQLite's INTEGER is a signed 64-bit number: an id or count above this fails inside the driver.
@@ -32,19 +33,36 @@ MAX_LOG_LINE = 2000
 MAX_LIST_LIMIT = 1_000_000
 
 
-def check_record_id(value: int, what: str = "id") -> int:
-    """A database id: a whole number from 1 to SQLite's largest integer."""
+def check_record_id(value: int, what: str | None = None) -> int:
+    """A database id: a whole number from 1 to SQLite's largest integer. ``what`` names it in the refusal
+    (default "id")."""
     if type(value) is not int or value < 1 or value > MAX_SQLITE_INTEGER:
-        raise ValidationError(f"{value!r} is not a valid {what}: use a whole number from 1 to {MAX_SQLITE_INTEGER}.")
+        raise not_a_record_id(repr(value), Message("id") if what is None else what)
     return value
+
+
+def not_a_record_id(shown: str, what: str) -> ValidationError:
+    """The refusal of ``shown`` (as the person gave it) as the id ``what`` names ("client id", a Message)."""
+    return ValidationError(
+        Message(
+            "{value} is not a valid {what}: use a whole number from 1 to {largest}.",
+            value=shown,
+            what=what,
+            largest=MAX_SQLITE_INTEGER,
+        )
+    )
 
 
 def check_date_span(value: date, field: str = "date") -> date:
     """A date within the years Fakturka keeps books for (1990-2099)."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise ValidationError(
-            f"{value.isoformat()} is outside the dates Fakturka accepts "
-            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}); check the year.",
+            Message(
+                "{day} is outside the dates Fakturka accepts ({earliest} to {latest}); check the year.",
+                day=value.isoformat(),
+                earliest=EARLIEST_DATE.isoformat(),
+                latest=LATEST_DATE.isoformat(),
+            ),
             field,
         )
     return value
@@ -53,9 +71,13 @@ def check_date_span(value: date, field: str = "date") -> date:
 def check_entry_minutes(minutes: int, field: str = "duration") -> int:
     """A work entry's length: at least a minute, at most a day."""
     if minutes < 1:
-        raise ValidationError(f"A duration must be at least one minute (got {minutes}).", field)
+        raise ValidationError(
+            Message("A duration must be at least one minute (got {minutes}).", minutes=minutes), field
+        )
     if minutes > MAX_ENTRY_MINUTES:
-        raise ValidationError(f"{minutes} minutes is longer than a day; log each day separately.", field)
+        raise ValidationError(
+            Message("{minutes} minutes is longer than a day; log each day separately.", minutes=minutes), field
+        )
     return minutes
 
 

@@ -16,6 +16,7 @@ from typing import overload
 from babel.numbers import get_currency_precision
 
 from core.errors import FakturkaError
+from core.values.messages import Message
 
 
 class MoneyError(FakturkaError, ValueError):
@@ -45,7 +46,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         ):
             return int(whole) * _POWERS[digits] + (int(fraction.ljust(digits, "0")) if fraction else 0)
         if not amount.isascii():
-            raise MoneyError(f"{amount!r} is not an amount of money.")
+            raise MoneyError(Message("{amount!r} is not an amount of money.", amount=amount))
     try:
         if type(amount) is Decimal:
             value = amount
@@ -54,15 +55,15 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         else:
             value = Decimal(str(amount))  # str() first: a float's shortest repr, not its binary value
     except DecimalException:
-        raise MoneyError(f"{amount!r} is not an amount of money.") from None
+        raise MoneyError(Message("{amount!r} is not an amount of money.", amount=amount)) from None
     if not value.is_finite():
-        raise MoneyError(f"{amount!r} is not an amount of money.")
+        raise MoneyError(Message("{amount!r} is not an amount of money.", amount=amount))
     # Minor units are stored as SQLite's 64-bit integers; checking the size first also spares quantize()
     # an exponent like 1e400, which it refuses with a bare InvalidOperation.
     scaled = value * _scale(currency) if abs(value) < _LIMIT else None
     if scaled is None or abs(scaled) > _MAX_MINOR:
         shown = repr(amount) if isinstance(amount, str) else str(amount)
-        raise MoneyError(f"{shown} is too large an amount of money.")
+        raise MoneyError(Message("{shown} is too large an amount of money.", shown=shown))
     return int(scaled.quantize(_ONE, rounding=ROUND_HALF_UP))
 
 
@@ -72,7 +73,14 @@ def exact_minor(amount: Decimal, currency: str) -> int:
     minor = to_minor(amount, currency)
     if amount.is_finite() and amount * _scale(currency) != minor:
         digits = precision(currency)
-        raise MoneyError(f"{amount} has more decimals than {currency.upper()} has ({digits}).")
+        raise MoneyError(
+            Message(
+                "{amount} has more decimals than {currency} has ({digits}).",
+                amount=amount,
+                currency=currency.upper(),
+                digits=digits,
+            )
+        )
     return minor
 
 
@@ -139,12 +147,16 @@ def parse_amount(text: str) -> Decimal:
     """
     raw = (text or "").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if not raw.isascii():  # other scripts' digits: Decimal() would read them
-        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.")
+        raise MoneyError(_not_an_amount(text))
     if _AMBIGUOUS.fullmatch(raw):
         whole, fraction = re.split(r"[.,]", raw)
         raise MoneyError(
-            f"{text!r} could be {whole}.{fraction.rstrip('0') or '0'} or {whole}{fraction}; "
-            f"type it without the separator or with two decimals."
+            Message(
+                "{text!r} could be {decimal} or {thousands}; type it without the separator or with two decimals.",
+                text=text,
+                decimal=f"{whole}.{fraction.rstrip('0') or '0'}",
+                thousands=f"{whole}{fraction}",
+            )
         )
     if raw.count(",") and raw.count("."):
         # The last separator is the decimal one; the other groups thousands.
@@ -157,7 +169,11 @@ def parse_amount(text: str) -> Decimal:
     try:
         value = Decimal(raw)
     except DecimalException:
-        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.") from None
+        raise MoneyError(_not_an_amount(text)) from None
     if not value.is_finite():
-        raise MoneyError(f"{text!r} is not an amount; type a number such as 1234.50.")
+        raise MoneyError(_not_an_amount(text))
     return value
+
+
+def _not_an_amount(text: str) -> Message:
+    return Message("{text!r} is not an amount; type a number such as 1234.50.", text=text)

@@ -31,6 +31,7 @@ from stdnum.gb import vat as stdnum_gb_vat
 from stdnum.no import mva as stdnum_no_mva
 
 from core.errors import FakturkaError
+from core.values.messages import Message
 
 
 class ValidationError(FakturkaError, ValueError):
@@ -41,16 +42,16 @@ class ValidationError(FakturkaError, ValueError):
         self.field = field
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception) -> Message:
     if isinstance(exc, InvalidChecksum):
-        return "its check digits do not match (a typo?)"
+        return Message("its check digits do not match (a typo?)")
     if isinstance(exc, InvalidLength):
-        return "it has the wrong number of characters"
+        return Message("it has the wrong number of characters")
     if isinstance(exc, InvalidFormat):
-        return "it contains characters that do not belong there"
+        return Message("it contains characters that do not belong there")
     if isinstance(exc, InvalidComponent):
-        return "its country or bank code is not valid"
-    return "it is not valid"
+        return Message("its country or bank code is not valid")
+    return Message("it is not valid")
 
 
 def check_iban(value: str, field: str = "iban") -> str:
@@ -60,7 +61,9 @@ def check_iban(value: str, field: str = "iban") -> str:
     try:
         return stdnum_iban.validate(value)
     except _StdnumError as exc:
-        raise ValidationError(f"IBAN {value!r} is not valid: {_reason(exc)}.", field) from None
+        raise ValidationError(
+            Message("IBAN {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
+        ) from None
 
 
 def check_bic(value: str, field: str = "bic") -> str:
@@ -71,7 +74,12 @@ def check_bic(value: str, field: str = "bic") -> str:
         return stdnum_bic.validate(value)
     except _StdnumError as exc:
         raise ValidationError(
-            f"BIC {value!r} is not valid: {_reason(exc)} (expected 8 or 11 characters, e.g. FIOBCZPP).", field
+            Message(
+                "BIC {value!r} is not valid: {reason} (expected 8 or 11 characters, e.g. FIOBCZPP).",
+                value=value,
+                reason=_reason(exc),
+            ),
+            field,
         ) from None
 
 
@@ -81,11 +89,15 @@ def check_cz_account(value: str, field: str = "bank_account") -> str:
     if not value:
         return ""
     if "/" not in value:
-        raise ValidationError(f"Account {value!r} needs its bank code after a slash, e.g. 2000145399/0800.", field)
+        raise ValidationError(
+            Message("Account {value!r} needs its bank code after a slash, e.g. 2000145399/0800.", value=value), field
+        )
     try:
         cz_bankaccount.validate(value)
     except _StdnumError as exc:
-        raise ValidationError(f"Czech account {value!r} is not valid: {_reason(exc)}.", field) from None
+        raise ValidationError(
+            Message("Czech account {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
+        ) from None
     return compact_cz_account(value)
 
 
@@ -112,52 +124,54 @@ def check_ico(value: str, field: str = "ico") -> str:
     if not value:
         return ""
     if not value.isdigit() or len(value) > 8:
-        raise ValidationError(f"IČO {value!r} is not valid: it must be up to 8 digits.", field)
+        raise ValidationError(Message("IČO {value!r} is not valid: it must be up to 8 digits.", value=value), field)
     value = value.zfill(8)
     # A legal entity's DIČ is "CZ" + IČO with the same check digit; stdnum checks it.
     try:
         cz_dic.validate(value)
     except _StdnumError as exc:
-        raise ValidationError(f"IČO {value!r} is not valid: {_reason(exc)}.", field) from None
+        raise ValidationError(
+            Message("IČO {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
+        ) from None
     return value
 
 
 # VAT ID prefixes of the EU member states (Greece is EL; XI is Northern Ireland, EU VAT for goods only)
 # with each one's shape, told when an ID is refused. Checked with stdnum.eu.vat (per-country check digits).
 EU_VAT_FORMATS = {
-    "AT": "ATU and 8 digits",
-    "BE": "BE and 10 digits",
-    "BG": "BG and 9 or 10 digits",
-    "CY": "CY, 8 digits and a letter",
-    "DE": "DE and 9 digits",
-    "DK": "DK and 8 digits",
-    "EE": "EE and 9 digits",
-    "EL": "EL and 9 digits",
-    "ES": "ES and 9 letters or digits",
-    "FI": "FI and 8 digits",
-    "FR": "FR, 2 letters or digits and 9 digits",
-    "HR": "HR and 11 digits",
-    "HU": "HU and 8 digits",
-    "IE": "IE and 8 or 9 letters or digits",
-    "IT": "IT and 11 digits",
-    "LT": "LT and 9 or 12 digits",
-    "LU": "LU and 8 digits",
-    "LV": "LV and 11 digits",
-    "MT": "MT and 8 digits",
-    "NL": "NL, 9 digits, B and 2 digits",
-    "PL": "PL and 10 digits",
-    "PT": "PT and 9 digits",
-    "RO": "RO and 2 to 10 digits",
-    "SE": "SE and 12 digits",
-    "SI": "SI and 8 digits",
-    "SK": "SK and 10 digits",
-    "XI": "XI and 9 or 12 digits",
+    "AT": Message("ATU and 8 digits"),
+    "BE": Message("BE and 10 digits"),
+    "BG": Message("BG and 9 or 10 digits"),
+    "CY": Message("CY, 8 digits and a letter"),
+    "DE": Message("DE and 9 digits"),
+    "DK": Message("DK and 8 digits"),
+    "EE": Message("EE and 9 digits"),
+    "EL": Message("EL and 9 digits"),
+    "ES": Message("ES and 9 letters or digits"),
+    "FI": Message("FI and 8 digits"),
+    "FR": Message("FR, 2 letters or digits and 9 digits"),
+    "HR": Message("HR and 11 digits"),
+    "HU": Message("HU and 8 digits"),
+    "IE": Message("IE and 8 or 9 letters or digits"),
+    "IT": Message("IT and 11 digits"),
+    "LT": Message("LT and 9 or 12 digits"),
+    "LU": Message("LU and 8 digits"),
+    "LV": Message("LV and 11 digits"),
+    "MT": Message("MT and 8 digits"),
+    "NL": Message("NL, 9 digits, B and 2 digits"),
+    "PL": Message("PL and 10 digits"),
+    "PT": Message("PT and 9 digits"),
+    "RO": Message("RO and 2 to 10 digits"),
+    "SE": Message("SE and 12 digits"),
+    "SI": Message("SI and 8 digits"),
+    "SK": Message("SK and 10 digits"),
+    "XI": Message("XI and 9 or 12 digits"),
 }
 # Non-EU VAT IDs stdnum checks with their check digits (the prefix is kept in what is stored).
 OTHER_VAT_FORMATS = {
-    "GB": "GB and 9 or 12 digits",
-    "CH": "CHE, 9 digits and MWST, TVA, IVA or TPV (or the bare UID CHE and 9 digits)",
-    "NO": "NO, 9 digits and MVA",
+    "GB": Message("GB and 9 or 12 digits"),
+    "CH": Message("CHE, 9 digits and MWST, TVA, IVA or TPV (or the bare UID CHE and 9 digits)"),
+    "NO": Message("NO, 9 digits and MVA"),
 }
 # Any other two-letter prefix: only this shape is checked (no library knows the country's rule).
 OTHER_VAT_ID = re.compile(r"[A-Z]{2}[0-9A-Z+*.]{2,13}")
@@ -169,6 +183,32 @@ def country_name(code: str) -> str:
     if code == "XI":
         return "Northern Ireland"
     return Locale("en").territories.get("GR" if code == "EL" else code, code)
+
+
+class CountryName(Message):
+    """A country's name for a Message: ``Germany`` in English, said by a face in its language (Babel's
+    names of territories; the code itself when Babel does not know it)."""
+
+    code: str
+
+    def __new__(cls, code: str) -> CountryName:
+        english = country_name(code)
+        self = str.__new__(cls, english)
+        self.msgid, self.params, self.code = english, {}, code
+        return self
+
+    def __reduce__(self):
+        return (CountryName, (self.code,))
+
+    def translated(self, lang: str) -> str:
+        if lang == "en":
+            return str.__str__(self)
+        if self.code == "XI" and lang == "cs":
+            return "Severní Irsko"
+        try:
+            return Locale.parse(lang).territories.get("GR" if self.code == "EL" else self.code, str.__str__(self))
+        except (ValueError, LookupError):
+            return str.__str__(self)
 
 
 def _validate_other_vat(prefix: str, value: str) -> str:
@@ -183,7 +223,7 @@ def _validate_other_vat(prefix: str, value: str) -> str:
     return "NO" + stdnum_no_mva.validate(value if value.endswith("MVA") else value + "MVA")
 
 
-def vat_id_problem(value: str) -> tuple[str, str]:
+def vat_id_problem(value: str) -> tuple[str, str | Message]:
     """``(compact VAT ID, "")`` when ``value`` is valid, else ``(value, why it is not)`` as a clause."""
     value = VAT_ID_CHARACTERS.sub("", value or "").upper()
     prefix = value[:2]
@@ -201,9 +241,14 @@ def vat_id_problem(value: str) -> tuple[str, str]:
                 return stdnum_eu_vat.validate(value), ""
             return _validate_other_vat(prefix, value), ""
         except _StdnumError as exc:
-            return value, f"{_reason(exc)}; a VAT ID of {country_name(prefix)} is {formats[prefix]}"
+            return value, Message(
+                "{reason}; a VAT ID of {country} is {shape}",
+                reason=_reason(exc),
+                country=CountryName(prefix),
+                shape=formats[prefix],
+            )
     if not OTHER_VAT_ID.fullmatch(value):
-        return value, "it must start with a two-letter country code, e.g. CZ12345678 or DE123456789"
+        return value, Message("it must start with a two-letter country code, e.g. CZ12345678 or DE123456789")
     return value, ""
 
 
@@ -215,8 +260,13 @@ def check_dic(value: str, field: str = "dic") -> str:
         return ""
     compact, problem = vat_id_problem(value)
     if problem:
-        what = "DIČ" if compact.startswith("CZ") else "VAT ID"
-        raise ValidationError(f"{what} {compact!r} is not valid: {problem}.", field)
+        if compact.startswith("CZ"):
+            raise ValidationError(
+                Message("DIČ {value!r} is not valid: {problem}.", value=compact, problem=problem), field
+            )
+        raise ValidationError(
+            Message("VAT ID {value!r} is not valid: {problem}.", value=compact, problem=problem), field
+        )
     return compact
 
 
@@ -241,7 +291,7 @@ def czech_bank(code: str) -> dict[str, str]:
     return cz_bankaccount._info(code) if re.fullmatch(r"[0-9]{4}", code or "") else {}
 
 
-def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> str | None:
+def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> Message | None:
     """Why ``bic`` cannot be the bank of ``iban`` (or, without an IBAN, of the Czech ``bank_account``);
     None when they agree or one is missing. All values already checked one by one."""
     bic = (bic or "").upper()
@@ -249,25 +299,51 @@ def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> str | None
         return None
     if iban:
         iban = stdnum_iban.compact(iban)
-        account, named = iban, f"IBAN {iban}"
+        account = iban
     elif bank_account and re.fullmatch(r"(?:[0-9]{1,6}-)?[0-9]{1,10}/[0-9]{4}", bank_account):
-        account, named = cz_account_to_iban(bank_account), f"account number {bank_account}"
+        account = cz_account_to_iban(bank_account)
     else:
         return None
     country, bank_code = _country_and_bank(account)
     bic_country = bic[4:6]
     if bic_country != country and bic_country not in BIC_COUNTRIES_OF_IBAN.get(country, ()):
-        return (
-            f"The BIC {bic} is of a bank in {country_name(bic_country)} ({bic_country}) but the {named} is an "
-            f"account in {country_name(country)} ({country}); enter the BIC of the bank that holds the account."
+        where = {
+            "bic": bic,
+            "bic_country": CountryName(bic_country),
+            "bic_code": bic_country,
+            "country": CountryName(country),
+            "code": country,
+        }
+        if iban:
+            return Message(
+                "The BIC {bic} is of a bank in {bic_country} ({bic_code}) but the IBAN {iban} is an account in "
+                "{country} ({code}); enter the BIC of the bank that holds the account.",
+                iban=iban,
+                **where,
+            )
+        return Message(
+            "The BIC {bic} is of a bank in {bic_country} ({bic_code}) but the account number {account} is an "
+            "account in {country} ({code}); enter the BIC of the bank that holds the account.",
+            account=bank_account,
+            **where,
         )
     if country == "CZ":
         bank = czech_bank(bank_code)
         expected = bank.get("bic")
         if expected and bic[:8] != expected:
-            return (
-                f"The BIC {bic} does not belong to the bank of the {named}: its bank code {bank_code} is "
-                f"{bank['bank']}, whose BIC is {expected}."
+            which = {"bic": bic, "bank_code": bank_code, "bank": bank["bank"], "expected": expected}
+            if iban:
+                return Message(
+                    "The BIC {bic} does not belong to the bank of the IBAN {iban}: its bank code {bank_code} is "
+                    "{bank}, whose BIC is {expected}.",
+                    iban=iban,
+                    **which,
+                )
+            return Message(
+                "The BIC {bic} does not belong to the bank of the account number {account}: its bank code "
+                "{bank_code} is {bank}, whose BIC is {expected}.",
+                account=bank_account,
+                **which,
             )
     return None
 
@@ -280,29 +356,36 @@ def check_bank_pair(iban: str, bic: str, bank_account: str = "", field: str = "b
 
 # ISO 4217 codes that name no money an invoice or an account is kept in (Babel knows them all).
 NOT_MONEY = {
-    "XXX": 'means "no currency"',
-    "XTS": "is reserved for testing",
-    "XAU": "is gold (one troy ounce)",
-    "XAG": "is silver (one troy ounce)",
-    "XPT": "is platinum (one troy ounce)",
-    "XPD": "is palladium (one troy ounce)",
-    "XDR": "is the IMF's special drawing right, a unit of account",
-    "XBA": "is a European bond-market unit of account (EURCO)",
-    "XBB": "is a European bond-market unit of account (E.M.U.-6)",
-    "XBC": "is a European bond-market unit of account (E.U.A.-9)",
-    "XBD": "is a European bond-market unit of account (E.U.A.-17)",
-    "XSU": "is the SUCRE, a unit of account between ALBA countries",
-    "XUA": "is the African Development Bank's unit of account",
+    "XXX": Message('means "no currency"'),
+    "XTS": Message("is reserved for testing"),
+    "XAU": Message("is gold (one troy ounce)"),
+    "XAG": Message("is silver (one troy ounce)"),
+    "XPT": Message("is platinum (one troy ounce)"),
+    "XPD": Message("is palladium (one troy ounce)"),
+    "XDR": Message("is the IMF's special drawing right, a unit of account"),
+    "XBA": Message("is a European bond-market unit of account (EURCO)"),
+    "XBB": Message("is a European bond-market unit of account (E.M.U.-6)"),
+    "XBC": Message("is a European bond-market unit of account (E.U.A.-9)"),
+    "XBD": Message("is a European bond-market unit of account (E.U.A.-17)"),
+    "XSU": Message("is the SUCRE, a unit of account between ALBA countries"),
+    "XUA": Message("is the African Development Bank's unit of account"),
 }
 
 
 def check_currency(value: str, field: str = "currency") -> str:
     code = (value or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
-        raise ValidationError(f"{value!r} is not a currency code; use three letters such as CZK, EUR or USD.", field)
+        raise ValidationError(
+            Message("{value!r} is not a currency code; use three letters such as CZK, EUR or USD.", value=value), field
+        )
     if code in NOT_MONEY:
         raise ValidationError(
-            f"{code} is not money: in ISO 4217 it {NOT_MONEY[code]}; use a currency such as CZK, EUR or USD.", field
+            Message(
+                "{code} is not money: in ISO 4217 it {meaning}; use a currency such as CZK, EUR or USD.",
+                code=code,
+                meaning=NOT_MONEY[code],
+            ),
+            field,
         )
     return code
 
@@ -310,19 +393,21 @@ def check_currency(value: str, field: str = "currency") -> str:
 def check_language(value: str, field: str = "language") -> str:
     lang = (value or "").strip().lower()
     if lang not in ("en", "cs"):
-        raise ValidationError(f"Language {value!r} is not supported; use en or cs.", field)
+        raise ValidationError(Message("Language {value!r} is not supported; use en or cs.", value=value), field)
     return lang
 
 
 def check_email(value: str, field: str = "email") -> str:
     value = (value or "").strip()
     if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise ValidationError(f"{value!r} does not look like an e-mail address.", field)
+        raise ValidationError(Message("{value!r} does not look like an e-mail address.", value=value), field)
     return value
 
 
 def check_country(value: str, field: str = "country") -> str:
     code = (value or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise ValidationError(f"Country {value!r} must be a two-letter code such as CZ or DE.", field)
+        raise ValidationError(
+            Message("Country {value!r} must be a two-letter code such as CZ or DE.", value=value), field
+        )
     return code

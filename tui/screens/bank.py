@@ -14,7 +14,7 @@ from core.banking import matching
 from core.billing.invoicing import get_invoice
 from core.billing.timesheet import PERIOD_CHOICES, period_bounds
 from core.store.states import MatchStatus
-from tui.i18n import TranslatedBindings, _, day, money
+from tui.i18n import TranslatedBindings, _, day, money, said
 from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
@@ -95,7 +95,7 @@ class InvoicePickerScreen(TranslatedBindings, ModalScreen):
                 _(inv.status),
                 money(inv.total, inv.currency),
                 day(inv.due_on),
-                ", ".join(evidence) or "—",
+                ", ".join(said(item) for item in evidence) or "—",
                 key=str(inv.id),
             )
         table.focus()
@@ -218,7 +218,7 @@ class BankScreen(SectionScreen):
         try:
             action()
         except matching.MatchError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(said(exc), severity="error")
             return
         self.notify(done)
         self.refresh_data()

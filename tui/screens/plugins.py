@@ -10,7 +10,7 @@ from textual.widgets import Label, Log, ProgressBar, Static
 from core.platform import plugin_config
 from core.plugins import UnknownPlugin, get_plugin
 from core.store.states import RunStatus
-from tui.i18n import _
+from tui.i18n import _, said
 from tui.screens.base import SectionScreen
 from tui.sync_session import SyncFinished, SyncLog, SyncProgress, SyncSession, listen, stop_listening
 from tui.widgets.form import FormField, FormScreen
@@ -154,7 +154,7 @@ class PluginsScreen(SectionScreen):
         try:
             get_plugin(name)
         except UnknownPlugin as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.notify(said(exc), severity="error", timeout=10)
             return False
         return True
 

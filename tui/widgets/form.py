@@ -25,7 +25,7 @@ from core.errors import FakturkaError
 from core.values.forms import FormErrors
 from core.values.text import for_terminal, lines_for_terminal
 from core.values.validation import ValidationError
-from tui.i18n import TranslatedBindings, _, amount_input, date_input
+from tui.i18n import TranslatedBindings, _, amount_input, date_input, said
 from tui.widgets.inputs import DateInput, MoneyInput
 from tui.widgets.shown import label, plain, plain_lines
 from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
@@ -159,15 +159,15 @@ class FormView(Vertical):
         if isinstance(exc, FormErrors):
             first = None
             for key, message in exc.errors.items():
-                self.show_error(key if any(f.key == key for f in self.fields) else None, message)
+                self.show_error(key if any(f.key == key for f in self.fields) else None, said(message))
                 first = first or key
             if first and any(f.key == first for f in self.fields):
                 self.query_one(f"#field-{first}").focus()
         elif isinstance(exc, ValidationError):
             key = exc.field if exc.field and any(f.key == exc.field for f in self.fields) else None
-            self.show_error(key, str(exc))
+            self.show_error(key, said(exc))
         else:
-            self.show_error(None, str(exc))
+            self.show_error(None, said(exc))
 
 
 class FormScreen(TranslatedBindings, ModalScreen[Any]):

@@ -50,6 +50,7 @@ from core.banking.formats.movement import (
     meaningful,
     time_zone,
 )
+from core.values.messages import Message
 
 READERS: tuple[ModuleType, ...] = (camt053, fio_csv, generic_csv)
 FORMATS = ("auto", *(reader.FORMAT for reader in READERS))  # the plugin's format setting
@@ -84,25 +85,33 @@ def parse_statement(
     try:
         return _parse(source, name, fmt, mapping, include_pending, account_currency, limits, timezone)
     except OSError as exc:  # the file went away or cannot be read while it is read
-        raise StatementError(f"{name} cannot be read ({exc.strerror or exc}); nothing was imported.") from None
+        raise StatementError(
+            Message("{name} cannot be read ({error}); nothing was imported.", name=name, error=str(exc.strerror or exc))
+        ) from None
 
 
 def _parse(source, name, fmt, mapping, include_pending, account_currency, limits, timezone) -> FileResult:
     head = source.head()
     if not head.strip() and source.size() <= len(head):
-        raise NotAStatement(f"{name} is empty; nothing was imported.")
+        raise NotAStatement(Message("{name} is empty; nothing was imported.", name=name))
     if FIO_API_JSON.match(head.removeprefix(codecs.BOM_UTF8)):
         raise NotAStatement(
-            f"{name} is a statement from Fio's API (JSON), which the bank-statement plugin does not read: "
-            "the fio plugin reads Fio's API itself, so set it up with your API token "
-            "(fakturka plugins configure fio --secret token) and sync it instead; nothing was imported."
+            Message(
+                "{name} is a statement from Fio's API (JSON), which the bank-statement plugin does not read: "
+                "the fio plugin reads Fio's API itself, so set it up with your API token "
+                "(fakturka plugins configure fio --secret token) and sync it instead; nothing was imported.",
+                name=name,
+            )
         )
     is_xml = looks_like_xml(head)
     if fmt == camt053.FORMAT or (fmt == "auto" and is_xml):
         if not is_xml:
             raise NotAStatement(
-                f"{name} is not XML, so it is not a camt.053 statement (the format setting says "
-                "camt053); nothing was imported."
+                Message(
+                    "{name} is not XML, so it is not a camt.053 statement (the format setting says "
+                    "camt053); nothing was imported.",
+                    name=name,
+                )
             )
         _check_size(source, name, limits, camt053.identify(head))
         return camt053.parse(
@@ -115,20 +124,29 @@ def _parse(source, name, fmt, mapping, include_pending, account_currency, limits
         )
     if is_xml:
         raise NotAStatement(
-            f"{name} is an XML file, not a CSV file (the format setting says {fmt}); nothing was imported."
+            Message(
+                "{name} is an XML file, not a CSV file (the format setting says {format}); nothing was imported.",
+                name=name,
+                format=fmt,
+            )
         )
     if fmt == fio_csv.FORMAT or (fmt == "auto" and pick_reader(head) is fio_csv):
         _check_size(source, name, limits, fio_csv.identify(head))
         return fio_csv.parse(source, name, account_currency=account_currency, limits=limits)
     if fmt == generic_csv.FORMAT and mapping is None:
-        raise StatementError("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
+        raise StatementError(
+            Message("The format csv needs the CSV column mapping setting (e.g. date=Date,amount=Amount).")
+        )
     if mapping is not None:
         _check_size(source, name, limits, True)
         return generic_csv.parse(source, name, mapping, account_currency=account_currency, limits=limits)
     raise NotAStatement(
-        f"{name} is in an unknown format: it is neither a camt.053 statement (XML) nor a Fio CSV "
-        "export (no header with 'ID pohybu', 'Datum' and 'Objem'). For another bank's CSV set the "
-        "CSV column mapping (and the format csv). Nothing was imported."
+        Message(
+            "{name} is in an unknown format: it is neither a camt.053 statement (XML) nor a Fio CSV "
+            "export (no header with 'ID pohybu', 'Datum' and 'Objem'). For another bank's CSV set the "
+            "CSV column mapping (and the format csv). Nothing was imported.",
+            name=name,
+        )
     )
 
 
@@ -137,8 +155,11 @@ def _check_size(source: Source, name: str, limits: Limits, looks_like_one: bool)
     size = source.size()
     if size > limits.max_file_bytes and not looks_like_one:
         raise NotAStatement(
-            f"{name} does not look like a statement (nothing in its first 64 KB says so) and is larger "
-            "than the largest statement file this plugin reads; nothing was imported."
+            Message(
+                "{name} does not look like a statement (nothing in its first 64 KB says so) and is larger "
+                "than the largest statement file this plugin reads; nothing was imported.",
+                name=name,
+            )
         )
     limits.check_size(size, name)
 

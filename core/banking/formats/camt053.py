@@ -77,16 +77,20 @@ from core.banking.formats.movement import (
     time_zone,
 )
 from core.banking.formats.xml_paths import StreamTarget, XmlPaths, local_name, read_stream
+from core.values.messages import Message
 
 FORMAT = "camt053"
 TESTED_VERSIONS = {f"{n:02d}" for n in range(2, 9)}
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(\d{3})\.001\.(\d{2})$")
-KINDS = {"052": "an account report", "054": "a debit/credit notification"}
+KINDS = {"052": Message("an account report"), "054": Message("a debit/credit notification")}
+ANOTHER_KIND = Message("another ISO 20022 message")
 SNIFF = re.compile(r"camt\.053\.001\.\d{2}|<(?:\w+:)?BkToCstmrStmt[\s>]")
 # An envelope (a business application header's wrapper, SOAP, a bank's own) nests the Document a few levels
 # down; deeper than this it is no envelope a bank sends.
 ENVELOPE_DEPTH = 8
-ACCOUNT_CURRENCY = "the currency of the statement's account"
+ACCOUNT_CURRENCY = Message("the currency of the statement's account")
+SETTING_CURRENCY = Message("the setting {setting}", setting=ACCOUNT_CURRENCY_SETTING)
+NO_NAMESPACE = Message("camt.053 (no namespace)")  # the label of a statement without one
 
 
 def identify(data: bytes) -> bool:
@@ -175,20 +179,28 @@ class _Document(StreamTarget):
         if self.file is not None:  # a second Document in one envelope: read on, if it is the same version
             if self.file.x.prefix != XmlPaths(namespace).prefix:
                 raise StatementError(
-                    f"{self.name} holds camt.053 documents of different versions; export each statement "
-                    "as its own file. Nothing was imported."
+                    Message(
+                        "{name} holds camt.053 documents of different versions; export each statement "
+                        "as its own file. Nothing was imported.",
+                        name=self.name,
+                    )
                 )
             self.base = self.depth
             return
-        label = f"camt.053.001.{version}" if version else "camt.053 (no namespace)"
+        label = f"camt.053.001.{version}" if version else NO_NAMESPACE
         result = FileResult(self.name, label)
         if version and version not in TESTED_VERSIONS:
             result.warnings.append(
-                f"{self.name}: {label} is not one of the versions this plugin was tested with (.02 to .08); "
-                "read like them."
+                Message(
+                    "{name}: {label} is not one of the versions this plugin was tested with (.02 to .08); "
+                    "read like them.",
+                    name=self.name,
+                    label=label,
+                )
             )
         x = XmlPaths(namespace)
-        self.file = File(x, result, Ids(), label, self.include_pending, self.account_currency, self.zone)
+        # raw_data keeps the label as plain text (a stored value, not a sentence)
+        self.file = File(x, result, Ids(), str(label), self.include_pending, self.account_currency, self.zone)
         parts = ("BkToCstmrStmt", "Stmt", "Id", "Acct", "Ntry", "CreDtTm", "FrToDt", "Bal")
         self.tags = {part: x.prefix + part for part in parts}
         self.base = self.depth
@@ -230,7 +242,12 @@ class _Document(StreamTarget):
         x, tags = file.x, self.tags
         if element.tag == tags["Ntry"]:
             statement.entries += 1
-            where = f"{self.name}, statement {statement.statement_id or statement.number}, entry {statement.entries}"
+            where = Message(
+                "{name}, statement {statement}, entry {entry}",
+                name=self.name,
+                statement=statement.statement_id or statement.number,
+                entry=statement.entries,
+            )
             currency, whose = _fallback_currency(statement, file)
             context = Where(where, statement.account, statement.statement_id, currency, whose, statement)
             movement = entry(file, element, context)
@@ -259,20 +276,31 @@ class _Document(StreamTarget):
         if self.file is None:
             if self.envelope:  # the head named camt.053, but no Document was found in the envelope
                 raise NotAStatement(
-                    f"{self.name} is XML but not an ISO 20022 camt.053 statement (its root element is "
-                    f"<{self.envelope}> and no <Document> is inside it within {ENVELOPE_DEPTH} levels); "
-                    "nothing was imported."
+                    Message(
+                        "{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
+                        "<{root}> and no <Document> is inside it within {depth} levels); "
+                        "nothing was imported.",
+                        name=self.name,
+                        root=self.envelope,
+                        depth=ENVELOPE_DEPTH,
+                    )
                 )
             # not reached: the parser refuses a document without a root element
-            raise StatementError(f"{self.name} holds no XML element; nothing was imported.")
+            raise StatementError(Message("{name} holds no XML element; nothing was imported.", name=self.name))
         if not self.bodies:
             raise NotAStatement(
-                f"{self.name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; nothing was imported."
+                Message(
+                    "{name} is not a camt.053 bank statement: it has no BkToCstmrStmt element; nothing was imported.",
+                    name=self.name,
+                )
             )
         if not self.statements:
             raise StatementError(
-                f"{self.name} holds no statement (no Stmt element), so there is nothing to import; "
-                "nothing was imported. Export the statement from the bank again."
+                Message(
+                    "{name} holds no statement (no Stmt element), so there is nothing to import; "
+                    "nothing was imported. Export the statement from the bank again.",
+                    name=self.name,
+                )
             )
         _summary_warnings(self.name, self.file)
         return self.file.result
@@ -286,7 +314,7 @@ def _fallback_currency(statement: Statement, file: File) -> tuple[str, str]:
     if statement.balance_currency:
         return statement.balance_currency, BALANCE_CURRENCY
     if file.account_currency:
-        return file.account_currency, f"the setting {ACCOUNT_CURRENCY_SETTING}"
+        return file.account_currency, SETTING_CURRENCY
     return "", ""
 
 
@@ -295,35 +323,66 @@ def _summary_warnings(name: str, file: File) -> None:
     warnings = file.result.warnings
     undated = file.by_value_date + file.by_period
     if undated:
-        parts = []
-        if file.by_value_date:
-            count = file.by_value_date
-            parts.append(
-                f"{count} {'was' if count == 1 else 'were'} dated by {'its' if count == 1 else 'their'} "
-                "value date (ValDt)"
-            )
-        if file.by_period:
-            count = file.by_period
-            verb = "" if parts else f"{'was' if count == 1 else 'were'} dated "
-            parts.append(
-                f"{count} {verb}by the end of {'its' if count == 1 else 'their'} statement's period "
-                "(FrToDt/ToDtTm) or its creation (CreDtTm)"
-            )
-        entries = "1 entry has" if undated == 1 else f"{undated} entries have"
-        warnings.append(f"{name}: {entries} no booking date (BookgDt); {' and '.join(parts)}.")
+        warnings.append(_undated_warning(name, file, undated))
     if file.stand_in_currency:
         where, _, code, whose = file.stand_in_currency[0]
         more = len(file.stand_in_currency) - 1
-        if more:
-            where += f" (and {more} more {'entry' if more == 1 else 'entries'})"
+        if more == 1:
+            where = Message("{where} (and 1 more entry)", where=where)
+        elif more:
+            where = Message("{where} (and {more} more entries)", where=where, more=more)
         written = {entry[1] for entry in file.stand_in_currency}
         what = {
-            frozenset({NO_CURRENCY}): f"is {NO_CURRENCY} (ISO's 'no currency')",
-            frozenset({""}): "is not given",
-        }.get(frozenset(written), f"is {NO_CURRENCY} (ISO's 'no currency') or not given")
-        warnings.append(f"{where}: the amount's currency {what}; read in {code}, {whose}.")
+            frozenset({NO_CURRENCY}): Message("is XXX (ISO's 'no currency')"),
+            frozenset({""}): Message("is not given"),
+        }.get(frozenset(written), Message("is XXX (ISO's 'no currency') or not given"))
+        warnings.append(
+            Message(
+                "{where}: the amount's currency {what}; read in {code}, {whose}.",
+                where=where,
+                what=what,
+                code=code,
+                whose=whose,
+            )
+        )
     if file.placeholders:
         warnings.append(placeholder_warning(name, file.placeholders))
+
+
+def _undated_warning(name: str, file: File, undated: int) -> Message:
+    """The one warning about the entries without a booking date: how many, and what dated them."""
+    by_value, by_period = file.by_value_date, file.by_period
+    parts: list[Message] = []
+    if by_value == 1:
+        parts.append(Message("1 was dated by its value date (ValDt)"))
+    elif by_value:
+        parts.append(Message("{count} were dated by their value date (ValDt)", count=by_value))
+    if by_period == 1 and parts:
+        parts.append(Message("1 by the end of its statement's period (FrToDt/ToDtTm) or its creation (CreDtTm)"))
+    elif by_period and parts:
+        parts.append(
+            Message(
+                "{count} by the end of their statement's period (FrToDt/ToDtTm) or its creation (CreDtTm)",
+                count=by_period,
+            )
+        )
+    elif by_period == 1:
+        parts.append(
+            Message("1 was dated by the end of its statement's period (FrToDt/ToDtTm) or its creation (CreDtTm)")
+        )
+    elif by_period:
+        parts.append(
+            Message(
+                "{count} were dated by the end of their statement's period (FrToDt/ToDtTm) or its creation (CreDtTm)",
+                count=by_period,
+            )
+        )
+    dated = parts[0] if len(parts) == 1 else Message("{first} and {second}", first=parts[0], second=parts[1])
+    if undated == 1:
+        return Message("{name}: 1 entry has no booking date (BookgDt); {dated}.", name=name, dated=dated)
+    return Message(
+        "{name}: {count} entries have no booking date (BookgDt); {dated}.", name=name, count=undated, dated=dated
+    )
 
 
 def _namespace(tag: str, name: str) -> tuple[str, str]:
@@ -331,19 +390,31 @@ def _namespace(tag: str, name: str) -> tuple[str, str]:
     namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
     if local_name(tag) != "Document":
         raise NotAStatement(
-            f"{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
-            f"<{local_name(tag)[:60]}>, not <Document>); nothing was imported."
+            Message(
+                "{name} is XML but not an ISO 20022 camt.053 statement (its root element is "
+                "<{root}>, not <Document>); nothing was imported.",
+                name=name,
+                root=local_name(tag)[:60],
+            )
         )
     match = NAMESPACE.match(namespace)
     if namespace and not match:
         raise NotAStatement(
-            f"{name} is XML in the namespace {namespace[:200]}, not an ISO 20022 camt.053 statement; "
-            "nothing was imported."
+            Message(
+                "{name} is XML in the namespace {namespace}, not an ISO 20022 camt.053 statement; "
+                "nothing was imported.",
+                name=name,
+                namespace=namespace[:200],
+            )
         )
     if match and match.group(1) != "053":
-        kind = KINDS.get(match.group(1), "another ISO 20022 message")
         raise NotAStatement(
-            f"{name} is a camt.{match.group(1)} file ({kind}), not a camt.053 bank statement; "
-            "export the statement (camt.053) instead. Nothing was imported."
+            Message(
+                "{name} is a camt.{number} file ({kind}), not a camt.053 bank statement; "
+                "export the statement (camt.053) instead. Nothing was imported.",
+                name=name,
+                number=match.group(1),
+                kind=KINDS.get(match.group(1), ANOTHER_KIND),
+            )
         )
     return namespace, (match.group(2) if match else "")

@@ -111,6 +111,8 @@ from sys import intern
 from zoneinfo import ZoneInfo
 
 from core.banking.formats.movement import (
+    COUNTERPARTY,
+    DESCRIPTION,
     FileResult,
     Ids,
     Movement,
@@ -127,11 +129,20 @@ from core.banking.formats.movement import (
     unique,
 )
 from core.banking.formats.xml_paths import XmlPaths, canonical_lines
+from core.values.messages import Message
 
 XML_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d would take other scripts' digits too
 NO_CURRENCY = "XXX"  # ISO 4217: "no currency is involved"
-ACCOUNT_CURRENCY_SETTING = "Account currency (account_currency)"
-BALANCE_CURRENCY = "the currency of the statement's balance"
+ACCOUNT_CURRENCY_SETTING = Message("Account currency (account_currency)")
+BALANCE_CURRENCY = Message("the currency of the statement's balance")
+# What an entry's currency "is" when another stands in for it, and what its date is taken from (as refusals say).
+IS_NO_CURRENCY = Message("is XXX (ISO's 'no currency')")
+IS_NOT_GIVEN = Message("is not given (no Ccy)")
+BOOKING_DATE = Message("booking date")
+VALUE_DATE = Message("value date")
+PERIOD_END = Message("statement's period end (FrToDt/ToDtTm)")
+CREATION = Message("statement's CreDtTm")
+DATE_TIME_FORM = Message("YYYY-MM-DDThh:mm:ss with an optional offset")
 # Values that repeat from entry to entry (dates, codes, parties, accounts) are interned (sys.intern): the
 # run keeps every movement until it commits, and one string per distinct value keeps that small.
 
@@ -182,7 +193,7 @@ class Where:
     account: str
     statement_id: str
     currency: str  # for an entry whose amount names none (or XXX); "" when the statement and settings name none
-    whose: str  # "the currency of the statement's account"...
+    whose: str  # "the currency of the statement's account"... (a Message)
     statement: Statement
 
 
@@ -237,8 +248,8 @@ def entry(file: File, entry, where: Where) -> Movement | None:
         amount=basics.amount,
         currency=basics.currency,
         transacted_on=basics.day,
-        description=fit_text(file.result, where.text, "description", description),
-        counterparty=fit_text(file.result, where.text, "counterparty", "; ".join(unique(details.names))),
+        description=fit_text(file.result, where.text, DESCRIPTION, description),
+        counterparty=fit_text(file.result, where.text, COUNTERPARTY, "; ".join(unique(details.names))),
         counterparty_account=(accounts[0] if len(accounts) == 1 else ""),
         reference=symbols[0] if len(symbols) == 1 else "",
         raw_data=_raw(file, entry, where, basics, details, symbols),
@@ -250,18 +261,33 @@ def _basics(file: File, entry, where: Where, status: str) -> _Basics:
     amount_el = x.find(entry, "Amt")
     written = (amount_el.text or "").strip() if amount_el is not None else ""
     if not written:
-        raise StatementError(f"{where.text} has no amount (Amt); nothing was imported.")
+        raise StatementError(Message("{where} has no amount (Amt); nothing was imported.", where=where.text))
     if not XML_AMOUNT.match(written):
         raise StatementError(
-            f"{where.text}: the amount {written!r} is not a number such as 1234.50; nothing was imported."
+            Message(
+                "{where}: the amount {amount} is not a number such as 1234.50; nothing was imported.",
+                where=where.text,
+                amount=repr(written),
+            )
         )
     currency_written = amount_el.get("Ccy", "").strip().upper()
     currency = intern(_currency(file, where, currency_written))
     indicator = intern(x.text(entry, "CdtDbtInd").upper())
+    if not indicator:
+        raise StatementError(
+            Message(
+                "{where}: the credit/debit indicator (CdtDbtInd) is missing, not CRDT or DBIT; nothing was imported.",
+                where=where.text,
+            )
+        )
     if indicator not in ("CRDT", "DBIT"):
         raise StatementError(
-            f"{where.text}: the credit/debit indicator (CdtDbtInd) is {indicator or 'missing'!s}, "
-            "not CRDT or DBIT; nothing was imported."
+            Message(
+                "{where}: the credit/debit indicator (CdtDbtInd) is {indicator}, not CRDT or DBIT; "
+                "nothing was imported.",
+                where=where.text,
+                indicator=indicator,
+            )
         )
     reversal = x.text(entry, "RvslInd").lower() in ("true", "1")
     booking = intern(x.text(entry, "BookgDt/Dt") or x.text(entry, "BookgDt/DtTm"))
@@ -285,11 +311,15 @@ def _currency(file: File, where: Where, written: str) -> str:
     """The entry's currency: its Ccy; for none (or XXX) the account's, its balance's or the setting's."""
     if written and written != NO_CURRENCY:
         return currency_code(written, where.text, "", "")
-    what = f"is {NO_CURRENCY} (ISO's 'no currency')" if written else "is not given (no Ccy)"
     if not where.currency:
         raise StatementError(
-            f"{where.text}: the amount's currency {what} and the statement names no account currency; set the "
-            f"setting {ACCOUNT_CURRENCY_SETTING} to the account's currency. Nothing was imported."
+            Message(
+                "{where}: the amount's currency {what} and the statement names no account currency; set the "
+                "setting {setting} to the account's currency. Nothing was imported.",
+                where=where.text,
+                what=IS_NO_CURRENCY if written else IS_NOT_GIVEN,
+                setting=ACCOUNT_CURRENCY_SETTING,
+            )
         )
     code = currency_code(where.currency, where.text, "", "")
     # An entry is booked in its account's currency (ISO 20022): a missing Ccy is read in the account's Ccy or
@@ -304,24 +334,34 @@ def _day(file: File, entry, where: Where, booking: str, value_date: str) -> date
     A date-time with an offset is the day in the account's time zone; one without is taken as written."""
     x = file.x
     if booking:
-        text, what, is_time = booking, "booking date", not x.text(entry, "BookgDt/Dt")
+        text, what, is_time = booking, BOOKING_DATE, not x.text(entry, "BookgDt/Dt")
     elif value_date:
         file.by_value_date += 1
-        text, what, is_time = value_date, "value date", not x.text(entry, "ValDt/Dt")
+        text, what, is_time = value_date, VALUE_DATE, not x.text(entry, "ValDt/Dt")
     elif where.statement.period_end or where.statement.created:
         file.by_period += 1
         text = where.statement.period_end or where.statement.created
-        what = "statement's period end (FrToDt/ToDtTm)" if where.statement.period_end else "statement's CreDtTm"
+        what = PERIOD_END if where.statement.period_end else CREATION
         is_time = True
     else:
         raise StatementError(
-            f"{where.text} has no booking date (BookgDt) nor value date (ValDt), and its statement names no "
-            "period (FrToDt) nor creation time (CreDtTm) to date it by; nothing was imported."
+            Message(
+                "{where} has no booking date (BookgDt) nor value date (ValDt), and its statement names no "
+                "period (FrToDt) nor creation time (CreDtTm) to date it by; nothing was imported.",
+                where=where.text,
+            )
         )
     day = local_day(text, file.zone) if is_time else iso_day(text)
     if day is None:
-        form = "YYYY-MM-DDThh:mm:ss with an optional offset" if is_time else "YYYY-MM-DD"
-        raise StatementError(f"{where.text}: the {what} {text!r} is not a date ({form}); nothing was imported.")
+        raise StatementError(
+            Message(
+                "{where}: the {what} {date} is not a date ({form}); nothing was imported.",
+                where=where.text,
+                what=what,
+                date=repr(text),
+                form=DATE_TIME_FORM if is_time else "YYYY-MM-DD",
+            )
+        )
     check_day(day, where.text)
     return day
 
@@ -434,7 +474,13 @@ def _external_id(file: File, entry, where: Where) -> str:
     external_id, repeated = file.ids(base)
     if repeated:
         file.result.warnings.append(
-            f"{where.text}: the reference {base} appears more than once in this file; imported again as {external_id}."
+            Message(
+                "{where}: the reference {reference} appears more than once in this file; imported again as "
+                "{external_id}.",
+                where=where.text,
+                reference=base,
+                external_id=external_id,
+            )
         )
     return external_id
 

@@ -33,6 +33,7 @@ from sys import intern
 from typing import Iterable, Iterator
 
 from core.banking.formats.movement import SNIFF_BYTES, Limits, Source, StatementError
+from core.values.messages import Message
 from core.values.money import MoneyError, parse_amount
 
 CSV_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d. %m. %Y", "%d.%m.%y", "%d/%m/%Y", "%Y/%m/%d", "%Y%m%d")
@@ -43,6 +44,7 @@ DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 CHUNK_BYTES = 64 * 1024
 # A physical line may hold this many fields of the longest length (a longer one is no statement row).
 FIELDS_PER_LINE = 64
+A_CELL = Message("a cell")  # what a field_too_long refusal names
 
 
 def looks_like_xml(data: bytes) -> bool:
@@ -67,8 +69,26 @@ def head_text(data: bytes, size: int = SNIFF_BYTES) -> str:
 
 def encoding_problem(name: str) -> StatementError:
     return StatementError(
-        f"{name} is not in a text encoding this plugin reads (UTF-8, UTF-16 or Windows-1250); "
-        "export it again as UTF-8. Nothing was imported."
+        Message(
+            "{name} is not in a text encoding this plugin reads (UTF-8, UTF-16 or Windows-1250); "
+            "export it again as UTF-8. Nothing was imported.",
+            name=name,
+        )
+    )
+
+
+def row_of(name: str, line: int) -> Message:
+    """Where a CSV row is, as a sentence begins: ``statement.csv, row 5``."""
+    return Message("{name}, row {line}", name=name, line=line)
+
+
+def not_csv(name: str, line: int, exc: csv.Error) -> StatementError:
+    return StatementError(
+        Message(
+            "{where}: the file is not a readable CSV file ({error}); nothing was imported.",
+            where=row_of(name, line),
+            error=str(exc),
+        )
     )
 
 
@@ -109,10 +129,16 @@ class _Lines:
         self.number += 1
         if len(line) > self.cap:
             raise StatementError(
-                f"{self.name}, line {self.number}: the line is longer than {self.cap:,} characters "
-                f"({FIELDS_PER_LINE} fields of the longest field, {self.limits.max_field_length:,} "
-                "characters), which no statement row is; if the file is right, raise the setting "
-                "Longest field (max_field_length). Nothing was imported."
+                Message(
+                    "{where}: the line is longer than {cap:,} characters "
+                    "({fields} fields of the longest field, {longest:,} "
+                    "characters), which no statement row is; if the file is right, raise the setting "
+                    "Longest field (max_field_length). Nothing was imported.",
+                    where=Message("{name}, line {line}", name=self.name, line=self.number),
+                    cap=self.cap,
+                    fields=FIELDS_PER_LINE,
+                    longest=self.limits.max_field_length,
+                )
             )
         self.since_row += len(line)
         self.total += len(line)
@@ -153,14 +179,12 @@ class Rows:
                 for cells in reader:
                     # No cell can be longer than the characters its row was read from: most rows skip the look.
                     if self.check_fields and lines.since_row > limit and any(len(cell) > limit for cell in cells):
-                        raise limits.field_too_long(f"{name}, row {line}", "a cell")
+                        raise limits.field_too_long(row_of(name, line), A_CELL)
                     lines.since_row = 0
                     yield line, cells
                     line = reader.line_num + 1
             except csv.Error as exc:
-                raise StatementError(
-                    f"{name}, row {reader.line_num}: the file is not a readable CSV file ({exc}); nothing was imported."
-                ) from None
+                raise not_csv(name, reader.line_num, exc) from None
             except UnicodeDecodeError:
                 raise encoding_problem(name) from None
 
@@ -174,9 +198,7 @@ def csv_rows(text: str, name: str, delimiter: str) -> list[tuple[int, list[str]]
             rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise StatementError(
-            f"{name}, row {reader.line_num}: the file is not a readable CSV file ({exc}); nothing was imported."
-        ) from None
+        raise not_csv(name, reader.line_num, exc) from None
     return rows
 
 
@@ -264,10 +286,11 @@ def _date_part(value: str) -> list[str]:
 
 
 class DateOrderError(ValueError):
-    """The file's dates do not tell day from month: ``str()`` says why; ``example`` is a date that reads both
-    ways (or proves one order), ``separator`` its separator; ``conflict`` when both orders are proven."""
+    """The file's dates do not tell day from month: ``str()`` says why (``message_of()``: the Message, for the
+    sentence that quotes it); ``example`` is a date that reads both ways (or proves one order), ``separator`` its
+    separator; ``conflict`` when both orders are proven."""
 
-    def __init__(self, reason: str, example: str, conflict: bool):
+    def __init__(self, reason: Message, example: str, conflict: bool):
         super().__init__(reason)
         self.example = example
         self.separator = "-" if "-" in example else "/"
@@ -300,15 +323,22 @@ def infer_date_order(texts: Iterable[str]) -> str:
         elif first != second and first <= 12 and second <= 12:
             either = either or text.strip()
     if day_first and month_first:
-        raise DateOrderError(f"{day_first!r} is day-first but {month_first!r} is month-first", day_first, conflict=True)
+        reason = Message(
+            "{day_first} is day-first but {month_first} is month-first",
+            day_first=repr(day_first),
+            month_first=repr(month_first),
+        )
+        raise DateOrderError(reason, day_first, conflict=True)
     if month_first:
         return MONTH_FIRST
     if day_first or not either:
         return DAY_FIRST
-    raise DateOrderError(f"every date such as {either!r} reads both day-first and month-first", either, conflict=False)
+    reason = Message("every date such as {example} reads both day-first and month-first", example=repr(either))
+    raise DateOrderError(reason, either, conflict=False)
 
 
-def date_format_example(error: DateOrderError) -> str:
+def date_format_example(error: DateOrderError) -> Message:
     """``date_format=%d/%m/%Y (day-first) or date_format=%m/%d/%Y (month-first)`` in the file's separator."""
-    sep = error.separator
-    return f"date_format=%d{sep}%m{sep}%Y (day-first) or date_format=%m{sep}%d{sep}%Y (month-first)"
+    return Message(
+        "date_format=%d{sep}%m{sep}%Y (day-first) or date_format=%m{sep}%d{sep}%Y (month-first)", sep=error.separator
+    )

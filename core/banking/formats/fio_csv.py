@@ -37,6 +37,7 @@ from core.banking.formats.csv_dialect import (
     parse_date,
     parse_decimal,
     raw_row,
+    row_of,
     sniff_rows,
     text_encoding,
 )
@@ -59,11 +60,16 @@ from core.banking.formats.movement import (
     placeholder_warning,
     unique,
 )
+from core.values.messages import Message
 
 FORMAT = "fio-csv"
-LABEL = "Fio CSV export"
+LABEL = Message("Fio CSV export")
 NO_CURRENCY = "XXX"  # ISO 4217: "no currency is involved"
-ACCOUNT_CURRENCY_SETTING = "Account currency (account_currency)"
+ACCOUNT_CURRENCY_SETTING = Message("Account currency (account_currency)")
+# Whose currency a row without one (or with XXX) is read in, as the warning says it.
+EXPORT_CURRENCY = Message("the currency of the export's account")
+SETTING_CURRENCY = Message("the setting {setting}", setting=ACCOUNT_CURRENCY_SETTING)
+NO_CURRENCY_HINT = Message("the Měna column is empty; set the setting {setting}", setting=ACCOUNT_CURRENCY_SETTING)
 
 # Fio's CSV columns (the API's transactions.csv says "ID pohybu", the internet banking export "ID operace").
 COLUMNS = {
@@ -148,8 +154,11 @@ def parse(
             preamble[cells[0].strip()] = cells[1].strip()
     if not header:
         raise NotAStatement(
-            f"{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
-            "'Datum' and 'Objem' was found; nothing was imported."
+            Message(
+                "{name} is not a Fio CSV export: no header line with 'ID pohybu' (or 'ID operace'), "
+                "'Datum' and 'Objem' was found; nothing was imported.",
+                name=name,
+            )
         )
     positions: dict[str, int] = {}
     for key, names in COLUMNS.items():
@@ -160,18 +169,25 @@ def parse(
     account = preamble.get("iban") or preamble.get("IBAN") or preamble.get("accountId", "")
     own_currency = (preamble.get("currency") or preamble.get("Měna") or "").upper()
     currency = own_currency or account_currency.upper()
-    whose = "the currency of the export's account" if own_currency else f"the setting {ACCOUNT_CURRENCY_SETTING}"
+    whose = EXPORT_CURRENCY if own_currency else SETTING_CURRENCY
     result = FileResult(name, LABEL, accounts=[account] if account else [])
     export = _Export(result, Ids(), header, positions, account, currency, whose)
     for line, cells in rows:
         if not blank(cells):
-            _row(export, f"{name}, row {line}", cells)
+            _row(export, row_of(name, line), cells)
     if export.stand_ins:
         where, more = export.stand_ins[0], len(export.stand_ins) - 1
-        if more:
-            where += f" (and {more} more {'row' if more == 1 else 'rows'})"
+        if more == 1:
+            where = Message("{where} (and 1 more row)", where=where)
+        elif more:
+            where = Message("{where} (and {more} more rows)", where=where, more=more)
         result.warnings.append(
-            f"{where}: the currency (column Měna) is {NO_CURRENCY} (ISO's 'no currency'); read in {currency}, {whose}."
+            Message(
+                "{where}: the currency (column Měna) is XXX (ISO's 'no currency'); read in {currency}, {whose}.",
+                where=where,
+                currency=currency,
+                whose=whose,
+            )
         )
     if export.placeholders:
         result.warnings.append(placeholder_warning(name, export.placeholders))
@@ -184,18 +200,26 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
     values.update({key: "" for key in COLUMNS if key not in values})
     movement_id = values["id"]
     if not movement_id:
-        raise StatementError(f"{where}: the movement has no ID pohybu; nothing was imported.")
+        raise StatementError(Message("{where}: the movement has no ID pohybu; nothing was imported.", where=where))
     try:
         amount = parse_decimal(values["amount"], ",")
     except ValueError:
         raise StatementError(
-            f"{where}: the amount {values['amount']!r} (column Objem) is not a number; nothing was imported."
+            Message(
+                "{where}: the amount {amount} (column Objem) is not a number; nothing was imported.",
+                where=where,
+                amount=repr(values["amount"]),
+            )
         ) from None
     try:
         day = parse_date(values["date"], "%d.%m.%Y") if "." in values["date"] else parse_date(values["date"])
     except ValueError:
         raise StatementError(
-            f"{where}: the date {values['date']!r} (column Datum) is not a date like 31.12.2026; nothing was imported."
+            Message(
+                "{where}: the date {date} (column Datum) is not a date like 31.12.2026; nothing was imported.",
+                where=where,
+                date=repr(values["date"]),
+            )
         ) from None
     check_day(day, where)
     currency = _currency(export, where, values["currency"])
@@ -204,7 +228,12 @@ def _row(export: _Export, where: str, cells: list[str]) -> None:
     external_id, repeated = export.ids(f"fio:{movement_id}")
     if repeated:
         export.result.warnings.append(
-            f"{where}: the movement {movement_id} appears more than once in this file; imported again as {external_id}."
+            Message(
+                "{where}: the movement {id} appears more than once in this file; imported again as {external_id}.",
+                where=where,
+                id=movement_id,
+                external_id=external_id,
+            )
         )
     raw = raw_row(export.header, cells)  # as written: a placeholder stays here
     if export.account:
@@ -234,14 +263,16 @@ def _currency(export: _Export, where: str, written: str) -> str:
     """The row's Měna; empty, the export's currency; XXX, the export's currency with a warning."""
     code = written.strip().upper()
     if code != NO_CURRENCY:
-        return currency_code(
-            code, where, export.currency, f"the Měna column is empty; set the setting {ACCOUNT_CURRENCY_SETTING}"
-        )
+        return currency_code(code, where, export.currency, NO_CURRENCY_HINT)
     if not export.currency:
         raise StatementError(
-            f"{where}: the currency (column Měna) is {NO_CURRENCY} (ISO's 'no currency') and the export names no "
-            f"account currency; set the setting {ACCOUNT_CURRENCY_SETTING} to the account's currency. "
-            "Nothing was imported."
+            Message(
+                "{where}: the currency (column Měna) is XXX (ISO's 'no currency') and the export names no "
+                "account currency; set the setting {setting} to the account's currency. "
+                "Nothing was imported.",
+                where=where,
+                setting=ACCOUNT_CURRENCY_SETTING,
+            )
         )
     export.stand_ins.append(where)
     return currency_code(export.currency, where, "", "")

@@ -55,6 +55,7 @@ from core.banking.formats.csv_dialect import (
     parse_date,
     parse_decimal,
     raw_row,
+    row_of,
     text_encoding,
 )
 from core.banking.formats.movement import (
@@ -77,6 +78,7 @@ from core.banking.formats.movement import (
     placeholder_warning,
     unique,
 )
+from core.values.messages import Message, message_of
 
 FORMAT = "csv"
 LABEL = "CSV"
@@ -99,6 +101,7 @@ MAPPING_COLUMNS = (
 MAPPING_OPTIONS = ("date_format", "decimal", "delimiter")
 MAPPING_VALUES = ("debit_values", "credit_values", "import_states")  # values of a column, several joined with +
 MULTIPLE = ("message", *MAPPING_VALUES)
+NO_CURRENCY_HINT = Message("map a currency column or set the account currency setting")
 MAPPING_SPLIT = re.compile(r"[,;\n]\s*(?=[A-Za-z_]+\s*=)")  # before each "key=": "decimal=," stays whole
 
 MAPPING_HELP = (
@@ -166,7 +169,7 @@ def parse(
     table.account_currency = account_currency
     for line, cells in table.rows:
         if not blank(cells):
-            _line(table, f"{name}, row {line}", cells)
+            _line(table, row_of(name, line), cells)
     _finish(table, name)
     return table.result
 
@@ -178,29 +181,40 @@ def parse_mapping(text: str) -> CsvMapping:
     """``date=Date,amount=Amount,decimal=,,delimiter=;`` -> CsvMapping; raises StatementError with a sentence."""
     columns, options, values = _mapping_items(text)
     if "date" not in columns:
-        raise StatementError("The column mapping names no date column (e.g. date=Date).")
+        raise StatementError(Message("The column mapping names no date column (e.g. date=Date)."))
     if "amount" not in columns and not ({"credit", "debit"} & set(columns)):
         raise StatementError(
-            "The column mapping names no amount column (e.g. amount=Amount, or credit=... and "
-            "debit=... for two unsigned columns)."
+            Message(
+                "The column mapping names no amount column (e.g. amount=Amount, or credit=... and "
+                "debit=... for two unsigned columns)."
+            )
         )
     if "amount" in columns and {"credit", "debit"} & set(columns):
         raise StatementError(
-            "The column mapping names both an amount column and credit/debit columns; use one or the other."
+            Message("The column mapping names both an amount column and credit/debit columns; use one or the other.")
         )
     decimal_mark = options.get("decimal", "")
     if decimal_mark not in ("", ",", "."):
-        raise StatementError(f"The column mapping's decimal must be , or . (not {decimal_mark!r}).")
+        raise StatementError(
+            Message("The column mapping's decimal must be , or . (not {decimal}).", decimal=repr(decimal_mark))
+        )
     delimiter = options.get("delimiter", "")
     if delimiter.lower() in ("tab", "\\t"):
         delimiter = "\t"
     if len(delimiter) > 1:
-        raise StatementError(f"The column mapping's delimiter must be one character (or tab), not {delimiter!r}.")
+        raise StatementError(
+            Message(
+                "The column mapping's delimiter must be one character (or tab), not {delimiter}.",
+                delimiter=repr(delimiter),
+            )
+        )
     states = values.get("import_states", [])
     if ("state" in columns) != bool(states):
         raise StatementError(
-            "The column mapping needs both a state column and the states to import "
-            "(e.g. state=State,import_states=COMPLETED), or neither."
+            Message(
+                "The column mapping needs both a state column and the states to import "
+                "(e.g. state=State,import_states=COMPLETED), or neither."
+            )
         )
     return CsvMapping(
         columns,
@@ -219,23 +233,34 @@ def _directions(columns: dict[str, list[str]], values: dict[str, list[str]]) -> 
     if "direction" not in columns:
         if debit or credit:
             raise StatementError(
-                "The column mapping gives debit_values or credit_values but no direction column "
-                "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+                Message(
+                    "The column mapping gives debit_values or credit_values but no direction column "
+                    "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+                )
             )
         return {}
     if not (debit and credit):
         raise StatementError(
-            "The column mapping names a direction column but not both of its values "
-            "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+            Message(
+                "The column mapping names a direction column but not both of its values "
+                "(e.g. direction=Af Bij,debit_values=Af,credit_values=Bij)."
+            )
         )
     if "amount" not in columns:
         raise StatementError(
-            "The column mapping names a direction column with credit/debit columns; a direction column "
-            "goes with one amount column (amount=...)."
+            Message(
+                "The column mapping names a direction column with credit/debit columns; a direction column "
+                "goes with one amount column (amount=...)."
+            )
         )
     both = {value.casefold() for value in debit} & {value.casefold() for value in credit}
     if both:
-        raise StatementError(f"The column mapping gives {sorted(both)[0]!r} both as a debit value and a credit value.")
+        raise StatementError(
+            Message(
+                "The column mapping gives {value} both as a debit value and a credit value.",
+                value=repr(sorted(both)[0]),
+            )
+        )
     return {value.casefold(): "expense" for value in debit} | {value.casefold(): "income" for value in credit}
 
 
@@ -252,18 +277,23 @@ def _mapping_items(text: str) -> tuple[dict[str, list[str]], dict[str, str], dic
         key = key.strip().lower()
         if not sep:
             raise StatementError(
-                f"The column mapping item {item!r} is not key=Column; see the help of the CSV column mapping setting."
+                Message(
+                    "The column mapping item {item} is not key=Column; see the help of the CSV column mapping setting.",
+                    item=repr(item),
+                )
             )
         if key in MAPPING_OPTIONS:
             options[key] = value.strip() or value
         elif key in MAPPING_COLUMNS or key in MAPPING_VALUES:
             names = [part.strip() for part in value.split("+")] if key in MULTIPLE else [value.strip()]
             if not all(names):
-                raise StatementError(f"The column mapping gives no column name for {key!r}.")
+                raise StatementError(Message("The column mapping gives no column name for {key}.", key=repr(key)))
             (values if key in MAPPING_VALUES else columns)[key] = names
         else:
             keys = MAPPING_COLUMNS + MAPPING_VALUES + MAPPING_OPTIONS
-            raise StatementError(f"The column mapping has an unknown key {key!r}; use {', '.join(keys)}.")
+            raise StatementError(
+                Message("The column mapping has an unknown key {key}; use {keys}.", key=repr(key), keys=", ".join(keys))
+            )
     return columns, options, values
 
 
@@ -282,7 +312,7 @@ class _Table:
     ids: Ids = field(default_factory=Ids)
     account_currency: str = ""
     # Lines without a date since the last movement: (where, refusal, the line); a footer if nothing follows.
-    trailing: list[tuple[str, str, str]] = field(default_factory=list)
+    trailing: list[tuple[str, Message, str]] = field(default_factory=list)
     by_state: Counter = field(default_factory=Counter)  # skipped rows per state as written
     dated: list[tuple[Movement, str, str]] = field(default_factory=list)  # (movement, where, date text)
     placeholders: int = 0  # texts such as NOTPROVIDED left out of descriptions and counterparties
@@ -309,9 +339,13 @@ def _find_header(source: Source, name: str, mapping: CsvMapping, encoding: str, 
                 break
         rows.close()
     raise NotAStatement(
-        f"{name}: no header line with the mapped columns ({', '.join(wanted)}) was found; check "
-        "the CSV column mapping (names must match the header) and the delimiter. "
-        "Nothing was imported."
+        Message(
+            "{name}: no header line with the mapped columns ({columns}) was found; check "
+            "the CSV column mapping (names must match the header) and the delimiter. "
+            "Nothing was imported.",
+            name=name,
+            columns=", ".join(wanted),
+        )
     )
 
 
@@ -327,13 +361,20 @@ def _readable_date(mapping: CsvMapping, text: str) -> bool:
     return False
 
 
-def _date_refusal(mapping: CsvMapping, where: str, text: str) -> str:
+def _date_refusal(mapping: CsvMapping, where: str, text: str) -> Message:
     if mapping.date_format:
-        return f"{where}: the date {text!r} is not a date (expected {mapping.date_format}); nothing was imported."
-    return (
-        f"{where}: the date {text!r} is not a date in a form this reader knows (YYYY-MM-DD, DD.MM.YYYY, "
+        return Message(
+            "{where}: the date {date} is not a date (expected {date_format}); nothing was imported.",
+            where=where,
+            date=repr(text),
+            date_format=mapping.date_format,
+        )
+    return Message(
+        "{where}: the date {date} is not a date in a form this reader knows (YYYY-MM-DD, DD.MM.YYYY, "
         "DD/MM/YYYY, MM/DD/YYYY, YYYYMMDD); set date_format in the CSV column mapping to the file's form "
-        "(e.g. date_format=%d %b %Y); nothing was imported."
+        "(e.g. date_format=%d %b %Y); nothing was imported.",
+        where=where,
+        date=repr(text),
     )
 
 
@@ -367,17 +408,40 @@ def _finish(table: _Table, name: str) -> None:
         where, _, text = table.trailing[0]
         shown = text if len(text) <= 60 else text[:59] + "…"
         count = len(table.trailing)
-        result.warnings.append(
-            f"{where}: {count} line{'s' if count > 1 else ''} after the last movement "
-            f"{'are' if count > 1 else 'is'} no movement (the first: {shown!r}); skipped."
-        )
+        if count > 1:
+            footer = Message(
+                "{where}: {count} lines after the last movement are no movement (the first: {line}); skipped.",
+                where=where,
+                count=count,
+                line=repr(shown),
+            )
+        else:
+            footer = Message(
+                "{where}: 1 line after the last movement is no movement (the first: {line}); skipped.",
+                where=where,
+                line=repr(shown),
+            )
+        result.warnings.append(footer)
     if table.by_state:
         total = sum(table.by_state.values())
         counts = ", ".join(f"{state} {count}" for state, count in table.by_state.most_common())
-        result.warnings.append(
-            f"{name}: {total} row{'s' if total > 1 else ''} skipped by state: {counts} (only "
-            f"{', '.join(mapping.states_written)} is imported)."
-        )
+        states = ", ".join(mapping.states_written)
+        if total > 1:
+            by_state = Message(
+                "{name}: {total} rows skipped by state: {counts} (only {states} is imported).",
+                name=name,
+                total=total,
+                counts=counts,
+                states=states,
+            )
+        else:
+            by_state = Message(
+                "{name}: 1 row skipped by state: {counts} (only {states} is imported).",
+                name=name,
+                counts=counts,
+                states=states,
+            )
+        result.warnings.append(by_state)
     if table.placeholders:
         result.warnings.append(placeholder_warning(name, table.placeholders))
     order = ""
@@ -386,8 +450,13 @@ def _finish(table: _Table, name: str) -> None:
             order = infer_date_order(text for _, _, text in table.dated)
         except DateOrderError as exc:
             raise StatementError(
-                f"{name}: the dates do not tell day from month ({exc}); set date_format in the CSV column "
-                f"mapping, e.g. {date_format_example(exc)}. Nothing was imported."
+                Message(
+                    "{name}: the dates do not tell day from month ({reason}); set date_format in the CSV column "
+                    "mapping, e.g. {example}. Nothing was imported.",
+                    name=name,
+                    reason=message_of(exc),
+                    example=date_format_example(exc),
+                )
             ) from None
     for movement, where, text in table.dated:
         try:
@@ -406,7 +475,11 @@ def _amount(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
         try:
             fee = abs(parse_decimal(fee_text, table.mapping.decimal))
         except ValueError:
-            raise StatementError(f"{where}: the fee {fee_text!r} is not a number; nothing was imported.") from None
+            raise StatementError(
+                Message(
+                    "{where}: the fee {fee} is not a number; nothing was imported.", where=where, fee=repr(fee_text)
+                )
+            ) from None
         amount -= fee
     return amount, written
 
@@ -420,7 +493,11 @@ def _gross(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
             amount = parse_decimal(amount_text, decimal_mark)
         except ValueError:
             raise StatementError(
-                f"{where}: the amount {amount_text!r} is not a number; nothing was imported."
+                Message(
+                    "{where}: the amount {amount} is not a number; nothing was imported.",
+                    where=where,
+                    amount=repr(amount_text),
+                )
             ) from None
         if not table.mapping.directions:
             return amount, amount_text
@@ -430,9 +507,15 @@ def _gross(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
             debit = [v for v, k in table.mapping.directions.items() if k == "expense"]
             credit = [v for v, k in table.mapping.directions.items() if k == "income"]
             raise StatementError(
-                f"{where}: the direction {value!r} is none of the mapping's debit_values ({'+'.join(debit)}) "
-                f"or credit_values ({'+'.join(credit)}); add it to one of them in the CSV column mapping; "
-                "nothing was imported."
+                Message(
+                    "{where}: the direction {value} is none of the mapping's debit_values ({debit}) "
+                    "or credit_values ({credit}); add it to one of them in the CSV column mapping; "
+                    "nothing was imported.",
+                    where=where,
+                    value=repr(value),
+                    debit="+".join(debit),
+                    credit="+".join(credit),
+                )
             )
         unsigned = amount_text.strip().lstrip("+-\u2212").strip()
         return (abs(amount), unsigned) if kind == "income" else (-abs(amount), f"-{unsigned}")
@@ -442,7 +525,11 @@ def _gross(table: _Table, where: str, cells: list[str]) -> tuple[Decimal, str]:
         debit = abs(parse_decimal(debit_text, decimal_mark)) if debit_text else Decimal(0)
     except ValueError:
         raise StatementError(
-            f"{where}: the amount {credit_text or debit_text!r} is not a number; nothing was imported."
+            Message(
+                "{where}: the amount {amount} is not a number; nothing was imported.",
+                where=where,
+                amount=repr(credit_text or debit_text),
+            )
         ) from None
     return credit - debit, credit_text or f"-{debit_text}"
 
@@ -452,9 +539,7 @@ def _row(table: _Table, where: str, cells: list[str], date_text: str) -> None:
     ``_finish``, once the whole file has shown the order of day and month."""
     values = {key: table.cell(cells, key) for key in MAPPING_COLUMNS}
     amount, amount_text = _amount(table, where, cells)
-    currency = currency_code(
-        values["currency"], where, table.account_currency, "map a currency column or set the account currency setting"
-    )
+    currency = currency_code(values["currency"], where, table.account_currency, NO_CURRENCY_HINT)
     if not check_amount(table.result, where, abs(amount), currency, amount_text):
         return
     reference = find_vs(values["vs"], bare=True) if values["vs"] else ""
@@ -489,6 +574,11 @@ def _external_id(table: _Table, where: str, values: dict[str, str], amount_text:
     external_id, repeated = table.ids(base)
     if repeated and values["id"]:
         table.result.warnings.append(
-            f"{where}: the id {values['id']} appears more than once in this file; imported again as {external_id}."
+            Message(
+                "{where}: the id {id} appears more than once in this file; imported again as {external_id}.",
+                where=where,
+                id=values["id"],
+                external_id=external_id,
+            )
         )
     return external_id

@@ -73,6 +73,7 @@ from zoneinfo import ZoneInfo
 
 from core.errors import FakturkaError
 from core.values.limits import MAX_TEXT_LENGTH, check_date_span
+from core.values.messages import Message, message_of
 from core.values.money import MoneyError, from_minor, to_minor
 from core.values.text import ELLIPSIS
 from core.values.validation import ValidationError, check_currency
@@ -98,10 +99,32 @@ ISO_DATE_TIME = re.compile(
     r"(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 DEFAULT_TIMEZONE = "Europe/Prague"
-TIMEZONE_SETTING = "Time zone (timezone)"
+TIMEZONE_SETTING = Message("Time zone (timezone)")
 # Placeholder texts banks put in required fields (compared whole, case aside, spaces squeezed).
 PLACEHOLDERS = frozenset({"NOTPROVIDED", "NOT PROVIDED", "N/A", "NONREF", "NOREF", "UNKNOWN", "-"})
-PLACEHOLDER_NOTE = "(they are kept in each movement's raw data)"
+FINAL_STOP = re.compile(r"\.+$")
+# What ``fit_text`` cuts, as its warning names it.
+DESCRIPTION = Message("description")
+COUNTERPARTY = Message("counterparty")
+
+
+class Trimmed(Message):
+    """``said`` (a Message or text) with what ``end`` matches replaced by ``replacement``: in English and in the
+    language it is translated to alike (a sentence quoted inside another without its full stop, say)."""
+
+    def __new__(cls, said: str, end: re.Pattern[str], replacement: str = "") -> Trimmed:
+        self = str.__new__(cls, end.sub(replacement, str.__str__(said)))
+        self.msgid = said.msgid if isinstance(said, Message) else str.__str__(said)
+        self.params = said.params if isinstance(said, Message) else {}
+        self.said, self.end, self.replacement = said, end, replacement
+        return self
+
+    def __reduce__(self):
+        return (Trimmed, (self.said, self.end, self.replacement))
+
+    def translated(self, lang: str) -> str:
+        said = self.said.translated(lang) if isinstance(self.said, Message) else str.__str__(self.said)
+        return self.end.sub(self.replacement, said)
 
 
 class StatementError(FakturkaError):
@@ -122,16 +145,27 @@ class Limits:
     def check_size(self, size: int, name: str) -> None:
         if size > self.max_file_bytes:
             raise StatementError(
-                f"{name} is {size / MB:,.1f} MB, more than the largest statement file this plugin reads "
-                f"({self.max_file_bytes / MB:.4g} MB); if it is a statement, raise the setting "
-                "Largest statement file (max_file_mb). Nothing was imported."
+                Message(
+                    "{name} is {size:,.1f} MB, more than the largest statement file this plugin reads "
+                    "({largest:.4g} MB); if it is a statement, raise the setting "
+                    "Largest statement file (max_file_mb). Nothing was imported.",
+                    name=name,
+                    size=size / MB,
+                    largest=self.max_file_bytes / MB,
+                )
             )
 
     def field_too_long(self, where: str, what: str) -> StatementError:
+        """``where`` and ``what`` (``Message("a cell")``...) are Messages, so that the sentence is translated whole."""
         return StatementError(
-            f"{where}: {what} is longer than {self.max_field_length:,} characters, the longest field this "
-            "plugin reads; if the file is right, raise the setting Longest field (max_field_length). "
-            "Nothing was imported."
+            Message(
+                "{where}: {what} is longer than {longest:,} characters, the longest field this "
+                "plugin reads; if the file is right, raise the setting Longest field (max_field_length). "
+                "Nothing was imported.",
+                where=where,
+                what=what,
+                longest=self.max_field_length,
+            )
         )
 
 
@@ -247,18 +281,31 @@ def check_amount(result: FileResult, where: str, amount: Decimal, currency: str,
     try:
         minor = to_minor(amount, currency)
     except MoneyError:
-        raise StatementError(f"{where}: {written!r} is not an amount; nothing was imported.") from None
+        raise StatementError(
+            Message("{where}: {written} is not an amount; nothing was imported.", where=where, written=repr(written))
+        ) from None
     if minor == 0:
         result.ignored += 1
         result.warnings.append(
-            f"{where}: the amount {written} {currency} is zero (in {currency}'s minor unit); skipped."
+            Message(
+                "{where}: the amount {written} {currency} is zero (in {currency}'s minor unit); skipped.",
+                where=where,
+                written=written,
+                currency=currency,
+            )
         )
         return False
     stored = from_minor(minor, currency)
     if stored != amount:
         result.warnings.append(
-            f"{where}: the amount {written} {currency} has more decimals than {currency} uses; "
-            f"stored as {stored} (rounded half up)."
+            Message(
+                "{where}: the amount {written} {currency} has more decimals than {currency} uses; "
+                "stored as {stored} (rounded half up).",
+                where=where,
+                written=written,
+                currency=currency,
+                stored=stored,
+            )
         )
     return True
 
@@ -269,25 +316,29 @@ def is_currency_code(code: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _currency_problem(code: str) -> str | None:
-    """Why ``code`` is no currency (check_currency's sentence), or None; cached, as every entry asks."""
+def _currency_problem(code: str) -> Message | None:
+    """Why ``code`` is no currency (check_currency's sentence, without its full stop), or None; cached, as every
+    entry asks."""
     if not CURRENCY.match(code):
-        return f"{code!r} is not a currency code (three letters such as CZK or EUR)"
+        return Message("{code} is not a currency code (three letters such as CZK or EUR)", code=repr(code))
     try:
         check_currency(code)
     except ValidationError as exc:
-        return str(exc).rstrip(".")
+        return Trimmed(message_of(exc), FINAL_STOP)
     return None
 
 
 def currency_code(value: str, where: str, fallback: str, hint: str) -> str:
-    """The movement's currency: ``value``, else ``fallback``; refused (with ``hint``) when neither is a code."""
+    """The movement's currency: ``value``, else ``fallback``; refused (with ``hint``, a Message) when neither is
+    a code."""
     code = (value or "").strip().upper() or fallback
     if not code:
-        raise StatementError(f"{where}: no currency is given ({hint}); nothing was imported.")
+        raise StatementError(
+            Message("{where}: no currency is given ({hint}); nothing was imported.", where=where, hint=hint)
+        )
     problem = _currency_problem(code)
     if problem:
-        raise StatementError(f"{where}: {problem}; nothing was imported.")
+        raise StatementError(Message("{where}: {problem}; nothing was imported.", where=where, problem=problem))
     return code
 
 
@@ -313,8 +364,13 @@ def time_zone(name: str) -> ZoneInfo:
             zone = None
     if zone is None:
         raise StatementError(
-            f"The time zone {name[:64]!r} is not a time zone name such as {DEFAULT_TIMEZONE} or UTC; set the "
-            f"setting {TIMEZONE_SETTING} to the account's IANA time zone. Nothing was imported."
+            Message(
+                "The time zone {name} is not a time zone name such as {example} or UTC; set the "
+                "setting {setting} to the account's IANA time zone. Nothing was imported.",
+                name=repr(name[:64]),
+                example=DEFAULT_TIMEZONE,
+                setting=TIMEZONE_SETTING,
+            )
         )
     return zone
 
@@ -353,13 +409,19 @@ def meaningful(text: str) -> str:
     return "" if " ".join(text.split()).upper() in PLACEHOLDERS else text
 
 
-def placeholder_warning(name: str, count: int) -> str:
+def placeholder_warning(name: str, count: int) -> Message:
     """The one warning per file about the placeholder texts left out."""
-    texts = "placeholder text" if count == 1 else "placeholder texts"
-    verb = "was" if count == 1 else "were"
-    return (
-        f"{name}: {count} {texts} such as NOTPROVIDED {verb} left out of descriptions and counterparties "
-        f"{PLACEHOLDER_NOTE}."
+    if count == 1:
+        return Message(
+            "{name}: 1 placeholder text such as NOTPROVIDED was left out of descriptions and counterparties "
+            "(they are kept in each movement's raw data).",
+            name=name,
+        )
+    return Message(
+        "{name}: {count} placeholder texts such as NOTPROVIDED were left out of descriptions and counterparties "
+        "(they are kept in each movement's raw data).",
+        name=name,
+        count=count,
     )
 
 
@@ -368,15 +430,24 @@ def check_day(day: date, where: str) -> date:
     try:
         return check_date_span(day)
     except ValidationError as exc:
-        raise StatementError(f"{where}: {exc} Nothing was imported.") from None
+        raise StatementError(
+            Message("{where}: {problem} Nothing was imported.", where=where, problem=message_of(exc))
+        ) from None
 
 
 def fit_text(result: FileResult, where: str, what: str, text: str) -> str:
-    """``text`` cut to the longest text Fakturka stores, with a warning (the whole is in raw_data)."""
+    """``text`` cut to the longest text Fakturka stores, with a warning (the whole is in raw_data); ``what`` is
+    ``DESCRIPTION`` or ``COUNTERPARTY``."""
     if len(text) <= MAX_TEXT_LENGTH:
         return text
     result.warnings.append(
-        f"{where}: the {what} is {len(text):,} characters long; stored cut to {MAX_TEXT_LENGTH:,} "
-        "(every text is kept whole in the movement's raw data)."
+        Message(
+            "{where}: the {what} is {length:,} characters long; stored cut to {longest:,} "
+            "(every text is kept whole in the movement's raw data).",
+            where=where,
+            what=what,
+            length=len(text),
+            longest=MAX_TEXT_LENGTH,
+        )
     )
     return text[: MAX_TEXT_LENGTH - 1] + ELLIPSIS

@@ -15,10 +15,14 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from core.banking.formats.movement import Limits, Source, StatementError
+from core.values.messages import Message
 
 CHUNK_BYTES = 64 * 1024  # fed to the parser at a time
 # An ISO 20022 message nests about a dozen levels; far more is a file built to exhaust the reader.
 MAX_DEPTH = 64
+# What a field_too_long refusal names.
+AN_ELEMENT_NAME = Message("an element name")
+A_TEXT = Message("a text")
 
 
 def local_name(tag) -> str:
@@ -80,9 +84,9 @@ class StreamTarget:
         self._builder: TreeBuilder | None = None  # building the wanted element at _built_depth
         self._built_depth = 0
 
-    def where(self) -> str:
+    def where(self) -> Message:
         line = self.expat.CurrentLineNumber if self.expat is not None else 0
-        return f"{self.name}, line {line}"
+        return Message("{name}, line {line}", name=self.name, line=line)
 
     # -- what a reader decides --
     def begin(self, tag: str) -> None:
@@ -104,15 +108,20 @@ class StreamTarget:
         self.text_length = 0
         if self.depth > MAX_DEPTH:
             raise StatementError(
-                f"{self.where()}: the XML is nested more than {MAX_DEPTH} levels deep, far deeper than any "
-                "bank statement; nothing was imported."
+                Message(
+                    "{where}: the XML is nested more than {depth} levels deep, far deeper than any "
+                    "bank statement; nothing was imported.",
+                    where=self.where(),
+                    depth=MAX_DEPTH,
+                )
             )
         limit = self.limits.max_field_length
         if len(tag) > limit:
-            raise self.limits.field_too_long(self.where(), "an element name")
+            raise self.limits.field_too_long(self.where(), AN_ELEMENT_NAME)
         for key, value in attrib.items():
             if len(value) > limit or len(key) > limit:
-                raise self.limits.field_too_long(self.where(), f"the attribute {local_name(key)[:40]!r}")
+                attribute = Message("the attribute {name}", name=repr(local_name(key)[:40]))
+                raise self.limits.field_too_long(self.where(), attribute)
         if self._builder is not None:
             self._builder.start(tag, attrib)
         elif self.depth == 1:
@@ -126,7 +135,7 @@ class StreamTarget:
     def data(self, text: str) -> None:
         self.text_length += len(text)
         if self.text_length > self.limits.max_field_length:
-            raise self.limits.field_too_long(self.where(), "a text")
+            raise self.limits.field_too_long(self.where(), A_TEXT)
         if self._builder is not None:
             self._builder.data(text)
 
@@ -162,15 +171,24 @@ def _step(target: StreamTarget, step, chunk: bytes) -> None:
         step(chunk)
     except DefusedXmlException:
         raise StatementError(
-            f"{name} contains a DTD or entity declarations, which a bank statement never has; "
-            "it was refused for safety and nothing was imported."
+            Message(
+                "{name} contains a DTD or entity declarations, which a bank statement never has; "
+                "it was refused for safety and nothing was imported.",
+                name=name,
+            )
         ) from None
     except ParseError as exc:
-        raise StatementError(f"{name} is not well-formed XML ({exc}); nothing was imported.") from None
+        raise StatementError(
+            Message("{name} is not well-formed XML ({error}); nothing was imported.", name=name, error=str(exc))
+        ) from None
     except (LookupError, ValueError) as exc:
         if target.root is not None:  # only the XML declaration, before the root, names an encoding
             raise
         raise StatementError(
-            f"{name} declares a text encoding this plugin cannot read ({exc}); a bank statement is "
-            "UTF-8. Nothing was imported."
+            Message(
+                "{name} declares a text encoding this plugin cannot read ({error}); a bank statement is "
+                "UTF-8. Nothing was imported.",
+                name=name,
+                error=str(exc),
+            )
         ) from None

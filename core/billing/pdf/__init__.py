@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from core.billing.pdf.document import InvoiceRenderer
 from core.billing.pdf.fonts import FontSet, fonts_for, full_fonts, latin_fonts
 from core.errors import FakturkaError
+from core.values.messages import Message
 
 __all__ = [
     "render_invoice",
@@ -69,7 +70,7 @@ def render_invoice(invoice, path: Path | str, *, mode: int = PDF_MODE) -> Path:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:  # named by the path asked for, not by the temporary file
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        raise _cannot_write(path, exc) from None
     return path
 
 
@@ -91,7 +92,9 @@ def check_export_folder(typed: Path | str) -> Path:
     kind = _kind(typed)
     if kind is None or kind == "folder" or (kind == "symbolic link" and typed.is_dir()):
         return typed
-    raise ExportError(f"{typed} is a {kind}, not a folder; give a folder to export the PDFs into.")
+    raise ExportError(
+        Message("{path} is a {kind}, not a folder; give a folder to export the PDFs into.", path=typed, kind=kind)
+    )
 
 
 def _check_replaceable(path: Path) -> None:
@@ -101,28 +104,39 @@ def _check_replaceable(path: Path) -> None:
 
 
 def _not_a_file(path: Path, kind: str) -> ExportError:
-    return ExportError(f"{path} is a {kind}, not a regular file or a folder; give a file or a folder for the PDF.")
+    return ExportError(
+        Message(
+            "{path} is a {kind}, not a regular file or a folder; give a file or a folder for the PDF.",
+            path=path,
+            kind=kind,
+        )
+    )
+
+
+def _cannot_write(path: Path, exc: OSError) -> ExportError:
+    return ExportError(Message("Cannot write {path}: {reason}.", path=path, reason=str(exc.strerror or exc)))
 
 
 def _kind(path: Path) -> str | None:
-    """What is at ``path`` itself (links not followed): None when nothing is."""
+    """What is at ``path`` itself (links not followed): None when nothing is; a Message for what a
+    refusal names ("a named pipe")."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+        raise _cannot_write(path, exc) from None
     if stat.S_ISREG(mode):
         return "file"
     if stat.S_ISDIR(mode):
         return "folder"
     if stat.S_ISLNK(mode):
-        return "symbolic link"
+        return Message("symbolic link")
     if stat.S_ISFIFO(mode):
-        return "named pipe"
+        return Message("named pipe")
     if stat.S_ISSOCK(mode):
-        return "socket"
-    return "device"
+        return Message("socket")
+    return Message("device")
 
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
@@ -151,7 +165,9 @@ def export_invoices(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"Cannot create the folder {out}: {exc.strerror or exc}.") from None
+        raise ExportError(
+            Message("Cannot create the folder {path}: {reason}.", path=out, reason=str(exc.strerror or exc))
+        ) from None
     total = len(invoices)
     if progress:
         progress(0, total)

@@ -40,6 +40,7 @@ from core.billing.pdf.qr_draw import draw_qr
 from core.billing.totals import compute_totals
 from core.store.states import InvoiceStatus
 from core.values import i18n
+from core.values.messages import Message
 
 ROW_H = 4.6  # one table row (single-line description)
 LINE_H = 3.6  # one extra line of a wrapped description
@@ -74,8 +75,13 @@ class InvoiceRenderer(PagePrimitives):
         computed = (self.totals.subtotal, self.totals.vat_total, self.totals.total)
         if tuple(int(v or 0) for v in stored) != computed:
             raise ValueError(
-                f"Invoice {invoice.number}: stored totals {stored} do not match its lines {computed}; "
-                "recompute the totals before rendering."
+                Message(
+                    "Invoice {number}: stored totals {stored} do not match its lines {computed}; "
+                    "recompute the totals before rendering.",
+                    number=invoice.number,
+                    stored=stored,
+                    computed=computed,
+                )
             )
         code = qr.payment_qr(invoice)  # also for a draft: a wrong IBAN is refused before anyone sends it
         self.qr = None if self.draft else code
