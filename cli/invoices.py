@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cli import invoice_edit
 from cli.base import CommandError, confirm, date_arg, file_mode, output_path, print_json, print_table, say
 from core.billing import invoice_status as status_svc
 from core.billing import invoicing as svc
@@ -59,6 +60,8 @@ def register(commands) -> None:
                 help="also unlink the bank movements paid against it (back to 'review'); --yes implies it",
             )
         p.set_defaults(handler=invoice_status)
+
+    invoice_edit.register(sub)
 
     delete = sub.add_parser("delete", help="delete the newest draft (its number is reused)")
     delete.add_argument("number")
@@ -175,6 +178,7 @@ def invoice_detail(inv: Invoice) -> dict:
             ],
             "lines": [
                 {
+                    "position": position,
                     "description": ln.description,
                     "quantity": ln.quantity,
                     "unit": ln.unit,
@@ -182,7 +186,7 @@ def invoice_detail(inv: Invoice) -> dict:
                     "vat_rate": ln.vat_rate,
                     "amount": from_minor(ln.amount, inv.currency),
                 }
-                for ln in svc.invoice_lines(inv)
+                for position, ln in enumerate(svc.invoice_lines(inv), start=1)
             ],
             "payments": [
                 {
@@ -213,12 +217,20 @@ def invoice_show(args) -> int:
     say(f"VS:       {data['variable_symbol']}")
     say()
     print_table(
-        ["DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "AMOUNT"],
+        ["#", "DESCRIPTION", "QTY", "UNIT", "PRICE", "VAT %", "AMOUNT"],
         [
-            [ln["description"], ln["quantity"], ln["unit"], ln["unit_price"], ln["vat_rate"], ln["amount"]]
+            [
+                ln["position"],
+                ln["description"],
+                ln["quantity"],
+                ln["unit"],
+                ln["unit_price"],
+                ln["vat_rate"],
+                ln["amount"],
+            ]
             for ln in data["lines"]
         ],
-        right={1, 3, 4, 5},
+        right={0, 2, 4, 5, 6},
     )
     say()
     if data["vat_payer"]:

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Select, Static
 from core.billing import invoicing
 from core.billing import profile as profile_svc
 from core.billing.clients import add_client, add_project
+from core.billing.invoice_status import mark_sent
 from core.billing.timesheet import EntryInput, add_entry
 from core.store import paths
 from core.store.models import Invoice, WorkEntry
@@ -251,7 +252,7 @@ async def test_mark_sent_then_cancel_each_ask_for_confirmation(database):
 
 async def test_invoice_detail_shows_lines_and_remaining_amount(database):
     client, _project, _entries = set_up_business()
-    invoice = a_draft(client)
+    invoice = mark_sent(a_draft(client))  # a draft opens in the editor instead (test_tui_drafts.py)
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
         await open_invoices(pilot)

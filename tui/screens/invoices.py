@@ -19,8 +19,9 @@ from core.billing.clients import get_client, list_clients
 from core.store.states import InvoiceStatus
 from core.values.dates import parse_date
 from core.values.validation import ValidationError
-from tui.i18n import TranslatedBindings, _, day, money
+from tui.i18n import TranslatedBindings, _, day, money, ngettext, said
 from tui.screens.base import SectionScreen
+from tui.screens.draft_editor import DraftEditor, line_cells, line_columns
 from tui.widgets.confirm import Confirm
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen
@@ -60,9 +61,7 @@ class NewInvoiceScreen(TranslatedBindings, ModalScreen):
                 yield Button(_("Cancel") + " (esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#wizard-lines", DataTable).add_columns(
-            _("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount")
-        )
+        self.query_one("#wizard-lines", DataTable).add_columns(*line_columns())
         self.query_one("#wizard-client", Select).focus()
 
     def _inputs(self):
@@ -88,20 +87,13 @@ class NewInvoiceScreen(TranslatedBindings, ModalScreen):
         try:
             client, until, per_entry = self._inputs()
         except ValidationError as exc:
-            self._show_error(str(exc))
+            self._show_error(said(exc))
             total.update("")
             return
         self._show_error("")
         draft = svc.preview_invoice(client, until=until, per_entry=per_entry)
         for line in draft.lines:
-            table.add_row(
-                line.description,
-                str(line.quantity),
-                line.unit,
-                money(line.unit_price, draft.currency),
-                str(line.vat_rate),
-                money(line.amount, draft.currency),
-            )
+            table.add_row(*line_cells(line, draft.currency, line.amount))
         if not draft.lines:
             total.update(plain(_("{client} has nothing unbilled up to this date.").format(client=client.name)))
             return
@@ -133,7 +125,7 @@ class NewInvoiceScreen(TranslatedBindings, ModalScreen):
             client, until, per_entry = self._inputs()
             invoice = svc.create_invoice(client, until=until, per_entry=per_entry)
         except (ValidationError, svc.InvoiceError) as exc:
-            self._show_error(str(exc))
+            self._show_error(said(exc))
             return
         self.dismiss(invoice)
 
@@ -186,16 +178,9 @@ class InvoiceDetailScreen(DetailScreen):
     def on_mount(self) -> None:
         inv = self.invoice
         lines = self.query_one("#detail-lines", DataTable)
-        lines.add_columns(_("Description"), _("Quantity"), _("Unit"), _("Unit price"), _("VAT %"), _("Amount"))
+        lines.add_columns(*line_columns())
         for line in svc.invoice_lines(inv):
-            lines.add_row(
-                line.description,
-                str(line.quantity),
-                line.unit,
-                money(line.unit_price, inv.currency),
-                str(line.vat_rate),
-                money(line.amount, inv.currency),
-            )
+            lines.add_row(*line_cells(line, inv.currency, line.amount))
         payment_table = self.query_one("#detail-payments", DataTable)
         payment_table.add_columns(_("Date"), _("Amount"), _("Source"), _("Reference"))
         for tx in svc.invoice_payments(inv):
@@ -277,12 +262,16 @@ class InvoicesScreen(SectionScreen):
     def on_select_changed(self, event: Select.Changed) -> None:
         self.query_one(PagedTable).set_fetch(self.fetch, self._status() or "all")
 
+    _status_cache: dict = {}
+
     def refresh_data(self) -> None:
+        self._status_cache = {}
         self.query_one(PagedTable).reload()
+        self.refresh_bindings()
 
     @staticmethod
     def EXTRA_HELP_ROWS():
-        return [("enter", _("Detail"))]
+        return [("enter", _("Detail; a draft opens for editing"))]
 
     def on_data_table_row_selected(self, event) -> None:
         if event.data_table.id == "invoice-list":
@@ -303,10 +292,47 @@ class InvoicesScreen(SectionScreen):
 
     def action_detail(self) -> None:
         invoice = self.selected()
-        if invoice:
+        if invoice is None:
+            return
+        if invoice.status != InvoiceStatus.DRAFT:
             self.app.push_screen(InvoiceDetailScreen(invoice))
+            return
 
-    def _confirm_then(self, question: str, label: str, action, done_message: str) -> None:
+        def saved(edited) -> None:
+            if edited is not None:
+                self.notify(_("Draft {number} saved.").format(number=edited.number))
+                self.refresh_data()
+
+        self.app.push_screen(DraftEditor(invoice), saved)
+
+    # "Mark paid" and "Mark sent" are offered for the invoices they apply to (a draft is not paid; a
+    # sent one is not sent again): the footer follows the row under the cursor.
+    def on_data_table_row_highlighted(self, event) -> None:
+        if event.data_table.id == "invoice-list":
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in ("pay", "send", "delete_draft"):
+            return super().check_action(action, parameters)
+        status = self._highlighted_status()
+        if status is None:
+            return True
+        draft = status == InvoiceStatus.DRAFT
+        return {"pay": not draft and status == InvoiceStatus.SENT, "send": draft, "delete_draft": draft}[action]
+
+    def _highlighted_status(self) -> str | None:
+        try:
+            key = self.query_one(PagedTable).selected_key()
+        except Exception:  # noqa: BLE001 - asked while the screen is being composed
+            return None
+        if not key:
+            return None
+        if self._status_cache.get("key") != key:
+            invoice = svc.get_invoice(int(key))
+            self._status_cache = {"key": key, "status": invoice.status if invoice else None}
+        return self._status_cache["status"]
+
+    def _confirm_then(self, question: str, label: str, action, done_message: str, danger: bool = False) -> None:
         invoice = self.selected()
         if invoice is None:
             return
@@ -317,7 +343,7 @@ class InvoicesScreen(SectionScreen):
             try:
                 action(invoice)
             except svc.InvoiceError as exc:
-                self.notify(str(exc), severity="error")
+                self.notify(said(exc), severity="error")
                 return
             self.notify(done_message.format(number=invoice.number))
             self.refresh_data()
@@ -326,7 +352,7 @@ class InvoicesScreen(SectionScreen):
             Confirm(
                 question.format(number=invoice.number, client=invoice.client.name),
                 label,
-                danger=action in (status_svc.cancel_invoice, status_svc.delete_draft),
+                danger=danger or action in (status_svc.cancel_invoice, status_svc.delete_draft),
             ),
             answered,
         )
@@ -348,11 +374,36 @@ class InvoicesScreen(SectionScreen):
         )
 
     def action_cancel_invoice(self) -> None:
+        invoice = self.selected()
+        if invoice is None:
+            return
+        paid_in = svc.invoice_payments(invoice)
+        if not paid_in:
+            self._confirm_then(
+                _("Cancel invoice {number} for {client}? Its entries become unbilled again."),
+                _("Cancel invoice"),
+                status_svc.cancel_invoice,
+                _("Invoice {number} cancelled."),
+            )
+            return
+        # Said before, not after: cancelling unlinks the payments, and the person decides knowing it.
+        question = ngettext(
+            "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movement: cancelling "
+            "unlinks it and puts it back to review on the Bank screen, to link elsewhere. Its entries become "
+            "unbilled again.",
+            "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movements: cancelling "
+            "unlinks them and puts them back to review on the Bank screen, to link elsewhere. Its entries become "
+            "unbilled again.",
+            len(paid_in),
+        )
         self._confirm_then(
-            _("Cancel invoice {number} for {client}? Its entries become unbilled again."),
-            _("Cancel invoice"),
-            status_svc.cancel_invoice,
-            _("Invoice {number} cancelled."),
+            question.replace("{paid}", money(payments.amount_paid(invoice), invoice.currency)).replace(
+                "{count}", str(len(paid_in))
+            ),
+            _("Cancel and unlink"),
+            lambda inv: status_svc.cancel_invoice(inv, unlink_payments=True),
+            _("Invoice {number} cancelled; its payments are back to review on the Bank screen."),
+            danger=True,
         )
 
     def action_delete_draft(self) -> None:
@@ -400,7 +451,7 @@ class InvoicesScreen(SectionScreen):
             )
         except Exception as exc:  # noqa: BLE001 (a failed export must not close the app)
             self.app.call_from_thread(
-                self.notify, _("PDF export failed: {error}").format(error=exc), severity="error", timeout=10
+                self.notify, _("PDF export failed: {error}").format(error=said(exc)), severity="error", timeout=10
             )
         finally:
             self.app.call_from_thread(self.query_one("#export-progress").add_class, "hidden")
