@@ -131,7 +131,10 @@ def run(code: str, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"the measured app failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if os.environ.get("FK_BENCH_RAW"):
+        print(json.dumps(result))
+    return result
 
 
 def main() -> None:
@@ -156,8 +159,13 @@ def main() -> None:
         bare_first += bare["first"]
         bare_later += bare["later"]
         real.append(run(REAL_APP, str(db_path), ORDER, str(args.rounds)))
-    floor = statistics.median(bare_later)
-    print(f"bare two-screen switch: first {statistics.median(bare_first):6.1f} ms, later {floor:6.1f} ms (median)")
+    # The floor is the faster of the bare app's first and later switches (its later ones measure slower,
+    # which a floor should not reward): the stricter ratio.
+    floor = min(statistics.median(bare_first), statistics.median(bare_later))
+    print(
+        f"bare two-screen switch: first {statistics.median(bare_first):6.1f} ms, "
+        f"later {statistics.median(bare_later):6.1f} ms (median); floor {floor:.1f} ms"
+    )
     print(f"sections built ahead in idle time: {statistics.median(r['prebuild_ms'] for r in real):6.0f} ms after start")
     print(f"{'section':<10} {'first':>8} {'later':>8} {'worst':>8} {'ratio':>6}   budget 100 ms, 3.0x")
     names = {"t": "Time", "c": "Clients", "i": "Invoices", "b": "Bank", "p": "Plugins", "h": "History"}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from peewee import DatabaseError
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -28,7 +28,7 @@ from core.store.db import describe_database_error
 from core.store.states import RunStatus
 from core.values.dates import format_minutes
 from tui import terminal
-from tui.i18n import _, set_language
+from tui.i18n import _, language, said, set_language
 from tui.screens.audit import AuditScreen
 from tui.screens.bank import BankScreen
 from tui.screens.base import SectionScreen, translate_bindings
@@ -43,6 +43,7 @@ from tui.screens.time import TimeScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
+from tui.widgets.palette import Palette
 from tui.widgets.shown import CELL, shown
 from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
 
@@ -104,6 +105,9 @@ class FakturkaApp(App):
         self.first_start_prompt = first_start_prompt
         self.start_notices = list(notices)  # what recovery at start did (an interrupted key rotation settled)
         self.current_sync: SyncSession | None = None
+        self._leaving = False
+        self._prebuilding = asyncio.Event()  # cleared while a section built ahead is being mounted
+        self._prebuilding.set()
         self.config: UiConfig = load_config()
         set_language(self.config.language)
         if self.config.theme in self.available_themes:
@@ -121,9 +125,9 @@ class FakturkaApp(App):
         """Show a refusal (its own sentence) or a database error (a sentence that says what to do) as an
         error notification. Returns False, showing nothing, for anything else: that is a bug."""
         if isinstance(error, FakturkaError):
-            message = str(error)
+            message = said(error)
         elif isinstance(error, (DatabaseError, sqlite3.DatabaseError)):
-            sentence = describe_database_error(error)  # written to follow "fakturka: " on the command line
+            sentence = said(describe_database_error(error))  # written to follow "fakturka: " on the command line
             message = sentence[:1].upper() + sentence[1:]
         else:
             return False
@@ -177,7 +181,7 @@ class FakturkaApp(App):
         if self.first_start_prompt and database_is_empty():
             self.push_screen(WelcomeScreen(), self._welcome_choice)
         for notice in self.start_notices:
-            self.notify(notice, severity="warning", timeout=15)
+            self.notify(said(notice), severity="warning", timeout=15)
         fd = None if self.is_headless else terminal.terminal_fd()
         if fd is not None:
             self.set_interval(1, lambda: self._leave_if_hung_up(fd))
@@ -207,14 +211,51 @@ class FakturkaApp(App):
             stack = self._screen_stacks.get(name)
             if stack:
                 screen = stack[0]
-                if isinstance(screen, SectionScreen) and screen is not self.screen and screen.is_mounted:
+                if (
+                    isinstance(screen, SectionScreen)
+                    and name != self.current_mode  # the shown section (perhaps under a dialog) re-composes itself
+                    and screen.is_mounted
+                    and screen.composed_language != language()
+                ):
                     await screen.apply_language()  # built before a language switch
                 continue
-            screen = self.MODES[name]()
-            widgets = self._register(self, screen)
-            self._load_screen_css(screen)
-            self._screen_stacks[name] = [screen]  # from now on switch_mode shows this one
-            await AwaitMount(screen, widgets)
+            self._prebuilding.clear()  # an exit now waits for this screen's mount (see _shutdown)
+            try:
+                screen = self.MODES[name]()
+                widgets = self._register(self, screen)
+                self._load_screen_css(screen)
+                self._screen_stacks[name] = [screen]  # from now on switch_mode shows this one
+                await AwaitMount(screen, widgets)
+                await asyncio.sleep(0.02)
+                if self._still_running() and screen is not self.screen:
+                    await self._lay_out_ahead(screen)
+            finally:
+                self._prebuilding.set()
+
+    async def _shutdown(self) -> None:
+        # A screen taken down half-mounted would run its on_mount on removed children: let the section
+        # being built ahead finish first (a fraction of a second; bounded all the same).
+        self._leaving = True
+        try:
+            await asyncio.wait_for(self._prebuilding.wait(), timeout=3)
+        except asyncio.TimeoutError:
+            pass
+        await super()._shutdown()
+
+    async def _lay_out_ahead(self, screen: Screen) -> None:
+        """Do off-screen what Textual would do at the first show of a screen built ahead.
+
+        Its styles were applied at mount: marked current, so switch_mode does not re-apply the whole
+        stylesheet to the app (Textual's counter; a theme change still does). Its layout at the app's
+        size, and the first render of its tables' visible rows, so the first paint draws from caches.
+        """
+        screen._css_update_count = self._css_update_count
+        screen.post_message(events.Resize(self.size, self.size))  # its breakpoint classes (-narrow / -wide)
+        screen.post_message(events.ScreenResume())  # styles as shown (focus), layout
+        await asyncio.sleep(0.05)
+        screen._refresh_layout(self.size)
+        await asyncio.sleep(0.02)  # the Resize events: a list fetches the page that fits
+        screen._compositor.render_update(full=True)  # rendered and thrown away: the widgets keep their lines
 
     def _leave_if_hung_up(self, fd: int) -> None:
         if terminal.hung_up(fd):
@@ -229,7 +270,7 @@ class FakturkaApp(App):
             self.switch_mode("settings")
         elif choice == "demo":
             summary = load_demo()
-            self.notify(_("Demo data loaded: {summary}.").format(summary=summary))
+            self.notify(_("Demo data loaded: {summary}.").format(summary=said(summary)))
             self._refresh_current()
 
     def _refresh_current(self) -> None:
@@ -239,7 +280,7 @@ class FakturkaApp(App):
 
     def _still_running(self) -> bool:
         """False once the app is leaving (its screens are being taken down, self.screen would raise)."""
-        return self.is_running and not self._exit and bool(self._screen_stack)
+        return self.is_running and not self._exit and not self._leaving and bool(self._screen_stack)
 
     def _reread_if_changed(self) -> None:
         """A shown list re-reads when another process (or a worker's connection) changed the database."""
@@ -384,10 +425,11 @@ class FakturkaApp(App):
                     on_progress=session.set_progress,
                     cancel_event=session.cancel,
                     on_started=started,
+                    language=language(),
                 )
         except SyncRefused as exc:
             # The line before the status: the panel stops polling a finished session once it shows all lines.
-            session.message = str(exc)
+            session.message = said(exc)
             session.lines.append(session.message)
             session.status = "refused"
             raise  # shown by on_worker_state_changed, as every refusal from a worker is
@@ -414,7 +456,7 @@ class FakturkaApp(App):
         else:
             self.call_from_thread(
                 self.notify,
-                _("{name}: sync failed: {error}").format(name=session.plugin_name, error=outcome.error),
+                _("{name}: sync failed: {error}").format(name=session.plugin_name, error=said(outcome.error or "")),
                 severity="error",
                 timeout=10,
             )
@@ -449,13 +491,13 @@ class FakturkaApp(App):
     def action_command_palette(self) -> None:
         """Textual's palette, with its search prompt in the current language."""
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette", placeholder=_("Search for commands…")))
+            self.push_screen(Palette(id="--command-palette", placeholder=_("Search for commands…")))
 
     def search_themes(self) -> None:
         """The palette's "Theme" entry: the theme list, prompted in the current language."""
         from textual.theme import ThemeProvider
 
-        self.push_screen(CommandPalette(providers=[ThemeProvider], placeholder=_("Search for themes…")))
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder=_("Search for themes…")))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own entries (Theme, Quit, Keys, Maximize, Screenshot) are English: from the catalog.

@@ -45,6 +45,11 @@ class SectionScreen(TranslatedBindings, Screen):
         self._stale = False  # set when another screen covers this one
         self._seen: tuple[int, int] | None = None  # the database's change token when last read
 
+    @property
+    def composed_language(self) -> str:
+        """The language the screen was last composed in (a hidden one catches up when shown or in idle time)."""
+        return self._composed_language
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield from self.body()
