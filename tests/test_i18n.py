@@ -138,3 +138,47 @@ def test_vat_rates_as_percent():
 def test_country_names():
     assert i18n.country_name("de", "cs") == "Německo"
     assert i18n.country_name("DE", "en") == "Germany"
+
+
+@pytest.mark.parametrize("lang", ["en", "cs"])
+def test_the_fast_catalog_reader_gives_what_babel_gives(lang):
+    """core.values.po reads our catalogs at start-up instead of Babel (45 ms): entry for entry the same."""
+    import gettext
+    import io
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from core.values.po import mo_bytes, parse_po
+
+    with i18n.po_path(lang).open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=i18n.DOMAIN)
+    babel_mo = io.BytesIO()
+    write_mo(babel_mo, catalog)
+    babel_mo.seek(0)
+    theirs = gettext.GNUTranslations(babel_mo)
+    ours = gettext.GNUTranslations(io.BytesIO(mo_bytes(parse_po(i18n.po_path(lang).read_text("utf-8")))))
+    # Every message the same (the header differs: Babel rewrites it with its own fields).
+    assert {k: v for k, v in ours._catalog.items() if k} == {k: v for k, v in theirs._catalog.items() if k}
+    assert [ours.plural(n) for n in (0, 1, 3, 7, 21)] == [theirs.plural(n) for n in (0, 1, 3, 7, 21)]
+    assert len(ours._catalog) > 1000
+
+
+def test_the_fast_catalog_reader_reads_continued_strings_escapes_and_skips_fuzzy():
+    from core.values.po import PoSyntaxError, parse_po
+
+    entries = parse_po(
+        'msgid ""\nmsgstr ""\n"Language: cs\\n"\n\n'
+        'msgctxt "unit"\nmsgid "h"\nmsgstr "hod"\n\n'
+        '#, fuzzy\nmsgid "Old"\nmsgstr "Staré"\n\n'
+        'msgid "Say \\"hi\\""\nmsgstr ""\n"Řekněte "\n"\\"ahoj\\""\n\n'
+        'msgid "{n} file"\nmsgid_plural "{n} files"\n'
+        'msgstr[0] "{n} soubor"\nmsgstr[1] "{n} soubory"\nmsgstr[2] "{n} souborů"\n'
+    )
+    assert entries[("unit", "h")] == ["hod"]
+    assert (None, "Old") not in entries
+    assert entries[(None, 'Say "hi"')] == ['Řekněte "ahoj"']
+    assert entries[(None, "{n} file\0{n} files")] == ["{n} soubor", "{n} soubory", "{n} souborů"]
+    assert entries[(None, "")] == ["Language: cs\n"]
+    with pytest.raises(PoSyntaxError, match="line 1"):
+        parse_po('msgstrx ""')

@@ -206,3 +206,24 @@ def test_received_by_month_reaches_back_twelve_months_and_keeps_currencies_apart
     assert data.received_by_month["CZK"][data.months.index(date(2025, 12, 1))] == 100_000
     assert data.received_by_month["EUR"][data.months.index(date(2026, 2, 1))] == 12_000
     assert sum(data.received_by_month["EUR"]) == 12_000
+
+
+def test_outstanding_and_overdue_are_what_each_invoice_still_owes(acme):
+    """The dashboard's outstanding and overdue cards (read in one pass) against each invoice's amount_due."""
+    from core.billing import payments
+
+    other = Client.get(Client.name == "Other GmbH")
+    late = inv_svc.create_invoice(acme, issued_on=date(2026, 3, 1))
+    invoice_status.mark_sent(late, on=date(2026, 3, 1))  # due 2026-03-15: overdue on TODAY
+    matching.link(income(100_000, date(2026, 3, 20)), late)  # partly paid
+    on_time = inv_svc.create_invoice(other, issued_on=date(2026, 4, 10))
+    invoice_status.mark_sent(on_time, on=date(2026, 4, 10))  # due 2026-04-24: not yet overdue
+    log(Project.get(Project.name == "Web"), 60, day="2026-04-01")
+    inv_svc.create_invoice(acme, issued_on=date(2026, 4, 12))  # a draft: owed nothing yet
+
+    data = reports.dashboard(TODAY)
+    late, on_time = (inv_svc.get_invoice(i.id) for i in (late, on_time))
+    assert (data.outstanding_count, data.overdue_count) == (2, 1)
+    assert data.outstanding == {"CZK": payments.amount_due(late), "EUR": payments.amount_due(on_time)}
+    assert data.overdue == {"CZK": payments.amount_due(late)}
+    assert payments.amount_due(late) == late.total - 100_000

@@ -13,7 +13,7 @@ from core.billing.profile import update_profile
 from core.billing.timesheet import EntryInput, add_entry
 from core.store.db import db
 from core.store.models import BusinessProfile
-from tui.app import SECTIONS, FakturkaApp
+from tui.app import SECTIONS, FakturkaApp, section_screen_class
 from tui.screens.base import SectionScreen
 from tui.screens.clients import ClientsScreen
 from tui.screens.invoices import InvoicesScreen
@@ -117,9 +117,9 @@ async def test_every_section_is_built_in_idle_time_after_the_dashboard(database)
         await pilot.pause(0.6)  # the building starts half a second after start-up
         await settle(pilot)
         assert app.current_mode == "dashboard"
-        for name, (_key, _title, screen_class) in SECTIONS.items():
+        for name in SECTIONS:
             stack = app._screen_stacks.get(name)
-            assert stack and isinstance(stack[0], screen_class) and stack[0].is_mounted, name
+            assert stack and isinstance(stack[0], section_screen_class(name)) and stack[0].is_mounted, name
         time_screen = app._screen_stacks["time"][0]
         await pilot.press("t")
         await pilot.pause()

@@ -28,6 +28,8 @@ SECTIONS = {
     "bank": ("b", ["Date", "Amount", "Status", "Invoice"]),
     "clients": ("c", ["Name", "Currency", "Rate", "Terms"]),
     "time": ("t", ["Date", "Project", "Time", "Amount", "State", "Description"]),
+    "audit": ("a", ["Time", "Table", "Action", "Changes"]),
+    "history": ("h", ["Run", "Plugin", "Status", "Error"]),
 }
 
 

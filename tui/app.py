@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from peewee import DatabaseError
 from textual import events, work
@@ -21,7 +22,6 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 from core.billing.clients import find_project, list_projects, project_label
 from core.billing.timesheet import elapsed_minutes, running_timer, start_timer, stop_timer
-from core.demo import database_is_empty, load_demo
 from core.errors import FakturkaError
 from core.store.config import UiConfig, load_config, save_config
 from core.store.db import describe_database_error
@@ -29,23 +29,15 @@ from core.store.states import RunStatus
 from core.values.dates import format_minutes
 from tui import terminal
 from tui.i18n import _, language, said, set_language
-from tui.screens.audit import AuditScreen
-from tui.screens.bank import BankScreen
 from tui.screens.base import SectionScreen, translate_bindings
-from tui.screens.clients import ClientsScreen
-from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
-from tui.screens.history import HistoryScreen
-from tui.screens.invoices import InvoicesScreen
-from tui.screens.plugins import PluginsScreen
-from tui.screens.settings import SettingsScreen
-from tui.screens.time import TimeScreen
-from tui.screens.welcome import WelcomeScreen
-from tui.sync_session import SyncSession
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.palette import Palette
 from tui.widgets.shown import CELL, shown
 from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
+
+if TYPE_CHECKING:  # imported when a sync starts: its Textual messages cost start-up time
+    from tui.sync_session import SyncSession
 
 # What the app shows as a notification instead of closing: a refusal meant for the person, or SQLite's
 # complaint (locked, read-only, damaged), which describe_database_error turns into a sentence.
@@ -68,23 +60,31 @@ def app_version() -> str:
         return "0.0.0+unknown"
 
 
+# Section: key, title msgid, and where its screen class lives. Only the dashboard is imported with the
+# app: the others load when built ahead after the dashboard shows (their imports are a third of start-up).
 SECTIONS = {
-    "dashboard": ("d", "Dashboard", DashboardScreen),
-    "time": ("t", "Time", TimeScreen),
-    "clients": ("c", "Clients & Projects", ClientsScreen),
-    "invoices": ("i", "Invoices", InvoicesScreen),
-    "bank": ("b", "Bank transactions", BankScreen),
-    "plugins": ("p", "Plugins", PluginsScreen),
-    "history": ("h", "Sync history", HistoryScreen),
-    "audit": ("a", "Audit log", AuditScreen),
-    "settings": ("s", "Settings", SettingsScreen),
+    "dashboard": ("d", "Dashboard", "tui.screens.dashboard:DashboardScreen"),
+    "time": ("t", "Time", "tui.screens.time:TimeScreen"),
+    "clients": ("c", "Clients & Projects", "tui.screens.clients:ClientsScreen"),
+    "invoices": ("i", "Invoices", "tui.screens.invoices:InvoicesScreen"),
+    "bank": ("b", "Bank transactions", "tui.screens.bank:BankScreen"),
+    "plugins": ("p", "Plugins", "tui.screens.plugins:PluginsScreen"),
+    "history": ("h", "Sync history", "tui.screens.history:HistoryScreen"),
+    "audit": ("a", "Audit log", "tui.screens.audit:AuditScreen"),
+    "settings": ("s", "Settings", "tui.screens.settings:SettingsScreen"),
 }
+
+
+def section_screen_class(name: str) -> type[SectionScreen]:
+    """The screen class of section ``name``, imported on first use."""
+    module, _sep, cls = SECTIONS[name][2].partition(":")
+    return getattr(import_module(module), cls)
 
 
 class FakturkaApp(App):
     TITLE = "Fakturka"
     CSS_PATH = "app.tcss"
-    MODES = {name: screen for name, (_key, _title, screen) in SECTIONS.items()}
+    MODES = {name: (lambda name=name: section_screen_class(name)()) for name in SECTIONS}
     # Section keys stay out of the footer (eight of them crowd out the screen's own
     # keys); `?` and the command palette list them, and the header names the section.
     BINDINGS = [
@@ -178,7 +178,11 @@ class FakturkaApp(App):
         self.switch_mode("dashboard")
         self.update_timer_indicator()
         self.set_interval(20, self.update_timer_indicator)
+        from core.demo import database_is_empty  # with what the demo loads: not needed for the dashboard
+
         if self.first_start_prompt and database_is_empty():
+            from tui.screens.welcome import WelcomeScreen  # first start only
+
             self.push_screen(WelcomeScreen(), self._welcome_choice)
         for notice in self.start_notices:
             self.notify(said(notice), severity="warning", timeout=15)
@@ -269,6 +273,8 @@ class FakturkaApp(App):
         if choice == "profile":
             self.switch_mode("settings")
         elif choice == "demo":
+            from core.demo import load_demo
+
             summary = load_demo()
             self.notify(_("Demo data loaded: {summary}.").format(summary=said(summary)))
             self._refresh_current()
@@ -402,6 +408,8 @@ class FakturkaApp(App):
                 severity="warning",
             )
             return None
+        from tui.sync_session import SyncSession
+
         session = SyncSession(name)
         self.current_sync = session
         self._sync_worker(session)
@@ -526,7 +534,8 @@ class FakturkaApp(App):
                     )
         # Every other section's actions too ("New client" from Invoices): read from the screen classes,
         # so no screen is built for the palette; choosing one goes to that section and runs it there.
-        for name, (key, title, screen_class) in SECTIONS.items():
+        for name, (key, title, _where) in SECTIONS.items():
+            screen_class = section_screen_class(name)
             if name == current:
                 continue
             for binding in section_bindings(screen_class):

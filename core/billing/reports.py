@@ -6,12 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from peewee import fn
+from peewee import Case, fn
 
 from core.billing.invoicing import overdue_condition
 from core.billing.payments import amount_paid_sql, payment_condition
 from core.billing.profile import get_profile
-from core.billing.timesheet import entry_amount_sql, finished_condition, unbilled_condition
+from core.billing.timesheet import entry_amount_sql, fallback_rate_sql, finished_condition, unbilled_condition
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 from core.store.states import InvoiceStatus
 
@@ -68,28 +68,54 @@ def _month_starts(today: date) -> list[date]:
     return list(reversed(starts))
 
 
-def _outstanding(condition) -> tuple[int, PerCurrency]:
+def _outstanding(today: date) -> tuple[tuple[int, PerCurrency], tuple[int, PerCurrency]]:
+    """Sent invoices (count, still owed per currency), and the overdue ones among them, in one pass:
+    what is owed reads the payments of each invoice, once."""
+    owed = Invoice.total - amount_paid_sql()
+    overdue = overdue_condition(today)
     rows = (
-        Invoice.select(Invoice.currency, fn.COUNT(Invoice.id), fn.SUM(Invoice.total - amount_paid_sql()))
-        .where(condition)
+        Invoice.select(
+            Invoice.currency,
+            fn.COUNT(Invoice.id),
+            fn.SUM(owed),
+            fn.SUM(Case(None, [(overdue, 1)], 0)),
+            fn.SUM(Case(None, [(overdue, owed)], 0)),
+        )
+        .where(Invoice.status == InvoiceStatus.SENT)
         .group_by(Invoice.currency)
         .tuples()
     )
-    count, amounts = 0, {}
-    for currency, n, amount in rows:
-        count += n
-        amounts[currency] = max(0, amount or 0)
-    return count, amounts
+    sent_count, sent, overdue_count, late = 0, {}, 0, {}
+    for currency, n, amount, n_late, late_amount in rows:
+        sent_count += n
+        sent[currency] = max(0, amount or 0)
+        if n_late:
+            overdue_count += n_late
+            late[currency] = max(0, late_amount or 0)
+    return (sent_count, sent), (overdue_count, late)
 
 
 def _unbilled(profile_rate: tuple[int, str]) -> PerCurrency:
+    # Each project's fallback rate and currency once, then every unbilled entry against that small table:
+    # joining each of (possibly) 100,000s of entries to projects and clients cost more than the sum.
+    projects = (
+        Project.select(
+            Project.id.alias("project_id"),
+            Client.currency.alias("currency"),
+            fallback_rate_sql(*profile_rate).alias("rate"),
+        )
+        .join(Client)
+        .cte("project_rates", materialized=True)
+    )
     return {
         cur: amount
-        for cur, amount in WorkEntry.select(Client.currency, fn.SUM(entry_amount_sql(*profile_rate)))
-        .join(Project)
-        .join(Client)
+        for cur, amount in WorkEntry.select(
+            projects.c.currency, fn.SUM(entry_amount_sql(*profile_rate, fallback_rate=projects.c.rate))
+        )
+        .join(projects, on=(WorkEntry.project == projects.c.project_id))
         .where(unbilled_condition())
-        .group_by(Client.currency)
+        .group_by(projects.c.currency)
+        .with_cte(projects)
         .tuples()
     }
 
@@ -153,8 +179,7 @@ def dashboard(today: date | None = None) -> Dashboard:
     today = today or date.today()
     profile = get_profile()
     rate = (profile.default_hourly_rate, profile.default_currency)
-    outstanding_count, outstanding = _outstanding(Invoice.status == InvoiceStatus.SENT)
-    overdue_count, overdue = _outstanding(overdue_condition(today))
+    (outstanding_count, outstanding), (overdue_count, overdue) = _outstanding(today)
     months = _month_starts(today)
     return Dashboard(
         week=_work(today - timedelta(days=today.weekday()), today, rate),

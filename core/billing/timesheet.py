@@ -92,18 +92,26 @@ def entry_amounts(entries: list[WorkEntry]) -> list[int]:
     return [entry_amount(entry, profile) for entry in entries]
 
 
-def entry_amount_sql(profile_rate: int, profile_currency: str):
-    """``entry_amount`` as an SQL expression, for sums over many rows (dashboard).
-
-    Needs WorkEntry joined to Project and Client. Same rule as
-    ``entry_amount``: the first rate set, then ``time_amount_sql``.
-    """
+def fallback_rate_sql(profile_rate: int, profile_currency: str):
+    """The rate of an entry that sets none itself, as SQL over Project joined to Client: the project's,
+    the client's, then the profile's when the client pays in the profile's currency."""
     from peewee import Case, fn
 
     profile_fallback = Case(None, [(Client.currency == profile_currency, profile_rate)], 0)
-    rate = fn.COALESCE(
-        WorkEntry.billed_rate, WorkEntry.hourly_rate, Project.hourly_rate, Client.hourly_rate, profile_fallback
-    )
+    return fn.COALESCE(Project.hourly_rate, Client.hourly_rate, profile_fallback)
+
+
+def entry_amount_sql(profile_rate: int, profile_currency: str, fallback_rate=None):
+    """``entry_amount`` as an SQL expression, for sums over many rows (dashboard).
+
+    Same rule as ``entry_amount``: the first rate set (the entry's billed rate, its own rate, then
+    ``fallback_rate_sql``), then ``time_amount_sql``. Needs WorkEntry joined to Project and Client, or
+    ``fallback_rate``: that rule read once per project (a column of a CTE, see reports._unbilled).
+    """
+    from peewee import Case, fn
+
+    fallback = fallback_rate_sql(profile_rate, profile_currency) if fallback_rate is None else fallback_rate
+    rate = fn.COALESCE(WorkEntry.billed_rate, WorkEntry.hourly_rate, fallback)
     timed = time_amount_sql(fn.COALESCE(WorkEntry.minutes, 0), rate)
     return Case(None, [(WorkEntry.kind == "fixed", fn.COALESCE(WorkEntry.fixed_amount, 0))], timed)
 

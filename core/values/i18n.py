@@ -2,8 +2,8 @@
 
 Catalogs are plain ``.po`` files in ``data/locale/<lang>/LC_MESSAGES/fakturka.po``
 (installed as the package ``fakturka.data``, read with importlib.resources),
-compiled in memory on first use (Babel's ``read_po`` + ``write_mo`` into a
-:class:`gettext.GNUTranslations`) and cached per language: no build step and
+compiled in memory on first use (``core.values.po``, checked against Babel's
+reader by the tests, into a :class:`gettext.GNUTranslations`) and cached per language: no build step and
 no committed ``.mo`` files. English source strings are the msgids; the
 English catalog repeats them (so a reworded English text is a catalog edit,
 not a code change).
@@ -30,11 +30,10 @@ from importlib.resources.abc import Traversable
 
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 from core.values.money import from_minor
+from core.values.po import mo_bytes, parse_po
 
 DOMAIN = "fakturka"
 LANGUAGES = ("en", "cs")
@@ -60,15 +59,10 @@ def normalize_language(lang: str | None) -> str:
 
 @lru_cache(maxsize=None)
 def translations(lang: str) -> _gettext.GNUTranslations:
-    """The compiled catalog for ``lang`` (cached; compiled from the .po on first use)."""
+    """The compiled catalog for ``lang`` (cached; compiled from the .po on first use, core.values.po)."""
     code = normalize_language(lang)
-    path = po_path(code)
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=code, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return _gettext.GNUTranslations(buf)
+    text = po_path(code).read_text("utf-8")
+    return _gettext.GNUTranslations(io.BytesIO(mo_bytes(parse_po(text))))
 
 
 def gettext(lang: str, msgid: str) -> str:

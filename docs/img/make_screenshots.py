@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SIZE = (140, 44)
 SIZES = [(80, 24), (200, 60)]  # the smallest terminal the app supports, and a large one
-SIZED_SCREENS = [("dashboard", "d"), ("invoices", "i"), ("bank", "b")]
+SIZED_SCREENS = [("dashboard", "d"), ("invoices", "i"), ("bank", "b"), ("audit", "a")]
 
 
 async def take(app, pilot, name: str) -> Path:
@@ -65,6 +65,17 @@ async def shoot() -> list[Path]:
             app.screen.query_one("#wizard-client", Select).value = client.id
             shots.append(await take(app, pilot, "invoice-wizard"))
             await pilot.press("escape")
+            await pilot.pause()
+
+            # A draft opens in the editor (the demo has one).
+            status = app.screen.query_one("#filter-status", Select)
+            status.value = "draft"
+            await pilot.pause()
+            app.screen.query_one("#invoice-list").focus()
+            await pilot.press("enter")
+            shots.append(await take(app, pilot, "draft-editor"))
+            await pilot.press("escape")
+            status.value = ""
             await pilot.pause()
 
             await pilot.press("question_mark")

@@ -20,7 +20,7 @@ from tui.i18n import _, pgettext
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen, refresh_choices
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import LINE, label, plain
 from tui.widgets.tables import PlainDataTable
 
@@ -97,12 +97,12 @@ class AuditScreen(SectionScreen):
             yield PagedTable(
                 self.fetch,
                 [
-                    (_("Time"), "time"),
-                    (_("Source"), "source"),
-                    (_("Table"), "table"),
-                    (_("Record"), "row"),
-                    (_("Action"), "action"),
-                    (_("Changes"), "changes"),
+                    Col(_("Time"), "time"),
+                    Col(_("Source"), "source", cut_to=8),
+                    Col(_("Table"), "table", cut_to=12),
+                    Col(_("Record"), "row"),
+                    Col(_("Action"), "action"),
+                    Col(_("Changes"), "changes", cut_to=12, fill=True),  # what a person opens the audit for
                 ],
                 signature=("", "", None, "all"),
                 id="audit-list",

@@ -12,7 +12,7 @@ from core.store.states import RunStatus
 from tui.i18n import _
 from tui.screens.base import SectionScreen
 from tui.widgets.detail import DetailScreen
-from tui.widgets.paged_table import PagedTable
+from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import log_lines, markup, plain, plain_lines, shown
 from tui.widgets.tables import styled
 
@@ -85,16 +85,16 @@ class HistoryScreen(SectionScreen):
         yield PagedTable(
             self.fetch,
             [
-                (_("Run"), "id"),
-                (_("Plugin"), "plugin"),
-                (_("Status"), "status"),
-                (_("Started"), "started"),
-                (_("Duration"), "duration"),
-                (_("Processed"), "processed"),
-                (_("Created"), "created"),
-                (_("Updated"), "updated"),
-                (_("Unchanged"), "skipped"),
-                (_("Error"), "error"),
+                Col(_("Run"), "id"),
+                Col(_("Plugin"), "plugin", cut_to=10),
+                Col(_("Status"), "status"),
+                Col(_("Started"), "started"),
+                Col(_("Duration"), "duration", give=2),
+                Col(_("Processed"), "processed", give=3),
+                Col(_("Created"), "created"),
+                Col(_("Updated"), "updated"),
+                Col(_("Unchanged"), "skipped", give=1),
+                Col(_("Error"), "error", cut_to=12, fill=True),
             ],
             id="history-list",
         )
