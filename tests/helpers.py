@@ -96,3 +96,22 @@ async def paste_into(pilot, selector: str, text: str) -> Input:
     await pilot.pause()
     assert widget.value == text
     return widget
+
+
+async def painted(pilot, shows, timeout: float = 5.0) -> None:
+    """Pause until ``shows()`` is true of the screen (a re-compose and its paint can take a few frames
+    on a loaded machine while the app builds other sections ahead); fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        try:
+            if shows():
+                return
+        except Exception:  # noqa: BLE001 - a widget queried mid re-compose: look again
+            pass
+        if time.monotonic() > deadline:
+            assert shows(), f"the screen did not settle:\n{screen_text(pilot.app)}"
+            return
+        await pilot.pause(0.05)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import paste_into, screen_text, type_into
+from helpers import painted, paste_into, screen_text, type_into
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
@@ -336,7 +336,7 @@ async def test_f3_switches_the_titles_and_the_footer_to_czech(database):
         assert "Quit" in footer_descriptions(app)
 
         await pilot.press("f3")
-        await pilot.pause()
+        await painted(pilot, lambda: "Nová faktura" in screen_text(app).splitlines()[-1])
         assert "Faktury" in app.screen.title
         assert "Faktury" in header_line(app)
         # The footer must show the (translated) keys right away, not go blank.
@@ -355,8 +355,7 @@ async def test_language_and_theme_are_remembered_after_restart(database):
         await pilot.pause()
         # Another section shows its Czech title and footer.
         await pilot.press("i")
-        await pilot.pause()
-        assert "Faktury" in header_line(app)
+        await painted(pilot, lambda: "Faktury" in header_line(app))
         assert "Konec" in footer_descriptions(app)
 
         await pilot.press("f2")
@@ -377,13 +376,13 @@ async def test_language_and_theme_are_remembered_after_restart(database):
         assert "Přehled" in header_line(app)
         assert "Konec" in footer_descriptions(app)
         await pilot.press("i")
-        await pilot.pause()
-        assert "Faktury" in header_line(app)
+        await painted(pilot, lambda: "Faktury" in header_line(app))
         # And back: English and dark, remembered as well.
-        await pilot.press("f3", "f2")
-        await pilot.pause()
+        await pilot.press("f3")
+        await painted(pilot, lambda: "Invoices" in header_line(app))
+        await pilot.press("f2")
+        await painted(pilot, lambda: app.theme == "textual-dark")
         assert "Invoices" in app.screen.title
-        assert app.theme == "textual-dark"
     assert json.loads(paths.config_path().read_text("utf-8")) == {"theme": "textual-dark", "language": "en"}
 
 

@@ -250,13 +250,16 @@ class FakturkaApp(App):
         """Do off-screen what Textual would do at the first show of a screen built ahead.
 
         Its styles were applied at mount: marked current, so switch_mode does not re-apply the whole
-        stylesheet to the app (Textual's counter; a theme change still does). Its layout at the app's
-        size, and the first render of its tables' visible rows, so the first paint draws from caches.
+        stylesheet to the app (Textual's counter; a theme change still does). Its breakpoint classes,
+        the style update and layout Textual's resume does (by hand: a posted ScreenResume also ran
+        focus changes and our own resume handler on a hidden screen), and one render thrown away, so
+        the first paint draws from caches.
         """
         screen._css_update_count = self._css_update_count
         screen.post_message(events.Resize(self.size, self.size))  # its breakpoint classes (-narrow / -wide)
-        screen.post_message(events.ScreenResume())  # styles as shown (focus), layout
         await asyncio.sleep(0.05)
+        screen.stack_updates += 1  # as resumed once: switch_mode lays it out at once, as a later visit
+        screen.update_node_styles(animate=False)
         screen._refresh_layout(self.size)
         await asyncio.sleep(0.02)  # the Resize events: a list fetches the page that fits
         screen._compositor.render_update(full=True)  # rendered and thrown away: the widgets keep their lines
@@ -480,16 +483,22 @@ class FakturkaApp(App):
         self.set_theme("textual-light" if self.theme != "textual-light" else "textual-dark")
 
     def set_language(self, lang: str) -> None:
+        """Switch the language (Settings' selector); the shown section re-composes just after."""
+        screen = self._use_language(lang)
+        if screen is not None:
+            self.call_later(screen.apply_language)  # re-composes, keeps the focus, refreshes the footer
+
+    def _use_language(self, lang: str) -> SectionScreen | None:
+        """Remember and apply ``lang``; the shown section, which the caller re-composes, or None."""
         set_language(lang)
         self.config.language = lang
         save_config(self.config)
         translate_bindings(self)
-        screen = self.screen
-        if isinstance(screen, SectionScreen):
-            self.call_later(screen.apply_language)  # re-composes, keeps the focus, refreshes the footer
-        else:
-            self.refresh_bindings()
         self.call_after_refresh(self._prebuild_sections)  # the hidden sections follow in idle time
+        if isinstance(self.screen, SectionScreen):
+            return self.screen
+        self.refresh_bindings()
+        return None
 
     def action_toggle_language(self) -> None:
         self.set_language("en" if self.config.language == "cs" else "cs")

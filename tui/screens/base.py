@@ -7,10 +7,11 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, TextArea
+from textual.widgets import Footer, Input, TextArea
 
 from core.store.changes import change_token
 from tui.i18n import TranslatedBindings, _, language
+from tui.widgets.header import SectionHeader
 
 
 def translate_bindings(node) -> None:
@@ -51,7 +52,7 @@ class SectionScreen(TranslatedBindings, Screen):
         return self._composed_language
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield SectionHeader(show_clock=False)
         yield from self.body()
         yield Footer(compact=True)
 
