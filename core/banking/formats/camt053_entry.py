@@ -110,6 +110,7 @@ from decimal import Decimal
 from sys import intern
 from zoneinfo import ZoneInfo
 
+from core.banking.formats.camt053_ids import entry_external_id
 from core.banking.formats.movement import (
     COUNTERPARTY,
     DESCRIPTION,
@@ -119,7 +120,6 @@ from core.banking.formats.movement import (
     StatementError,
     check_amount,
     check_day,
-    content_hash,
     currency_code,
     find_vs,
     fit_text,
@@ -128,7 +128,7 @@ from core.banking.formats.movement import (
     meaningful,
     unique,
 )
-from core.banking.formats.xml_paths import XmlPaths, canonical_lines
+from core.banking.formats.xml_paths import XmlPaths
 from core.values.messages import Message
 
 XML_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # ASCII digits: \d would take other scripts' digits too
@@ -243,7 +243,7 @@ def entry(file: File, entry, where: Where) -> Movement | None:
     description = _description(details, entry_info, basics.reversal)
     accounts = unique(details.accounts)
     return Movement(
-        external_id=_external_id(file, entry, where),
+        external_id=entry_external_id(file, entry, where),
         transaction_type="income" if basics.indicator == "CRDT" else "expense",
         amount=basics.amount,
         currency=basics.currency,
@@ -453,36 +453,6 @@ def _description(details: _Details, entry_info: str, reversal: bool) -> str:
     if reversal:
         description = f"Reversal: {description}" if description else "Reversal"
     return description
-
-
-def _external_id(file: File, entry, where: Where) -> str:
-    """``<account>:<AcctSvcrRef>``, ``:ntry:<NtryRef>``, ``:tx:<TxDtls ref>`` or ``:sha256:<hash>``; unique."""
-    x = file.x
-    details = [tx for group in x.findall(entry, "NtryDtls") for tx in x.findall(group, "TxDtls")]
-    servicer_ref = x.text(entry, "AcctSvcrRef")
-    entry_ref = x.text(entry, "NtryRef")
-    tx_ref = x.text(details[0], "Refs/AcctSvcrRef") if len(details) == 1 else ""
-    prefix = where.account or "camt"
-    if servicer_ref:
-        base = f"{prefix}:{servicer_ref}"
-    elif entry_ref:
-        base = f"{prefix}:ntry:{entry_ref}"
-    elif tx_ref:
-        base = f"{prefix}:tx:{tx_ref}"
-    else:
-        base = f"{prefix}:sha256:{content_hash(prefix, *canonical_lines(entry))}"
-    external_id, repeated = file.ids(base)
-    if repeated:
-        file.result.warnings.append(
-            Message(
-                "{where}: the reference {reference} appears more than once in this file; imported again as "
-                "{external_id}.",
-                where=where.text,
-                reference=base,
-                external_id=external_id,
-            )
-        )
-    return external_id
 
 
 def _raw(file: File, entry, where: Where, basics: _Basics, details: _Details, symbols: list[str]) -> dict:
