@@ -483,22 +483,16 @@ class FakturkaApp(App):
         self.set_theme("textual-light" if self.theme != "textual-light" else "textual-dark")
 
     def set_language(self, lang: str) -> None:
-        """Switch the language (Settings' selector); the shown section re-composes just after."""
-        screen = self._use_language(lang)
-        if screen is not None:
-            self.call_later(screen.apply_language)  # re-composes, keeps the focus, refreshes the footer
-
-    def _use_language(self, lang: str) -> SectionScreen | None:
-        """Remember and apply ``lang``; the shown section, which the caller re-composes, or None."""
         set_language(lang)
         self.config.language = lang
         save_config(self.config)
         translate_bindings(self)
+        screen = self.screen
+        if isinstance(screen, SectionScreen):
+            self.call_later(screen.apply_language)  # re-composes, keeps the focus, refreshes the footer
+        else:
+            self.refresh_bindings()
         self.call_after_refresh(self._prebuild_sections)  # the hidden sections follow in idle time
-        if isinstance(self.screen, SectionScreen):
-            return self.screen
-        self.refresh_bindings()
-        return None
 
     def action_toggle_language(self) -> None:
         self.set_language("en" if self.config.language == "cs" else "cs")

@@ -13,9 +13,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from core.billing import drafts
 from core.billing.invoicing import invoice_lines
@@ -24,11 +22,9 @@ from core.errors import FakturkaError
 from core.values.dates import parse_date
 from core.values.forms import FormErrors
 from core.values.money import from_minor, parse_amount, to_minor
-from tui.i18n import TranslatedBindings, _, money, quantity
-from tui.widgets.form import FormField, FormScreen, FormView
-from tui.widgets.shown import plain
+from tui.i18n import _, money, quantity
+from tui.widgets.form import FormField, FormScreen
 from tui.widgets.tables import PlainDataTable
-from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
 
 CUSTOMER_FIELDS = [  # (key in the customer snapshot, label msgid, form kind)
     ("name", "Name", "text"),
@@ -116,18 +112,18 @@ def read_line(values: dict[str, Any], line: drafts.LineEdit, currency: str) -> d
     )
 
 
-class DraftEditor(TranslatedBindings, ModalScreen[Any]):
-    """Dismisses with the saved invoice, or None when left without saving."""
+class DraftEditor(FormScreen):
+    """A form (the draft's own fields) with its lines above them. Dismisses with the saved invoice, or None."""
 
+    DIALOG_CLASSES = "dialog draft-dialog"
+    SCROLL_CLASSES = "draft-scroll"
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "cancel", "Cancel"),
         Binding("a", "add_line", "Add line"),
         Binding("delete", "remove_line", "Remove line"),
     ]
 
     def __init__(self, invoice):
-        super().__init__()
+        super().__init__(_("Edit draft {number}").format(number=invoice.number), draft_fields(invoice), self.save)
         self.invoice = invoice
         self.currency = invoice.currency
         self.lines = [
@@ -136,35 +132,30 @@ class DraftEditor(TranslatedBindings, ModalScreen[Any]):
         ]
         self._saved_lines = list(self.lines)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog draft-dialog"):
-            yield Static(plain(_("Edit draft {number}").format(number=self.invoice.number)), classes="dialog-title")
-            with VerticalScroll(classes="draft-scroll"):
-                # The lines first: what a draft is most often opened for.
-                yield Label(_("Lines") + "  " + _("(enter edits, a adds, delete removes)"), classes="pane-title")
-                yield PlainDataTable(id="draft-lines", cursor_type="row")
-                yield Static("", id="draft-total", classes="total")
-                yield FormView(draft_fields(self.invoice), id="draft-form")
-            with Horizontal(classes="buttons"):
-                yield Button(_("Save") + " (ctrl+s)", id="save", variant="primary")
-                yield Button(_("Cancel") + " (esc)", id="cancel")
+    def above_form(self) -> ComposeResult:
+        # The lines first: what a draft is most often opened for.
+        yield Label(_("Lines") + "  " + _("(enter edits, a adds, delete removes)"), classes="pane-title")
+        yield PlainDataTable(id="draft-lines", cursor_type="row")
+        yield Static("", id="draft-total", classes="total")
 
-    def on_mount(self) -> None:
-        table = self.query_one("#draft-lines", DataTable)
-        table.add_columns(*line_columns())
+    def on_mount(self) -> None:  # before FormScreen's, which focuses first_focus()
+        self.query_one("#draft-lines", DataTable).add_columns(*line_columns())
         self.show_lines()
-        self.query_one("#draft-lines", DataTable).focus()
+
+    def first_focus(self):
+        return self.query_one("#draft-lines", DataTable)
 
     def show_lines(self, cursor: int | None = None) -> None:
         table = self.query_one("#draft-lines", DataTable)
         table.clear()
-        for line in self.lines:
-            table.add_row(*line_cells(line, self.currency, line_amount(Decimal(line.quantity), line.unit_price)))
+        amounts = [line_amount(Decimal(line.quantity), line.unit_price) for line in self.lines]
+        for line, amount in zip(self.lines, amounts, strict=True):
+            table.add_row(*line_cells(line, self.currency, amount))
         if cursor is not None and self.lines:
             table.move_cursor(row=min(cursor, len(self.lines) - 1))
         inv = self.invoice
         totals = compute_totals(
-            [(line_amount(Decimal(line.quantity), line.unit_price), Decimal(line.vat_rate)) for line in self.lines],
+            [(amount, Decimal(line.vat_rate)) for line, amount in zip(self.lines, amounts, strict=True)],
             vat_payer=bool(inv.vat_payer),
             reverse_charge=bool(inv.reverse_charge),
         )
@@ -234,38 +225,12 @@ class DraftEditor(TranslatedBindings, ModalScreen[Any]):
     # -- save / leave ----------------------------------------------------------------------------------
 
     def changed(self) -> bool:
-        return self.query_one(FormView).changed() or self.lines != self._saved_lines
+        return super().changed() or self.lines != self._saved_lines
 
-    def action_save(self) -> None:
-        form = self.query_one(FormView)
-        values = form.values()
-        form.clear_errors()
-        try:
-            dates = {key: parse_date(values[key], key) for key in ("issued_on", "taxable_supply_on", "due_on")}
-            customer = {key: values[f"customer_{key}"] for key, _msgid, _kind in CUSTOMER_FIELDS}
-            if customer == {key: (self.invoice.customer or {}).get(key) or "" for key in customer}:
-                customer = {}  # untouched: sending copies the client as it is on that day
-            invoice = drafts.update_draft(
-                self.invoice, note=values["note"], customer=customer, lines=self.lines, **dates
-            )
-        except FakturkaError as exc:
-            form.show_exception(exc)
-            self.query_one(".draft-scroll", VerticalScroll).scroll_home(animate=False)
-            return
-        self.dismiss(invoice)
-
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        await self.run_action("save" if event.button.id == "save" else "cancel")
-
-    def action_cancel(self) -> None:
-        if not self.changed():
-            self.dismiss(None)
-            return
-
-        def answered(choice: str | None) -> None:
-            if choice == SAVE:
-                self.action_save()
-            elif choice == DISCARD:
-                self.dismiss(None)
-
-        self.app.push_screen(UnsavedChanges(), answered)
+    def save(self, values: dict[str, Any]):
+        """The form's submit: everything in one ``update_draft`` (a refusal stays in the form, as any)."""
+        dates = {key: parse_date(values[key], key) for key in ("issued_on", "taxable_supply_on", "due_on")}
+        customer = {key: values[f"customer_{key}"] for key, _msgid, _kind in CUSTOMER_FIELDS}
+        if customer == {key: (self.invoice.customer or {}).get(key) or "" for key in customer}:
+            customer = {}  # untouched: sending copies the client as it is on that day
+        return drafts.update_draft(self.invoice, note=values["note"], customer=customer, lines=self.lines, **dates)

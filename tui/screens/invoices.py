@@ -203,6 +203,10 @@ class InvoicesScreen(SectionScreen):
         Binding("E", "export_all", "Export all listed", show=False),
     ]
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._row_status: dict[int, str] = {}  # invoice id -> stored status, of the rows read
+
     def body(self) -> ComposeResult:
         with Vertical(id="invoices"):
             with Horizontal(classes="filters"):
@@ -240,7 +244,10 @@ class InvoicesScreen(SectionScreen):
     def fetch(self, offset: int, limit: int):
         today = date.today()
         rows = []
+        if offset == 0:
+            self._row_status = {}  # read again from the first page
         for inv in svc.invoices_query(self._status()).limit(limit).offset(offset):
+            self._row_status[inv.id] = inv.status  # what the footer offers for the row (check_action)
             status = svc.display_status(inv, today)
             label = styled(_(status), "bold red") if status == "overdue" else _(status)
             rows.append(
@@ -262,10 +269,7 @@ class InvoicesScreen(SectionScreen):
     def on_select_changed(self, event: Select.Changed) -> None:
         self.query_one(PagedTable).set_fetch(self.fetch, self._status() or "all")
 
-    _status_cache: dict = {}
-
     def refresh_data(self) -> None:
-        self._status_cache = {}
         self.query_one(PagedTable).reload()
         self.refresh_bindings()
 
@@ -318,22 +322,18 @@ class InvoicesScreen(SectionScreen):
         if status is None:
             return True
         draft = status == InvoiceStatus.DRAFT
-        return {"pay": not draft and status == InvoiceStatus.SENT, "send": draft, "delete_draft": draft}[action]
+        return {"pay": status == InvoiceStatus.SENT, "send": draft, "delete_draft": draft}[action]
 
     def _highlighted_status(self) -> str | None:
-        try:
-            key = self.query_one(PagedTable).selected_key()
-        except Exception:  # noqa: BLE001 - asked while the screen is being composed
-            return None
-        if not key:
-            return None
-        if self._status_cache.get("key") != key:
-            invoice = svc.get_invoice(int(key))
-            self._status_cache = {"key": key, "status": invoice.status if invoice else None}
-        return self._status_cache["status"]
+        """The stored status of the row under the cursor, as its page was read (None: no row yet)."""
+        tables = self.query(PagedTable)
+        key = tables.first().selected_key() if tables else None
+        return self._row_status.get(int(key)) if key else None
 
-    def _confirm_then(self, question: str, label: str, action, done_message: str, danger: bool = False) -> None:
-        invoice = self.selected()
+    def _confirm_then(
+        self, question: str, label: str, action, done_message: str, *, danger: bool = False, invoice=None, **values
+    ) -> None:
+        invoice = invoice or self.selected()
         if invoice is None:
             return
 
@@ -349,11 +349,7 @@ class InvoicesScreen(SectionScreen):
             self.refresh_data()
 
         self.app.push_screen(
-            Confirm(
-                question.format(number=invoice.number, client=invoice.client.name),
-                label,
-                danger=danger or action in (status_svc.cancel_invoice, status_svc.delete_draft),
-            ),
+            Confirm(question.format(number=invoice.number, client=invoice.client.name, **values), label, danger=danger),
             answered,
         )
 
@@ -384,26 +380,28 @@ class InvoicesScreen(SectionScreen):
                 _("Cancel invoice"),
                 status_svc.cancel_invoice,
                 _("Invoice {number} cancelled."),
+                danger=True,
+                invoice=invoice,
             )
             return
         # Said before, not after: cancelling unlinks the payments, and the person decides knowing it.
-        question = ngettext(
-            "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movement: cancelling "
-            "unlinks it and puts it back to review on the Bank screen, to link elsewhere. Its entries become "
-            "unbilled again.",
-            "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movements: cancelling "
-            "unlinks them and puts them back to review on the Bank screen, to link elsewhere. Its entries become "
-            "unbilled again.",
-            len(paid_in),
-        )
         self._confirm_then(
-            question.replace("{paid}", money(payments.amount_paid(invoice), invoice.currency)).replace(
-                "{count}", str(len(paid_in))
+            ngettext(
+                "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movement: "
+                "cancelling unlinks it and puts it back to review on the Bank screen, to link elsewhere. Its "
+                "entries become unbilled again.",
+                "Cancel invoice {number} for {client}? {paid} is linked to it from {count} bank movements: "
+                "cancelling unlinks them and puts them back to review on the Bank screen, to link elsewhere. Its "
+                "entries become unbilled again.",
+                len(paid_in),
             ),
             _("Cancel and unlink"),
             lambda inv: status_svc.cancel_invoice(inv, unlink_payments=True),
             _("Invoice {number} cancelled; its payments are back to review on the Bank screen."),
             danger=True,
+            invoice=invoice,
+            paid=money(payments.amount_paid(invoice), invoice.currency),
+            count=len(paid_in),
         )
 
     def action_delete_draft(self) -> None:
@@ -412,6 +410,7 @@ class InvoicesScreen(SectionScreen):
             _("Delete"),
             status_svc.delete_draft,
             _("Draft {number} deleted."),
+            danger=True,
         )
 
     def action_export(self) -> None:

@@ -152,7 +152,9 @@ class FormView(Vertical):
         target.update(plain_lines(message))  # messages quote what was typed: never markup, never escapes
         target.remove_class("hidden")
         if key and target.id == f"error-{key}":
-            self.query_one(f"#field-{key}").focus()
+            self.query_one(f"#field-{key}").focus()  # scrolls the field (and its message) into view
+        else:  # the general message is above the fields: on a small terminal it may be scrolled away
+            self.call_after_refresh(target.scroll_visible, animate=False)
 
     def show_exception(self, exc: Exception) -> None:
         self.clear_errors()
@@ -187,19 +189,35 @@ class FormScreen(TranslatedBindings, ModalScreen[Any]):
         self.fields = fields
         self.on_submit = on_submit
 
+    DIALOG_CLASSES = "dialog form-dialog"
+    SCROLL_CLASSES = "form-scroll"
+
+    def above_form(self) -> ComposeResult:
+        """What a subclass shows above the fields, in the same scroll (the draft editor: its lines)."""
+        yield from ()
+
+    def changed(self) -> bool:
+        """Whether leaving would lose something typed (a subclass adds what it edits besides the fields)."""
+        return self.query_one(FormView).changed()
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form-dialog"):
+        with Vertical(classes=self.DIALOG_CLASSES):
             yield Static(plain(self.form_title), classes="dialog-title")
-            with VerticalScroll(classes="form-scroll"):
+            with VerticalScroll(classes=self.SCROLL_CLASSES):
+                yield from self.above_form()
                 yield FormView(self.fields, id="form")
             with Horizontal(classes="buttons"):
                 yield Button(_("Save") + " (ctrl+s)", id="save", variant="primary")
                 yield Button(_("Cancel") + " (esc)", id="cancel")
 
+    def first_focus(self) -> Widget | None:
+        """Where the focus starts: the first field, so typing straight away goes there (not the scroll)."""
+        return self.query_one(f"#field-{self.fields[0].key}") if self.fields else None
+
     def on_mount(self) -> None:
-        # Typing straight away goes into the first field, not the scroll container.
-        if self.fields:
-            self.query_one(f"#field-{self.fields[0].key}").focus()
+        target = self.first_focus()
+        if target is not None:
+            target.focus()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         # Through run_action, as the keys go: a database error while saving then becomes a notification
@@ -216,7 +234,7 @@ class FormScreen(TranslatedBindings, ModalScreen[Any]):
         self.dismiss(result)
 
     def action_cancel(self) -> None:
-        if not self.query_one(FormView).changed():
+        if not self.changed():
             self.dismiss(None)
             return
 
