@@ -1,12 +1,13 @@
 """Start-up and first-page times of the terminal app on a large database.
 
 Runs, in one go and alternating so machine noise hits both alike:
-- the real app, from process start until the dashboard shows its figures;
+- the real app, started by the ``fakturka`` command's own entry point, from process start until the
+  dashboard shows its figures;
 - a bare Textual app showing one label (the floor), same measurement;
 then, inside the real app, the time each list screen takes to show its first
 page, and the peak memory of the app process.
 
-Budgets (issue 4): dashboard <= 1.0 s and <= 2.5 x the bare app; each list's
+Budgets (issue 4): dashboard <= 1.0 s and <= 2.5 x the bare app (issue 16: 2.0 x); each list's
 first page <= 100 ms; peak memory <= 200 MB.
 
 A list screen's first visit also builds the screen (Textual compose, CSS,
@@ -45,31 +46,23 @@ Bare().run(headless=True, size=(140, 40), auto_pilot=pilot)
 """
 
 REAL_APP = r"""
-import json, os, resource, sys, time
-from pathlib import Path
-from core.store.db import open_database
-import tui.app
-from tui.app import FakturkaApp
-from tui.widgets.paged_table import PagedTable
-# Sections are built ahead from half a second after start-up; here a first visit is timed as a key pressed
-# before that (the screen built on demand), and no other screen's page read may land in its figures.
-# bench/tui_keys.py measures visits with the sections built ahead.
-tui.app.PREBUILD_DELAY_SECONDS = 3600
-path = open_database(Path(sys.argv[1]))
+import importlib.abc, importlib.util, json, resource, sys, time
 timings = {}
 page_reads = []
-_append = PagedTable._append_page
-def _timed_append(self):
-    started = time.perf_counter()
-    _append(self)
-    page_reads.append(time.perf_counter() - started)
-PagedTable._append_page = _timed_append
+
 async def pilot(p):
     app = p.app
     await p.pause()
     card = app.screen.query_one("#card-week")
     assert "h" in str(card.render()), "dashboard has no figures"
     timings["dashboard_ready"] = time.time()
+    from tui.widgets.paged_table import PagedTable
+    _append = PagedTable._append_page
+    def _timed_append(self):
+        started = time.perf_counter()
+        _append(self)
+        page_reads.append(time.perf_counter() - started)
+    PagedTable._append_page = _timed_append
     for key, table_id in (("t", "#entries"), ("c", "#clients"), ("i", "#invoice-list")):
         page_reads.clear()
         started = time.perf_counter()
@@ -80,7 +73,30 @@ async def pilot(p):
         timings[f"first_page_{key}"] = time.perf_counter() - started
         timings[f"page_read_{key}"] = sum(page_reads)
     app.exit()
-FakturkaApp(db_path=path, first_start_prompt=False).run(headless=True, size=(140, 40), auto_pilot=pilot)
+
+class RunHeadless(importlib.abc.MetaPathFinder):
+    # The app is started by the real command (fakturka.launcher.main), which imports tui.app only when
+    # no command is given: once it has, run it headless with the pilot above.
+    # Sections are built ahead from half a second after start-up; here a first visit is timed as a key
+    # pressed before that (the screen built on demand), and no other screen's page read may land in its
+    # figures. bench/tui_keys.py measures visits with the sections built ahead.
+    def find_spec(self, name, path, target=None):
+        if name != "tui.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+        def load_then_patch(module):
+            load(module)
+            module.PREBUILD_DELAY_SECONDS = 3600
+            run = module.FakturkaApp.run
+            module.FakturkaApp.run = lambda app: run(app, headless=True, size=(140, 40), auto_pilot=pilot)
+        spec.loader.exec_module = load_then_patch
+        return spec
+
+sys.meta_path.insert(0, RunHeadless())
+from fakturka.launcher import main
+main(["--db", sys.argv[1]])
 timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(timings))
 """
@@ -125,7 +141,7 @@ def main() -> None:
     b, r = statistics.median(bare), statistics.median(real)
     print(f"bare Textual app, start to first paint : {b * 1000:7.0f} ms (median of {args.runs})")
     print(f"Fakturka, start to dashboard figures   : {r * 1000:7.0f} ms   budget 1000 ms")
-    print(f"ratio                                  : {r / b:7.2f}     budget 2.50")
+    print(f"ratio                                  : {r / b:7.2f}     budget 2.00 (issue 16; issue 4: 2.50)")
     print("list screens, first visit        big db    tiny db   page read (big db; budget 100 ms)")
     for key, name in (("t", "Time"), ("c", "Clients"), ("i", "Invoices")):
         value = statistics.median(d[f"first_page_{key}"] for d in details)

@@ -28,6 +28,7 @@ __all__ = [
     "build_parser",
     "check_arguments",
     "open_for",
+    "parse_arguments",
     "refuse",
     "run_command",
 ]
@@ -66,22 +67,34 @@ def check_arguments(argv: list[str]) -> None:
             raise UsageError(f"argument {position} holds a NUL character, which no name or path can hold.")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from cli import audit, bank, clients, invoices, plugins, system, timesheet
-
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``commands=False``: only the options that come before a command."""
     parser = Parser(
         prog="fakturka",
         description="Track time, invoice it with a payment QR code, and let your bank mark invoices paid. "
         "Run without a command to open the terminal app.",
+        add_help=commands,
     )
     parser.add_argument("--version", action="version", version=f"fakturka {app_version()}")
     parser.add_argument(
         "--db", metavar="PATH", type=database_path, help="open this database file instead of the default one"
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if not commands:
+        parser.set_defaults(command=None)
+        return parser
+    from cli import audit, bank, clients, invoices, plugins, system, timesheet
+
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (clients, timesheet, invoices, bank, plugins, system, audit):
-        module.register(commands)
+        module.register(subparsers)
     return parser
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """Parse a command line. Without a command (the terminal app) only the options are parsed: the
+    commands' modules, a sixth of the app's start-up, load for a command, ``--help`` or a mistake."""
+    args, rest = build_parser(commands=False).parse_known_args(argv)
+    return build_parser().parse_args(argv) if rest else args
 
 
 def open_for(args) -> Path:

@@ -14,8 +14,6 @@ import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -26,6 +24,7 @@ from core.values.dates import parse_date
 from core.values.limits import MAX_LIST_LIMIT, MAX_SQLITE_INTEGER
 from core.values.text import for_terminal
 from core.values.validation import ValidationError
+from core.version import VERSION
 
 # The widest a table cell or a printed line gets: enough for any real name, short of a wall of text.
 CELL_LIMIT = 200
@@ -41,10 +40,7 @@ class CommandError(FakturkaError):
 
 
 def app_version() -> str:
-    try:
-        return dist_version("fakturka")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
+    return VERSION
 
 
 def not_utf8(text: str) -> bool:

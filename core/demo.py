@@ -16,7 +16,7 @@ from core.platform import plugin_config
 from core.store import paths
 from core.store.audit import audit_context
 from core.store.db import db
-from core.store.models import BusinessProfile, Client, Invoice, MoneyTransaction, WorkEntry
+from core.store.models import Client, Invoice, MoneyTransaction, WorkEntry, database_is_empty  # noqa: F401 - public here too
 from core.store.states import InvoiceStatus, MatchStatus
 from core.values.messages import Message
 from core.values.money import from_minor
@@ -24,10 +24,6 @@ from core.values.money import from_minor
 
 class DemoRefused(FakturkaError):
     pass
-
-
-def database_is_empty() -> bool:
-    return not any(model.select().exists() for model in (BusinessProfile, Client, WorkEntry, Invoice, MoneyTransaction))
 
 
 def _month_start(day: date, months_back: int) -> date:

@@ -6,6 +6,7 @@ entry point) with commands that never start the terminal app.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import sqlite3
@@ -257,7 +258,11 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    # pyproject.toml declares the version dynamic, read from core/version.py; the installed metadata agrees
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "core.version.VERSION"
+    }
+    declared = importlib.metadata.version("fakturka")
     assert out == f"fakturka {declared}\n"
     assert re.fullmatch(r"fakturka \d+\.\d+\.\d+\n", out)
     assert app_version() == declared

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -25,18 +23,24 @@ from core.billing.timesheet import elapsed_minutes, running_timer, start_timer, 
 from core.errors import FakturkaError
 from core.store.config import UiConfig, load_config, save_config
 from core.store.db import describe_database_error
+from core.store.models import database_is_empty
 from core.store.states import RunStatus
 from core.values.dates import format_minutes
+from core.version import VERSION
 from tui import terminal
 from tui.i18n import _, language, said, set_language
 from tui.screens.base import SectionScreen, translate_bindings
 from tui.screens.help import HelpScreen
+from tui.stylesheet import KeptStylesheet
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.palette import Palette
 from tui.widgets.shown import CELL, shown
 from tui.widgets.unsaved import DISCARD, SAVE, UnsavedChanges
 
 if TYPE_CHECKING:  # imported when a sync starts: its Textual messages cost start-up time
+    from concurrent.futures import Future
+
+    from core.billing.reports import Dashboard
     from tui.sync_session import SyncSession
 
 # What the app shows as a notification instead of closing: a refusal meant for the person, or SQLite's
@@ -50,14 +54,6 @@ PREBUILD_DELAY_SECONDS = 0.5
 
 # Where Textual's catch-all is called without stopping a message loop (see _handle_exception).
 _RECOVERABLE_CALLERS = frozenset({"_flush_next_callbacks", "_tick", "_run"})
-
-
-def app_version() -> str:
-    """The installed version (the terminal app does not import the command line, which has its own copy)."""
-    try:
-        return dist_version("fakturka")
-    except PackageNotFoundError:
-        return "0.0.0+unknown"
 
 
 # Section: key, title msgid, and where its screen class lives. Only the dashboard is imported with the
@@ -99,9 +95,19 @@ class FakturkaApp(App):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
-    def __init__(self, db_path: Path, *, first_start_prompt: bool = True, notices: Sequence[str] = (), **kwargs):
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        first_start_prompt: bool = True,
+        notices: Sequence[str] = (),
+        figures_ahead: Future[Dashboard] | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.stylesheet = KeptStylesheet(variables=self.get_css_variables())  # no sources yet: added at run
         self.db_path = db_path
+        self._figures_ahead = figures_ahead  # the dashboard's first figures, read while the app started
         self.first_start_prompt = first_start_prompt
         self.start_notices = list(notices)  # what recovery at start did (an interrupted key rotation settled)
         self.current_sync: SyncSession | None = None
@@ -112,6 +118,11 @@ class FakturkaApp(App):
         set_language(self.config.language)
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
+
+    def take_figures_ahead(self) -> Dashboard | None:
+        """The figures read ahead at start (waiting for them if need be), once; None after that."""
+        ahead, self._figures_ahead = self._figures_ahead, None
+        return ahead.result() if ahead is not None else None
 
     def notify(
         self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = True
@@ -178,8 +189,6 @@ class FakturkaApp(App):
         self.switch_mode("dashboard")
         self.update_timer_indicator()
         self.set_interval(20, self.update_timer_indicator)
-        from core.demo import database_is_empty  # with what the demo loads: not needed for the dashboard
-
         if self.first_start_prompt and database_is_empty():
             from tui.screens.welcome import WelcomeScreen  # first start only
 
@@ -342,7 +351,7 @@ class FakturkaApp(App):
     def update_timer_indicator(self) -> None:
         entry = running_timer()
         if entry is None:
-            self.sub_title = f"v{app_version()}"
+            self.sub_title = f"v{VERSION}"
         else:
             project = shown(project_label(entry.project), CELL)
             self.sub_title = f"⏱ {project} {format_minutes(elapsed_minutes(entry))}" + (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -12,6 +15,7 @@ from core.billing.invoicing import overdue_condition
 from core.billing.payments import amount_paid_sql, payment_condition
 from core.billing.profile import get_profile
 from core.billing.timesheet import entry_amount_sql, fallback_rate_sql, finished_condition, unbilled_condition
+from core.store.db import db
 from core.store.models import Client, Invoice, MoneyTransaction, Project, WorkEntry
 from core.store.states import InvoiceStatus
 
@@ -194,3 +198,27 @@ def dashboard(today: date | None = None) -> Dashboard:
         invoiced_by_month=_invoiced_by_month(months, today),
         received_by_month=_received_by_month(months, today),
     )
+
+
+def dashboard_ahead() -> Future[Dashboard]:
+    """Start reading the dashboard's figures in a thread of its own and return them to come.
+
+    The terminal app starts this before it imports Textual: SQLite releases the GIL while it counts, so
+    the figures are read while the interpreter loads and composes the app, not after it."""
+    ahead: Future[Dashboard] = Future()
+    # Between its SQLite calls the reader needs the GIL back, and waited up to 5 ms (Python's switch
+    # interval) for the busy main thread each time: about 40 ms in all. Handed over every 1 ms meanwhile.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch_interval, 0.001))
+
+    def read() -> None:
+        try:
+            with db.connection_context():  # a connection of this thread's own, closed when done
+                ahead.set_result(dashboard())
+        except BaseException as exc:  # handed to whoever waits for the figures, raised there
+            ahead.set_exception(exc)
+        finally:
+            sys.setswitchinterval(switch_interval)
+
+    threading.Thread(target=read, name="dashboard-ahead", daemon=True).start()
+    return ahead

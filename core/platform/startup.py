@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.platform.credentials import recover_interrupted_rotation
 from core.platform.key_file import CredentialError
-from core.platform.sync import recover_interrupted_runs
+from core.platform.sync_recovery import recover_interrupted_runs
 from core.values.messages import message_of
 
 

@@ -43,7 +43,7 @@ import inspect
 import threading
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from core.errors import FakturkaError
@@ -61,12 +61,13 @@ from core.platform.sync_guard import ReadOnlyGuard, is_refused_write, refusal
 from core.platform.sync_heartbeat import Heartbeat
 from core.platform.sync_landing import AFTER_APPLY, commit  # noqa: F401 - AFTER_APPLY: the hooks, read by bench/
 from core.platform.sync_masking import MASK, Masker  # noqa: F401
+from core.platform.sync_recovery import local_time, lock_name, recover_interrupted_runs  # noqa: F401 - recover_*: public here too
 from core.plugins import UnknownPlugin, get_plugin
 from core.plugins.base import SyncError
 from core.store.audit import write_block
 from core.store.db import db, describe_database_error
 from core.store.gcpause import gc_paused
-from core.store.locks import FileLock, LockBusy, is_locked
+from core.store.locks import FileLock, LockBusy
 from core.store.models import PluginConfiguration, SyncHistory
 from core.store.states import RunStatus
 from core.store.write_lock import WriteLockTimeout, is_lock_error, write_transaction
@@ -93,44 +94,6 @@ class SyncOutcome:
     error: str | None
     metadata: dict
     log: list[str]
-
-
-def _lock_name(plugin_name: str) -> str:
-    return f"sync-{plugin_name}"
-
-
-def _local_time(ts: datetime | None) -> str:
-    if ts is None:
-        return "?"
-    return ts.replace(tzinfo=timezone.utc).astimezone().strftime("%H:%M:%S")
-
-
-def recover_interrupted_runs(language: str = "en") -> int:
-    """Mark runs left pending/running by a process that died as failed ("interrupted").
-
-    The run ends at its last heartbeat (``updated_at``), not now, and keeps the log lines the
-    heartbeat wrote. Its error message is written in ``language``.
-    """
-    count = 0
-    for run in SyncHistory.select().where(SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))):
-        if is_locked(_lock_name(run.plugin_name)):
-            continue  # still running somewhere
-        last_seen = run.updated_at or run.started_at or utcnow()
-        SyncHistory.update(
-            status=RunStatus.FAILED,
-            completed_at=last_seen,
-            updated_at=utcnow(),
-            error_message=in_language(
-                Message(
-                    "Interrupted: the process running this sync stopped (last seen at {time}) "
-                    "before it finished; nothing of it was saved. Run it again.",
-                    time=_local_time(last_seen),
-                ),
-                language,
-            ),
-        ).where((SyncHistory.id == run.id) & SyncHistory.status.in_((RunStatus.PENDING, RunStatus.RUNNING))).execute()
-        count += 1
-    return count
 
 
 def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
@@ -197,7 +160,7 @@ def run_sync(
     ``language`` is the one the run's log is written in (core's Messages are translated)."""
     recover_interrupted_runs(language)
     plugin_cls, config, secrets = check_runnable(name)
-    lock = FileLock(_lock_name(name))
+    lock = FileLock(lock_name(name))
     try:
         lock.acquire()
     except LockBusy:
@@ -213,7 +176,7 @@ def run_sync(
                 Message(
                     "{name} is already syncing (started {time} by {by}).",
                     name=name,
-                    time=_local_time(running.started_at),
+                    time=local_time(running.started_at),
                     by=by,
                 )
             ) from None

@@ -294,3 +294,8 @@ AUDITED_MODELS = [
     PluginConfiguration,
 ]
 ALL_MODELS = AUDITED_MODELS + [SyncHistory, AuditRecord]
+
+
+def database_is_empty() -> bool:
+    """Nothing a person entered yet (no profile, client, work, invoice or movement): a first start."""
+    return not any(model.select().exists() for model in (BusinessProfile, Client, WorkEntry, Invoice, MoneyTransaction))

@@ -9,9 +9,11 @@ checks that this gives what Babel gives, entry for entry, for every catalog.
 
 from __future__ import annotations
 
+import re
 import struct
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)  # a backslash and the character it escapes
 
 
 class PoSyntaxError(ValueError):
@@ -22,16 +24,10 @@ def _unquote(text: str, where: int) -> str:
     text = text.strip()
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':
         raise PoSyntaxError(f"line {where}: expected a quoted string, got {text!r}")
-    body, out, i = text[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    body = text[1:-1]
+    if "\\" not in body:  # most strings: nothing to undo
+        return body
+    return _ESCAPE.sub(lambda match: _ESCAPES.get(match[1], match[1]), body)
 
 
 def parse_po(text: str) -> dict[tuple[str | None, str], list[str]]:

@@ -8,30 +8,19 @@ python-stdnum; nothing here re-implements them.
 from __future__ import annotations
 
 import re
+from importlib import import_module
 
 from babel import Locale
 from babel.numbers import get_currency_name
-from stdnum import bic as stdnum_bic
-from stdnum import iban as stdnum_iban
-from stdnum.ch import uid as stdnum_ch_uid
-from stdnum.ch import vat as stdnum_ch_vat
-from stdnum.cz import bankaccount as cz_bankaccount
-from stdnum.cz import dic as cz_dic
-from stdnum.eu import vat as stdnum_eu_vat
-from stdnum.exceptions import (
-    InvalidChecksum,
-    InvalidComponent,
-    InvalidFormat,
-    InvalidLength,
-)
-from stdnum.exceptions import (
-    ValidationError as _StdnumError,
-)
-from stdnum.gb import vat as stdnum_gb_vat
-from stdnum.no import mva as stdnum_no_mva
 
 from core.errors import FakturkaError
 from core.values.messages import Message
+
+
+def _std(module: str):
+    """A python-stdnum module, imported on first use: stdnum's imports cost every start-up ~10 ms, and a
+    start that checks no number does not need them."""
+    return import_module(f"stdnum.{module}")
 
 
 class ValidationError(FakturkaError, ValueError):
@@ -43,13 +32,13 @@ class ValidationError(FakturkaError, ValueError):
 
 
 def _reason(exc: Exception) -> Message:
-    if isinstance(exc, InvalidChecksum):
+    if isinstance(exc, _std("exceptions").InvalidChecksum):
         return Message("its check digits do not match (a typo?)")
-    if isinstance(exc, InvalidLength):
+    if isinstance(exc, _std("exceptions").InvalidLength):
         return Message("it has the wrong number of characters")
-    if isinstance(exc, InvalidFormat):
+    if isinstance(exc, _std("exceptions").InvalidFormat):
         return Message("it contains characters that do not belong there")
-    if isinstance(exc, InvalidComponent):
+    if isinstance(exc, _std("exceptions").InvalidComponent):
         return Message("its country or bank code is not valid")
     return Message("it is not valid")
 
@@ -59,8 +48,8 @@ def check_iban(value: str, field: str = "iban") -> str:
     if not value:
         return ""
     try:
-        return stdnum_iban.validate(value)
-    except _StdnumError as exc:
+        return _std("iban").validate(value)
+    except _std("exceptions").ValidationError as exc:
         raise ValidationError(
             Message("IBAN {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
         ) from None
@@ -71,8 +60,8 @@ def check_bic(value: str, field: str = "bic") -> str:
     if not value:
         return ""
     try:
-        return stdnum_bic.validate(value)
-    except _StdnumError as exc:
+        return _std("bic").validate(value)
+    except _std("exceptions").ValidationError as exc:
         raise ValidationError(
             Message(
                 "BIC {value!r} is not valid: {reason} (expected 8 or 11 characters, e.g. FIOBCZPP).",
@@ -93,8 +82,8 @@ def check_cz_account(value: str, field: str = "bank_account") -> str:
             Message("Account {value!r} needs its bank code after a slash, e.g. 2000145399/0800.", value=value), field
         )
     try:
-        cz_bankaccount.validate(value)
-    except _StdnumError as exc:
+        _std("cz.bankaccount").validate(value)
+    except _std("exceptions").ValidationError as exc:
         raise ValidationError(
             Message("Czech account {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
         ) from None
@@ -114,7 +103,7 @@ def cz_account_to_iban(value: str) -> str:
     number, bank = value.replace(" ", "").split("/")
     prefix, _, base = number.rpartition("-")
     bban = bank.zfill(4) + prefix.zfill(6) + base.zfill(10)
-    check = stdnum_iban.calc_check_digits("CZ00" + bban)
+    check = _std("iban").calc_check_digits("CZ00" + bban)
     return f"CZ{check}{bban}"
 
 
@@ -128,8 +117,8 @@ def check_ico(value: str, field: str = "ico") -> str:
     value = value.zfill(8)
     # A legal entity's DIČ is "CZ" + IČO with the same check digit; stdnum checks it.
     try:
-        cz_dic.validate(value)
-    except _StdnumError as exc:
+        _std("cz.dic").validate(value)
+    except _std("exceptions").ValidationError as exc:
         raise ValidationError(
             Message("IČO {value!r} is not valid: {reason}.", value=value, reason=_reason(exc)), field
         ) from None
@@ -214,13 +203,13 @@ class CountryName(Message):
 def _validate_other_vat(prefix: str, value: str) -> str:
     """A GB, CH or NO VAT ID through stdnum, returned compact with its country prefix."""
     if prefix == "GB":
-        return "GB" + stdnum_gb_vat.validate(value)
+        return "GB" + _std("gb.vat").validate(value)
     if prefix == "CH":
         if re.fullmatch(r"CHE[0-9]{9}", value):
-            return stdnum_ch_uid.validate(value)
-        return stdnum_ch_vat.validate(value)
+            return _std("ch.uid").validate(value)
+        return _std("ch.vat").validate(value)
     # Norway: the VAT ID is the organisation number followed by MVA; added when left out.
-    return "NO" + stdnum_no_mva.validate(value if value.endswith("MVA") else value + "MVA")
+    return "NO" + _std("no.mva").validate(value if value.endswith("MVA") else value + "MVA")
 
 
 def vat_id_problem(value: str) -> tuple[str, str | Message]:
@@ -231,16 +220,16 @@ def vat_id_problem(value: str) -> tuple[str, str | Message]:
         value, prefix = "EL" + value[2:], "EL"
     if prefix == "CZ":
         try:
-            return "CZ" + cz_dic.validate(value), ""
-        except _StdnumError as exc:
+            return "CZ" + _std("cz.dic").validate(value), ""
+        except _std("exceptions").ValidationError as exc:
             return value, _reason(exc)
     formats = EU_VAT_FORMATS if prefix in EU_VAT_FORMATS else OTHER_VAT_FORMATS
     if prefix in formats:
         try:
             if formats is EU_VAT_FORMATS:
-                return stdnum_eu_vat.validate(value), ""
+                return _std("eu.vat").validate(value), ""
             return _validate_other_vat(prefix, value), ""
-        except _StdnumError as exc:
+        except _std("exceptions").ValidationError as exc:
             return value, Message(
                 "{reason}; a VAT ID of {country} is {shape}",
                 reason=_reason(exc),
@@ -288,7 +277,7 @@ BIC_COUNTRIES_OF_IBAN = {
 def czech_bank(code: str) -> dict[str, str]:
     """The Czech National Bank's entry for a bank code (``bank`` and, where it has one, ``bic``); stdnum
     ships the list (kody_bank_CR.csv) and is updated with it."""
-    return cz_bankaccount._info(code) if re.fullmatch(r"[0-9]{4}", code or "") else {}
+    return _std("cz.bankaccount")._info(code) if re.fullmatch(r"[0-9]{4}", code or "") else {}
 
 
 def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> Message | None:
@@ -298,7 +287,7 @@ def bank_pair_problem(iban: str, bic: str, bank_account: str = "") -> Message | 
     if not bic:
         return None
     if iban:
-        iban = stdnum_iban.compact(iban)
+        iban = _std("iban").compact(iban)
         account = iban
     elif bank_account and re.fullmatch(r"(?:[0-9]{1,6}-)?[0-9]{1,10}/[0-9]{4}", bank_account):
         account = cz_account_to_iban(bank_account)

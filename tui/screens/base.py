@@ -7,10 +7,11 @@ from dataclasses import replace
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TextArea
+from textual.widgets import Input, TextArea
 
 from core.store.changes import change_token
 from tui.i18n import TranslatedBindings, _, language
+from tui.widgets.footer import SectionFooter
 from tui.widgets.header import SectionHeader
 
 
@@ -54,7 +55,7 @@ class SectionScreen(TranslatedBindings, Screen):
     def compose(self) -> ComposeResult:
         yield SectionHeader(show_clock=False)
         yield from self.body()
-        yield Footer(compact=True)
+        yield SectionFooter(compact=True)
 
     def body(self) -> ComposeResult:
         yield from ()

@@ -109,7 +109,7 @@ class DashboardScreen(SectionScreen):
     def refresh_data(self) -> None:
         if not self.query("#card-week"):
             return  # being composed (a rebuild, a language switch): it reads its figures once mounted
-        data = dashboard()
+        data = self.app.take_figures_ahead() or dashboard()
         self.query_one("#card-week", Static).update(
             f"[b]{_('This week')}[/b]\n{format_minutes(data.week.minutes)} h\n{_amounts(data.week.billable)}"
         )
