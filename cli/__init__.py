@@ -82,10 +82,10 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     if not commands:
         parser.set_defaults(command=None)
         return parser
-    from cli import audit, bank, clients, invoices, plugins, system, timesheet
+    from cli import audit, automation, bank, clients, invoices, plugins, recurring, system, timesheet
 
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (clients, timesheet, invoices, bank, plugins, system, audit):
+    for module in (clients, timesheet, invoices, recurring, bank, plugins, automation, system, audit):
         module.register(subparsers)
     return parser
 

@@ -18,9 +18,10 @@ from cli.base import (
     record_id,
     say,
 )
+from core.automation.rules import SOURCE as RECURRING
 from core.platform import plugin_config
 from core.platform.history import display_changes, history_query, run_changes, run_duration
-from core.platform.sync import SyncRefused, run_sync
+from core.platform.sync import Preview, SyncRefused, run_sync
 from core.plugins import get_plugin
 from core.store.models import SyncHistory
 from core.store.states import RunStatus
@@ -58,6 +59,11 @@ def register(commands) -> None:
 
     sync = commands.add_parser("sync", help="run a plugin now, with its log live in the terminal")
     sync.add_argument("name")
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="preview: show what the sync would create, update, skip and mark paid, and save nothing",
+    )
     sync.set_defaults(handler=sync_run)
 
     history = commands.add_parser(
@@ -233,14 +239,33 @@ def _print_log_line(line: str) -> None:
 
 def sync_run(args) -> int:
     try:
-        outcome = run_sync(args.name, trigger="cli", on_log=_print_log_line)
+        outcome = run_sync(args.name, trigger="cli", on_log=_print_log_line, dry_run=args.dry_run)
     except SyncRefused as exc:
         raise CommandError(str(exc)) from None
     if outcome.status == RunStatus.COMPLETED:
+        if outcome.preview is not None:
+            _print_preview(args.name, outcome.preview)
+            say(f"Preview {outcome.run_id} completed. Details: fakturka history show {outcome.run_id}")
+            return 0
         say(f"Sync {outcome.run_id} completed. Details: fakturka history show {outcome.run_id}")
         return 0
-    say(f"fakturka: sync {outcome.run_id} failed: {outcome.error}", file=sys.stderr)
+    what = "preview" if args.dry_run else "sync"
+    say(f"fakturka: {what} {outcome.run_id} failed: {outcome.error}", file=sys.stderr)
     return 1
+
+
+def _print_preview(name: str, preview: Preview) -> None:
+    """What a dry run would have done: the counts, each reason for a skip, the invoices it would mark paid."""
+    say(
+        f"Preview of {name} (nothing was saved): {preview.created} would be created, {preview.updated} updated, "
+        f"{preview.unchanged} unchanged, {preview.skipped} skipped ({preview.processed} processed)."
+    )
+    for reason, count in preview.skip_reasons:
+        say(f"  skipped {count}: {reason}")
+    if preview.invoices_paid:
+        say(f"Would mark paid: {', '.join(preview.invoices_paid)}")
+    else:
+        say("Would mark no invoice paid.")
 
 
 def _run_dict(run: SyncHistory) -> dict:
@@ -257,6 +282,7 @@ def _run_dict(run: SyncHistory) -> dict:
         "updated": run.records_updated,
         "skipped": run.records_skipped,
         "error": run.error_message,
+        "preview": run.preview,
     }
 
 
@@ -267,7 +293,7 @@ def history_cmd(args) -> int:
         return history_show(args.run_id, args.json)
     if args.run_id is not None:
         raise CommandError("Use 'fakturka history show ID' for one run.")
-    if args.name:
+    if args.name and args.name != RECURRING:  # the recurring rules' runs have a history of their own
         get_plugin(args.name)
     runs = list(history_query(args.name).limit(args.limit))
     if args.json:
@@ -282,7 +308,7 @@ def history_cmd(args) -> int:
             [
                 r.id,
                 r.plugin_name,
-                r.status,
+                f"{r.status} (preview)" if r.preview else r.status,
                 r.started_at.strftime("%Y-%m-%d %H:%M:%S") if r.started_at else "-",
                 run_duration(r) or "-",
                 r.records_processed,
@@ -315,7 +341,8 @@ def history_show(run_id: int, as_json: bool) -> int:
             }
         )
         return 0
-    say(f"Run {run.id}: {run.plugin_name} [{run.status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
+    status = f"{run.status}, preview: nothing was saved" if run.preview else run.status
+    say(f"Run {run.id}: {run.plugin_name} [{status}] by {run.trigger}, {run_duration(run) or 'not finished'}")
     say(
         f"processed {run.records_processed}, created {run.records_created}, updated {run.records_updated}, "
         f"unchanged {run.records_skipped}"

@@ -85,6 +85,7 @@ def _entry_dict(e: WorkEntry) -> dict:
         "amount": from_minor(svc.entry_amount(e), currency),
         "currency": currency,
         "state": svc.entry_billing_state(e),
+        "source": e.source,  # "manual", a plugin's name, or "recurring" (made by a recurring rule)
     }
 
 
@@ -111,7 +112,7 @@ def list_entries(args) -> int:
                 format_minutes(r["minutes"]),
                 f"{r['amount']} {r['currency']}",
                 r["state"],
-                r["description"],
+                ("↻ " if r["source"] == "recurring" else "") + r["description"],
             ]
             for r in rows
         ],

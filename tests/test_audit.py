@@ -133,10 +133,12 @@ SPECS = {
     RecurringRule: dict(
         build=lambda: {
             "name": "Monthly retainer",
+            "creates": "work",
             "project": project_row(),
-            "kind": "fixed",
-            "frequency": "monthly",
-            "fixed_amount": 500000,
+            "amount": 500000,
+            "currency": "CZK",
+            "cadence": "monthly",
+            "day": 1,
             "start_on": date(2025, 1, 1),
             "next_on": date(2025, 2, 1),
         },

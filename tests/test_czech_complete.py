@@ -334,7 +334,7 @@ def english_on_screen(text: str) -> list[str]:
     return [word for word in ENGLISH_WORDS if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)]
 
 
-@pytest.mark.parametrize("section", ["d", "t", "c", "i", "b", "p", "h", "a", "s"])
+@pytest.mark.parametrize("section", ["d", "t", "c", "i", "b", "o", "p", "h", "a", "s"])
 async def test_every_section_in_czech_shows_no_english(database, section):
     from core.demo import load_demo
     from core.store.config import UiConfig, save_config

@@ -277,8 +277,11 @@ def test_configuration_changes_are_audited_with_credentials_as_stars():
     assert [c["settings"] for c in changes if "settings" in c][-1] == [{"account": "1"}, {"account": "1", "days": 5}]
     dumped = json.dumps(changes)
     assert TOKEN not in dumped and "tok-new-value" not in dumped
-    # create, credentials, enabled, settings + credentials, disabled
-    assert len(records) == 6
+    # the day the token was entered (for its expiry warning): recorded once, the day does not change after
+    entered = [c["secrets_entered"] for c in changes[1:] if "secrets_entered" in c]
+    assert entered == [[{}, {"token": date.today().isoformat()}]]
+    # create, credentials, the day entered, enabled, settings + credentials, disabled
+    assert len(records) == 7
 
 
 # -- credentials that cannot be decrypted --------------------------------------------------------------------

@@ -8,7 +8,7 @@ the terminal, as a person sees them.
 from __future__ import annotations
 
 import pytest
-from helpers import screen_text
+from helpers import painted, screen_text
 from textual.widgets import Footer
 
 from core.billing.reports import dashboard
@@ -30,6 +30,7 @@ SECTIONS = {
     "time": ("t", ["Date", "Project", "Time", "Amount", "State", "Description"]),
     "audit": ("a", ["Time", "Table", "Action", "Changes"]),
     "history": ("h", ["Run", "Plugin", "Status", "Error"]),
+    "recurring": ("o", ["Name", "Amount", "Cadence", "Next due", "Enabled"]),
 }
 
 
@@ -92,7 +93,8 @@ async def test_the_dashboard_chart_can_be_reached(database, size):
     load_demo()
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        # The reminders card fills a moment after the figures (a thread), and the page grows with it.
+        await painted(pilot, lambda: "Reminders" in str(app.screen.query_one("#reminders").render()))
         await pilot.press("end")  # the dashboard scrolls; at 200x60 it is all on screen anyway
         await pilot.pause()
         text = screen_text(app)

@@ -51,6 +51,10 @@ SHOWN_ERRORS = (FakturkaError, DatabaseError, sqlite3.DatabaseError)
 CHANGE_CHECK_SECONDS = 2.0
 # When the sections start being built ahead after start-up.
 PREBUILD_DELAY_SECONDS = 0.5
+# What is due (recurring rules, scheduled syncs) runs shortly after start-up, once the sections are built
+# ahead, and then every few minutes while the app stays open (core.automation.due; cron may run it too).
+DUE_DELAY_SECONDS = 3.0
+DUE_EVERY_SECONDS = 300.0
 
 # Where Textual's catch-all is called without stopping a message loop (see _handle_exception).
 _RECOVERABLE_CALLERS = frozenset({"_flush_next_callbacks", "_tick", "_run"})
@@ -64,6 +68,7 @@ SECTIONS = {
     "clients": ("c", "Clients & Projects", "tui.screens.clients:ClientsScreen"),
     "invoices": ("i", "Invoices", "tui.screens.invoices:InvoicesScreen"),
     "bank": ("b", "Bank transactions", "tui.screens.bank:BankScreen"),
+    "recurring": ("o", "Recurring", "tui.screens.recurring:RecurringScreen"),
     "plugins": ("p", "Plugins", "tui.screens.plugins:PluginsScreen"),
     "history": ("h", "Sync history", "tui.screens.history:HistoryScreen"),
     "audit": ("a", "Audit log", "tui.screens.audit:AuditScreen"),
@@ -202,6 +207,45 @@ class FakturkaApp(App):
         # Once the dashboard has painted and settled, build the other sections one by one so a first
         # visit is instant (started later, it stays out of the start-up to the dashboard's figures).
         self.set_timer(PREBUILD_DELAY_SECONDS, self._prebuild_sections)
+        self.set_timer(DUE_DELAY_SECONDS, self._run_due)
+        self.set_interval(DUE_EVERY_SECONDS, self._run_due)
+
+    # -- what is due, run by itself ------------------------------------------------------------
+
+    def _run_due(self) -> None:
+        if self._still_running() and self.current_sync is None:  # the person's own sync first; next time
+            self._due_worker()
+
+    @work(thread=True, exit_on_error=False, group="due")  # not exclusive: run-due's own lock keeps it to one
+    def _due_worker(self) -> None:
+        from core.automation.due import run_due
+        from core.store.db import db
+
+        with db.connection_context():
+            report = run_due(trigger="tui", language=language(), with_reminders=False)
+        if report.did_something and self._still_running():
+            self.call_from_thread(self._after_due, report)
+
+    def _after_due(self, report) -> None:
+        """Say what ran by itself, and show it: the shown section reads again."""
+        outcome = report.recurring
+        if outcome.run_id:
+            self.notify(
+                _("Recurring rules: {created} created, {skipped} skipped.").format(
+                    created=outcome.created, skipped=outcome.skipped
+                )
+            )
+        for run in report.plugins:
+            if run.status == RunStatus.COMPLETED:
+                self.notify(
+                    _("Scheduled sync of {name}: {created} created, {updated} updated.").format(
+                        name=run.name, created=run.created, updated=run.updated
+                    )
+                )
+        for failure in report.failures:
+            self.notify(said(failure), severity="error", timeout=12)
+        if isinstance(self.screen, SectionScreen) and self.screen.is_mounted:
+            self.screen.reread()
 
     # -- sections built ahead, in idle time ----------------------------------------------------
 
@@ -414,72 +458,9 @@ class FakturkaApp(App):
     # -- syncs (run in a thread worker; the session posts messages to the Plugins screen) -------
 
     def start_sync(self, name: str) -> SyncSession | None:
-        if self.current_sync is not None and not self.current_sync.finished:
-            self.notify(
-                _("{name} is still syncing; wait for it or cancel it (x).").format(name=self.current_sync.plugin_name),
-                severity="warning",
-            )
-            return None
-        from tui.sync_session import SyncSession
+        from tui.sync_session import start_run
 
-        session = SyncSession(name)
-        self.current_sync = session
-        self._sync_worker(session)
-        return session
-
-    @work(thread=True, exit_on_error=False, group="sync")
-    def _sync_worker(self, session: SyncSession) -> None:
-        from core.platform.sync import SyncRefused, run_sync
-        from core.store.db import db
-
-        def started(run_id: int) -> None:
-            session.run_id = run_id
-            session.status = RunStatus.RUNNING
-
-        try:
-            with db.connection_context():
-                outcome = run_sync(
-                    session.plugin_name,
-                    trigger="tui",
-                    on_log=session.lines.append,
-                    on_progress=session.set_progress,
-                    cancel_event=session.cancel,
-                    on_started=started,
-                    language=language(),
-                )
-        except SyncRefused as exc:
-            # The line before the status: the panel stops polling a finished session once it shows all lines.
-            session.message = said(exc)
-            session.lines.append(session.message)
-            session.status = "refused"
-            raise  # shown by on_worker_state_changed, as every refusal from a worker is
-        except Exception as exc:  # noqa: BLE001 - a failed sync must never close the app
-            session.message = f"{type(exc).__name__}: {exc}"
-            session.lines.append(session.message)
-            session.status = RunStatus.FAILED
-            self.call_from_thread(self.notify, session.message, severity="error", timeout=8)
-            return
-        c = outcome.counts
-        session.counts = _("{created} created, {updated} updated, {skipped} unchanged").format(
-            created=c.created, updated=c.updated, skipped=c.skipped
-        )
-        # The message first: setting the status posts SyncFinished, whose handlers may read it.
-        if outcome.status == RunStatus.COMPLETED:
-            session.message = _("{name}: sync completed ({counts}).").format(
-                name=session.plugin_name, counts=session.counts
-            )
-        else:
-            session.message = outcome.error or ""
-        session.status = outcome.status
-        if outcome.status == RunStatus.COMPLETED:
-            self.call_from_thread(self.notify, session.message, timeout=8)
-        else:
-            self.call_from_thread(
-                self.notify,
-                _("{name}: sync failed: {error}").format(name=session.plugin_name, error=said(outcome.error or "")),
-                severity="error",
-                timeout=10,
-            )
+        return start_run(self, name)
 
     # -- theme and language (remembered in config.json) ----------------------------------
 

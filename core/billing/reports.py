@@ -214,11 +214,13 @@ def dashboard_ahead() -> Future[Dashboard]:
     def read() -> None:
         try:
             with db.connection_context():  # a connection of this thread's own, closed when done
-                ahead.set_result(dashboard())
+                figures = dashboard()
         except BaseException as exc:  # handed to whoever waits for the figures, raised there
-            ahead.set_exception(exc)
-        finally:
             sys.setswitchinterval(switch_interval)
+            ahead.set_exception(exc)
+        else:
+            sys.setswitchinterval(switch_interval)  # before the figures are handed over: then all is as it was
+            ahead.set_result(figures)
 
     threading.Thread(target=read, name="dashboard-ahead", daemon=True).start()
     return ahead

@@ -223,8 +223,9 @@ def _minutes(duration: Any) -> int:
     return parse_duration(str(duration or ""))
 
 
-def add_entry(data: EntryInput) -> WorkEntry:
-    entry = WorkEntry()
+def add_entry(data: EntryInput, *, source: str = "manual", external_id: str | None = None) -> WorkEntry:
+    """A new entry; ``source`` and ``external_id`` name who made it, when not the person (a recurring rule)."""
+    entry = WorkEntry(source=source, external_id=external_id)
     _apply(entry, data)
     entry.save()
     return entry

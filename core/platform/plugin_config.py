@@ -173,6 +173,13 @@ def configure(
                 current.pop(key, None)
             current.update(retyped)
             creds.set_credentials(name, current)
+            # The day each secret was entered: a token that lasts N days is warned of before it expires.
+            entered = {k: v for k, v in (row.secrets_entered or {}).items() if k not in clear_secrets}
+            entered.update({key: date.today().isoformat() for key in retyped})
+            if entered != (row.secrets_entered or {}):
+                row = get_config(name)
+                row.secrets_entered = entered
+                row.save()
     return get_config(name)
 
 

@@ -11,6 +11,8 @@ from core.plugins.base import FIELD_KINDS, Field, Plugin
 from core.values.messages import Message, message_of
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+# Audit sources and history names the app itself uses: a plugin of that name would be taken for them.
+RESERVED_NAMES = frozenset({"manual", "recurring"})
 # Semantic Versioning 2.0: no leading zeros; an optional "-pre.release" and then an optional "+build".
 _IDENTIFIERS = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
 VERSION_RE = re.compile(rf"^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-{_IDENTIFIERS})?(?:\+{_IDENTIFIERS})?$")
@@ -43,6 +45,14 @@ def check_plugin_class(cls) -> None:
         raise PluginRegistrationError(
             Message(
                 "{where} has the name {name}: use 2-40 lower-case letters, digits and dashes, starting with a letter",
+                where=where,
+                name=repr(name),
+            )
+        )
+    if name in RESERVED_NAMES:
+        raise PluginRegistrationError(
+            Message(
+                "{where} has the name {name}, which Fakturka uses for its own changes; choose another name",
                 where=where,
                 name=repr(name),
             )
@@ -99,6 +109,32 @@ def check_plugin_class(cls) -> None:
             )
         _check_default(where, field)
         keys.add(field.key)
+    _check_expiry(where, fields)
+
+
+def _check_expiry(where: str, fields) -> None:
+    """``expires_after_days`` on a secret, a whole number of days; ``expiry_of`` on a date, naming a secret."""
+    secrets = {field.key for field in fields if field.secret}
+    for field in fields:
+        days = field.expires_after_days
+        if days is not None and (not field.secret or not isinstance(days, int) or isinstance(days, bool) or days < 1):
+            raise PluginRegistrationError(
+                Message(
+                    "{where}: field {key} has expires_after_days={days}: give a secret field a whole number of days",
+                    where=where,
+                    key=repr(field.key),
+                    days=repr(days),
+                )
+            )
+        if field.expiry_of and (field.kind != "date" or field.expiry_of not in secrets):
+            raise PluginRegistrationError(
+                Message(
+                    "{where}: field {key} has expiry_of={of}: give it to a date field, naming a secret field",
+                    where=where,
+                    key=repr(field.key),
+                    of=repr(field.expiry_of),
+                )
+            )
 
 
 def _check_default(where: str, field: Field) -> None:

@@ -24,6 +24,10 @@ A run, step by step (``run_sync``):
 5. On any error or a cancel, nothing of the run is written; the history row
    becomes failed with the message (and the backtrace of an unexpected error),
    written after waiting for the write lock like the commit.
+6. A preview (``dry_run=True``) does all of the above, then rolls step 4's
+   transaction back and writes only its history row (``preview`` set), with
+   what it would have done: the counts, the records skipped and why, the
+   invoices it would have marked paid (``SyncOutcome.preview``).
 
 Every string stored or shown from a run has the plugin's secret values
 replaced by ``***``, including URL-encoded forms.
@@ -52,14 +56,16 @@ from core.platform import plugin_config
 from core.platform.key_file import CredentialError
 from core.platform.sync_context import (  # noqa: F401 - the public names, importable from core.platform.sync
     Counts,
+    Listed,
     LogCallback,
+    Preview,
     ProgressCallback,
     SyncCancelled,
     SyncContext,
 )
 from core.platform.sync_guard import ReadOnlyGuard, is_refused_write, refusal
 from core.platform.sync_heartbeat import Heartbeat
-from core.platform.sync_landing import AFTER_APPLY, commit  # noqa: F401 - AFTER_APPLY: the hooks, read by bench/
+from core.platform.sync_landing import AFTER_APPLY, commit, preview  # noqa: F401 - AFTER_APPLY: read by bench/
 from core.platform.sync_masking import MASK, Masker  # noqa: F401
 from core.platform.sync_recovery import local_time, lock_name, recover_interrupted_runs  # noqa: F401 - recover_*: public here too
 from core.plugins import UnknownPlugin, get_plugin
@@ -94,6 +100,7 @@ class SyncOutcome:
     error: str | None
     metadata: dict
     log: list[str]
+    preview: Preview | None = None  # a dry run that completed: what it would have done (nothing was saved)
 
 
 def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
@@ -117,7 +124,7 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
         raise SyncRefused(Message("{error}.", error=message_of(exc))) from None
     missing = plugin_config.missing_fields(plugin, row.settings, {k for k, v in secrets.items() if v})
     if missing:
-        names = _Listed(Message("{label} ({key})", label=Message(f.label), key=f.key) for f in missing)
+        names = Listed(Message("{label} ({key})", label=Message(f.label), key=f.key) for f in missing)
         raise SyncRefused(
             Message(
                 "{name} is not fully configured: missing {names}. "
@@ -129,22 +136,6 @@ def check_runnable(name: str) -> tuple[type, PluginConfiguration, dict]:
     return plugin, row, secrets
 
 
-class _Listed(Message):
-    """Messages in a row, separated by commas: a list inside a sentence, each item said in the face's language."""
-
-    def __new__(cls, items) -> _Listed:
-        items = tuple(items)
-        self = str.__new__(cls, ", ".join(items))
-        self.msgid, self.params, self.items = str.__str__(self), {}, items
-        return self
-
-    def translated(self, lang: str) -> str:
-        return ", ".join(in_language(item, lang) for item in self.items)
-
-    def __reduce__(self):
-        return (_Listed, (self.items,))
-
-
 def run_sync(
     name: str,
     *,
@@ -154,10 +145,14 @@ def run_sync(
     cancel_event: threading.Event | None = None,
     on_started: Callable[[int], None] | None = None,
     language: str = "en",
+    dry_run: bool = False,
 ) -> SyncOutcome:
     """Run plugin ``name`` once. Raises SyncRefused before starting; otherwise returns the outcome.
 
-    ``language`` is the one the run's log is written in (core's Messages are translated)."""
+    ``language`` is the one the run's log is written in (core's Messages are translated). With
+    ``dry_run`` the run is a preview: everything happens as in a real run, inside a transaction that is
+    then rolled back; only its history row (``preview`` set) is kept, and ``outcome.preview`` says what
+    it would have done."""
     recover_interrupted_runs(language)
     plugin_cls, config, secrets = check_runnable(name)
     lock = FileLock(lock_name(name))
@@ -184,31 +179,47 @@ def run_sync(
     try:
         with gc_paused():  # a large import builds many objects that live until the run ends
             return _run_locked(
-                plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language
+                plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language, dry_run
             )
     finally:
         lock.release()
 
 
 def _run_locked(
-    plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language
+    plugin_cls, config, secrets, trigger, on_log, on_progress, cancel_event, on_started, language, dry_run=False
 ) -> SyncOutcome:
     name = plugin_cls.name
     masker = Masker(v for v in secrets.values() if isinstance(v, str))
-    run_id, waits = _start_row(name, trigger, on_log, language)
+    run_id, waits = _start_row(name, trigger, on_log, language, dry_run=dry_run)
     if on_started:
         on_started(run_id)
     settings = plugin_config.effective_settings(plugin_cls, config.settings)
     ctx = SyncContext(
-        name, run_id, secrets, settings, config.state, masker, on_log, on_progress, cancel_event, language=language
+        name,
+        run_id,
+        secrets,
+        settings,
+        config.state,
+        masker,
+        on_log,
+        on_progress,
+        cancel_event,
+        language=language,
+        dry_run=dry_run,
     )
     ctx.lines.extend(waits)  # already shown live; kept in the run's log
     ctx._emit(Message("{name} {version}: sync started", name=name, version=plugin_cls.version))
+    if dry_run:
+        ctx._emit(Message("Preview (dry run): nothing will be saved."))
+    found = None
     try:
         with Heartbeat(run_id, lambda: "\n".join(ctx.lines)):
             _run_plugin_code(plugin_cls, ctx)
         ctx.check_cancelled()
-        commit(ctx, run_id, config.id, on_wait=lambda waited: _waiting(ctx, waited))
+        if dry_run:
+            found = preview(ctx, run_id, on_wait=lambda waited: _waiting(ctx, waited))
+        else:
+            commit(ctx, run_id, config.id, on_wait=lambda waited: _waiting(ctx, waited))
     except SyncCancelled:
         message = Message("Cancelled by the user; nothing was saved.")
         ctx._emit(message, "warning")
@@ -234,11 +245,14 @@ def _run_locked(
         )
         ctx._emit(message, "error")
         return _fail(ctx, run_id, message, traceback.format_exc())
-    return SyncOutcome(run_id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines)
+    return SyncOutcome(run_id, RunStatus.COMPLETED, ctx.counts, None, masker.data(ctx.metadata), ctx.lines, found)
 
 
-def _start_row(name: str, trigger: str, on_log: LogCallback | None, language: str = "en") -> tuple[int, list[str]]:
-    """The run's history row, running from now, and the log lines of any wait for the write lock."""
+def _start_row(
+    name: str, trigger: str, on_log: LogCallback | None, language: str = "en", *, dry_run: bool = False
+) -> tuple[int, list[str]]:
+    """The run's history row, running from now (marked a preview for a dry run), and the log lines of any
+    wait for the write lock."""
     waits: list[str] = []
 
     def waiting(waited: float) -> None:
@@ -248,7 +262,7 @@ def _start_row(name: str, trigger: str, on_log: LogCallback | None, language: st
             on_log(line)
 
     with write_transaction(on_wait=waiting):
-        history = SyncHistory.create(plugin_name=name, status=RunStatus.PENDING, trigger=trigger)
+        history = SyncHistory.create(plugin_name=name, status=RunStatus.PENDING, trigger=trigger, preview=dry_run)
         SyncHistory.update(status=RunStatus.RUNNING, started_at=utcnow(), updated_at=utcnow()).where(
             SyncHistory.id == history.id
         ).execute()

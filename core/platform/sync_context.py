@@ -10,8 +10,19 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from core.platform.sync_masking import Masker
-from core.plugins.base import SyncError
-from core.store.models import Client, Invoice, MoneyTransaction, Project
+from core.platform.sync_values import (  # noqa: F401 - RefusedValue and stored_raw_data: public here too
+    _CURRENCIES,
+    _TRANSACTION_TYPES,
+    RefusedValue,
+    _currency_code,
+    _entry_label,
+    _id_text,
+    _movement_label,
+    _one_line,
+    _text,
+    stored_raw_data,
+)
+from core.store.models import Client, Invoice, Project
 from core.store.states import InvoiceStatus
 from core.values.limits import (
     EARLIEST_DATE,
@@ -24,7 +35,7 @@ from core.values.limits import (
 from core.values.messages import Message, in_language, message_of
 from core.values.money import MoneyError, from_minor, to_minor
 from core.values.text import ELLIPSIS, clean_text
-from core.values.validation import ValidationError, check_currency
+from core.values.validation import ValidationError
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _date = date  # add_work_entry's keyword argument "date" hides the type there
@@ -36,16 +47,6 @@ class SyncCancelled(BaseException):
     """Raised inside a plugin at its next ctx call after the person cancelled."""
 
 
-class RefusedValue(SyncError, ValueError):
-    """A value from the plugin's source that Fakturka does not keep: too long, a date or a duration out of
-    range, a code that is not money. The sentence names the field and the record.
-
-    A SyncError, because the data is at fault and not the plugin's code: the run fails with this sentence
-    and no backtrace. A ValueError, so a plugin that catches ValueError around a ctx call (to skip one
-    record and log it) still does.
-    """
-
-
 # -- what a plugin sees --------------------------------------------------------------------
 
 
@@ -55,6 +56,23 @@ class Counts:
     created: int = 0
     updated: int = 0
     skipped: int = 0
+
+
+@dataclass
+class Preview:
+    """What a dry run would have done (``run_sync(..., dry_run=True)``); nothing of it was saved.
+
+    ``unchanged`` are records the source sent again as they are stored; ``skipped`` are records the plugin
+    left out (``ctx.skip``), ``skip_reasons`` each reason (in the run's language) with its count.
+    ``invoices_paid`` are the numbers of the invoices the run would have marked paid."""
+
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    skip_reasons: list[tuple[str, int]] = field(default_factory=list)
+    invoices_paid: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,8 +98,10 @@ class SyncContext:
         on_progress: ProgressCallback | None = None,
         cancel_event: threading.Event | None = None,
         language: str = "en",
+        dry_run: bool = False,
     ):
         self.plugin_name = plugin_name
+        self._dry_run = dry_run
         # The log is written in the language of whoever started the run (a Message is translated).
         self.language = language
         self.run_id = run_id
@@ -101,11 +121,17 @@ class SyncContext:
         # Keyed by external_id (the last word for an id wins, as for transactions); unkeyed ones by order.
         self._entries: dict[Any, dict[str, Any]] = {}
         self._deferred: list[Callable[[], Any]] = []
+        self._skips: dict[str, int] = {}  # reason -> records left out for it (ctx.skip)
 
     # -- logging, progress, cancellation --
     @property
     def source(self) -> str:
         return self.plugin_name
+
+    @property
+    def dry_run(self) -> bool:
+        """True in a preview: the run's writes are rolled back at the end (the plugin need not care)."""
+        return self._dry_run
 
     @property
     def cancelled(self) -> bool:
@@ -133,6 +159,25 @@ class SyncContext:
         self.lines.append(line)
         if self._on_log:
             self._on_log(line)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        """Say that ``count`` records of the source were left out, and why (a short phrase, e.g.
+        "not billable"). The run's log ends with each reason and its count; a preview lists them."""
+        self.check_cancelled()
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"skip count must be a whole number of records, not {count!r}")
+        if count:
+            self._skips[reason] = self._skips.get(reason, 0) + count
+
+    def _skip_summary(self) -> Message | None:
+        """The log line of the records the plugin left out, each reason with its count; None when none were."""
+        if not self._skips:
+            return None
+        reasons = Listed(
+            (Message("{reason} ({count})", reason=reason, count=count) for reason, count in self._skips.items()),
+            "; ",
+        )
+        return Message("Skipped {count}: {reasons}.", count=sum(self._skips.values()), reasons=reasons)
 
     def progress(self, done: int, total: int) -> None:
         self.check_cancelled()
@@ -290,6 +335,23 @@ class SyncContext:
         return list(Invoice.select().where(Invoice.status == InvoiceStatus.SENT))
 
 
+class Listed(Message):
+    """Messages in a row, separated by ``separator``: a list inside a sentence, each item said in the face's
+    language."""
+
+    def __new__(cls, items, separator: str = ", ") -> Listed:
+        items = tuple(items)
+        self = str.__new__(cls, separator.join(items))
+        self.msgid, self.params, self.items, self.separator = str.__str__(self), {}, items, separator
+        return self
+
+    def translated(self, lang: str) -> str:
+        return self.separator.join(in_language(item, lang) for item in self.items)
+
+    def __reduce__(self):
+        return (Listed, (self.items, self.separator))
+
+
 def _checked_movement(external_id, transaction_type: str, amount, currency, transacted_on) -> tuple[int, str, date]:
     """The amount in minor units, the currency code and the day, or ValueError naming the movement."""
     try:
@@ -359,137 +421,3 @@ def collision_note(kept: dict, other: dict) -> Message:
         other=booking_text(other),
         other_id=_id_text(other["external_id"]),
     )
-
-
-def _movement_label(external_id: Any) -> Message:
-    """How an error names a bank movement a plugin sent (repr: an id with control characters shows them escaped)."""
-    return Message("transaction {id}", id=_id_text(external_id))
-
-
-def _entry_label(external_id: str | None) -> Message:
-    """How an error names a work entry a plugin sent: by its id in the source, when it has one."""
-    return Message("work entry") if external_id is None else Message("work entry {id}", id=_id_text(external_id))
-
-
-def _id_text(external_id: Any) -> str:
-    # An id of a megabyte would make the sentence (and the run's history) a megabyte long.
-    if isinstance(external_id, str) and len(external_id) > _ID_SHOWN:
-        return f"{external_id[:_ID_SHOWN]!r}{ELLIPSIS}"
-    return repr(external_id)
-
-
-_ID_SHOWN = 80
-
-
-# Codes already checked, as a plugin writes them -> as stored: Babel's look-up once per code (an import
-# checks every movement). Only three-letter spellings are kept, so the table stays small.
-_CURRENCIES: dict[str, str] = {}
-_TRANSACTION_TYPES = MoneyTransaction.TYPES
-
-
-def _currency_code(currency: Any) -> str:
-    """An ISO 4217 code of money in capitals, or ValueError ("EURO", "", None, "XXX")."""
-    if type(currency) is not str:
-        raise ValueError(f"currency must be a code such as 'CZK' or 'EUR', not {currency!r}")
-    code = check_currency(currency)
-    if len(currency) == 3:
-        _CURRENCIES[currency] = code
-    return code
-
-
-_TEXT_FIELD = MoneyTransaction._meta.fields["description"]
-
-
-def _text(value: Any) -> str:
-    """A text column's value: "" for nothing, and what the column would make of anything else."""
-    if type(value) is str:
-        return value
-    return _TEXT_FIELD.db_value(value) if value else ""
-
-
-def _too_long(length: int, name: str, where: str) -> RefusedValue:
-    return RefusedValue(
-        Message(
-            "{where}: its {name} is {length:,} characters long; Fakturka keeps at most {most:,} in one field.",
-            where=where,
-            name=name,
-            length=length,
-            most=MAX_TEXT_LENGTH,
-        )
-    )
-
-
-def _one_line(value: str, name: str, where: str) -> str:
-    """``value`` as a one-line field keeps it: without control characters, or RefusedValue when too long."""
-    if not value.isprintable():  # false for controls, and for a few harmless marks: clean_text decides
-        value = clean_text(value)
-    if len(value) > MAX_TEXT_LENGTH:
-        raise _too_long(len(value), name, where)
-    return value
-
-
-_PLAIN_SCALARS = (int, float, bool)
-
-
-def stored_raw_data(raw_data: Any, external_id: Any) -> Any:
-    """A movement's raw_data as it is written: strings without control characters (tabs and line breaks
-    kept), or RefusedValue naming the movement when a string is too long or the nesting too deep."""
-    if type(raw_data) is dict and _plain_document(raw_data):
-        return raw_data
-    return _clean_document(raw_data, _movement_label(external_id))
-
-
-def _plain_document(raw_data: dict) -> bool:
-    """Whether raw_data can be stored as it is: plain keys, and short printable strings, numbers or None.
-
-    The usual document passes on this quick look (its keys are the same few names in every movement:
-    a set remembers them); any other one is walked by :func:`_clean_document`.
-    """
-    if not raw_data.keys() <= _PLAIN_KEYS and not _plain_keys(raw_data):
-        return False
-    for value in raw_data.values():
-        if type(value) is str:
-            if len(value) > MAX_TEXT_LENGTH or not value.isprintable():
-                return False
-        elif value is not None and type(value) not in _PLAIN_SCALARS:
-            return False
-    return True
-
-
-_PLAIN_KEYS: set[Any] = set()  # raw_data keys seen to be short printable strings
-
-
-def _plain_keys(raw_data: dict) -> bool:
-    for key in raw_data:
-        if type(key) is not str or len(key) > MAX_TEXT_LENGTH or not key.isprintable():
-            return False
-    if len(_PLAIN_KEYS) < 10_000:  # a plugin that makes up keys per movement gains nothing: stop growing
-        _PLAIN_KEYS.update(raw_data)
-    return True
-
-
-_MAX_DEPTH = 64  # nesting of a raw_data document (a bank's record is a few levels deep)
-
-
-def _clean_document(value: Any, where: str, path: str = "raw_data", depth: int = 0) -> Any:
-    """raw_data as stored: every string (keys too) without control characters, at most the longest text.
-
-    Line breaks and tabs stay: the document is kept as the source wrote it (and JSON escapes them).
-    """
-    if depth > _MAX_DEPTH:
-        raise RefusedValue(
-            Message("{where}: its raw_data is nested more than {most} levels deep.", where=where, most=_MAX_DEPTH)
-        )
-    if isinstance(value, str):
-        value = clean_text(value, multiline=True)
-        if len(value) > MAX_TEXT_LENGTH:
-            raise _too_long(len(value), path, where)
-        return value
-    if isinstance(value, dict):
-        return {
-            _clean_document(key, where, path, depth): _clean_document(item, where, f"{path}[{key!r}]", depth + 1)
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_clean_document(item, where, f"{path}[{index}]", depth + 1) for index, item in enumerate(value)]
-    return value

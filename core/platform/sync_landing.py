@@ -9,6 +9,7 @@ from typing import Any, Callable, Collection, Iterable
 from core.platform.sync_context import (
     BOOKED_FACTS,
     ApplyResult,
+    Preview,
     SyncContext,
     _entry_label,
     collision_id,
@@ -20,10 +21,10 @@ from core.store.audit import audit_context, insert_stored_rows
 from core.store.base import json_text
 from core.store.bulk import audited_bulk_update_ids
 from core.store.db import db
-from core.store.models import MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
-from core.store.states import RunStatus
+from core.store.models import Invoice, MoneyTransaction, PluginConfiguration, Project, SyncHistory, WorkEntry
+from core.store.states import InvoiceStatus, RunStatus
 from core.store.write_lock import write_transaction
-from core.values.messages import Message
+from core.values.messages import Message, in_language
 from core.values.timeutil import utcnow
 
 TX_INSERTED = (
@@ -64,7 +65,7 @@ def match_new_payments(ctx: SyncContext, result: ApplyResult) -> None:
     report = match_transactions(ids)
     for line in report.lines():
         ctx._emit(line)
-    if report.paid_invoices:
+    if report.paid_invoices and not ctx.dry_run:  # a preview says "Would mark paid" once it has rolled back
         ctx._emit(Message("Invoices now paid: {numbers}", numbers=", ".join(report.paid_invoices)))
     if report.matched or report.review:
         ctx.metadata["matched"] = len(report.matched)
@@ -316,16 +317,24 @@ def _apply_entries(ctx: SyncContext) -> None:
     ctx.counts.skipped += len(updates) - len(changed)
 
 
+def _land(ctx: SyncContext) -> None:
+    """Everything the run collected, then the after-apply hooks; inside the commit's transaction."""
+    result = ApplyResult()
+    _apply_transactions(ctx, result)
+    _apply_entries(ctx)
+    for write in ctx._deferred:
+        write()
+    for hook in AFTER_APPLY:
+        hook(ctx, result)
+    summary = ctx._skip_summary()
+    if summary is not None:
+        ctx._emit(summary)
+
+
 def commit(ctx: SyncContext, run_id: int, config_id: int, on_wait: Callable[[float], None] | None = None) -> None:
     """Land the run: one transaction, begun when the write lock is free (``on_wait`` hears the wait)."""
-    result = ApplyResult()
     with write_transaction(on_wait=on_wait), audit_context(ctx.plugin_name, run_id):
-        _apply_transactions(ctx, result)
-        _apply_entries(ctx)
-        for write in ctx._deferred:
-            write()
-        for hook in AFTER_APPLY:
-            hook(ctx, result)
+        _land(ctx)
         counts = ctx.counts
         ctx._emit(
             Message(
@@ -342,14 +351,83 @@ def commit(ctx: SyncContext, run_id: int, config_id: int, on_wait: Callable[[flo
         if config.state != state:
             config.state = state
             config.save()
-        SyncHistory.update(
-            status=RunStatus.COMPLETED,
-            completed_at=utcnow(),
-            updated_at=utcnow(),
-            records_processed=counts.processed,
-            records_created=counts.created,
-            records_updated=counts.updated,
-            records_skipped=counts.skipped,
-            metadata=ctx._masker.data(ctx.metadata),
-            log="\n".join(ctx.lines),
-        ).where(SyncHistory.id == run_id).execute()
+        _complete_row(ctx, run_id, ctx.metadata)
+
+
+class _RolledBack(Exception):
+    """Raised at the end of a preview's transaction so that it rolls back; carries what was learnt."""
+
+    def __init__(self, paid: list[str]):
+        super().__init__("preview: rolled back")
+        self.paid = paid
+
+
+def _paid_invoices() -> dict[int, str]:
+    """Paid invoices, id -> number (a preview compares them before and after landing)."""
+    query = Invoice.select(Invoice.id, Invoice.number).where(Invoice.status == InvoiceStatus.PAID)
+    return dict(query.tuples())
+
+
+def preview(ctx: SyncContext, run_id: int, on_wait: Callable[[float], None] | None = None) -> Preview:
+    """Land the run exactly as :func:`commit` would (counts, matching, hooks), then roll all of it back and
+    record the run as a preview: only its history row is written. Returns what it would have done."""
+    try:
+        with write_transaction(on_wait=on_wait), audit_context(ctx.plugin_name, run_id):
+            paid_before = _paid_invoices()
+            _land(ctx)
+            paid = [number for id_, number in sorted(_paid_invoices().items()) if id_ not in paid_before]
+            raise _RolledBack(paid)
+    except _RolledBack as rolled_back:
+        paid = rolled_back.paid
+    counts = ctx.counts
+    result = Preview(
+        processed=counts.processed,
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.skipped,
+        skipped=sum(ctx._skips.values()),
+        skip_reasons=[(in_language(reason, ctx.language), count) for reason, count in ctx._skips.items()],
+        invoices_paid=paid,
+    )
+    # Short lines: the Plugins screen's log panel is about 60 characters wide at 80 columns.
+    ctx._emit(Message("Preview: nothing was saved."))
+    ctx._emit(
+        Message(
+            "Would create {created}, update {updated}; {unchanged} unchanged, {skipped} skipped.",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            skipped=result.skipped,
+        )
+    )
+    if paid:
+        ctx._emit(Message("Would mark paid: {numbers}", numbers=", ".join(paid)))
+    else:
+        ctx._emit(Message("It would mark no invoice paid."))
+    with write_transaction(on_wait=on_wait):
+        _complete_row(ctx, run_id, {**ctx.metadata, "preview": _preview_metadata(result)})
+    return result
+
+
+def _complete_row(ctx: SyncContext, run_id: int, metadata: dict) -> None:
+    """The run's history row, completed: its counts, metadata (secrets masked) and log."""
+    counts = ctx.counts
+    SyncHistory.update(
+        status=RunStatus.COMPLETED,
+        completed_at=utcnow(),
+        updated_at=utcnow(),
+        records_processed=counts.processed,
+        records_created=counts.created,
+        records_updated=counts.updated,
+        records_skipped=counts.skipped,
+        metadata=ctx._masker.data(metadata),
+        log="\n".join(ctx.lines),
+    ).where(SyncHistory.id == run_id).execute()
+
+
+def _preview_metadata(result: Preview) -> dict:
+    """What a preview would have done, kept with its run (the counts are the row's own columns)."""
+    found: dict[str, Any] = {"skipped": result.skipped, "invoices_paid": result.invoices_paid}
+    if result.skip_reasons:
+        found["skip_reasons"] = dict(result.skip_reasons)
+    return found

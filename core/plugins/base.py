@@ -43,6 +43,11 @@ class Field:
     required: bool = False
     help: str = ""
     choices: tuple[str, ...] = dc_field(default_factory=tuple)
+    # Expiry, for a warning 14 days ahead (dashboard, `fakturka run-due -v`): a secret that stops working
+    # this many days after it is entered (a bank token), and/or a date field holding the day the secret
+    # named here expires (the person may know it better).
+    expires_after_days: int | None = None
+    expiry_of: str = ""
 
     @property
     def secret(self) -> bool:

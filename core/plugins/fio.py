@@ -65,13 +65,20 @@ COLUMN_NAMES = {
 
 class FioPlugin(Plugin):
     name = "fio"
-    version = "1.1.0"
+    version = "1.2.0"
     fields = [
         Secret(
             "token",
             "API token",
             required=True,
             help="Create a read-only token in Fio internet banking (Settings -> API). It is valid 180 days.",
+            expires_after_days=180,
+        ),
+        Date(
+            "token_expires",
+            "Token valid until",
+            expiry_of="token",
+            help="The day the token stops working, as Fio showed it; empty: 180 days from when you entered it.",
         ),
         Date(
             "start_date",

@@ -336,6 +336,7 @@ def _read_files(
             if not folder:
                 raise
             skipped.append(path.name)
+            ctx.skip(Message("file {file} is not a statement", file=path.name))
             reason = Trimmed(message_of(exc), NOTHING_IMPORTED, ".")
             ctx.log(
                 Message("Skipped, not a statement: {reason} The folder's other files are read.", reason=reason),
@@ -375,6 +376,8 @@ def _log_file(ctx, result: FileResult) -> None:
     for warning in result.warnings:
         ctx.log(warning, "warning")
     ctx.log(_file_line(result))
+    ctx.skip(Message("entry not booked (pending or information; Include pending entries is off)"), result.pending)
+    ctx.skip(Message("zero amount"), result.ignored)
 
 
 def _file_line(result: FileResult) -> Message:

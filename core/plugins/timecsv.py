@@ -144,6 +144,7 @@ class TimeCsvImport(Plugin):
         for number, row in enumerate(rows, start=2):
             ctx.progress(number - 1, len(rows))
             if ctx.settings.get("billable_only") and _column(row, "Billable").lower() not in ("yes", "true", "1"):
+                ctx.skip(Message("not billable (Only billable rows is on)"))
                 continue
             client_name, project_name = _column(row, "Client"), _column(row, "Project")
             project = projects.get(f"{client_name} / {project_name}".casefold())
@@ -152,6 +153,7 @@ class TimeCsvImport(Plugin):
             project = project or default
             if project is None:
                 skipped += 1
+                ctx.skip(Message("no project {client} / {project}", client=client_name, project=project_name))
                 ctx.log(
                     Message(
                         "Row {row}: no project {client} / {project}; skipped",
@@ -170,6 +172,7 @@ class TimeCsvImport(Plugin):
                     Message("{file}, row {row}: {problem}.", file=path.name, row=number, problem=message_of(exc))
                 ) from None
             if minutes <= 0:
+                ctx.skip(Message("no time (a duration of zero)"))
                 continue
             key = "|".join(
                 [

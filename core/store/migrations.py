@@ -323,8 +323,42 @@ V8 = [
 ]
 
 
+# Version 9: recurring work and scheduled runs (issue 17). The recurring_rules table of version 2 was never
+# written by any version; it is made again with what a rule now holds. Its ids are never reused
+# (AUTOINCREMENT): the records a rule creates carry its id in their external_id ("rule:<id>:<date>").
+V9 = [
+    'DROP TABLE "recurring_rules"',
+    """CREATE TABLE "recurring_rules" (
+        "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "name" VARCHAR(255) NOT NULL,
+        "creates" VARCHAR(255) NOT NULL CHECK ("creates" = 'work' OR "creates" = 'income' OR "creates" = 'expense'),
+        "project_id" INTEGER REFERENCES "projects" ("id"),
+        "amount" INTEGER NOT NULL CHECK ("amount" >= 0),
+        "currency" VARCHAR(255) NOT NULL,
+        "counterparty" TEXT NOT NULL DEFAULT '',
+        "description" TEXT NOT NULL DEFAULT '',
+        "cadence" VARCHAR(255) NOT NULL CHECK ("cadence" = 'weekly' OR "cadence" = 'monthly' OR "cadence" = 'yearly'),
+        "day" INTEGER NOT NULL,
+        "month" INTEGER,
+        "start_on" DATE NOT NULL,
+        "end_on" DATE,
+        "enabled" INTEGER NOT NULL DEFAULT 1,
+        "invoice" VARCHAR(255) NOT NULL DEFAULT '' CHECK ("invoice" = '' OR "invoice" = 'draft' OR "invoice" = 'sent'),
+        "next_on" DATE,
+        "last_on" DATE)""",
+    'CREATE INDEX "recurring_rules_project_id" ON "recurring_rules" ("project_id")',
+    # A preview (a dry run) is a run that wrote nothing; its history row says so.
+    """ALTER TABLE "sync_histories" ADD COLUMN "preview" INTEGER NOT NULL DEFAULT 0""",
+    # A plugin's schedule ({"every": "daily"|"weekly", "at": "HH:MM", "weekday": 0-6}; {} is off) and the
+    # day each of its secrets was last entered ({"token": "2026-12-06"}), for expiry warnings.
+    """ALTER TABLE "plugin_configurations" ADD COLUMN "schedule" TEXT NOT NULL DEFAULT '{}'""",
+    """ALTER TABLE "plugin_configurations" ADD COLUMN "secrets_entered" TEXT NOT NULL DEFAULT '{}'""",
+]
+
+
 Migration = list[str] | Callable[[Database], None]
-MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7, V8]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7, V8, V9]
 LATEST = len(MIGRATIONS)
 
 

@@ -58,6 +58,8 @@ class PluginConfiguration(Timestamped):
     credentials = BlobField(null=True)  # AES-256-GCM blob, see core.platform.credentials
     settings = JSONField(default=dict)
     state = JSONField(default=dict)  # incremental-sync cursor, saved only on success
+    schedule = JSONField(default=dict)  # core.automation.schedule: {} is off
+    secrets_entered = JSONField(default=dict)  # secret key -> ISO day it was last entered (expiry warnings)
 
     redacted_fields = frozenset({"credentials"})
 
@@ -83,6 +85,7 @@ class SyncHistory(BaseModel):
     metadata = JSONField(default=dict)
     log = TextField(default="")
     trigger = CharField(default="cli")
+    preview = BooleanField(default=False)  # a dry run: it showed what it would do and wrote nothing
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -233,20 +236,25 @@ class WorkEntry(Timestamped):
 
 
 class RecurringRule(Timestamped):
-    id = AutoField()
+    """A rule that creates a record per occurrence (core.automation.rules)."""
+
+    id = AutoField()  # AUTOINCREMENT in the schema: never reused, the rule's records carry it
     name = CharField()
-    project = ForeignKeyField(Project, backref="recurring_rules", index=True)
-    kind = CharField(default="time")  # time | fixed
-    frequency = CharField(default="weekly")  # weekly | monthly
-    interval = IntegerField(default=1)
-    minutes = IntegerField(null=True)
-    fixed_amount = IntegerField(null=True)
+    creates = CharField()  # work | income | expense
+    project = ForeignKeyField(Project, backref="recurring_rules", index=True, null=True)  # for work
+    amount = IntegerField()  # minor units, 0 or more (0: occurrences are skipped)
+    currency = CharField()
+    counterparty = TextField(default="")
     description = TextField(default="")
+    cadence = CharField()  # weekly | monthly | yearly
+    day = IntegerField()  # weekly: 0 (Monday) to 6; monthly and yearly: day of the month
+    month = IntegerField(null=True)  # yearly only
     start_on = DateField()
     end_on = DateField(null=True)
-    next_on = DateField(null=True)
-    active = BooleanField(default=True)
-    settings = JSONField(default=dict)
+    enabled = BooleanField(default=True)
+    invoice = CharField(default="")  # "", "draft" or "sent": a work rule can issue the period's invoice
+    next_on = DateField(null=True)  # the first occurrence not handled yet
+    last_on = DateField(null=True)  # the last occurrence handled (created or skipped)
 
     class Meta:
         table_name = "recurring_rules"

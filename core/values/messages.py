@@ -45,12 +45,34 @@ class Message(str):
         if not self.params:
             return translation
         params = {
-            key: value.translated(lang) if isinstance(value, Message) else value for key, value in self.params.items()
+            key: value.translated(lang) if isinstance(value, (Message, Amount)) else value
+            for key, value in self.params.items()
         }
         try:
             return translation.format(**params)
         except (KeyError, IndexError, ValueError):  # a translation naming a parameter the code does not pass
             return str.__str__(self)
+
+
+class Amount:
+    """An amount of money in a Message, written as each language writes it ("CZK 1,234.50", "1 234,50 Kč")."""
+
+    def __init__(self, minor: int, currency: str):
+        self.minor, self.currency = minor, currency
+
+    def __format__(self, spec: str) -> str:  # the English sentence
+        return self.translated("en")
+
+    def __repr__(self) -> str:
+        return f"Amount({self.minor}, {self.currency!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Amount) and (self.minor, self.currency) == (other.minor, other.currency)
+
+    def translated(self, lang: str) -> str:
+        from core.values import i18n  # imported late, as in Message.translated
+
+        return i18n.format_money(self.minor, self.currency, lang)
 
 
 def _rebuild(msgid: str, params: dict[str, Any]) -> Message:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
@@ -12,13 +12,14 @@ from core.billing.clients import project_label
 from core.billing.reports import Dashboard, dashboard
 from core.billing.timesheet import running_timer
 from core.values.dates import format_minutes
-from tui.i18n import _, money
+from tui.i18n import _, money, said
 from tui.screens.base import SectionScreen
 from tui.widgets.shown import CELL, markup, shown
 
 MIN_BAR = 4
 # The chart card's frame and the dashboard's: padding 1 each side, the card's border and padding, a scrollbar.
 CHART_FRAME = 9
+REMINDERS_DELAY_SECONDS = 0.3
 MONTH_MSGIDS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -72,6 +73,7 @@ class DashboardScreen(SectionScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
 
     chart_index = 0
+    _reminders_shown = False
     _chart_size: tuple[int, int] = (0, 0)
 
     def body(self) -> ComposeResult:
@@ -80,6 +82,7 @@ class DashboardScreen(SectionScreen):
             with Grid(id="cards"):
                 for card in ("week", "month", "unbilled", "outstanding", "overdue", "received"):
                     yield Static(id=f"card-{card}", classes="card")
+            yield Static(id="reminders", classes="card wide")
             yield Static(id="timer-card", classes="card wide")
             yield Static(id="chart", classes="card wide")
 
@@ -106,6 +109,35 @@ class DashboardScreen(SectionScreen):
     def action_refresh(self) -> None:
         self.refresh_data()
 
+    @work(thread=True, exit_on_error=False, group="reminders")
+    def _read_reminders(self) -> None:
+        """What needs the person, read in a thread: a few queries (the oldest overdue invoices, movements to
+        review, failed syncs, expiring secrets) that must not hold up the figures or a key."""
+        from core.automation.reminders import read_reminders  # its imports stay out of start-up
+
+        found = read_reminders()
+        if self.app.is_running:
+            self.app.call_from_thread(self._show_reminders, found)
+
+    def _show_reminders(self, found: list) -> None:
+        """Each reminder in the app's language, with what to do about it, dimmed."""
+        if not self.query("#reminders"):
+            return  # being composed again meanwhile: it reads them once mounted
+        card = self.query_one("#reminders", Static)
+        card.set_class(bool(found), "attention")
+        title = f"[b]{_('Reminders')}[/b]"
+        if not found:
+            card.update(f"{title}\n{_('Nothing needs you.')}")
+            return
+        lines, values = [title], {}
+        for i, reminder in enumerate(found):
+            values[f"text{i}"] = said(reminder.text)
+            lines.append(f"• $text{i}")
+            if reminder.fix:
+                values[f"fix{i}"] = said(reminder.fix)
+                lines.append(f"[dim]$fix{i}[/dim]")
+        card.update(markup("\n".join(lines), **values))
+
     def refresh_data(self) -> None:
         if not self.query("#card-week"):
             return  # being composed (a rebuild, a language switch): it reads its figures once mounted
@@ -126,6 +158,11 @@ class DashboardScreen(SectionScreen):
         self.query_one("#card-received", Static).update(
             f"[b]{_('Received this year')}[/b]\n{_amounts(data.received_this_year)}"
         )
+        if self._reminders_shown:
+            self._read_reminders()
+        else:  # at start-up: once the figures have painted (the reader's imports and queries would slow that)
+            self._reminders_shown = True
+            self.set_timer(REMINDERS_DELAY_SECONDS, self._read_reminders)
         timer = running_timer()
         text = (
             f"⏱ {project_label(timer.project)} · {timer.description or ''} · {_('since')} {timer.started_at:%H:%M} UTC"

@@ -11,6 +11,7 @@ from core.platform.history import format_changes_many, get_run, history_query, r
 from core.store.states import RunStatus
 from tui.i18n import _
 from tui.screens.base import SectionScreen
+from tui.sync_session import status_text
 from tui.widgets.detail import DetailScreen
 from tui.widgets.paged_table import Col, PagedTable
 from tui.widgets.shown import log_lines, markup, plain, plain_lines, shown
@@ -23,6 +24,12 @@ def _when(ts) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else "—"
 
 
+def status_cell(run):
+    """A run's status for the list: a failed run in red, a preview (a dry run, which saved nothing) as such."""
+    text = status_text(run)
+    return styled(text, "bold red") if run.status == RunStatus.FAILED else text
+
+
 class RunDetailScreen(DetailScreen):
     def __init__(self, run):
         super().__init__()
@@ -31,7 +38,10 @@ class RunDetailScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         r = self.run
         with Vertical(classes="dialog detail-dialog"):
-            yield Static(plain(f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}"), classes="dialog-title")
+            title = f"{_('Sync run')} {r.id} · {r.plugin_name} · {_(r.status)}"
+            if r.preview:
+                title += " · " + _("preview: nothing was saved")
+            yield Static(plain(title), classes="dialog-title")
             with VerticalScroll():
                 duration = run_duration(r) or "—"
                 yield Static(
@@ -110,7 +120,7 @@ class HistoryScreen(SectionScreen):
     def fetch(self, offset: int, limit: int):
         rows = []
         for r in history_query().limit(limit).offset(offset):
-            status = styled(_(r.status), "bold red") if r.status == RunStatus.FAILED else _(r.status)
+            status = status_cell(r)
             rows.append(
                 (
                     r.id,

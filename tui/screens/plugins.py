@@ -1,4 +1,7 @@
-"""Plugins: list, enable/disable, configuration form generated from fields, sync with a live log."""
+"""Plugins: list, enable/disable, configuration form generated from fields, sync with a live log.
+
+A preview (``v``: a dry run, core.platform.sync.run_sync(dry_run=True)) shows in the same log and saves nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Log, ProgressBar, Static
 
+from core.automation.rules import WEEKDAYS
+from core.automation.schedule import get_schedule, next_moment, parse_schedule, set_schedule
 from core.platform import plugin_config
 from core.plugins import UnknownPlugin, get_plugin
 from core.store.states import RunStatus
 from tui.i18n import _, said
 from tui.screens.base import SectionScreen
-from tui.sync_session import SyncFinished, SyncLog, SyncProgress, SyncSession, listen, stop_listening
+from tui.sync_session import (
+    SyncFinished,
+    SyncLog,
+    SyncProgress,
+    SyncSession,
+    listen,
+    start_preview,
+    status_text,
+    stop_listening,
+)
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.shown import log_lines, plain
@@ -27,6 +41,9 @@ KIND_TO_FORM = {
     "bool": "bool",
     "path": "text",
 }
+
+
+WEEKDAY_MSGIDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def idle_hint() -> str:
@@ -70,7 +87,9 @@ class PluginsScreen(SectionScreen):
         Binding("space", "toggle_enabled", "Enable/disable"),
         Binding("e", "configure", "Configure"),
         Binding("r", "sync", "Sync now"),
-        Binding("x", "cancel_sync", "Cancel sync"),
+        Binding("x", "cancel_sync", "Cancel sync"),  # in the footer only while a sync runs (check_action)
+        Binding("v", "preview", "Preview"),
+        Binding("w", "schedule", "Schedule"),
         Binding("l", "clear_log", "Clear log", show=False),
     ]
 
@@ -102,6 +121,7 @@ class PluginsScreen(SectionScreen):
         self.query_one("#plugin-list").focus()
         self._shown_lines = 0
         self._shown_session: SyncSession | None = None
+        self._cancel_offered = False  # whether the footer shows "Cancel sync" (check_action)
         listen(self)  # first: a line logged from now on arrives as a message, and show() covers the rest
         if self.app.current_sync is None:
             self.query_one("#sync-log", Log).write_line(idle_hint())
@@ -134,7 +154,7 @@ class PluginsScreen(SectionScreen):
                         if s.secrets_unreadable  # the whole reason: fakturka plugins
                         else (_("missing") + ": " + ", ".join(s.missing) if s.missing else _("no")),
                         last.started_at.strftime("%Y-%m-%d %H:%M") if last and last.started_at else "—",
-                        _(last.status) if last else "—",
+                        status_text(last) if last else "—",
                     ],
                 )
             )
@@ -184,10 +204,61 @@ class PluginsScreen(SectionScreen):
             FormScreen(_("Configure {name}").format(name=name), plugin_form_fields(name), submit), saved
         )
 
+    def action_schedule(self) -> None:
+        """When the selected plugin syncs by itself (run by the app and `fakturka run-due`)."""
+        name = self.selected()
+        if name is None or not self._usable(name):
+            return
+        current = get_schedule(name)
+        fields = [
+            FormField(
+                "every",
+                _("Sync by itself"),
+                "choice",
+                current.every,
+                options=[(_("never"), "off"), (_("daily"), "daily"), (_("weekly"), "weekly")],
+                help=_("Run by the app while it is open, and by 'fakturka run-due' from cron or a systemd timer."),
+            ),
+            FormField("at", _("At (HH:MM)"), "text", current.at.strftime("%H:%M"), help=_("Your local time.")),
+            FormField(
+                "weekday",
+                _("On (weekly)"),
+                "choice",
+                WEEKDAYS[current.weekday],
+                options=[(_(day), key) for day, key in zip(WEEKDAY_MSGIDS, WEEKDAYS, strict=True)],
+            ),
+        ]
+
+        def submit(values: dict):
+            return set_schedule(name, parse_schedule(values["every"], values["at"], values["weekday"]))
+
+        def saved(schedule) -> None:
+            if schedule is None:
+                return
+            upcoming = next_moment(schedule)
+            if upcoming is None:
+                self.notify(_("{name} syncs only when you start it.").format(name=name))
+            else:
+                self.notify(
+                    _("{name} syncs by itself: {when}; next at {next}.").format(
+                        name=name, when=said(schedule.text()), next=upcoming.strftime("%Y-%m-%d %H:%M")
+                    )
+                )
+
+        self.app.push_screen(FormScreen(_("Schedule of {name}").format(name=name), fields, submit), saved)
+
     def action_sync(self) -> None:
         name = self.selected()
         if name is not None and self._usable(name):
             session = self.app.start_sync(name)
+            if session is not None:
+                self.show(session)
+
+    def action_preview(self) -> None:
+        """Run the selected plugin as a preview (a dry run): its log here, ending with what it would do."""
+        name = self.selected()
+        if name is not None and self._usable(name):
+            session = start_preview(self.app, name)
             if session is not None:
                 self.show(session)
 
@@ -196,6 +267,17 @@ class PluginsScreen(SectionScreen):
         if session and not session.finished:
             session.cancel.set()
             self.notify(_("Cancelling {name}…").format(name=session.plugin_name))
+
+    def _syncing(self) -> bool:
+        session = self.app.current_sync
+        return session is not None and not session.finished
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "Cancel sync" is offered while there is a sync to cancel: at 80 columns the footer has no room
+        # for every key, and an idle one leaves it to "Preview".
+        if action == "cancel_sync":
+            return self._syncing()
+        return super().check_action(action, parameters)
 
     def action_clear_log(self) -> None:
         self.query_one("#sync-log", Log).clear()
@@ -230,12 +312,16 @@ class PluginsScreen(SectionScreen):
             self._show_head(session)
 
     def _show_head(self, session: SyncSession) -> None:
+        if self._syncing() != self._cancel_offered:
+            self._cancel_offered = not self._cancel_offered
+            self.refresh_bindings()  # the footer's "Cancel sync" comes and goes with the run
         bar = self.query_one("#sync-progress", ProgressBar)
         if session.total:
             bar.update(total=session.total, progress=session.done)
         elif session.finished:
             bar.update(total=1, progress=1 if session.status == RunStatus.COMPLETED else 0)
         bar.display = session.total > 0 or session.status == RunStatus.COMPLETED
-        title = f"{_('Sync log')}: {session.plugin_name} · {_(session.status)}"
+        head = _("Preview") if session.dry_run else _("Sync log")
+        title = f"{head}: {session.plugin_name} · {_(session.status)}"
         self.query_one("#sync-title", Label).update(plain(title))
         self.query_one("#sync-counts", Static).update(session.counts)

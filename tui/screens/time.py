@@ -161,7 +161,7 @@ class TimeScreen(SectionScreen):
                         time_text,
                         money(amount, e.project.client.currency),
                         _(timesheet.entry_billing_state(e)),
-                        e.description,
+                        ("↻ " if e.source == "recurring" else "") + e.description,  # made by a recurring rule
                     ],
                 )
             )
