@@ -69,3 +69,20 @@ async def test_nothing_due_says_nothing(database, soon):
         await pilot.pause()
         assert not any("Recurring" in n for n in notifications(app))
         assert SyncHistory.select().count() == 0
+
+
+async def test_enabling_a_rule_on_the_recurring_screen_creates_what_it_missed_at_once(database):
+    # No start-up delay patched: the default round is seconds away, so only the key can explain it.
+    project = add_project(add_client(name="Acme s.r.o.", currency="CZK"), name="Retainer")
+    rule = add_rule(name="Retainer", project=project, amount="1000", cadence="monthly", on="1", start_on="2026-01-01")
+    from core.automation.rules import set_enabled
+
+    set_enabled(rule, False)
+    app = FakturkaApp(db_path=Path(database), first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: WorkEntry.select().where(WorkEntry.source == "recurring").count() > 0, 5)
+        months = (date.today().year - 2026) * 12 + date.today().month
+        assert WorkEntry.select().where(WorkEntry.source == "recurring").count() == months

@@ -216,6 +216,10 @@ class FakturkaApp(App):
         if self._still_running() and self.current_sync is None:  # the person's own sync first; next time
             self._due_worker()
 
+    def run_due_now(self) -> None:
+        """Run what is due now (a rule was just saved or enabled), not at the next round."""
+        self._run_due()
+
     @work(thread=True, exit_on_error=False, group="due")  # not exclusive: run-due's own lock keeps it to one
     def _due_worker(self) -> None:
         from core.automation.due import run_due

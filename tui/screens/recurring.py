@@ -7,6 +7,7 @@ what the rule creates: a project and the invoice for work, a currency and a coun
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from textual.app import ComposeResult
@@ -322,6 +323,8 @@ class RecurringScreen(SectionScreen):
         due = svc.next_due(rule)
         self.notify(_("Saved; next due {day}.").format(day=day(due)) if due else _("Saved; the rule has ended."))
         self.refresh_data()
+        if rule.enabled and due is not None and due <= date.today():
+            self.app.run_due_now()  # its occurrences up to today: now, not at the next round in a few minutes
 
     def action_toggle_enabled(self) -> None:
         rule = self._selected()
@@ -330,6 +333,7 @@ class RecurringScreen(SectionScreen):
         rule = svc.set_enabled(rule, not rule.enabled)
         if rule.enabled:
             self.notify(_("{name} enabled; what it missed is created at the next run.").format(name=rule.name))
+            self.app.run_due_now()
         else:
             self.notify(_("{name} disabled; it creates nothing until enabled again.").format(name=rule.name))
         self.refresh_data()
