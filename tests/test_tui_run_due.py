@@ -86,3 +86,34 @@ async def test_enabling_a_rule_on_the_recurring_screen_creates_what_it_missed_at
         await wait_for(pilot, lambda: WorkEntry.select().where(WorkEntry.source == "recurring").count() > 0, 5)
         months = (date.today().year - 2026) * 12 + date.today().month
         assert WorkEntry.select().where(WorkEntry.source == "recurring").count() == months
+
+
+async def test_a_failed_scheduled_sync_shows_on_the_dashboard(database):
+    from datetime import datetime
+
+    from core.automation.due import run_due
+    from core.automation.schedule import Schedule, set_schedule
+    from core.platform import plugin_config
+    from core.plugins import use_plugins
+    from core.plugins.base import Plugin, SyncError
+
+    class Bank(Plugin):
+        name = "bank"
+        version = "1.0.0"
+
+        def sync(self, ctx):
+            raise SyncError("the bank refused the token")
+
+    use_plugins([Bank])
+    try:
+        plugin_config.set_enabled("bank", True)
+        moment = (datetime.now() - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+        set_schedule("bank", Schedule("daily", moment))
+        assert len(run_due().failures) == 1  # as cron would have run it
+        app = FakturkaApp(db_path=Path(database), first_start_prompt=False)
+        async with app.run_test(size=SIZE) as pilot:
+            card = lambda: str(app.screen.query_one("#reminders").render())  # noqa: E731
+            await wait_for(pilot, lambda: "The last sync of bank failed: the bank refused the token" in card(), 10)
+            assert "Sync history (h)" in card()  # and what to do about it
+    finally:
+        use_plugins(None)
