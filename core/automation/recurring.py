@@ -25,7 +25,7 @@ from core.store.db import describe_database_error
 from core.store.models import MoneyTransaction, RecurringRule, SyncHistory, WorkEntry
 from core.store.states import RunStatus
 from core.store.write_lock import write_transaction
-from core.values.messages import Message, in_language, message_of
+from core.values.messages import Amount, Message, in_language, message_of
 from core.values.money import from_minor
 from core.values.timeutil import utcnow
 
@@ -140,12 +140,11 @@ def _handle(rule_id: int, today: date, outcome: RecurringOutcome, say) -> None:
             created += 1
             say(
                 Message(
-                    "{rule}: {day} created ({what}, {amount} {currency})",
+                    "{rule}: {day} created ({what}, {amount})",
                     rule=rule.name,
                     day=day.isoformat(),
                     what=CREATED_WHAT[rule.creates],
-                    amount=from_minor(rule.amount, rule.currency),
-                    currency=rule.currency,
+                    amount=Amount(rule.amount, rule.currency),
                 )
             )
             if rule.creates == "work" and rule.invoice:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from peewee import JOIN
 
+from core.automation.rules import rules_query
 from core.store.models import Client, Project, RecurringRule
 
 
@@ -15,10 +16,10 @@ def rules_page(offset: int, limit: int) -> list[RecurringRule]:
     """One page of the rules in the order ``rules_query`` gives (name, then id), each with its project
     and the project's client read in the same query (a list shows the project of every rule)."""
     query = (
-        RecurringRule.select(RecurringRule, Project, Client)
+        rules_query()
+        .select_extend(Project, Client)
         .join(Project, JOIN.LEFT_OUTER)
         .join(Client, JOIN.LEFT_OUTER)
-        .order_by(RecurringRule.name, RecurringRule.id)
         .limit(limit)
         .offset(offset)
     )
