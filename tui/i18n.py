@@ -46,6 +46,14 @@ def day(d) -> str:
     return i18n.format_date(d, _language) if d else ""
 
 
+WEEKDAY_MSGIDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday(index: int) -> str:
+    """A weekday's name (0 is Monday) in the current language."""
+    return _(WEEKDAY_MSGIDS[index]) if 0 <= index < len(WEEKDAY_MSGIDS) else str(index)
+
+
 def pgettext(context: str, message: str) -> str:
     """A translation in a context (an audit source, a table name): the message itself when the catalog lacks it."""
     return i18n.pgettext(_language, context, message)

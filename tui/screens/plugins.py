@@ -15,7 +15,7 @@ from core.automation.schedule import get_schedule, next_moment, parse_schedule, 
 from core.platform import plugin_config
 from core.plugins import UnknownPlugin, get_plugin
 from core.store.states import RunStatus
-from tui.i18n import _, said
+from tui.i18n import _, said, weekday
 from tui.screens.base import SectionScreen
 from tui.sync_session import (
     SyncFinished,
@@ -41,9 +41,6 @@ KIND_TO_FORM = {
     "bool": "bool",
     "path": "text",
 }
-
-
-WEEKDAY_MSGIDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def idle_hint() -> str:
@@ -225,7 +222,7 @@ class PluginsScreen(SectionScreen):
                 _("On (weekly)"),
                 "choice",
                 WEEKDAYS[current.weekday],
-                options=[(_(day), key) for day, key in zip(WEEKDAY_MSGIDS, WEEKDAYS, strict=True)],
+                options=[(weekday(index), key) for index, key in enumerate(WEEKDAYS)],
             ),
         ]
 

@@ -20,7 +20,7 @@ from core.automation.recurring import rule_records
 from core.automation.views import get_rule, rules_page
 from core.billing.clients import list_projects, project_label
 from core.values.money import from_minor
-from tui.i18n import _, day, money
+from tui.i18n import _, day, money, weekday
 from tui.screens.base import SectionScreen
 from tui.screens.dashboard import MONTH_MSGIDS
 from tui.widgets.confirm import Confirm
@@ -40,15 +40,10 @@ def creates_text(creates: str) -> str:
     return {"work": _("work entry"), "income": _("income"), "expense": _("expense")}.get(creates, creates)
 
 
-def weekday_text(index: int) -> str:
-    names = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
-    return names[index] if 0 <= index < len(names) else str(index)
-
-
 def cadence_text(rule) -> str:
     """The rule's cadence in the app's language, short enough for a list: "monthly, day 15", "weekly, Friday"."""
     if rule.cadence == "weekly":
-        return _("weekly, {weekday}").format(weekday=weekday_text(rule.day))
+        return _("weekly, {weekday}").format(weekday=weekday(rule.day))
     if rule.cadence == "monthly":
         return _("monthly, last day") if rule.day >= 31 else _("monthly, day {day}").format(day=rule.day)
     month = _(MONTH_MSGIDS[rule.month - 1]) if rule.month and 1 <= rule.month <= 12 else "?"
