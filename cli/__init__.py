@@ -16,7 +16,7 @@ from pathlib import Path
 
 from peewee import DatabaseError
 
-from cli.base import LINE_LIMIT, CommandError, app_version, database_path, not_utf8, say
+from cli.base import LINE_LIMIT, CommandError, app_version, database_path, file_descriptor, not_utf8, say
 from core.errors import FakturkaError
 from core.store.db import DatabaseOpenError, describe_database_error, open_database
 from core.values.text import for_terminal
@@ -79,13 +79,45 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser.add_argument(
         "--db", metavar="PATH", type=database_path, help="open this database file instead of the default one"
     )
+    parser.add_argument(
+        "--passphrase-fd",
+        metavar="N",
+        type=file_descriptor,
+        help="read the passphrase of an encrypted database from this open file descriptor (for scripts)",
+    )
     if not commands:
         parser.set_defaults(command=None)
         return parser
-    from cli import audit, automation, bank, clients, invoices, plugins, recurring, system, timesheet
+    from cli import (
+        audit,
+        automation,
+        bank,
+        clients,
+        invoices,
+        passphrase,
+        plugins,
+        portal,
+        recurring,
+        sharing,
+        system,
+        timesheet,
+    )
 
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (clients, timesheet, invoices, recurring, bank, plugins, automation, system, audit):
+    for module in (
+        clients,
+        timesheet,
+        invoices,
+        recurring,
+        bank,
+        plugins,
+        automation,
+        sharing,
+        portal,
+        passphrase,
+        system,
+        audit,
+    ):
         module.register(subparsers)
     return parser
 
@@ -98,8 +130,20 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def open_for(args) -> Path:
-    """Open the database the arguments name; raises DatabaseOpenError with a sentence."""
-    return open_database(args.db)
+    """Open the database the arguments name, unlocking it first when it is encrypted; raises
+    DatabaseOpenError with a sentence."""
+    from core.store import paths
+    from core.store.unlock import needs_passphrase
+
+    try:
+        path = args.db or paths.default_db_path()
+    except OSError:  # a data folder that cannot be made: open_database's sentence names it
+        return open_database(args.db)
+    if needs_passphrase(path):
+        from cli.passphrase import unlock_for
+
+        unlock_for(path, args)
+    return open_database(path)
 
 
 def run_command(args) -> int:

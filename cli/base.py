@@ -121,6 +121,22 @@ def output_path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def file_descriptor(text: str) -> int:
+    """``--passphrase-fd``: the number of a file descriptor this process has open."""
+    import os
+
+    try:
+        fd = int(text)
+        os.fstat(fd)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file descriptor number") from None
+    except OSError:
+        raise argparse.ArgumentTypeError(f"file descriptor {text} is not open") from None
+    if fd < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file descriptor number")
+    return fd
+
+
 def database_path(text: str) -> Path:
     """argparse type: ``--db PATH``, a database file or a new name; a pipe or a device would block or
     be misread when its header is checked."""

@@ -31,12 +31,30 @@ def info(args) -> int:
     from core.store.db import db
     from core.store.migrations import schema_version
 
-    say(f"database:   {db.database}")
+    say(f"database:   {db.path or db.database}")
     say(f"schema:     version {schema_version(db)}")
+    say(f"encrypted:  {_encryption()}")
     say(f"key file:   {paths.key_path()}")
     say(f"exports:    {paths.exports_dir()}")
     say(f"config:     {paths.config_path()}")
     return 0
+
+
+def _encryption() -> str:
+    """Whether the data is encrypted at rest, and how (never anything of the key)."""
+    from pathlib import Path
+
+    from core.store.db import db
+    from core.store.vault import read_vault, vault_path
+
+    if db.key is None:
+        return "no (set a passphrase with 'fakturka passphrase set')"
+    kdf = read_vault(vault_path(db.path or Path(db.database)))["kdf"]
+    cipher = db.execute_sql("PRAGMA cipher_version").fetchone()[0]
+    return (
+        f"yes (SQLCipher {cipher}; the passphrase is stretched by scrypt, n={kdf['n']}, r={kdf['r']}, p={kdf['p']}; "
+        "the credentials key is wrapped)"
+    )
 
 
 def keys_rotate(args) -> int:

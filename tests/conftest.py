@@ -9,7 +9,8 @@ import pytest
 from helpers import db_state
 from hypothesis import HealthCheck, settings
 
-from core.store.db import close_database, open_database
+from core.store import rekey
+from core.store.db import close_database, open_database, release_in_use
 
 # Hostile-input tests (Hypothesis): seeded so every run tries the same bounded set of cases, no example
 # database written into the checkout, no per-example deadline on a noisy two-core machine. Fixtures such
@@ -36,6 +37,8 @@ def fakturka_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "fake-user-home" / "config"))
     yield home
     close_database()
+    rekey.activate(None)  # a passphrase one test unlocked must not key the next test's database
+    release_in_use()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from peewee import Model as PeeweeModel
 
 import core.store.audit
 from core.platform.credentials import set_credentials
+from core.sharing.links import hash_token
 from core.store.audit import (
     REDACTED,
     AuditBypassError,
@@ -38,9 +39,11 @@ from core.store.models import (
     Invoice,
     InvoiceLine,
     MoneyTransaction,
+    PassphraseEvent,
     PluginConfiguration,
     Project,
     RecurringRule,
+    ShareLink,
     WorkEntry,
 )
 
@@ -163,6 +166,22 @@ SPECS = {
         field="settings",
         new={"account": "2"},
     ),
+    # The token's hash is given, as core.sharing.links writes it: the audit must record it as redacted.
+    ShareLink: dict(
+        build=lambda: {
+            "kind": "invoice",
+            "invoice": invoice_row(),
+            "token_hash": hash_token(f"token-{next(_seq)}"),
+            "expires_at": datetime(2025, 4, 1, 12, 30),
+        },
+        field="expires_at",
+        new=datetime(2025, 5, 1, 12, 30),
+    ),
+    PassphraseEvent: dict(
+        build=lambda: {"action": "set"},
+        field="action",
+        new="changed",
+    ),
 }
 
 
@@ -181,6 +200,13 @@ def as_json(value):
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def recorded(model, name, value):
+    """How a value of ``model.name`` appears in an audit record: a redacted field's as *** (None when empty)."""
+    if name in model.redacted_fields:
+        return None if value in (None, b"", "") else REDACTED
+    return as_json(value)
 
 
 def raw_row(model, row_id) -> dict:
@@ -235,11 +261,13 @@ def test_create_writes_one_create_record(model):
     changes = rec.changes
     # Every value given appears as [None, value].
     for name, value in kwargs.items():
-        assert changes[name] == [None, as_json(value)], name
+        assert changes[name] == [None, recorded(model, name, value)], name
     # Every other non-null column too (defaults), and nothing else.
     stored = raw_row(model, row.id)
     expected = {
-        name: [None, as_json(value)] for name, value in stored.items() if name not in BOOKKEEPING and value is not None
+        name: [None, recorded(model, name, value)]
+        for name, value in stored.items()
+        if name not in BOOKKEEPING and value is not None
     }
     assert changes == expected
     assert not BOOKKEEPING & set(changes)
@@ -483,12 +511,12 @@ def test_insert_many_audits_every_inserted_row(model):
         assert rec.action == "create"
         stored = raw_row(model, rec.row_id)
         assert rec.changes == {
-            name: [None, as_json(value)]
+            name: [None, recorded(model, name, value)]
             for name, value in stored.items()
             if name not in BOOKKEEPING and value is not None
         }
         for name, value in kwargs.items():
-            assert rec.changes[name] == [None, as_json(value)]
+            assert rec.changes[name] == [None, recorded(model, name, value)]
 
 
 # Text that JSON has to escape, and text it must not mangle.
@@ -511,6 +539,7 @@ AWKWARD_VALUES = {
     InvoiceLine: {"description": AWKWARD_TEXT, "quantity": Decimal("0.25")},
     Invoice: {"note": AWKWARD_TEXT, "vat_payer": True, "customer": {"name": AWKWARD_TEXT}, "paid_on": None},
     PluginConfiguration: {"credentials": b"\x00encrypted", "enabled": True},
+    ShareLink: {"revoked_at": datetime(2025, 3, 2, 8, 0, 0, 250)},
 }
 
 
@@ -541,6 +570,8 @@ def test_bulk_insert_records_what_the_row_by_row_diff_would(model, monkeypatch):
         assert text == json_text(diff(model, None, stored))  # the same bytes: true stays true, not 1
     if model is PluginConfiguration:
         assert [r.changes["credentials"] for r in recs] == [[None, REDACTED], [None, None]]
+    if model is ShareLink:
+        assert [r.changes["token_hash"] for r in recs] == [[None, REDACTED], [None, REDACTED]]
 
 
 def test_insert_stored_rows_writes_the_rows_and_records_insert_many_would():
@@ -899,6 +930,59 @@ def test_credentials_change_is_recorded_even_when_redacted_values_look_equal():
     row.save()
     recs = records_after(mark)
     assert [(r.action, r.changes) for r in recs] == [("update", {"credentials": [REDACTED, REDACTED]})]
+
+
+def test_a_share_links_token_hash_is_redacted_in_every_action():
+    """The hash of a share token is as good as the token to anyone who can look it up in the table: the
+    audit trail records only that one was set, in every kind of write."""
+    from core.platform.history import display_changes
+
+    invoice = invoice_row()
+    hashes = [hash_token(f"{SECRET}-{n}") for n in range(5)]
+    mark = audit_mark()
+    link = ShareLink.create(kind="invoice", invoice=invoice, token_hash=hashes[0], expires_at=datetime(2025, 4, 1))
+    link.token_hash = hashes[1]
+    link.save()
+    ShareLink.update(token_hash=hashes[2]).where(ShareLink.id == link.id).execute()
+    revoked = ShareLink.get_by_id(link.id)
+    revoked.revoked_at = datetime(2025, 3, 20, 9, 0)  # the one write the product makes after the create
+    revoked.save()
+    (second,) = ShareLink.insert_many(
+        [{"kind": "client", "client": invoice.client_id, "token_hash": hashes[3], "expires_at": datetime(2025, 5, 1)}]
+    ).execute()
+    ShareLink.get_by_id(link.id).delete_instance()
+    ShareLink.delete().where(ShareLink.id == second).execute()
+
+    recs = records_after(mark)
+    assert [(r.row_id, r.action, r.changes.get("token_hash")) for r in recs] == [
+        (link.id, "create", [None, REDACTED]),
+        (link.id, "update", [REDACTED, REDACTED]),
+        (link.id, "update", [REDACTED, REDACTED]),
+        (link.id, "update", None),  # revoking changes the time only
+        (second, "create", [None, REDACTED]),
+        (link.id, "delete", [REDACTED, None]),
+        (second, "delete", [REDACTED, None]),
+    ]
+    assert recs[3].changes == {"revoked_at": [None, "2025-03-20T09:00:00"]}
+    raw = db.execute_sql("SELECT group_concat(changes, '|') FROM audit_records").fetchone()[0]
+    for value in hashes:
+        assert value not in raw and value.upper() not in raw
+    # What the audit screen shows: the invoice by its number, the hash as *** only.
+    shown = {name: new for name, _, new in display_changes(recs[0])}
+    assert shown["invoice"] == invoice.number and shown["token_hash"] == REDACTED
+    assert shown["kind"] == "invoice" and shown["expires_at"] == "2025-04-01T00:00:00"
+
+
+def test_a_passphrase_event_records_which_change_and_nothing_else():
+    mark = audit_mark()
+    event = PassphraseEvent.create(action="changed")
+    (rec,) = records_after(mark)
+    assert (rec.table_name, rec.row_id, rec.action) == ("passphrase_events", event.id, "create")
+    assert rec.changes == {"action": [None, "changed"]}
+    audit_before = audit_count()
+    with pytest.raises(IntegrityError):  # the schema knows the three actions only
+        PassphraseEvent.create(action="shown")
+    assert audit_count() == audit_before
 
 
 # -- the audit table itself ------------------------------------------------------------------

@@ -239,6 +239,9 @@ def sandbox(fakturka_home, tmp_path, monkeypatch):
     (work / "link").symlink_to(work / "target")
     (work / "dangling").symlink_to(work / "nowhere")
     monkeypatch.chdir(work)
+    # Commands that run until interrupted (the portal's server) must return here: this test is about how
+    # arguments are refused; what a valid run serves is tests/test_cli_portal.py's.
+    monkeypatch.setattr("portal.server.serve", lambda *args, **kwargs: None)
 
     def restore() -> None:
         close_database()

@@ -29,6 +29,7 @@ from core.store.models import (
     MoneyTransaction,
     PluginConfiguration,
     Project,
+    ShareLink,
     SyncHistory,
     WorkEntry,
 )
@@ -391,6 +392,39 @@ def test_partial_indexes_serve_the_queries_they_are_for(database):
         assert "USING INDEX money_transactions_needs_attention" in plan(
             transactions_query(status=status).select_from(fn.COUNT(SQL("*")))
         )
+
+
+def test_version_9_database_gets_share_links_and_keeps_its_rows(tmp_path):
+    """Version 10 adds share_links: ids never reused, one kind each, found by the token's hash (unique)."""
+    path = tmp_path / "v9.db"
+    open_database(path, migrate=False)
+    assert migrations.migrate(db, target=9) == 9
+    assert "share_links" not in tables()
+    db.execute_sql(
+        "INSERT INTO clients (id, created_at, updated_at, name) VALUES (1, '2026-01-01', '2026-01-01', 'Acme')"
+    )
+    close_database()
+    open_database(path)
+    assert schema_version(db) == LATEST
+    assert Client.get_by_id(1).name == "Acme"
+    ts = "2026-01-02 10:00:00"
+    insert = (
+        "INSERT INTO share_links (created_at, updated_at, kind, invoice_id, client_id, token_hash, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    db.execute_sql(insert, (ts, ts, "client", None, 1, "a" * 64, ts))
+    for kind, invoice_id, client_id in [("client", None, None), ("invoice", None, 1), ("other", None, 1)]:
+        with pytest.raises(IntegrityError, match="CHECK"):
+            db.execute_sql(insert, (ts, ts, kind, invoice_id, client_id, "b" * 64, ts))
+    with pytest.raises(IntegrityError, match="UNIQUE"):
+        db.execute_sql(insert, (ts, ts, "client", None, 1, "a" * 64, ts))
+    # AUTOINCREMENT: the id of a deleted link is not given again (views are counted by link id).
+    db.execute_sql("DELETE FROM share_links")
+    db.execute_sql(insert, (ts, ts, "client", None, 1, "c" * 64, ts))
+    assert db.execute_sql("SELECT id FROM share_links").fetchone()[0] == 2
+    assert "USING INDEX share_links_client_id" in plan(ShareLink.select().where(ShareLink.client == 1))
+    assert "USING INDEX share_links_invoice_id" in plan(ShareLink.select().where(ShareLink.invoice == 1))
+    assert "USING INDEX share_links_token_hash" in plan(ShareLink.select().where(ShareLink.token_hash == "a" * 64))
 
 
 def test_migrate_stops_at_the_target_and_resumes(tmp_path):

@@ -16,7 +16,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 
 def package_folders() -> set[str]:
     found = set()
-    for top in ("core", "tui", "cli", "fakturka"):
+    for top in ("core", "tui", "cli", "portal", "fakturka"):
         for init in (ROOT / top).rglob("__init__.py"):
             found.add(".".join(init.parent.relative_to(ROOT).parts))
     return found

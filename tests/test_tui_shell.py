@@ -367,7 +367,7 @@ async def test_language_and_theme_are_remembered_after_restart(database):
     assert app.return_code == 0
 
     saved = json.loads(paths.config_path().read_text("utf-8"))
-    assert saved == {"theme": "textual-light", "language": "cs"}
+    assert saved == {"theme": "textual-light", "language": "cs", "lock_after_minutes": 10}
 
     app = FakturkaApp(db_path=database, first_start_prompt=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -383,7 +383,7 @@ async def test_language_and_theme_are_remembered_after_restart(database):
         await pilot.press("f2")
         await painted(pilot, lambda: app.theme == "textual-dark")
         assert "Invoices" in app.screen.title
-    assert json.loads(paths.config_path().read_text("utf-8")) == {"theme": "textual-dark", "language": "en"}
+    assert json.loads(paths.config_path().read_text("utf-8")) == {"theme": "textual-dark", "language": "en", "lock_after_minutes": 10}
 
 
 async def test_settings_selects_switch_language_and_theme(database):
@@ -399,7 +399,7 @@ async def test_settings_selects_switch_language_and_theme(database):
         await pilot.pause()
         assert app.theme == "textual-light"
     saved = json.loads(paths.config_path().read_text("utf-8"))
-    assert saved == {"theme": "textual-light", "language": "cs"}
+    assert saved == {"theme": "textual-light", "language": "cs", "lock_after_minutes": 10}
 
 
 # -- help ------------------------------------------------------------------------------------

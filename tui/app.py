@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -56,6 +57,9 @@ PREBUILD_DELAY_SECONDS = 0.5
 DUE_DELAY_SECONDS = 3.0
 DUE_EVERY_SECONDS = 300.0
 
+# The app's own actions that still work while the lock screen is shown: quitting, and moving the focus.
+_ACTIONS_WHILE_LOCKED = frozenset({"quit", "help_quit", "focus_next", "focus_previous"})
+
 # Where Textual's catch-all is called without stopping a message loop (see _handle_exception).
 _RECOVERABLE_CALLERS = frozenset({"_flush_next_callbacks", "_tick", "_run"})
 
@@ -97,8 +101,15 @@ class FakturkaApp(App):
         ),
         Binding("f2", "toggle_theme", "Light/dark", show=False, id="theme"),
         Binding("f3", "toggle_language", "Čeština/English", show=False, id="language"),
+        # Offered when the data is encrypted; priority: it locks from a dialog too (a modal stops app keys).
+        Binding("ctrl+l", "lock", "Lock now", show=False, id="lock", priority=True),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
+
+    # The idle lock (an encrypted database only): how often idleness is looked at, and the idle time in
+    # seconds when set (tests); otherwise the config's lock_after_minutes.
+    IDLE_CHECK_SECONDS = 5.0
+    LOCK_AFTER_SECONDS: float | None = None
 
     def __init__(
         self,
@@ -107,6 +118,7 @@ class FakturkaApp(App):
         first_start_prompt: bool = True,
         notices: Sequence[str] = (),
         figures_ahead: Future[Dashboard] | None = None,
+        locked: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -119,6 +131,13 @@ class FakturkaApp(App):
         self._leaving = False
         self._prebuilding = asyncio.Event()  # cleared while a section built ahead is being mounted
         self._prebuilding.set()
+        # Locked: the database is encrypted and not open yet (the launcher found no passphrase without a
+        # terminal); the lock screen asks for it, and nothing else is composed before it is unlocked.
+        # Later True again while the idle lock (or ctrl+l) covers the app.
+        self._locked = locked
+        self._started = False
+        self._held_notifications: list[tuple[str, dict]] = []  # said while locked: shown after unlocking
+        self._last_activity = time.monotonic()
         self.config: UiConfig = load_config()
         set_language(self.config.language)
         if self.config.theme in self.available_themes:
@@ -132,7 +151,11 @@ class FakturkaApp(App):
     def notify(
         self, message: str, *, title: str = "", severity="information", timeout=None, markup: bool = True
     ) -> None:
-        """Notifications carry names, bank messages and plugin errors: never markup, never an escape sequence."""
+        """Notifications carry names, bank messages and plugin errors: never markup, never an escape sequence.
+        While the app is locked they wait (they name clients and invoices) and show once it is unlocked."""
+        if self._locked:
+            self._held_notifications.append((message, {"title": title, "severity": severity, "timeout": timeout}))
+            return
         super().notify(shown(message), title=shown(title), severity=severity, timeout=timeout, markup=False)
 
     # -- the one error path -----------------------------------------------------------------------
@@ -191,6 +214,19 @@ class FakturkaApp(App):
 
     def on_mount(self) -> None:
         translate_bindings(self)
+        fd = None if self.is_headless else terminal.terminal_fd()
+        if fd is not None:
+            self.set_interval(1, lambda: self._leave_if_hung_up(fd))
+        if self._locked:  # nothing with figures before the passphrase: only the lock screen is composed
+            from tui.screens.lock import LockScreen
+
+            self.push_screen(LockScreen(self.db_path, self._unlock_at_start, at_start=True), self._unlocked_at_start)
+            return
+        self._start()
+
+    def _start(self) -> None:
+        """What every start does once the database is open (at once, or after the lock screen)."""
+        self._started = True
         self.switch_mode("dashboard")
         self.update_timer_indicator()
         self.set_interval(20, self.update_timer_indicator)
@@ -200,19 +236,142 @@ class FakturkaApp(App):
             self.push_screen(WelcomeScreen(), self._welcome_choice)
         for notice in self.start_notices:
             self.notify(said(notice), severity="warning", timeout=15)
-        fd = None if self.is_headless else terminal.terminal_fd()
-        if fd is not None:
-            self.set_interval(1, lambda: self._leave_if_hung_up(fd))
         self.set_interval(CHANGE_CHECK_SECONDS, self._reread_if_changed)
+        self.set_interval(self.IDLE_CHECK_SECONDS, self._lock_if_idle)
         # Once the dashboard has painted and settled, build the other sections one by one so a first
         # visit is instant (started later, it stays out of the start-up to the dashboard's figures).
         self.set_timer(PREBUILD_DELAY_SECONDS, self._prebuild_sections)
         self.set_timer(DUE_DELAY_SECONDS, self._run_due)
         self.set_interval(DUE_EVERY_SECONDS, self._run_due)
 
+    # -- the passphrase: lock screen, idle lock, set/change/remove ------------------------------------
+
+    def _unlock_at_start(self, passphrase: str) -> None:
+        """The lock screen's try at start: unlock, open the database, settle what a crash left (as the
+        launcher does before an unlocked start). Raises a FakturkaError with a sentence on a refusal."""
+        from core.platform.startup import recover_at_start
+        from core.store.db import open_database
+        from core.store.unlock import unlock
+
+        unlock(self.db_path, passphrase)
+        open_database(self.db_path)
+        self.start_notices.extend(recover_at_start(language=language()))
+
+    def _unlocked_at_start(self, unlocked: bool | None) -> None:
+        if not unlocked:
+            return
+        self._locked = False
+        self._last_activity = time.monotonic()
+        self._start()
+        self._show_held_notifications()
+
+    def database_encrypted(self) -> bool:
+        """Whether the open database has a passphrase (the idle lock and ctrl+l apply only then)."""
+        from core.store.db import db
+
+        return db.key is not None
+
+    @property
+    def locked(self) -> bool:
+        """Whether the lock screen is shown (at start or after idle time)."""
+        return self._locked
+
+    def lock_after_seconds(self) -> float:
+        if self.LOCK_AFTER_SECONDS is not None:
+            return self.LOCK_AFTER_SECONDS
+        return self.config.lock_after_minutes * 60.0
+
+    async def on_event(self, event: events.Event) -> None:
+        # Any key, mouse event or paste is activity: the idle lock counts from the last one.
+        if isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
+            self._last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def _lock_if_idle(self) -> None:
+        if self._locked or not self._still_running():
+            return
+        after = self.lock_after_seconds()
+        if after > 0 and time.monotonic() - self._last_activity >= after:
+            self.lock()
+
+    def lock(self) -> None:
+        """Cover the app with the lock screen (an encrypted database only); after the passphrase the person
+        is back where they were, dialogs and typed text included."""
+        if self._locked or not self._started or not self.database_encrypted():
+            return
+        from core.store.unlock import verify
+        from tui.screens.lock import LockScreen
+
+        self._locked = True
+        self.clear_notifications()  # a toast may name a client or an amount
+        self.push_screen(
+            LockScreen(self.db_path, lambda passphrase: verify(self.db_path, passphrase), at_start=False),
+            self._unlocked,
+        )
+
+    def _unlocked(self, unlocked: bool | None) -> None:
+        self._locked = False
+        self._last_activity = time.monotonic()
+        self._show_held_notifications()
+        self.refresh_bindings()
+
+    def _show_held_notifications(self) -> None:
+        held, self._held_notifications = self._held_notifications, []
+        for message, options in held:
+            self.notify(message, **options)
+
+    def action_lock(self) -> None:
+        self.lock()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._locked:
+            return action in _ACTIONS_WHILE_LOCKED  # no section key, palette or timer behind the lock
+        if action == "lock":
+            return self._started and self.database_encrypted()
+        return True
+
+    def _background_work(self) -> bool:
+        """Whether a worker thread may be using the database now (a sync, what is due, reminders, an export)."""
+        if self.current_sync is not None and not self.current_sync.finished:
+            return True
+        return any(worker.is_running and getattr(worker, "_thread_worker", True) for worker in self.workers)
+
+    def change_passphrase(self, what: str, *, current: str = "", new: str = "") -> None:
+        """Set (``what`` "set"), change or remove the passphrase, re-encrypting the database in this thread.
+
+        Refused with a sentence while a worker thread may use the database (re-keying closes and reopens
+        the connection under it) and by core (another process has the database open, a passphrase too
+        short, a wrong current one); a refusal changes nothing."""
+        from core.store import rekey
+
+        if self._background_work():
+            raise FakturkaError(
+                _(
+                    "Something is still running in the background (a sync, an export or what is due); "
+                    "try again when it has finished. Nothing was changed."
+                )
+            )
+        if what == "set":
+            rekey.set_passphrase(self.db_path, new)
+        elif what == "change":
+            rekey.change_passphrase(self.db_path, current, new)
+        elif what == "remove":
+            rekey.remove_passphrase(self.db_path, current)
+        else:
+            raise ValueError(what)
+        self._last_activity = time.monotonic()
+        self.refresh_bindings()
+
+    def set_lock_after(self, minutes: int) -> None:
+        """Remember the idle time before the lock (0: never)."""
+        self.config.lock_after_minutes = minutes
+        save_config(self.config)
+
     # -- what is due, run by itself ------------------------------------------------------------
 
     def _run_due(self) -> None:
+        if self._locked:  # what it would say names rules and plugins: next round
+            return
         if self._still_running() and self.current_sync is None:  # the person's own sync first; next time
             self._due_worker()
 
@@ -519,6 +678,8 @@ class FakturkaApp(App):
         yield SystemCommand(_("Switch light/dark theme"), "f2", lambda: self.run_action("toggle_theme"))
         yield SystemCommand(_("Switch language (Čeština/English)"), "f3", lambda: self.run_action("toggle_language"))
         yield SystemCommand(_("Help: keys of this screen"), "?", lambda: self.run_action("help"))
+        if self.database_encrypted():
+            yield SystemCommand(_("Lock now"), "ctrl+l", lambda: self.run_action("lock"))
         current = screen.SECTION if isinstance(screen, SectionScreen) else None
         if isinstance(screen, SectionScreen):
             for active in screen.active_bindings.values():

@@ -16,14 +16,18 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.errors import FakturkaError
-from core.store import paths
+from core.store import paths, vault
+from core.store.vault import Unlocked
 from core.values.messages import Message
 
 KEY_ID_LEN = 8
 KEY_FILE_VERSION = 1
+WRAPPED_VERSION = 2  # the key wrapped under a passphrase (core.store.vault)
+_WRAP_AAD = b"fakturka-credentials-key|v2|"
 MAX_KEY_FILE_BYTES = 4096  # a key file is ~60 bytes; read no more of whatever sits in its place
 RESET_COMMAND = "fakturka keys reset"
 
@@ -94,9 +98,23 @@ def _pending_path(path: Path) -> Path:
 # -- key files: written whole or not at all ---------------------------------------------------
 
 
+def key_payload(key: Key, unlocked: Unlocked | None) -> bytes:
+    """A key file's bytes: the key in the open (version 1), or wrapped under a passphrase's master key
+    (version 2, naming the vault that wraps it)."""
+    if unlocked is None:
+        document = {"version": KEY_FILE_VERSION, "key": base64.b64encode(key.material).decode("ascii")}
+    else:
+        nonce = os.urandom(12)
+        aad = _WRAP_AAD + unlocked.vault_id.encode("ascii")
+        wrapped = nonce + AESGCM(unlocked.credentials_key).encrypt(nonce, key.material, aad)
+        text = base64.b64encode(wrapped).decode("ascii")
+        document = {"version": WRAPPED_VERSION, "vault": unlocked.vault_id, "wrapped": text}
+    return json.dumps(document).encode("ascii") + b"\n"
+
+
 def _key_payload(key: Key) -> bytes:
-    text = json.dumps({"version": KEY_FILE_VERSION, "key": base64.b64encode(key.material).decode("ascii")})
-    return text.encode("ascii") + b"\n"
+    """The key file as this process writes it: wrapped while a passphrase is unlocked."""
+    return key_payload(key, vault.session)
 
 
 def write_key_file(path: Path, key: Key) -> None:
@@ -135,8 +153,38 @@ def _read_bytes(path: Path) -> tuple[bytes, int]:
 def _parse_key(path: Path, data: bytes) -> Key:
     try:
         document = json.loads(data.decode("ascii"))
+        if document.get("version") == WRAPPED_VERSION:
+            return _unwrap(path, document)
         material = base64.b64decode(document["key"], validate=True)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise _key_trouble(
+            path, Message("is damaged (it does not hold a Fakturka key)"), Message("is damaged")
+        ) from None
+    if len(material) != 32:
+        raise _key_trouble(path, Message("is damaged (the key is not 256 bits)"), Message("is damaged"))
+    return Key(material)
+
+
+def _unwrap(path: Path, document: dict) -> Key:
+    """A wrapped key, with the passphrase this process unlocked."""
+    unlocked = vault.session
+    if unlocked is None or unlocked.vault_id != document["vault"]:
+        raise KeyFileError(
+            Message(
+                "the key file {path} is locked with the passphrase of another database; open that database, "
+                "or {remedy}",
+                path=path,
+                remedy=_reset_remedy(),
+            ),
+            reason=Message("the key file is locked with another database's passphrase"),
+            remedy=_reset_remedy(them=True),
+        )
+    wrapped = base64.b64decode(document["wrapped"], validate=True)
+    try:
+        material = AESGCM(unlocked.credentials_key).decrypt(
+            wrapped[:12], wrapped[12:], _WRAP_AAD + unlocked.vault_id.encode("ascii")
+        )
+    except InvalidTag:
         raise _key_trouble(
             path, Message("is damaged (it does not hold a Fakturka key)"), Message("is damaged")
         ) from None

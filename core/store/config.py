@@ -1,4 +1,4 @@
-"""Per-machine UI preferences (theme, language) in ``config.json``.
+"""Per-machine UI preferences (theme, language, idle lock) in ``config.json``.
 
 Business data lives in the database; these are how this person likes the
 app to look, so they stay with the machine (or with FAKTURKA_HOME).
@@ -14,12 +14,16 @@ from pathlib import Path
 from core.store import paths
 
 DEFAULT_THEME = "textual-dark"
+DEFAULT_LOCK_AFTER_MINUTES = 10
+MAX_LOCK_AFTER_MINUTES = 24 * 60
 
 
 @dataclass
 class UiConfig:
     theme: str = DEFAULT_THEME
     language: str = "en"
+    # The terminal app locks an encrypted database after this many idle minutes; 0: never.
+    lock_after_minutes: int = DEFAULT_LOCK_AFTER_MINUTES
 
 
 def load_config(path: Path | None = None) -> UiConfig:
@@ -34,6 +38,9 @@ def load_config(path: Path | None = None) -> UiConfig:
         config.theme = data["theme"]
     if data.get("language") in ("en", "cs"):
         config.language = data["language"]
+    minutes = data.get("lock_after_minutes")
+    if isinstance(minutes, int) and not isinstance(minutes, bool) and 0 <= minutes <= MAX_LOCK_AFTER_MINUTES:
+        config.lock_after_minutes = minutes
     return config
 
 

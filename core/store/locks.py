@@ -28,7 +28,7 @@ def lock_folder() -> Path:
     """``<database>-locks`` beside the open database (its real path: a symlink names the same file)."""
     if not db.database or db.database == ":memory:":
         return paths.ensure_private_dir(paths.data_dir() / "locks")
-    database = Path(db.database).resolve()
+    database = (db.path or Path(db.database)).resolve()  # db.database is a URI while opened read-only
     return paths.ensure_private_dir(database.parent / f"{database.name}-locks")
 
 

@@ -357,8 +357,39 @@ V9 = [
 ]
 
 
+# Version 10: share links (issue 18). A link opens one invoice, or a client's non-draft invoices, by a
+# random token of which only the SHA-256 is stored; the portal finds a link by that hash on every
+# request (the unique index). Ids are never reused (AUTOINCREMENT): views are counted by link id in a
+# file beside the database (core.sharing.views), which a reused id would hand to another link.
+V10 = [
+    """CREATE TABLE "share_links" (
+        "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "kind" VARCHAR(255) NOT NULL CHECK ("kind" = 'invoice' OR "kind" = 'client'),
+        "invoice_id" INTEGER REFERENCES "invoices" ("id"),
+        "client_id" INTEGER REFERENCES "clients" ("id"),
+        "token_hash" VARCHAR(255) NOT NULL,
+        "expires_at" DATETIME NOT NULL,
+        "revoked_at" DATETIME,
+        CHECK (("kind" = 'invoice' AND "invoice_id" IS NOT NULL AND "client_id" IS NULL)
+            OR ("kind" = 'client' AND "client_id" IS NOT NULL AND "invoice_id" IS NULL)))""",
+    'CREATE UNIQUE INDEX "share_links_token_hash" ON "share_links" ("token_hash")',
+    """CREATE INDEX "share_links_invoice_id" ON "share_links" ("invoice_id") WHERE "invoice_id" IS NOT NULL""",
+    """CREATE INDEX "share_links_client_id" ON "share_links" ("client_id") WHERE "client_id" IS NOT NULL""",
+]
+
+
+# Version 11: the passphrase's history (issue 18): each set, change and removal, audited.
+V11 = [
+    """CREATE TABLE "passphrase_events" (
+        "id" INTEGER NOT NULL PRIMARY KEY,
+        "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL,
+        "action" VARCHAR(255) NOT NULL CHECK ("action" = 'set' OR "action" = 'changed' OR "action" = 'removed'))""",
+]
+
+
 Migration = list[str] | Callable[[Database], None]
-MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7, V8, V9]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, _v6, V7, V8, V9, V10, V11]
 LATEST = len(MIGRATIONS)
 
 

@@ -38,6 +38,8 @@ __all__ = [
     "MoneyTransaction",
     "PluginConfiguration",
     "SyncHistory",
+    "ShareLink",
+    "PassphraseEvent",
     "ALL_MODELS",
     "AUDITED_MODELS",
 ]
@@ -290,6 +292,45 @@ class MoneyTransaction(Timestamped):
         indexes = ((("source", "external_id"), True),)
 
 
+class ShareLink(Timestamped):
+    """A link that opens one invoice, or a client's non-draft invoices, in the portal (core.sharing.links).
+
+    Only the SHA-256 of its random token is stored (never in an audit record: redacted); ids are never
+    reused (AUTOINCREMENT), and a view is counted beside the database by the link's id alone.
+    """
+
+    KINDS = ("invoice", "client")
+
+    id = AutoField()  # AUTOINCREMENT in the schema
+    kind = CharField()  # invoice | client
+    # Exactly one of these is set, by kind (a CHECK in the schema); indexed where set (migration 10).
+    invoice = ForeignKeyField(Invoice, null=True, backref="share_links", index=False)
+    client = ForeignKeyField(Client, null=True, backref="share_links", index=False)
+    token_hash = CharField(unique=True)  # sha256 hex of the token
+    expires_at = DateTimeField()
+    revoked_at = DateTimeField(null=True)
+
+    redacted_fields = frozenset({"token_hash"})
+
+    class Meta:
+        table_name = "share_links"
+
+
+class PassphraseEvent(Timestamped):
+    """A passphrase set, changed or removed (core.store.rekey): when and which, never the passphrase.
+
+    Written into the re-encrypted copy before it replaces the database, so a re-key and its record
+    land together or not at all."""
+
+    ACTIONS = ("set", "changed", "removed")
+
+    id = AutoField()
+    action = CharField()  # set | changed | removed
+
+    class Meta:
+        table_name = "passphrase_events"
+
+
 AUDITED_MODELS = [
     BusinessProfile,
     Client,
@@ -300,6 +341,8 @@ AUDITED_MODELS = [
     RecurringRule,
     MoneyTransaction,
     PluginConfiguration,
+    ShareLink,
+    PassphraseEvent,
 ]
 ALL_MODELS = AUDITED_MODELS + [SyncHistory, AuditRecord]
 

@@ -15,6 +15,7 @@ from tui.screens.base import SectionScreen
 from tui.widgets.confirm import Confirm
 from tui.widgets.form import FormField, FormScreen
 from tui.widgets.paged_table import Col, PagedTable
+from tui.widgets.share import ShareLinkScreen
 
 LANGUAGES = [("Čeština", "cs"), ("English", "en")]
 
@@ -81,6 +82,7 @@ class ClientsScreen(SectionScreen):
         Binding("e", "edit", "Edit"),
         Binding("a", "archive", "Archive/restore"),
         Binding("v", "toggle_archived", "Show archived"),
+        Binding("l", "share", "Share link", show=False),
         Binding("tab", "switch_list", "Clients ⇄ projects", show=False),
     ]
 
@@ -221,6 +223,24 @@ class ClientsScreen(SectionScreen):
                 FormScreen(_("Edit client"), client_fields(client), lambda values: svc.edit_client(client, **values)),
                 self._saved,
             )
+
+    def action_share(self) -> None:
+        """A share link to the highlighted client's invoices (not drafts), shown once."""
+        from core.sharing.links import create_client_link, share_url
+
+        client = self.selected_client()
+        if client is None:
+            self.notify(_("Add a client first (n)."), severity="warning")
+            return
+        link, token = create_client_link(str(client.id))
+        self.app.push_screen(
+            ShareLinkScreen(
+                _("Share link: {client}").format(client=client.name),
+                share_url(token),
+                link.expires_at,
+                _("This link is shown only now; anyone with it can see this client's invoices (not the drafts)."),
+            )
+        )
 
     def action_archive(self) -> None:
         is_project = self._projects_focused()

@@ -27,6 +27,7 @@ from tui.widgets.detail import DetailScreen
 from tui.widgets.filters import chosen
 from tui.widgets.inputs import DateInput
 from tui.widgets.paged_table import Col, PagedTable
+from tui.widgets.share import ShareLinkScreen
 from tui.widgets.shown import label, markup, plain, plain_lines
 from tui.widgets.tables import PlainDataTable, styled
 
@@ -133,7 +134,25 @@ class NewInvoiceScreen(TranslatedBindings, ModalScreen):
         self.dismiss(None)
 
 
+def share_invoice(app, invoice) -> None:
+    """Make a share link to ``invoice`` and show it once; a draft is refused with core's sentence (raised:
+    the app's run_action shows it)."""
+    from core.sharing.links import create_invoice_link, share_url
+
+    link, token = create_invoice_link(invoice.number)
+    app.push_screen(
+        ShareLinkScreen(
+            _("Share link: invoice {number}").format(number=invoice.number),
+            share_url(token),
+            link.expires_at,
+            _("This link is shown only now; anyone with it can see the invoice."),
+        )
+    )
+
+
 class InvoiceDetailScreen(DetailScreen):
+    BINDINGS = [Binding("l", "share", "Share link")]
+
     def __init__(self, invoice):
         super().__init__()
         self.invoice = invoice
@@ -174,6 +193,7 @@ class InvoiceDetailScreen(DetailScreen):
                 yield Label(_("Payments"), classes="pane-title")
                 payment_table = PlainDataTable(id="detail-payments", cursor_type="none")
                 yield payment_table
+            yield Static(_("l: share link · esc: close"), classes="form-help")
 
     def on_mount(self) -> None:
         inv = self.invoice
@@ -188,6 +208,9 @@ class InvoiceDetailScreen(DetailScreen):
         if not payment_table.row_count:
             payment_table.add_row("—", _("no payments yet"), "", "")
 
+    def action_share(self) -> None:
+        share_invoice(self.app, self.invoice)
+
 
 class InvoicesScreen(SectionScreen):
     SECTION = "invoices"
@@ -201,6 +224,7 @@ class InvoicesScreen(SectionScreen):
         Binding("X", "cancel_invoice", "Cancel invoice", show=False),
         Binding("D", "delete_draft", "Delete draft", show=False),
         Binding("E", "export_all", "Export all listed", show=False),
+        Binding("l", "share", "Share link", show=False),
     ]
 
     def __init__(self, **kwargs):
@@ -412,6 +436,11 @@ class InvoicesScreen(SectionScreen):
             _("Draft {number} deleted."),
             danger=True,
         )
+
+    def action_share(self) -> None:
+        invoice = self.selected()
+        if invoice is not None:
+            share_invoice(self.app, invoice)
 
     def action_export(self) -> None:
         invoice = self.selected()

@@ -1,18 +1,20 @@
-"""Settings: the business profile form, theme and language."""
+"""Settings: the business profile form, theme and language, the passphrase and the idle lock."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, Select, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
 
 from core.billing import profile as svc
 from core.errors import FakturkaError
+from core.store.config import MAX_LOCK_AFTER_MINUTES
 from core.values.money import from_minor
 from tui.i18n import _, language
 from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormView
+from tui.widgets.passphrase import CHANGE, REMOVE, SET, PassphraseForm
 
 THEMES = [
     ("Dark", "textual-dark"),
@@ -73,7 +75,13 @@ def profile_fields() -> list[FormField]:
 class SettingsScreen(SectionScreen):
     SECTION = "settings"
     TITLE_MSGID = "Settings"
-    BINDINGS = [Binding("ctrl+s", "save", "Save profile", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save profile", priority=True),
+        # Function keys: letters are typed into the fields. Shown on the buttons, the help screen (?) and
+        # in the palette; the footer keeps room for the keys of the form.
+        Binding("f5", "passphrase", "Set or change the passphrase", show=False),
+        Binding("f8", "remove_passphrase", "Remove the passphrase", show=False),
+    ]
 
     def body(self) -> ComposeResult:
         with Horizontal(id="settings"):
@@ -81,7 +89,7 @@ class SettingsScreen(SectionScreen):
                 yield Static(_("Business profile"), classes="pane-title")
                 yield FormView(profile_fields(), id="profile-form")
                 yield Button(_("Save profile") + " (ctrl+s)", id="save-profile", variant="primary")
-            with Vertical(classes="pane narrow-pane"):
+            with VerticalScroll(classes="pane narrow-pane"):
                 yield Static(_("Appearance"), classes="pane-title")
                 yield Label(_("Theme"))
                 yield Select(
@@ -92,10 +100,25 @@ class SettingsScreen(SectionScreen):
                 )
                 yield Label(_("Language"))
                 yield Select(LANGUAGES, value=language(), allow_blank=False, id="language")
+                yield Static(_("Passphrase"), classes="pane-title")
+                yield Static("", id="passphrase-state")
+                yield Button(_("Set passphrase") + " (f5)", id="passphrase-set")
+                yield Button(_("Change passphrase") + " (f5)", id="passphrase-change")
+                yield Button(_("Remove passphrase") + " (f8)", id="passphrase-remove", variant="error")
+                yield Label(_("Lock after idle minutes"))
+                yield Input(str(self.app.config.lock_after_minutes), type="integer", id="lock-after")
+                yield Static(
+                    _("With a passphrase only; 0: never. ctrl+l locks at once."), classes="form-help", id="lock-help"
+                )
+                yield Static("", id="lock-after-error", classes="error hidden")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.show_passphrase_state()
         self.focus_main()
+
+    def refresh_data(self) -> None:
+        self.show_passphrase_state()
 
     def focus_main(self) -> None:
         # The first field, not the scrolling pane (Textual's default): typed letters would
@@ -106,6 +129,64 @@ class SettingsScreen(SectionScreen):
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save-profile":
             await self.run_action("save")  # through the app's error handler (a locked database is a sentence)
+        elif event.button.id in ("passphrase-set", "passphrase-change"):
+            await self.run_action("passphrase")
+        elif event.button.id == "passphrase-remove":
+            await self.run_action("remove_passphrase")
+
+    # -- the passphrase ---------------------------------------------------------------------------------
+
+    def show_passphrase_state(self) -> None:
+        """Say whether the data is encrypted, and offer the buttons that apply."""
+        encrypted = self.app.database_encrypted()
+        self.query_one("#passphrase-state", Static).update(
+            _("The data is encrypted.") if encrypted else _("The data is not encrypted.")
+        )
+        self.query_one("#passphrase-set").display = not encrypted
+        self.query_one("#passphrase-change").display = encrypted
+        self.query_one("#passphrase-remove").display = encrypted
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "remove_passphrase":
+            return self.app.database_encrypted()
+        return super().check_action(action, parameters)
+
+    def action_passphrase(self) -> None:
+        self._passphrase_dialog(CHANGE if self.app.database_encrypted() else SET)
+
+    def action_remove_passphrase(self) -> None:
+        if self.app.database_encrypted():
+            self._passphrase_dialog(REMOVE)
+
+    def _passphrase_dialog(self, what: str) -> None:
+        def done(result: str | None) -> None:
+            if result is None:
+                return
+            self.show_passphrase_state()
+            self.notify(
+                {
+                    SET: _("The passphrase is set: the data is encrypted, and the app asks for it at start."),
+                    CHANGE: _("The passphrase is changed: the data is encrypted under the new one."),
+                    REMOVE: _("The passphrase is removed: the data is no longer encrypted."),
+                }[result],
+                timeout=10,
+            )
+
+        self.app.push_screen(PassphraseForm(what, self.app.change_passphrase), done)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "lock-after":
+            return
+        error = self.query_one("#lock-after-error", Static)
+        text = event.value.strip()
+        minutes = int(text) if text.isdigit() else -1
+        if not 0 <= minutes <= MAX_LOCK_AFTER_MINUTES:
+            error.update(_("Whole minutes, from 0 to {most}.").format(most=MAX_LOCK_AFTER_MINUTES))
+            error.remove_class("hidden")
+            return
+        error.add_class("hidden")
+        if minutes != self.app.config.lock_after_minutes:
+            self.app.set_lock_after(minutes)
 
     def action_save(self) -> None:
         self.save_changes()
