@@ -40,7 +40,7 @@ lint: install-test
 wheel-check: install-test
 	PYTHON=$(PYTHON) .ci/wheel-check
 
-BENCHES = tui_start pdf sync_engine matching fio_import statement_memory audit_verify
+BENCHES = tui_start pdf sync_engine matching fio_import statement_memory audit_verify encrypted portal
 
 # bench/pdf.py reads its output back with pypdf, a test dependency.
 bench: install-test
