@@ -383,7 +383,11 @@ async def test_language_and_theme_are_remembered_after_restart(database):
         await pilot.press("f2")
         await painted(pilot, lambda: app.theme == "textual-dark")
         assert "Invoices" in app.screen.title
-    assert json.loads(paths.config_path().read_text("utf-8")) == {"theme": "textual-dark", "language": "en", "lock_after_minutes": 10}
+    assert json.loads(paths.config_path().read_text("utf-8")) == {
+        "theme": "textual-dark",
+        "language": "en",
+        "lock_after_minutes": 10,
+    }
 
 
 async def test_settings_selects_switch_language_and_theme(database):
