@@ -406,6 +406,23 @@ async def test_settings_selects_switch_language_and_theme(database):
     assert saved == {"theme": "textual-light", "language": "cs", "lock_after_minutes": 10}
 
 
+async def test_settings_panes_never_repeat_a_title_as_a_label_in_either_language(database):
+    # Czech once read "Vzhled" for both the pane "Appearance" and its field "Theme".
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        for language in ("en", "cs"):
+            app.screen.query_one("#language", Select).value = language
+            await pilot.pause()
+            for pane in app.screen.query(".pane"):
+                texts = [str(widget.render()).strip() for widget in pane.query(".pane-title, Label")]
+                texts = [text for text in texts if text]
+                assert texts, pane
+                assert len(texts) == len(set(texts)), (language, texts)
+
+
 # -- help ------------------------------------------------------------------------------------
 
 
