@@ -374,7 +374,8 @@ def link(tx: MoneyTransaction, invoice: Invoice) -> MoneyTransaction:
         # A draft is not a document anyone was asked to pay; linking would turn it paid unsent.
         raise MatchError(
             Message(
-                "Invoice {number} is a draft; send it first ('fakturka invoice send {number}'), then link the payment.",
+                "Invoice {number} is a draft; send it first (S on the Invoices screen, or "
+                "'fakturka invoice send {number}'), then link the payment.",
                 number=invoice.number,
             )
         )

@@ -99,7 +99,8 @@ def mark_paid(invoice: Invoice, on: date | None = None) -> Invoice:
     if invoice.status == InvoiceStatus.DRAFT:
         raise InvoiceError(
             Message(
-                "Invoice {number} is a draft; send it first ('fakturka invoice send {number}'), then mark it paid.",
+                "Invoice {number} is a draft; send it first (S on the Invoices screen, or "
+                "'fakturka invoice send {number}'), then mark it paid.",
                 number=invoice.number,
             )
         )

@@ -136,7 +136,8 @@ def create_invoice_link(
     if invoice.status == InvoiceStatus.DRAFT:
         raise ShareError(
             Message(
-                "Invoice {number} is a draft; send it first ('fakturka invoice send {number}'), then share it.",
+                "Invoice {number} is a draft; send it first (S on the Invoices screen, or "
+                "'fakturka invoice send {number}'), then share it.",
                 number=invoice.number,
             )
         )
