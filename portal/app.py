@@ -14,7 +14,7 @@ until the window has passed. Every response carries the security headers (:class
 the outermost layer, so a 500 carries them too).
 
 The database is opened read-only by whoever starts the app (``fakturka portal``, the tests); views go
-to a side file through ``core.sharing.views.record_view``, never into the database.
+to a side file through ``core.sharing.views.ViewRecorder``, never into the database.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
+from contextlib import asynccontextmanager
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -211,8 +212,9 @@ def create_app(
 ):
     """The portal over the database already open (read-only) in this process.
 
-    ``db_path`` is the database file itself: views are written beside it by
-    ``core.sharing.views.record_view`` (``count_views=False`` skips that, for benchmarks).
+    ``db_path`` is the database file itself: views are written beside it through one
+    ``core.sharing.views.ViewRecorder``, closed when the app's lifespan ends (``count_views=False`` skips
+    counting, for benchmarks).
     """
     env = Environment(
         loader=PackageLoader("portal", "templates"),
@@ -243,10 +245,12 @@ def create_app(
     def address(request: Request) -> str:
         return request.client.host if request.client else "-"
 
+    recorder = views.ViewRecorder(db_file) if count_views and db_file is not None else None
+
     def viewed(link) -> None:
-        if count_views and db_file is not None:
+        if recorder is not None:
             try:
-                views.record_view(db_file, link.id)
+                recorder.record(link.id)
             except Exception as exc:  # a view not counted (a full disk, a locked file) never costs the page
                 log.warning("portal: a view of share link %s was not counted: %s", link.id, exc)
 
@@ -339,6 +343,14 @@ def create_app(
     async def server_error(request: Request, exc: Exception) -> Response:
         return render("error.html", 500, speakers=[Speaker("en"), Speaker("cs")])
 
+    @asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            if recorder is not None:
+                recorder.close()
+
     app = Starlette(
         routes=[
             Route("/s/{token}", share, methods=["GET"]),
@@ -346,6 +358,7 @@ def create_app(
             Route("/static/portal.css", stylesheet, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, 500: server_error},
+        lifespan=lifespan,
     )
     app.router.redirect_slashes = False
     return SecurityHeaders(app)

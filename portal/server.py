@@ -27,6 +27,6 @@ def serve(db_path: Path | str | None, *, host: str = DEFAULT_HOST, port: int = D
         log_level=log_level,
         access_log=False,  # an access log would write every share link's token into the terminal
         server_header=False,
-        lifespan="off",
+        lifespan="on",  # closes the connection that counts views
     )
     uvicorn.Server(config).run()

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import threading
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from helpers import mode
@@ -25,7 +26,7 @@ from core.sharing.links import (
     revoke_link,
     share_url,
 )
-from core.sharing.views import record_view, view_counts, views_path
+from core.sharing.views import ViewRecorder, record_view, view_counts, views_path
 from core.store.audit import REDACTED, AuditRecord
 from core.store.audit_verify import verify_audit
 from core.store.db import close_database, db, open_database
@@ -280,6 +281,54 @@ def test_several_workers_count_views_at_once(sent, database):
         t.join()
     assert errors == []
     assert view_counts(database)[link.id][0] == 100
+
+
+def test_a_recorder_keeps_one_connection_and_counts_from_several_threads(sent, database):
+    link, _token = create_invoice_link(sent.number)
+    recorder = ViewRecorder(database)
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(25):
+                recorder.record(link.id)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    record_view(database, link.id)  # another writer (a second portal) at the same time
+    kept = recorder._conn
+    recorder.record(link.id, at=T0)
+    assert recorder._conn is kept  # not reopened per view
+    recorder.close()
+    assert errors == []
+    assert view_counts(database)[link.id][0] == 102
+    assert mode(views_path(database)) == 0o600
+
+
+def test_a_recorder_counts_into_a_new_file_when_its_file_was_removed(sent, database):
+    link, _token = create_invoice_link(sent.number)
+    recorder = ViewRecorder(database)
+    recorder.record(link.id)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{views_path(database)}{suffix}").unlink(missing_ok=True)
+    recorder.record(link.id, at=T0)
+    try:
+        assert view_counts(database) == {link.id: (1, T0)}  # in the file a reader finds, not a deleted one
+        assert mode(views_path(database)) == 0o600
+    finally:
+        recorder.close()
+
+
+def test_a_recorder_refuses_an_id_that_is_not_an_int_and_creates_nothing(database):
+    recorder = ViewRecorder(database)
+    with pytest.raises(TypeError):
+        recorder.record("1")
+    assert not views_path(database).exists()
 
 
 def test_a_views_file_without_its_table_counts_nothing(database):

@@ -72,12 +72,12 @@ def cipher_connect(database: str, key: bytes, **params):
 db = FakturkaDatabase(None, lock_type="IMMEDIATE")
 
 
-def side_connection(path: Path | str):
+def side_connection(path: Path | str, **params):
     """A DB-API connection to a small file kept beside the database (the portal's view counts), encrypted
     with the database's own key while one is set, so that it is as unreadable as the database."""
     if db.key is None:
-        return sqlite3.connect(str(path), timeout=5, isolation_level=None)
-    return cipher_connect(str(path), db.key, timeout=5)
+        return sqlite3.connect(str(path), timeout=5, isolation_level=None, **params)
+    return cipher_connect(str(path), db.key, timeout=5, **params)
 
 
 @db.func("casefold", deterministic=True)
