@@ -27,6 +27,7 @@ def expiry_days(text: str) -> int:
 def register(commands) -> None:
     share = commands.add_parser("share", help="share links: an invoice or a client's invoices, opened in the portal")
     sub = share.add_subparsers(dest="action", metavar="ACTION", required=True)
+    json_help = "print the link as JSON for scripts (id, kind, what, url, expires_at)"
     expires_help = f"how long the link works: days, e.g. 30d or 90 (default {svc.DEFAULT_EXPIRY_DAYS}d, at most 3650d)"
 
     invoice = sub.add_parser(
@@ -37,6 +38,7 @@ def register(commands) -> None:
     )
     invoice.add_argument("number", help="the invoice number")
     invoice.add_argument("--expires", type=expiry_days, default=svc.DEFAULT_EXPIRY_DAYS, help=expires_help)
+    invoice.add_argument("--json", action="store_true", help=json_help)
     invoice.set_defaults(handler=share_invoice)
 
     client = sub.add_parser(
@@ -47,6 +49,7 @@ def register(commands) -> None:
     )
     client.add_argument("name", help="client id, name or the start of the name")
     client.add_argument("--expires", type=expiry_days, default=svc.DEFAULT_EXPIRY_DAYS, help=expires_help)
+    client.add_argument("--json", action="store_true", help=json_help)
     client.set_defaults(handler=share_client)
 
     lst = sub.add_parser("list", help="list the links with their state and views (never their addresses)")
@@ -62,7 +65,12 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
-def _made(link, token: str, what: str) -> int:
+def _made(args, link, token: str, what: str, kind: str, name: str) -> int:
+    if args.json:  # the address, once, to a script that mails it; never stored
+        print_json(
+            {"id": link.id, "kind": kind, "what": name, "url": svc.share_url(token), "expires_at": link.expires_at}
+        )
+        return 0
     say(f"Shared {what} as link {link.id}, until {_when(link.expires_at)} UTC:")
     say(svc.share_url(token))
     say(
@@ -74,12 +82,14 @@ def _made(link, token: str, what: str) -> int:
 
 def share_invoice(args) -> int:
     link, token = svc.create_invoice_link(args.number, expires_days=args.expires)
-    return _made(link, token, f"invoice {link.invoice.number}")
+    number = link.invoice.number
+    return _made(args, link, token, f"invoice {number}", "invoice", number)
 
 
 def share_client(args) -> int:
     link, token = svc.create_client_link(args.name, expires_days=args.expires)
-    return _made(link, token, f"the invoices of {link.client.name}")
+    name = link.client.name
+    return _made(args, link, token, f"the invoices of {name}", "client", name)
 
 
 def share_list(args) -> int:

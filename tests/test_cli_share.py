@@ -64,6 +64,20 @@ def test_share_a_client_by_name_with_the_default_expiry(ok, acme, monkeypatch):
     assert re.search(r"^https://faktury\.example\.cz/s/[A-Za-z0-9_-]{32}$", out, re.MULTILINE)
 
 
+def test_a_script_gets_the_new_link_as_json(ok, acme):
+    invoice(acme, "20260001")
+    made = json.loads(ok("share", "invoice", "20260001", "--expires", "7d", "--json"))
+    link = ShareLink.get_by_id(made["id"])
+    assert set(made) == {"id", "kind", "what", "url", "expires_at"}
+    assert (made["kind"], made["what"]) == ("invoice", "20260001")
+    assert find_link(URL.fullmatch(made["url"]).group(1)).id == link.id
+    assert made["expires_at"].startswith(f"{link.expires_at:%Y-%m-%d}")
+
+    made = json.loads(ok("share", "client", "acme", "--json"))
+    assert (made["kind"], made["what"]) == ("client", "Acme s.r.o.")
+    assert find_link(URL.fullmatch(made["url"]).group(1)).client_id == acme.id
+
+
 @pytest.mark.parametrize("expires", ["30", "30d", "30D", " 7 d"])
 def test_expires_takes_days(ok, acme, expires):
     invoice(acme, "20260001")
