@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -549,6 +550,47 @@ def test_a_vault_with_planted_parameters_is_named_damaged_without_running_them(l
         unlock(db_path, PASSPHRASE)
     assert not isinstance(info.value, WrongPassphrase)
     assert "damaged" in str(info.value) and "restore it from a backup" in str(info.value)
+
+
+# "Příliš žluťoučký kůň": one keyboard sends "ř" as one character, another as "r" and a combining caron.
+COMPOSED = unicodedata.normalize("NFC", "Příliš žluťoučký kůň")
+DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
+
+
+@pytest.mark.parametrize(("set_as", "typed"), [(COMPOSED, DECOMPOSED), (DECOMPOSED, COMPOSED)])
+def test_a_passphrase_is_the_same_however_its_accents_are_composed(loaded, set_as, typed):
+    db_path, before = loaded
+    assert set_as != typed
+    rekey.set_passphrase(db_path, set_as)
+    assert json.loads(vault.vault_path(db_path).read_text())["kdf"]["normalize"] == "NFC"
+    reopen(db_path, typed)
+    assert content() == before
+
+
+def test_a_vault_without_a_normal_form_takes_the_passphrase_as_typed(loaded):
+    # The form written before vaults recorded "normalize": the bytes as typed, nothing else.
+    db_path, _before = loaded
+    unlocked = vault.Unlocked.generate()
+    document = json.loads(vault.vault_payload(unlocked, COMPOSED))  # wrapped under the composed bytes
+    del document["kdf"]["normalize"]
+    path = db_path.with_name("old-form.vault")
+    path.write_text(json.dumps(document))
+    assert vault.open_vault(path, DECOMPOSED) is None
+    assert vault.open_vault(path, COMPOSED).master == unlocked.master
+
+
+def test_a_vault_naming_a_normal_form_this_version_does_not_know_is_damaged(loaded):
+    db_path, _before = loaded
+    rekey.set_passphrase(db_path, PASSPHRASE)
+    fresh_process()
+    path = vault.vault_path(db_path)
+    document = json.loads(path.read_text())
+    document["kdf"]["normalize"] = "NFKD"
+    path.write_text(json.dumps(document))
+    with pytest.raises(VaultError) as info:
+        unlock(db_path, PASSPHRASE)
+    assert not isinstance(info.value, WrongPassphrase)
+    assert "damaged" in str(info.value)
 
 
 def test_a_plain_backup_restored_over_an_encrypted_database_keeps_the_vault_the_key_needs(loaded, tmp_path):

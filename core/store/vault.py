@@ -3,14 +3,16 @@
 With a passphrase set, ``<database>.vault`` sits beside the database::
 
     {"version": 1,
-     "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "length": 32, "salt": "<base64>"},
+     "kdf": {"name": "scrypt", "n": 32768, "r": 8, "p": 1, "length": 32, "salt": "<base64>",
+             "normalize": "NFC"},
      "master": "<base64 of nonce | AES-256-GCM(master key)>"}
 
-The passphrase, stretched by scrypt with the parameters recorded in the file, unwraps a random 256-bit
-master key. From the master key HKDF derives the key SQLCipher encrypts the database with and the key the
-credentials key file is wrapped with (:mod:`core.platform.key_file`). The passphrase and the derived keys
-are never written anywhere; a wrong passphrase fails the GCM tag, so nothing is tried against the
-database itself.
+The passphrase, in Unicode normal form NFC (an "é" typed as one character or as "e" and an accent is the
+same passphrase; a vault without "normalize" takes the bytes as typed), stretched by scrypt with the
+parameters recorded in the file, unwraps a random 256-bit master key. From the master key HKDF derives
+the key SQLCipher encrypts the database with and the key the credentials key file is wrapped with
+(:mod:`core.platform.key_file`). The passphrase and the derived keys are never written anywhere; a wrong
+passphrase fails the GCM tag, so nothing is tried against the database itself.
 
 Each wrong passphrase is counted in ``<database>.tries`` (a time and a count, nothing else), and the next
 try must wait longer: 1, 2, 4 ... 60 seconds, whichever process makes it. A right one clears the count.
@@ -26,6 +28,7 @@ import hashlib
 import json
 import os
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +121,7 @@ def has_passphrase(db_path: Path) -> bool:
 
 def check_passphrase(passphrase: str) -> None:
     """Refuse a passphrase too short to protect anything, or too long to be typed."""
+    passphrase = unicodedata.normalize("NFC", passphrase)  # counted as it is used
     if len(passphrase) < MIN_PASSPHRASE_LEN:
         raise VaultError(Message("A passphrase needs at least {count} characters.", count=MIN_PASSPHRASE_LEN))
     if len(passphrase) > MAX_PASSPHRASE_LEN:
@@ -131,6 +135,8 @@ def check_passphrase(passphrase: str) -> None:
 def _kek(passphrase: str, kdf: dict) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt  # here: a plain start never loads it
 
+    if kdf.get("normalize") == "NFC":  # one passphrase however a keyboard or terminal composes it
+        passphrase = unicodedata.normalize("NFC", passphrase)
     salt = base64.b64decode(kdf["salt"])
     return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(
         passphrase.encode("utf-8")
@@ -146,6 +152,7 @@ def vault_payload(unlocked: Unlocked, passphrase: str) -> bytes:
         "p": SCRYPT_P,
         "length": 32,
         "salt": base64.b64encode(os.urandom(SALT_LEN)).decode("ascii"),
+        "normalize": "NFC",
     }
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -185,6 +192,8 @@ def read_vault(path: Path) -> dict:
         if kdf["n"] > 2**22 or kdf["r"] > 64 or kdf["p"] > 16:  # a planted file must not eat the memory
             raise ValueError
         if 128 * kdf["n"] * kdf["r"] > 2**30:  # scrypt's memory: each bound alone would allow 32 GiB
+            raise ValueError
+        if kdf.get("normalize", "NFC") != "NFC":  # a form this version does not know: not our file
             raise ValueError
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise _damaged(path) from None
