@@ -325,6 +325,8 @@ ENGLISH_WORDS = [
     "Audit log",
     "Time",
     "Key",
+    "Dark",  # the theme names in Settings
+    "Light",
 ]
 
 

@@ -16,14 +16,21 @@ from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormView
 from tui.widgets.passphrase import CHANGE, REMOVE, SET, PassphraseForm
 
-THEMES = [
-    ("Dark", "textual-dark"),
-    ("Light", "textual-light"),
-    ("Nord", "nord"),
-    ("Gruvbox", "gruvbox"),
-    ("Tokyo Night", "tokyo-night"),
-    ("Solarized light", "solarized-light"),
-]
+THEME_IDS = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night", "solarized-light")
+
+
+def theme_options() -> list[tuple[str, str]]:
+    """The themes offered, named in the current language (Nord, Gruvbox and Tokyo Night are names)."""
+    return [
+        (_("Dark"), "textual-dark"),
+        (_("Light"), "textual-light"),
+        ("Nord", "nord"),
+        ("Gruvbox", "gruvbox"),
+        ("Tokyo Night", "tokyo-night"),
+        (_("Solarized light"), "solarized-light"),
+    ]
+
+
 LANGUAGES = [("English", "en"), ("Čeština", "cs")]
 
 
@@ -93,8 +100,8 @@ class SettingsScreen(SectionScreen):
                 yield Static(_("Appearance"), classes="pane-title")
                 yield Label(_("Theme"))
                 yield Select(
-                    THEMES,
-                    value=self.app.theme if self.app.theme in dict(map(reversed, THEMES)) else "textual-dark",
+                    theme_options(),
+                    value=self.app.theme if self.app.theme in THEME_IDS else "textual-dark",
                     allow_blank=False,
                     id="theme",
                 )
