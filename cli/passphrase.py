@@ -48,12 +48,12 @@ def _database_path() -> Path:
 
 def _new_passphrase() -> str:
     """The new passphrase: typed twice at a terminal, or the first line of standard input."""
-    from core.store.vault import check_passphrase
+    from core.store.vault import check_passphrase, same_passphrase
 
     if sys.stdin.isatty():
         first = getpass.getpass("New passphrase: ")
         check_passphrase(first)
-        if getpass.getpass("The same again: ") != first:
+        if not same_passphrase(getpass.getpass("The same again: "), first):
             raise CommandError("The two passphrases differ; nothing was changed.")
         return first
     from cli.base import read_stdin_line

@@ -9,11 +9,12 @@ forgotten after each test.
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import notifications, screen_text, type_into
+from helpers import notifications, paste_into, screen_text, type_into
 from textual.widgets import Input
 
 from core.billing import invoicing
@@ -292,6 +293,25 @@ async def test_settings_set_change_and_remove_the_passphrase_by_keys(database, n
         assert not app.database_encrypted()
         assert "The data is not encrypted." in screen_text(app)
         assert Client.get().name == CLIENT
+
+
+async def test_a_passphrase_typed_once_composed_and_once_decomposed_is_one_passphrase(database, no_wait):
+    # One keyboard sends "ů" as one character, a pasted copy may hold "u" and a combining ring.
+    composed = unicodedata.normalize("NFC", "žluťoučký kůň")
+    decomposed = unicodedata.normalize("NFD", composed)
+    business()
+    app = FakturkaApp(db_path=database, first_start_prompt=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_settings(pilot)
+        await pilot.press("f5")
+        await pilot.pause()
+        await type_into(pilot, "#field-new", composed)
+        await paste_into(pilot, "#field-again", decomposed)
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert app.database_encrypted()
+    verify(database, decomposed)  # raises for a wrong one
+    verify(database, composed)
 
 
 async def test_a_refused_passphrase_change_changes_nothing(encrypted, no_wait):

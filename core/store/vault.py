@@ -132,6 +132,11 @@ def check_passphrase(passphrase: str) -> None:
         raise VaultError(Message("A passphrase cannot hold a line break."))
 
 
+def same_passphrase(first: str, second: str) -> bool:
+    """Whether two typings are one passphrase, as the key derivation sees them (NFC): for "type it twice"."""
+    return unicodedata.normalize("NFC", first) == unicodedata.normalize("NFC", second)
+
+
 def _kek(passphrase: str, kdf: dict) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt  # here: a plain start never loads it
 

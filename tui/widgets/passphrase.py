@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from core.store.vault import same_passphrase
 from core.values.validation import ValidationError
 from tui.i18n import _
 from tui.widgets.form import FormField, FormScreen, FormView
@@ -82,7 +83,7 @@ class PassphraseForm(FormScreen):
         if self.what != REMOVE:
             if not values["new"]:
                 raise ValidationError(_("Type the new passphrase."), "new")
-            if values["new"] != values["again"]:
+            if not same_passphrase(values["new"], values["again"]):
                 raise ValidationError(_("The two new passphrases differ; type the same one twice."), "again")
         self._change(self.what, current=values.get("current", ""), new=values.get("new", ""))
         return self.what
