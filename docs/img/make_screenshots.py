@@ -6,8 +6,8 @@ It starts the app headless on a throw-away FAKTURKA_HOME with the demo data,
 visits each screen with the keys a person would press, and saves an SVG per
 screen next to this script (``App.save_screenshot``), then the Dashboard,
 Invoices and Bank at 80x24 and 200x60 (``<screen>-80x24.svg``). When
-``rsvg-convert`` is installed, a PNG of each is written too. Nothing here is a test; the
-real data directory is never touched.
+``rsvg-convert`` or Debian's ``chromium`` is installed, a PNG of each is written too (chromium draws
+the terminal font as the SVG names it). Nothing here is a test; the real data directory is never touched.
 """
 
 from __future__ import annotations
@@ -124,16 +124,35 @@ def main() -> int:
         print(f"Writing screenshots to {HERE}")
         shots = asyncio.run(shoot())
         converter = shutil.which("rsvg-convert")
-        if converter is None:
-            print("rsvg-convert is not installed: SVG only.")
+        browser = shutil.which("chromium")
+        if converter is None and browser is None:
+            print("Neither rsvg-convert nor chromium is installed: SVG only.")
             return 0
         for svg in shots:
             png = svg.with_suffix(".png")
-            subprocess.run([converter, "--format=png", f"--output={png}", str(svg)], check=True)
+            if converter is not None:
+                subprocess.run([converter, "--format=png", f"--output={png}", str(svg)], check=True)
+            else:
+                to_png_with_chromium(browser, svg, png)
             print(f"  {png.name}")
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return 0
+
+
+def to_png_with_chromium(browser: str, svg: Path, png: Path) -> None:
+    """The SVG at its own size (its viewBox), drawn by headless chromium."""
+    import re
+
+    width, height = (
+        round(float(n)) for n in re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg.read_text("utf-8")).groups()
+    )
+    subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--screenshot={png}", f"--window-size={width},{height}", svg.resolve().as_uri()],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
