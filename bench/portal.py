@@ -29,10 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -147,12 +144,6 @@ def in_process(path: Path, urls: dict[str, str], requests: int) -> dict[str, tup
 # -- (b) the real server under load ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def _fetch(reader, writer, request: bytes) -> int:
     writer.write(request)
     await writer.drain()
@@ -188,45 +179,20 @@ async def _client(port: int, request: bytes, until: float, latencies: list[float
 
 
 def under_load(path: Path, url: str, clients: int, seconds: float) -> None:
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fakturka", "--db", str(path), "portal", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the portal exited: {server.stderr.read()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the portal did not start") from None
-                time.sleep(0.1)
-        request = f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    from portal.child import child_portal
+
+    with child_portal("--db", str(path), cwd=ROOT) as server:
+        request = f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
         latencies: list[float] = []
         errors: list[str] = []
 
         async def run():
             until = time.perf_counter() + seconds
-            await asyncio.gather(*(_client(port, request, until, latencies, errors) for _ in range(clients)))
+            await asyncio.gather(*(_client(server.port, request, until, latencies, errors) for _ in range(clients)))
 
         started = time.perf_counter()
         asyncio.run(run())
         elapsed = time.perf_counter() - started
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
     latencies.sort()
     done = len(latencies)
     p50 = latencies[done // 2] * 1000 if done else float("nan")

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -23,14 +17,9 @@ from core.billing import timesheet as ts
 from core.sharing import links
 from core.sharing.views import view_counts
 from core.store.db import close_database, open_database
+from portal.child import PortalDidNotStart, child_portal
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -49,39 +38,11 @@ def shared(fakturka_home):
     return path, invoice.number, link.id, token
 
 
-def start_portal(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "FAKTURKA_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "fakturka", "portal", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the portal exited with {process.returncode}: {process.stderr.read()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("the portal did not answer in time")
-
-
 def test_portal_serves_a_share_link_read_only(shared, fakturka_home):
     path, number, link_id, token = shared
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    port = free_port()
-    process = start_portal(fakturka_home, port)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/static/portal.css", process)
+    with child_portal(cwd=REPO) as child:
+        base = child.url
         page = httpx.get(f"{base}/s/{token}", timeout=10)
         assert page.status_code == 200
         assert f"Faktura {number}" in page.text
@@ -92,16 +53,9 @@ def test_portal_serves_a_share_link_read_only(shared, fakturka_home):
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
         missing = httpx.get(f"{base}/s/{'x' * 32}", timeout=10)
         assert missing.status_code == 404
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            out, err = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-    assert out.splitlines()[0] == f"Serving the portal on http://127.0.0.1:{port} (Ctrl+C stops)"
-    assert token not in out + err  # no access log: a token never reaches the terminal
-    assert process.returncode == 0, err
+    assert child.out.splitlines()[0] == f"Serving the portal on {base} (Ctrl+C stops)"
+    assert token not in child.out + child.err  # no access log: a token never reaches the terminal
+    assert child.returncode == 0, child.err
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # the database itself is untouched
     assert view_counts(path)[link_id][0] == 1
 
@@ -109,3 +63,13 @@ def test_portal_serves_a_share_link_read_only(shared, fakturka_home):
 def test_portal_refuses_a_bad_port(fakturka_home, cli):
     code, out, err = cli("portal", "--port", "99999")
     assert code == 2 and "is not a port number" in err
+
+
+def test_a_portal_that_cannot_start_is_refused_with_its_own_sentence(fakturka_home, tmp_path):
+    not_ours = tmp_path / "notes.db"
+    not_ours.write_text("hello")
+    with pytest.raises(PortalDidNotStart) as info:
+        with child_portal("--db", str(not_ours), cwd=REPO):
+            pass
+    assert "exited with 2" in str(info.value) and "is not a Fakturka database" in str(info.value)
+    assert not_ours.read_text() == "hello"

@@ -14,15 +14,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pypdfium2
 import pytest
 import zxingcpp
@@ -37,6 +33,7 @@ from core.billing import timesheet as ts
 from core.billing.pdf import invoice_filename
 from core.store.db import close_database, open_database
 from core.values import i18n
+from portal.child import child_portal
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIRE_ENV = "FAKTURKA_REQUIRE_BROWSER"
@@ -126,48 +123,14 @@ def book(fakturka_home):
     return made
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def portal(book, monkeypatch):
     """``fakturka portal --port N`` in its own process; new share links name its address."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("FAKTURKA_PORTAL_URL", base)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fakturka", "portal", "--port", str(port)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"the portal exited with {process.returncode}: {process.stderr.read()}")
-            try:
-                httpx.get(f"{base}/static/portal.css", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("the portal did not answer within 30 s") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            _, err = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, err = process.communicate()
-    assert process.returncode == 0, err
-    assert "Traceback" not in err, err
+    with child_portal(cwd=REPO) as child:
+        monkeypatch.setenv("FAKTURKA_PORTAL_URL", child.url)
+        yield child.url
+    assert child.returncode == 0, child.err
+    assert "Traceback" not in child.err, child.err
 
 
 def fakturka(*argv: str) -> str:

@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -136,27 +132,6 @@ def build_book() -> dict[str, str]:
     return tokens
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the portal exited with {process.returncode}: {process.stderr.read()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("the portal did not answer in time")
-
-
 def shoot(base: str, tokens: dict[str, str]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -189,26 +164,10 @@ def main() -> int:
         os.environ.pop("FAKTURKA_PASSPHRASE_FILE", None)  # a plain demo database, whatever the shell had set
         sys.path.insert(0, str(ROOT))
         tokens = build_book()
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "fakturka", "portal", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{base}/static/portal.css", process)
-            shoot(base, tokens)
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        from portal.child import child_portal
+
+        with child_portal(cwd=ROOT) as child:
+            shoot(child.url, tokens)
     return 0
 
 
