@@ -29,9 +29,6 @@ import logging
 import os
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from core.platform.key_file import (
     KEY_ID_LEN,
     CredentialError,
@@ -63,6 +60,8 @@ def _associated_data(plugin_name: str, key_id: bytes) -> bytes:
 
 
 def encrypt(plugin_name: str, secrets: dict[str, str], key: Key) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # here: every start imports this module
+
     nonce = os.urandom(NONCE_LEN)
     plaintext = json.dumps(secrets, sort_keys=True).encode("utf-8")
     ciphertext = AESGCM(key.material).encrypt(nonce, plaintext, _associated_data(plugin_name, key.key_id))
@@ -100,6 +99,9 @@ def decrypt(plugin_name: str, blob: bytes, keys: list[Key]) -> dict[str, str]:
             reason=Message("the key file does not match"),
             remedy=Message("restore the key file they were saved under, or {remedy}", remedy=_reset_remedy(them=True)),
         )
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = blob[1 + KEY_ID_LEN : 1 + KEY_ID_LEN + NONCE_LEN]
     ciphertext = blob[1 + KEY_ID_LEN + NONCE_LEN :]
     try:

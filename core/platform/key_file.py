@@ -16,9 +16,6 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from core.errors import FakturkaError
 from core.store import paths, vault
 from core.store.vault import Unlocked
@@ -88,7 +85,7 @@ class Key:
 
     @classmethod
     def generate(cls) -> "Key":
-        return cls(AESGCM.generate_key(bit_length=256))
+        return cls(os.urandom(32))  # 256 random bits, as AESGCM.generate_key makes them
 
 
 def _pending_path(path: Path) -> Path:
@@ -104,6 +101,8 @@ def key_payload(key: Key, unlocked: Unlocked | None) -> bytes:
     if unlocked is None:
         document = {"version": KEY_FILE_VERSION, "key": base64.b64encode(key.material).decode("ascii")}
     else:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # here: a plain start never loads it
+
         nonce = os.urandom(12)
         aad = _WRAP_AAD + unlocked.vault_id.encode("ascii")
         wrapped = nonce + AESGCM(unlocked.credentials_key).encrypt(nonce, key.material, aad)
@@ -179,6 +178,9 @@ def _unwrap(path: Path, document: dict) -> Key:
             reason=Message("the key file is locked with another database's passphrase"),
             remedy=_reset_remedy(them=True),
         )
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     wrapped = base64.b64decode(document["wrapped"], validate=True)
     try:
         material = AESGCM(unlocked.credentials_key).decrypt(
