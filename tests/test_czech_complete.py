@@ -1,25 +1,23 @@
-"""Czech complete: every string the terminal app shows comes from the Czech catalog, translated.
+"""Czech complete: every string the app shows comes from the Czech catalog, translated.
 
-One test reads the code (ast, not regex) for every msgid the UI passes to gettext, adds the English texts
+One test reads the code (ast, not regex) for every msgid the terminal app, core, the invoice PDF and the
+portal pass to gettext (and the portal's templates, with Jinja's own parser), adds the English texts
 that reach the screen from elsewhere (Textual's own binding labels and palette entries, the bundled
 plugins' field labels and help, audit values), and fails on one the Czech catalog lacks or leaves in
-English. Another walks every section in Czech and fails on English words on the screen.
+English. The other way round, a catalog entry no code says fails too: it is dead, or text the code
+shows without gettext. Another test walks every section in Czech and fails on English words on the screen.
 """
 
 from __future__ import annotations
 
-import ast
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from core.values import i18n
 from core.values.money import parse_amount
 from tests.helpers import screen_text
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.msgids import all_msgids, by_text, czech_catalog, english_catalog_ids
 
 # Words that are the same in Czech on purpose: codes, abbreviations and loan words a Czech invoice uses
 # as they are. Anything else with msgstr == msgid is an English text left untranslated.
@@ -41,166 +39,7 @@ IDENTICAL_IN_CZECH = {
     "API token",
 }
 
-GETTEXT_CALLS = {"_": (None, 0), "gettext": (None, 0), "ngettext": (None, 0), "pgettext": (0, 1)}
-# core says things to people as Message("English {name}", name=...) (core/values/messages.py).
-MESSAGE_CALLS = {"Message": (None, 0)}
-
-
-def _constant(node: ast.AST | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def code_msgids(paths: list[Path], calls: dict | None = None) -> set[tuple[str | None, str]]:
-    """(context, msgid) of every literal passed to _, ngettext (both forms), pgettext, and of every
-    binding description (Binding(...) and the (key, action, description) tuples of BINDINGS)."""
-    calls = GETTEXT_CALLS if calls is None else calls
-    found: set[tuple[str | None, str]] = set()
-    for path in paths:
-        tree = ast.parse(path.read_text("utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-                if name in calls and node.args:
-                    context_at, message_at = calls[name]
-                    context = _constant(node.args[context_at]) if context_at is not None else None
-                    if len(node.args) > message_at and (message := _constant(node.args[message_at])):
-                        found.add((context, message))
-                    if name == "ngettext" and len(node.args) > 1 and (plural := _constant(node.args[1])):
-                        found.add((None, plural))
-                if name == "Binding":
-                    description = _constant(node.args[2]) if len(node.args) > 2 else None
-                    for keyword in node.keywords:
-                        if keyword.arg == "description":
-                            description = _constant(keyword.value)
-                    if description:
-                        found.add((None, description))
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "BINDINGS" for t in node.targets
-            ):
-                for item in getattr(node.value, "elts", []):
-                    if isinstance(item, ast.Tuple) and len(item.elts) > 2 and (text := _constant(item.elts[2])):
-                        found.add((None, text))
-            if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "TITLE_MSGID" for t in node.targets
-            ):
-                if text := _constant(node.value):
-                    found.add((None, text))
-    return found
-
-
-def ui_paths() -> list[Path]:
-    return sorted((ROOT / "tui").rglob("*.py"))
-
-
-def core_msgids() -> set[tuple[str | None, str]]:
-    """Every Message core can say: refusals, validation errors, the bundled plugins' log lines."""
-    return code_msgids(sorted((ROOT / "core").rglob("*.py")), MESSAGE_CALLS)
-
-
-def textual_msgids() -> set[tuple[str | None, str]]:
-    """What Textual itself shows: binding labels of the widgets the app uses (footer, help, key panel),
-    the palette's key, its prompts and Textual's own palette entries."""
-    from textual.app import App
-    from textual.containers import VerticalScroll
-    from textual.screen import ModalScreen, Screen
-    from textual.widgets import Button, Checkbox, DataTable, Input, Select, TextArea
-    from textual.widgets._select import SelectOverlay
-
-    from tui.app import FakturkaApp
-
-    found = {(None, "palette"), (None, "Search for commands…"), (None, "Search for themes…")}
-    for cls in (
-        Screen,
-        ModalScreen,
-        Input,
-        DataTable,
-        Select,
-        SelectOverlay,
-        TextArea,
-        Checkbox,
-        Button,
-        VerticalScroll,
-    ):
-        for _key, bindings in cls._merged_bindings.key_to_bindings.items():
-            found.update((None, b.description) for b in bindings if b.description)
-    for panel, maximized in ((False, False), (True, True)):
-        for command in App.get_system_commands(FakturkaApp.__new__(FakturkaApp), _FakeScreen(panel, maximized)):
-            found.update({(None, command.title), (None, command.help)})
-    return found
-
-
-class _FakeScreen:
-    """Enough of a screen for App.get_system_commands to list its entries; ``panel`` and ``maximized``
-    choose the branches (Keys show/hide, Maximize/Minimize)."""
-
-    def __init__(self, panel: bool, maximized: bool):
-        self.panel = panel
-        self.maximized = object() if maximized else None
-        self.focused = type("Focused", (), {"allow_maximize": True})()
-
-    def query(self, selector):
-        return ["panel"] if self.panel else []
-
-    def action_maximize(self):
-        pass
-
-    def action_minimize(self):
-        pass
-
-
-def plugin_msgids() -> set[tuple[str | None, str]]:
-    """The bundled plugins' field labels and help, shown by the plugin form from the catalog."""
-    from core.plugins import registry
-
-    found = set()
-    for plugin in registry().values():
-        for field in plugin.fields:
-            found.add((None, field.label))
-            if field.help:
-                found.add((None, field.help))
-    return found
-
-
-def value_msgids() -> set[tuple[str | None, str]]:
-    """Stored English values the screens show from the catalog."""
-    from core.billing.timesheet import PERIOD_CHOICES
-    from core.store.models import ALL_MODELS
-    from tui.app import SECTIONS
-
-    found = {(None, title) for _key, title, _screen in SECTIONS.values()}
-    found |= {(None, label) for label, _value in PERIOD_CHOICES}
-    found |= {("audit source", s) for s in ("manual", "demo", "keys reset")}
-    found |= {("audit action", a) for a in ("create", "update", "delete")}
-    found |= {("audit table", model._meta.table_name) for model in ALL_MODELS}
-    found |= {("date input", d) for d in ("today", "yesterday")}
-    return found
-
-
-def czech_catalog() -> dict[tuple[str | None, str], str | tuple]:
-    with i18n.po_path("cs").open("rb") as fh:
-        catalog = read_po(fh, locale="cs")
-    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m.string for m in catalog if m.id} | {
-        (m.context, m.id[1]): m.string for m in catalog if m.id and not isinstance(m.id, str)
-    }
-
-
-def english_catalog_ids() -> set[tuple[str | None, str]]:
-    with i18n.po_path("en").open("rb") as fh:
-        catalog = read_po(fh, locale="en")
-    ids = set()
-    for m in catalog:
-        if m.id:
-            ids |= {(m.context, i) for i in ([m.id] if isinstance(m.id, str) else m.id)}
-    return ids
-
-
-def by_text(key: tuple[str | None, str]) -> tuple[str, str]:
-    return key[0] or "", key[1]
-
-
-def all_msgids() -> set[tuple[str | None, str]]:
-    return code_msgids(ui_paths()) | textual_msgids() | plugin_msgids() | value_msgids() | core_msgids()
+# -- reading the code for every msgid it can say: tests/msgids.py ------------------------------------
 
 
 def test_extraction_finds_the_kinds_of_strings_the_ui_shows():
@@ -217,6 +56,19 @@ def test_extraction_finds_the_kinds_of_strings_the_ui_shows():
         ("audit source", "manual"),
         ("audit table", "invoices"),
         (None, "API token"),  # the Fio plugin's field
+        (None, "Tax document"),  # the invoice PDF's self.t("...")
+        (None, "Invoice {number}"),  # i18n.gettext(lang, "...") (the QR payment message)
+        (None, "Statement of account"),  # the portal template's s.t("...")
+        (None, "{n} days overdue"),  # the portal Speaker's self.n("...", "...", n), plural form
+        ("unit", "pcs"),  # i18n.pgettext(lang, "unit", unit) if unit in ("h", "pcs")
+        ("date input", "yesterday"),  # if text in ("today", "yesterday"): pgettext("date input", text)
+        (None, "Wednesday"),  # _(WEEKDAY_MSGIDS[index])
+        (None, "Needs review"),  # _(label) for label, value in STATUS_FILTERS
+        (None, "Last month"),  # _(label) for label, value in PERIOD_CHOICES (imported)
+        (None, "review"),  # _(t.match_status): MoneyTransaction.match_status holds a MatchStatus
+        (None, "overdue"),  # _(svc.display_status(inv)): the literal it returns
+        (None, "non-billable"),  # _(timesheet.entry_billing_state(e))
+        (None, "starting"),  # _(session.status): self._status = "starting"
     ]:
         assert expected in msgids, expected
 
@@ -235,6 +87,19 @@ def test_every_ui_string_is_translated_in_czech():
 
 def test_english_catalog_has_every_ui_string():
     assert sorted(all_msgids() - english_catalog_ids(), key=by_text) == []
+
+
+@pytest.mark.parametrize("language", ["cs", "en"])
+def test_every_catalog_entry_is_one_the_code_can_say(language):
+    """A catalog entry no code passes to gettext is dead, or a sign of text shown without gettext:
+    Settings once listed its theme names as plain strings, so the catalog's "Tmavý" never showed."""
+    entries = set(czech_catalog()) if language == "cs" else english_catalog_ids()
+    said = all_msgids()
+    orphans = sorted((key for key in entries if key[1] and key not in said), key=by_text)
+    assert orphans == [], (
+        f"{language} catalog entries no code says: the code shows them without gettext (a bug: pass them "
+        f"through it) or nothing shows them (remove them from both catalogs): {orphans}"
+    )
 
 
 def test_plugin_form_shows_labels_and_help_from_the_catalog(database):

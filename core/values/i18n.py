@@ -76,7 +76,7 @@ def pgettext(lang: str, context: str, msgid: str) -> str:
 
 def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
     """The plural form for ``n`` (Czech has three). The result is not formatted:
-    ``ngettext("cs", "{n} invoice", "{n} invoices", 5).format(n=5)`` -> ``"5 faktur"``."""
+    ``ngettext("cs", "{n} day overdue", "{n} days overdue", 5).format(n=5)`` -> ``"5 dní po splatnosti"``."""
     return translations(lang).ngettext(singular, plural, n)
 
 
