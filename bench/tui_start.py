@@ -48,8 +48,38 @@ async def pilot(p):
 Bare().run(headless=True, size=(140, 40), auto_pilot=pilot)
 """
 
-REAL_APP = r"""
-import importlib.abc, importlib.util, json, resource, sys, time
+# The real command (fakturka.launcher.main) run headless: it imports tui.app only when no command is
+# given, and once it has, the app runs with the ``pilot`` the code before this defines. Sections are
+# built ahead from half a second after start-up; held back here, so a first visit is timed as a key
+# pressed before that (the screen built on demand), and no other screen's page read lands in its
+# figures (bench/tui_keys.py measures visits with the sections built ahead). Used by
+# tests/test_startup_path.py too, so the test starts the app as this bench does.
+START_HEADLESS = r"""
+import importlib.abc, importlib.util, sys
+
+class RunHeadless(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "tui.app":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        load = spec.loader.exec_module
+        def load_then_patch(module):
+            load(module)
+            module.PREBUILD_DELAY_SECONDS = 3600
+            run = module.FakturkaApp.run
+            module.FakturkaApp.run = lambda app: run(app, headless=True, size=(140, 40), auto_pilot=pilot)
+        spec.loader.exec_module = load_then_patch
+        return spec
+
+sys.meta_path.insert(0, RunHeadless())
+from fakturka.launcher import main
+main(["--db", sys.argv[1]])
+"""
+
+REAL_APP = (
+    r"""
+import json, resource, sys, time
 timings = {}
 page_reads = []
 
@@ -77,32 +107,13 @@ async def pilot(p):
         timings[f"page_read_{key}"] = sum(page_reads)
     app.exit()
 
-class RunHeadless(importlib.abc.MetaPathFinder):
-    # The app is started by the real command (fakturka.launcher.main), which imports tui.app only when
-    # no command is given: once it has, run it headless with the pilot above.
-    # Sections are built ahead from half a second after start-up; here a first visit is timed as a key
-    # pressed before that (the screen built on demand), and no other screen's page read may land in its
-    # figures. bench/tui_keys.py measures visits with the sections built ahead.
-    def find_spec(self, name, path, target=None):
-        if name != "tui.app":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        load = spec.loader.exec_module
-        def load_then_patch(module):
-            load(module)
-            module.PREBUILD_DELAY_SECONDS = 3600
-            run = module.FakturkaApp.run
-            module.FakturkaApp.run = lambda app: run(app, headless=True, size=(140, 40), auto_pilot=pilot)
-        spec.loader.exec_module = load_then_patch
-        return spec
-
-sys.meta_path.insert(0, RunHeadless())
-from fakturka.launcher import main
-main(["--db", sys.argv[1]])
+"""
+    + START_HEADLESS
+    + r"""
 timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(timings))
 """
+)
 
 
 def run(code: str, *args: str) -> tuple[float, dict]:

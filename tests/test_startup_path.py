@@ -121,41 +121,30 @@ def test_the_app_without_a_command_loads_no_command_module(tmp_path):
 # moved to where it is used; cryptography alone was about 9 ms of every start).
 NOT_AT_START = ("cryptography", "sqlcipher3", "stdnum", "core.demo", "httpx", "starlette", "jinja2", "fpdf", "segno")
 
-MODULES_AT_DASHBOARD = r"""
-import importlib.abc, importlib.util, json, sys
 
-async def pilot(p):
-    await p.pause()
-    assert p.app.screen.query_one("#card-week"), "no dashboard"
-    print(json.dumps(sorted(sys.modules)))
-    p.app.exit()
-
-class RunHeadless(importlib.abc.MetaPathFinder):
-    # As bench/tui_start.py: the real command's entry point, run headless once it imports the app.
-    def find_spec(self, name, path, target=None):
-        if name != "tui.app":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        load = spec.loader.exec_module
-        def load_then_patch(module):
-            load(module)
-            module.PREBUILD_DELAY_SECONDS = 3600
-            run = module.FakturkaApp.run
-            module.FakturkaApp.run = lambda app: run(app, headless=True, size=(100, 30), auto_pilot=pilot)
-        spec.loader.exec_module = load_then_patch
-        return spec
-
-sys.meta_path.insert(0, RunHeadless())
-from fakturka.launcher import main
-main(["--db", sys.argv[1]])
-"""
+def modules_at_dashboard() -> str:
+    """The code that starts the real command headless, as bench/tui_start.py does, and prints the
+    modules loaded once the dashboard is shown."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from tui_start import START_HEADLESS
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    pilot = (
+        "import json, sys\n"
+        "async def pilot(p):\n"
+        "    await p.pause()\n"
+        "    assert p.app.screen.query_one('#card-week'), 'no dashboard'\n"
+        "    print(json.dumps(sorted(sys.modules)))\n"
+        "    p.app.exit()\n"
+    )
+    return pilot + START_HEADLESS
 
 
 def test_a_plain_start_to_the_dashboard_loads_nothing_only_some_starts_need(database, fakturka_home):
     load_demo(today=date.today())
     out = subprocess.run(
-        [sys.executable, "-c", MODULES_AT_DASHBOARD, str(database)],
+        [sys.executable, "-c", modules_at_dashboard(), str(database)],
         cwd=REPO,
         env=dict(os.environ, FAKTURKA_HOME=str(fakturka_home)),
         capture_output=True,
