@@ -24,7 +24,7 @@ from core.demo import load_demo
 from core.platform.credentials import get_credentials, set_credentials
 from core.platform.key_file import read_key_file
 from core.platform.sync import run_sync
-from core.sharing.views import record_view, view_counts, views_path
+from core.sharing.views import ViewRecorder, record_view, view_counts, views_path
 from core.store import paths, rekey, vault
 from core.store.audit_records import AuditRecord
 from core.store.audit_verify import verify_audit
@@ -223,6 +223,11 @@ def test_the_portal_opens_an_unlocked_database_read_only(loaded):
     open_database(db_path, read_only=True)
     assert sorted(c.name for c in Client.select()) == before["clients"]
     assert view_counts(db_path)[1][0] == 2
+    recorder = ViewRecorder(db_path)  # as the portal counts: one connection, keyed like the database
+    recorder.record(1)
+    recorder.close()
+    assert view_counts(db_path)[1][0] == 3
+    assert views_path(db_path).read_bytes()[:16] != SQLITE_HEADER
 
 
 # -- a wrong passphrase -----------------------------------------------------------------------------
