@@ -65,13 +65,21 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
-def _made(args, link, token: str, what: str, kind: str, name: str) -> int:
+def _name(link) -> str:
+    """What a link opens: the invoice number or the client's name."""
+    return link.invoice.number if link.kind == "invoice" else link.client.name
+
+
+def _described(link) -> str:
+    return f"invoice {_name(link)}" if link.kind == "invoice" else f"the invoices of {_name(link)}"
+
+
+def _made(args, link, token: str) -> int:
     if args.json:  # the address, once, to a script that mails it; never stored
-        print_json(
-            {"id": link.id, "kind": kind, "what": name, "url": svc.share_url(token), "expires_at": link.expires_at}
-        )
+        url = svc.share_url(token)
+        print_json({"id": link.id, "kind": link.kind, "what": _name(link), "url": url, "expires_at": link.expires_at})
         return 0
-    say(f"Shared {what} as link {link.id}, until {_when(link.expires_at)} UTC:")
+    say(f"Shared {_described(link)} as link {link.id}, until {_when(link.expires_at)} UTC:")
     say(svc.share_url(token))
     say(
         "This address is shown only now: Fakturka keeps no copy of it. "
@@ -82,14 +90,12 @@ def _made(args, link, token: str, what: str, kind: str, name: str) -> int:
 
 def share_invoice(args) -> int:
     link, token = svc.create_invoice_link(args.number, expires_days=args.expires)
-    number = link.invoice.number
-    return _made(args, link, token, f"invoice {number}", "invoice", number)
+    return _made(args, link, token)
 
 
 def share_client(args) -> int:
     link, token = svc.create_client_link(args.name, expires_days=args.expires)
-    name = link.client.name
-    return _made(args, link, token, f"the invoices of {name}", "client", name)
+    return _made(args, link, token)
 
 
 def share_list(args) -> int:
@@ -113,6 +119,5 @@ def share_list(args) -> int:
 
 def share_revoke(args) -> int:
     link = svc.revoke_link(args.id)
-    what = f"invoice {link.invoice.number}" if link.kind == "invoice" else f"the invoices of {link.client.name}"
-    say(f"Revoked share link {link.id} ({what}); its address opens nothing from now on.")
+    say(f"Revoked share link {link.id} ({_described(link)}); its address opens nothing from now on.")
     return 0

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -39,7 +39,7 @@ class ChildPortal:
     port: int
     out: str = ""  # what the child printed, once stopped
     err: str = ""
-    returncode: int | None = field(default=None)
+    returncode: int | None = None
 
     @property
     def url(self) -> str:

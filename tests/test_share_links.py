@@ -263,43 +263,35 @@ def test_views_are_counted_beside_the_database_with_the_link_id_only(sent, datab
     assert tables == ["views"]
 
 
-def test_several_workers_count_views_at_once(sent, database):
-    link, _token = create_invoice_link(sent.number)
+def count_from_threads(record, threads: int = 4, views: int = 25) -> list[Exception]:
+    """Call ``record()`` ``views`` times in each of ``threads`` threads at once; the errors raised."""
     errors = []
 
     def worker():
         try:
-            for _ in range(25):
-                record_view(database, link.id)
+            for _ in range(views):
+                record()
         except Exception as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
+    started = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in started:
         t.start()
-    for t in threads:
+    for t in started:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_several_workers_count_views_at_once(sent, database):
+    link, _token = create_invoice_link(sent.number)
+    assert count_from_threads(lambda: record_view(database, link.id)) == []
     assert view_counts(database)[link.id][0] == 100
 
 
 def test_a_recorder_keeps_one_connection_and_counts_from_several_threads(sent, database):
     link, _token = create_invoice_link(sent.number)
     recorder = ViewRecorder(database)
-    errors = []
-
-    def worker():
-        try:
-            for _ in range(25):
-                recorder.record(link.id)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = count_from_threads(lambda: recorder.record(link.id))
     record_view(database, link.id)  # another writer (a second portal) at the same time
     kept = recorder._conn
     recorder.record(link.id, at=T0)

@@ -62,15 +62,6 @@ def _open_for_writing(path: Path, **params):
     return conn
 
 
-def _check_link_id(link_id: int) -> None:
-    if isinstance(link_id, bool) or not isinstance(link_id, int):
-        raise TypeError("link_id must be an int")
-
-
-def _insert(conn, link_id: int, at: datetime | None) -> None:
-    conn.execute('INSERT INTO "views" ("link_id", "viewed_at") VALUES (?, ?)', (link_id, _stored_time(at)))
-
-
 def _stored_time(at: datetime | None) -> str:
     if at is None:
         at = utcnow()
@@ -81,12 +72,11 @@ def _stored_time(at: datetime | None) -> str:
 
 def record_view(db_path: Path, link_id: int, at: datetime | None = None) -> None:
     """Count one view of link ``link_id`` (at ``at``, default now), creating the file when missing."""
-    _check_link_id(link_id)
-    conn = _open_for_writing(views_path(db_path))
+    recorder = ViewRecorder(db_path)
     try:
-        _insert(conn, link_id, at)
+        recorder.record(link_id, at)
     finally:
-        conn.close()
+        recorder.close()
 
 
 class ViewRecorder:
@@ -104,7 +94,8 @@ class ViewRecorder:
 
     def record(self, link_id: int, at: datetime | None = None) -> None:
         """As :func:`record_view`."""
-        _check_link_id(link_id)
+        if isinstance(link_id, bool) or not isinstance(link_id, int):
+            raise TypeError("link_id must be an int")
         with self._lock:
             if self._conn is not None and self._file_id() != self._inode:
                 self._close()
@@ -112,7 +103,9 @@ class ViewRecorder:
                 self._conn = _open_for_writing(self.path, check_same_thread=False)
                 self._inode = self._file_id()
             try:
-                _insert(self._conn, link_id, at)
+                self._conn.execute(
+                    'INSERT INTO "views" ("link_id", "viewed_at") VALUES (?, ?)', (link_id, _stored_time(at))
+                )
             except BaseException:
                 self._close()  # the next view opens afresh
                 raise

@@ -16,8 +16,6 @@ from tui.screens.base import SectionScreen
 from tui.widgets.form import FormField, FormView
 from tui.widgets.passphrase import CHANGE, REMOVE, SET, PassphraseForm
 
-THEME_IDS = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night", "solarized-light")
-
 
 def theme_options() -> list[tuple[str, str]]:
     """The themes offered, named in the current language (Nord, Gruvbox and Tokyo Night are names)."""
@@ -99,9 +97,10 @@ class SettingsScreen(SectionScreen):
             with VerticalScroll(classes="pane narrow-pane"):
                 yield Static(_("Appearance"), classes="pane-title")
                 yield Label(_("Theme"))
+                themes = theme_options()
                 yield Select(
-                    theme_options(),
-                    value=self.app.theme if self.app.theme in THEME_IDS else "textual-dark",
+                    themes,
+                    value=self.app.theme if self.app.theme in dict(themes).values() else "textual-dark",
                     allow_blank=False,
                     id="theme",
                 )
